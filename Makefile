@@ -1,0 +1,110 @@
+# rgsd — build, test, demo.  `make help` lists the targets.
+#
+# Layout: src/<layer>/*.c -> build/librgsd.a; src/cli/*.c -> build/rgsd;
+# tests/unit/test_*.c -> build/tests/test_* (cmocka), also built with
+# ASan+UBSan under build-asan/. Reference outputs from independent
+# implementations (PyTorch, npm tokenizers, jinja) are generated into
+# build/ref/ by the rules in mk/*.mk and read by the unit tests.
+
+SHELL := /bin/bash
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+PKGS := libcjson libpcre2-8 libutf8proc libcurl sqlite3
+# One threading runtime (OpenMP) for both BLAS and our kernels: link the
+# OpenMP build of OpenBLAS explicitly, whatever the system alternative says.
+BLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-openmp
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -fopenmp -Isrc -I/usr/include/x86_64-linux-gnu
+OPT ?= -O2 -march=x86-64-v3 -mtune=generic
+CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS_ALL = -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas $(PKG_LIBS) -fopenmp -lm -lpthread
+
+LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+
+B ?= build
+LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
+CLI_OBJ = $(CLI_SRC:%.c=$(B)/%.o)
+TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
+BENCH_BIN = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+# CLI objects except main, so tests can call commands in-process.
+CLI_LIB_OBJ = $(filter-out $(B)/src/cli/main.o,$(CLI_OBJ))
+
+REFS :=
+SHARED ?= $(abspath ../shared)
+export RGSD_SHARED ?= $(SHARED)
+export RGSD_REF_DIR ?= $(abspath build/ref)
+export RGSD_NODE_DIR ?= $(abspath tests/ref)
+
+.PHONY: all help deps test test-unit test-asan test-e2e refs demo bench clean
+all: $(B)/rgsd
+
+help:
+	@echo "make          build build/rgsd"
+	@echo "make deps     install missing Debian and npm packages (apt-get as root)"
+	@echo "make test     deps + build + every test (unit, reference, ASan+UBSan, end-to-end)"
+	@echo "make demo     run the main job on the built-in default"
+	@echo "make bench    build and run the benchmarks in bench/ (never fail on timing)"
+
+deps:
+	@sh tools/deps.sh
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(B)/librgsd.a: $(LIB_OBJ) $(CLI_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/rgsd: $(LIB_OBJ) $(CLI_OBJ)
+	$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/test_util.h $(B)/librgsd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit $< $(B)/librgsd.a -o $@ $(LDLIBS_ALL) -lcmocka
+
+$(B)/bench/%: bench/%.c $(B)/librgsd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< $(B)/librgsd.a -o $@ $(LDLIBS_ALL)
+
+-include mk/*.mk
+
+refs: $(REFS)
+
+test-unit: $(B)/rgsd $(TEST_BIN) refs
+	@RGSD_BIN=$(abspath $(B)/rgsd) sh tests/run_unit.sh "unit" $(TEST_BIN)
+
+# Same tests, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+test-asan: refs
+	@$(MAKE) --no-print-directory B=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" build-asan/rgsd $(TEST_SRC:tests/unit/%.c=build-asan/tests/%)
+	@ASAN_OPTIONS=detect_leaks=1 RGSD_BIN=$(abspath build-asan/rgsd) RGSD_ASAN=1 sh tests/run_unit.sh "asan" $(TEST_SRC:tests/unit/%.c=build-asan/tests/%)
+
+test-e2e: $(B)/rgsd
+	@RGSD_BIN=$(abspath $(B)/rgsd) sh tests/run_e2e.sh
+
+# Every suite runs even when an earlier one fails; tests/summary.sh prints the
+# closing "N passed, N failed, N skipped" line over all of them.
+test: deps
+	@mkdir -p build; rm -f build/test-results.txt; st=0; \
+	for t in test-unit test-asan test-e2e; do $(MAKE) --no-print-directory $$t || st=1; done; \
+	sh tests/summary.sh build/test-results.txt || st=1; exit $$st
+
+bench: $(BENCH_BIN) $(B)/rgsd
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || true; done
+
+demo: deps $(B)/rgsd
+	@sh tools/demo.sh
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

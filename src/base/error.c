@@ -1,0 +1,99 @@
+#include "base/error.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RG_ERRMSG_CAP 1024
+
+static _Thread_local char errmsg[RG_ERRMSG_CAP];
+
+int rg_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errmsg, sizeof errmsg, fmt, ap);
+    va_end(ap);
+    return RG_ERR;
+}
+
+int rg_error_prefix(const char *fmt, ...) {
+    char prefix[RG_ERRMSG_CAP];
+    char old[RG_ERRMSG_CAP];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, errmsg, sizeof old);
+    /* Truncation is fine: a long message keeps its start. */
+    size_t n = strlen(prefix);
+    if (n > sizeof errmsg - 3) n = sizeof errmsg - 3;
+    memcpy(errmsg, prefix, n);
+    memcpy(errmsg + n, ": ", 2);
+    size_t rest = sizeof errmsg - n - 3;
+    size_t oldlen = strnlen(old, rest);
+    memcpy(errmsg + n + 2, old, oldlen);
+    errmsg[n + 2 + oldlen] = '\0';
+    return RG_ERR;
+}
+
+const char *rg_errmsg(void) { return errmsg; }
+
+void rg_error_clear(void) { errmsg[0] = '\0'; }
+
+void *rg_malloc(size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) rg_error("out of memory (%zu bytes)", bytes);
+    return p;
+}
+
+void *rg_calloc(size_t count, size_t size) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) rg_error("out of memory (%zu x %zu bytes)", count, size);
+    return p;
+}
+
+void *rg_realloc(void *ptr, size_t bytes) {
+    void *p = realloc(ptr, bytes ? bytes : 1);
+    if (!p) rg_error("out of memory (%zu bytes)", bytes);
+    return p;
+}
+
+void *rg_malloc_aligned(size_t bytes) {
+    /* aligned_alloc needs a size that is a multiple of the alignment. */
+    size_t rounded = (bytes + 63) & ~(size_t)63;
+    if (rounded < bytes) {
+        rg_error("out of memory (%zu bytes)", bytes);
+        return NULL;
+    }
+    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    if (!p) rg_error("out of memory (%zu bytes)", bytes);
+    return p;
+}
+
+void rg_free_aligned(void *ptr) { free(ptr); }
+
+char *rg_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = rg_malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+char *rg_sprintf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        rg_error("bad format string");
+        return NULL;
+    }
+    char *s = rg_malloc((size_t)n + 1);
+    if (!s) return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}

@@ -1,0 +1,73 @@
+/* main.c — the rgsd command-line entry point: dispatch to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "cli/commands.h"
+
+typedef struct {
+    const char *name;
+    rg_command_fn fn;
+    const char *summary;
+    const char *issue; /* what brings it, when it is not built yet */
+} command_entry;
+
+int rg_cli_fail(void) {
+    fprintf(stderr, "rgsd: %s\n", rg_errmsg());
+    return strstr(rg_errmsg(), "--help") ? 2 : 1;
+}
+
+static void usage(FILE *out, const command_entry *cmds, int n) {
+    fprintf(out,
+            "rgsd — rubric-guided self-distillation for language models\n\n"
+            "usage: rgsd [-q|-v] <command> [options]   (rgsd <command> --help for details)\n\ncommands:\n");
+    for (int i = 0; i < n; i++)
+        fprintf(out, "  %-10s %s%s\n", cmds[i].name, cmds[i].summary, cmds[i].fn ? "" : "  [not built yet]");
+}
+
+int main(int argc, char **argv) {
+    const command_entry cmds[] = {
+        {"train", cmd_train, "post-train a model with RGSD (no judge, 1 rollout per prompt)", "issue 5"},
+        {"grpo", cmd_grpo, "post-train with judge-based GRPO (the baseline)", "issue 6"},
+        {"sft", cmd_sft, "supervised fine-tuning on chat data", "issue 4"},
+        {"eval", cmd_eval, "generate, judge and score rubric satisfaction", "issue 6"},
+        {"judge", cmd_judge, "grade responses of any system against rubrics", "issue 6"},
+        {"gap", cmd_gap, "measure the self-internalisation gap (judge-free)", "issue 5"},
+        {"generate", cmd_generate, "chat-templated generation", "issue 3"},
+        {"logprobs", cmd_logprobs, "per-token log-probabilities of given responses", "issue 3"},
+        {"merge", cmd_merge, "fold a LoRA adapter into a full checkpoint", "issue 4"},
+        {"tokenize", cmd_tokenize, "encode or decode text with a model's tokenizer", "issue 2"},
+        {"data", cmd_data, "validate rubric data and print statistics", "issue 2"},
+        {"world", cmd_world, "generate the synthetic rubric world", "issue 7"},
+    };
+    const int ncmds = (int)(sizeof cmds / sizeof cmds[0]);
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-q") == 0)
+            rg_log_set_level(RG_LOG_QUIET);
+        else if (strcmp(argv[i], "-v") == 0)
+            rg_log_set_level(RG_LOG_DEBUG);
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout, cmds, ncmds);
+            return 0;
+        } else {
+            fprintf(stderr, "rgsd: unknown option '%s' (see rgsd --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr, cmds, ncmds);
+        return 2;
+    }
+    for (int c = 0; c < ncmds; c++) {
+        if (strcmp(argv[i], cmds[c].name) != 0) continue;
+        if (!cmds[c].fn) {
+            fprintf(stderr, "rgsd: '%s' is not built yet (see %s in the tracker)\n", cmds[c].name, cmds[c].issue);
+            return 1;
+        }
+        return cmds[c].fn(argc - i - 1, argv + i + 1);
+    }
+    fprintf(stderr, "rgsd: unknown command '%s' (see rgsd --help)\n", argv[i]);
+    return 2;
+}
