@@ -154,6 +154,10 @@ int rg_chat_template_from_name(const char *name, rg_chat_template **out) {
     return rg_error("--chat-template: unknown family '%s' (known: %s)", name, rg_chat_template_names());
 }
 
+int rg_chat_template_open(const char *model_dir, const char *family_name, rg_chat_template **out) {
+    return family_name ? rg_chat_template_from_name(family_name, out) : rg_chat_template_load(model_dir, out);
+}
+
 rg_chat_family rg_chat_template_family(const rg_chat_template *t) { return t->family; }
 const char *rg_chat_template_name(const rg_chat_template *t) { return t->name; }
 

@@ -82,6 +82,9 @@ int rg_chat_template_load(const char *model_dir, rg_chat_template **out);
 /* The --chat-template FAMILY override: "chatml", "qwen2", "qwen2.5", "qwen3",
  * "llama3", "llama3.1" (also "llama3.2", "llama3.3"). */
 int rg_chat_template_from_name(const char *name, rg_chat_template **out);
+/* What a command calls: the --chat-template override when family_name is
+ * not NULL, else the template of the model folder. */
+int rg_chat_template_open(const char *model_dir, const char *family_name, rg_chat_template **out);
 void rg_chat_template_free(rg_chat_template *t);
 
 rg_chat_family rg_chat_template_family(const rg_chat_template *t);

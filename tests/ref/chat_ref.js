@@ -166,6 +166,7 @@ const conversations = {
     reasoning_field: [u("q"), a("the answer", "the reasoning")],
     reasoning_field_history: [u("q1"), a("a1", "r1"), u("q2"), a("a2", "r2")],
     reasoning_field_empty: [u("q"), a("<think>kept</think>as content", "")],
+    reasoning_field_null: [u("q"), a("<think>split</think>out", null)],
     tool_response_wrapped_user: [u("real question"), a("<think>r</think>calling"), u("<tool_response>42</tool_response>"), a("<think>r2</think>done")],
     // Differences between @huggingface/jinja and Python (expected = null).
     think_spaces_after_close: [u("q"), a("<think>r</think>  spaced answer")],

@@ -118,18 +118,18 @@ static int same_text(const char *what, const char *expected, const char *got) {
 
 /* ---- the reference cases ------------------------------------------------------ */
 
-static void renders_match_jinja_reference(void **state) {
-    (void)state;
-    cJSON *root = load_ref();
-    SKIP_WITHOUT_REF(root);
-    template_set set;
-    load_templates(root, &set);
-    int compared = 0, divergent = 0, mismatches = 0;
+/* Renders every hand-built case and compares it with the reference: the
+ * @huggingface/jinja text in the case (python_texts NULL; cases where that
+ * reference differs from Python are counted in *divergent and left to the
+ * python_semantics_* tests) or the jinja2 text at the same index. */
+static int compare_cases(const cJSON *root, const template_set *set, const cJSON *python_texts, int *divergent) {
+    int compared = 0, mismatches = 0, index = 0;
+    *divergent = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases")) {
-        const cJSON *expected = cJSON_GetObjectItem(c, "expected");
+        const cJSON *expected = python_texts ? cJSON_GetArrayItem(python_texts, index++) : cJSON_GetObjectItem(c, "expected");
         if (!cJSON_IsString(expected)) {
-            divergent++; /* checked by python_semantics_* below */
+            (*divergent)++;
             continue;
         }
         int n;
@@ -137,59 +137,42 @@ static void renders_match_jinja_reference(void **state) {
         rg_chat_options o = options_from_json(c);
         const char *key = cJSON_GetObjectItem(c, "template")->valuestring;
         char *text = NULL;
-        if (rg_chat_render(template_for(&set, key), m, n, &o, &text) != RG_OK)
+        if (rg_chat_render(template_for(set, key), m, n, &o, &text) != RG_OK)
             fail_msg("%s/%s: %s", cJSON_GetObjectItem(c, "name")->valuestring, key, rg_errmsg());
         char what[256];
-        snprintf(what, sizeof what, "case %s, template %s, generation prompt %d, thinking %d, date %s",
+        snprintf(what, sizeof what, "case %s, template %s, generation prompt %d, thinking %d, date %s (%s)",
                  cJSON_GetObjectItem(c, "name")->valuestring, key, o.add_generation_prompt, o.enable_thinking,
-                 o.date_string ? o.date_string : "(default)");
+                 o.date_string ? o.date_string : "(default)", python_texts ? "jinja2" : "@huggingface/jinja");
         if (!same_text(what, expected->valuestring, text)) mismatches++;
         compared++;
         free(text);
         free(m);
     }
-    fprintf(stderr, "chat: %d hand-built cases compared with @huggingface/jinja, %d mismatches "
-                    "(%d cases where that reference differs from Python are checked by hand)\n",
-            compared, mismatches, divergent);
-    assert_true(compared > 500);
     assert_int_equal(mismatches, 0);
-    free_templates(&set);
-    cJSON_Delete(root);
+    return compared;
 }
 
-static void healthbench_renders_match_jinja_reference(void **state) {
-    (void)state;
-    cJSON *root = load_ref();
-    SKIP_WITHOUT_REF(root);
+/* The same over the HealthBench conversations: each line's prompt list,
+ * rendered with every variant of the reference file. */
+static int compare_healthbench(const cJSON *root, const template_set *set, const cJSON *python_texts) {
     const cJSON *hb = cJSON_GetObjectItem(root, "healthbench");
-    const cJSON *file = cJSON_GetObjectItem(hb, "file");
-    if (!cJSON_IsString(file) || access(file->valuestring, R_OK) != 0) {
-        const cJSON *why = cJSON_GetObjectItem(hb, "skipped");
-        fprintf(stderr, "skipped: %s\n", cJSON_IsString(why) ? why->valuestring : "HealthBench file gone");
-        cJSON_Delete(root);
-        skip();
-    }
-    template_set set;
-    load_templates(root, &set);
+    const char *file = cJSON_GetObjectItem(hb, "file")->valuestring;
     char *data;
     size_t len;
-    assert_int_equal(rg_read_file(file->valuestring, &data, &len), RG_OK);
+    assert_int_equal(rg_read_file(file, &data, &len), RG_OK);
     const cJSON *variants = cJSON_GetObjectItem(hb, "variants");
-    int compared = 0, mismatches = 0, skipped = 0, line_no = 0;
+    int compared = 0, mismatches = 0, line_no = 0, index = 0;
     const cJSON *entry = cJSON_GetObjectItem(hb, "expected")->child;
-    for (char *line = data, *next; line && *line; line = next) {
+    for (char *line = data, *next; line && *line && entry; line = next) {
         next = strchr(line, '\n');
         if (next) *next++ = '\0';
         line_no++;
         if (!*line) continue; /* the reference skips empty lines too */
-        if (!entry) break;
         assert_int_equal(cJSON_GetObjectItem(entry, "line")->valueint, line_no);
-        const cJSON *renders = cJSON_GetObjectItem(entry, "renders");
-        if (!renders) {
-            skipped++;
-            entry = entry->next;
-            continue;
-        }
+        const cJSON *renders = python_texts ? cJSON_GetArrayItem(python_texts, index) : cJSON_GetObjectItem(entry, "renders");
+        index++;
+        entry = entry->next;
+        if (!cJSON_IsArray(renders)) continue; /* no prompt list on this line */
         cJSON *row = cJSON_Parse(line);
         assert_non_null(row);
         int n;
@@ -197,14 +180,11 @@ static void healthbench_renders_match_jinja_reference(void **state) {
         for (int v = 0; v < cJSON_GetArraySize(variants); v++) {
             const cJSON *variant = cJSON_GetArrayItem(variants, v);
             const cJSON *expected = cJSON_GetArrayItem(renders, v);
-            if (!cJSON_IsString(expected)) {
-                skipped++;
-                continue;
-            }
+            if (!cJSON_IsString(expected)) continue;
             rg_chat_options o = options_from_json(variant);
             const char *key = cJSON_GetObjectItem(variant, "template")->valuestring;
             char *text = NULL;
-            if (rg_chat_render(template_for(&set, key), m, n, &o, &text) != RG_OK)
+            if (rg_chat_render(template_for(set, key), m, n, &o, &text) != RG_OK)
                 fail_msg("healthbench line %d, %s: %s", line_no, key, rg_errmsg());
             char what[128];
             snprintf(what, sizeof what, "healthbench line %d, variant %d (%s)", line_no, v, key);
@@ -214,14 +194,84 @@ static void healthbench_renders_match_jinja_reference(void **state) {
         }
         free(m);
         cJSON_Delete(row);
-        entry = entry->next;
     }
-    fprintf(stderr, "chat: %d HealthBench renders compared with @huggingface/jinja, %d mismatches, %d skipped\n",
-            compared, mismatches, skipped);
-    assert_true(compared >= 1000);
-    assert_int_equal(mismatches, 0);
     free(data);
+    assert_int_equal(mismatches, 0);
+    return compared;
+}
+
+static int healthbench_present(const cJSON *root) {
+    const cJSON *hb = cJSON_GetObjectItem(root, "healthbench");
+    const cJSON *file = cJSON_GetObjectItem(hb, "file");
+    if (cJSON_IsString(file) && access(file->valuestring, R_OK) == 0) return 1;
+    const cJSON *why = cJSON_GetObjectItem(hb, "skipped");
+    fprintf(stderr, "skipped: %s\n", cJSON_IsString(why) ? why->valuestring : "HealthBench file gone");
+    return 0;
+}
+
+static void renders_match_jinja_reference(void **state) {
+    (void)state;
+    cJSON *root = load_ref();
+    SKIP_WITHOUT_REF(root);
+    template_set set;
+    load_templates(root, &set);
+    int divergent;
+    int compared = compare_cases(root, &set, NULL, &divergent);
+    fprintf(stderr, "chat: %d hand-built cases byte-equal to @huggingface/jinja (%d cases where it differs "
+                    "from Python are checked against jinja2 and by hand)\n",
+            compared, divergent);
+    assert_true(compared > 500);
     free_templates(&set);
+    cJSON_Delete(root);
+}
+
+static void healthbench_renders_match_jinja_reference(void **state) {
+    (void)state;
+    cJSON *root = load_ref();
+    SKIP_WITHOUT_REF(root);
+    if (!healthbench_present(root)) {
+        cJSON_Delete(root);
+        skip();
+    }
+    template_set set;
+    load_templates(root, &set);
+    int compared = compare_healthbench(root, &set, NULL);
+    fprintf(stderr, "chat: %d HealthBench renders byte-equal to @huggingface/jinja\n", compared);
+    assert_true(compared >= 1000);
+    free_templates(&set);
+    cJSON_Delete(root);
+}
+
+/* Python's jinja2 as transformers configures it (tests/ref/chat_ref_py.py),
+ * when a Python with jinja2 is installed: every case, divergent ones too. */
+static void renders_match_python_jinja2(void **state) {
+    (void)state;
+    cJSON *root = load_ref();
+    SKIP_WITHOUT_REF(root);
+    const char *path = test_path(test_ref_dir(), "chat_cases_py.json");
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "skipped: %s missing (no Python with jinja2; optional second reference)\n", path);
+        cJSON_Delete(root);
+        skip();
+    }
+    char *text;
+    size_t len;
+    assert_int_equal(rg_read_file(path, &text, &len), RG_OK);
+    cJSON *python = cJSON_Parse(text);
+    free(text);
+    assert_non_null(python);
+    const cJSON *cases = cJSON_GetObjectItem(python, "cases");
+    assert_int_equal(cJSON_GetArraySize(cases), cJSON_GetArraySize(cJSON_GetObjectItem(root, "cases")));
+    template_set set;
+    load_templates(root, &set);
+    int missing;
+    int compared = compare_cases(root, &set, cases, &missing);
+    assert_int_equal(missing, 0);
+    int hb = 0;
+    if (healthbench_present(root)) hb = compare_healthbench(root, &set, cJSON_GetObjectItem(python, "healthbench"));
+    fprintf(stderr, "chat: %d hand-built cases and %d HealthBench renders byte-equal to Python jinja2\n", compared, hb);
+    free_templates(&set);
+    cJSON_Delete(python);
     cJSON_Delete(root);
 }
 
@@ -442,6 +492,13 @@ static void config_and_folder_loading(void **state) {
     assert_int_equal(rg_chat_template_load(dir, &t), RG_OK);
     assert_string_equal(rg_chat_template_name(t), "chatml");
     rg_chat_template_free(t);
+    /* The override wins over the folder. */
+    assert_int_equal(rg_chat_template_open(dir, "qwen2.5", &t), RG_OK);
+    assert_string_equal(rg_chat_template_name(t), "qwen2.5");
+    rg_chat_template_free(t);
+    assert_int_equal(rg_chat_template_open(dir, NULL, &t), RG_OK);
+    assert_string_equal(rg_chat_template_name(t), "chatml");
+    rg_chat_template_free(t);
     unlink(config);
     unlink(jinja);
     rmdir(dir);
@@ -454,6 +511,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(renders_match_jinja_reference),
         cmocka_unit_test(healthbench_renders_match_jinja_reference),
+        cmocka_unit_test(renders_match_python_jinja2),
         cmocka_unit_test(python_semantics_qwen3_lstrip_newlines_only),
         cmocka_unit_test(python_semantics_llama_trim),
         cmocka_unit_test(end_of_turn_appends_response_exactly),
