@@ -216,6 +216,13 @@ static void errors_name_file_line_and_field(void **state) {
     expect_error("{\"messages\": [{\"role\": \"user\", \"content\": \"Q\"}],"
                  " \"rubric\": [{\"text\": \"T\", \"weight\": 1, \"match\": [\"(unclosed\"]}]}",
                  "t.jsonl:7: rubric[0].match[0]: invalid PCRE2 pattern: missing closing parenthesis at offset 9");
+    /* Data quoted in a message cannot break it over lines or carry bad bytes. */
+    expect_error("{\"prompt\": [{\"role\": \"us\\ner\\u00e9\xff\", \"content\": \"Q\"}], \"rubrics\": []}",
+                 "t.jsonl:7: prompt[0].role: unknown role \"us?er\u00e9?\" (known: system, user, assistant)");
+    expect_error("{\"a\\nb\": 1}", "t.jsonl:7: unknown format (keys: a?b); known: rgsd native {messages, rubric}, "
+                 "HealthBench {prompt: [messages], rubrics: [{criterion, points, tags}]}, RubricHub/verl {prompt: "
+                 "[messages], rubrics | Rubrics | reward_model.rubrics}, RaR {question, rubric: [{description, "
+                 "weight}]}, ResearchRubrics {prompt: string, rubrics: [{criterion, weight, axis}]}");
     expect_error("[1, 2]", "t.jsonl:7: expected a JSON object, got array");
     expect_error("{\"input\": \"Q\", \"answer\": \"A\"}",
                  "t.jsonl:7: unknown format (keys: input, answer); known: rgsd native {messages, rubric}, "
