@@ -32,6 +32,11 @@ const char *rg_role_name(rg_role role) {
 
 int rg_criterion_is_desirable(const rg_criterion *c) { return c->polarity == RG_POLARITY_POSITIVE; }
 
+double rg_criterion_grader_points(const rg_criterion *c) {
+    double magnitude = c->weight < 0 ? -c->weight : c->weight;
+    return rg_criterion_is_desirable(c) ? magnitude : -magnitude;
+}
+
 int rg_criterion_applies(const rg_criterion *c, int met) {
     /* A reward is earned by showing a desirable behaviour; a penalty is paid
      * for showing an undesirable one. When text and weight agree (positive

@@ -112,11 +112,14 @@ static void rar_polarity_labels_and_reference(void **state) {
     assert_int_equal(rg_criterion_applies(&ex.rubric[1], 1), 0);
     assert_int_equal(rg_criterion_applies(&ex.rubric[1], 0), 1);
     assert_string_equal(ex.rubric[1].tags[0], "category:pitfall");
+    assert_true(rg_criterion_grader_points(&ex.rubric[1]) == 2); /* shown to a grader as a good behaviour */
+    assert_true(rg_criterion_grader_points(&ex.rubric[0]) == 5);
     /* A pitfall written as the bad behaviour: HealthBench semantics. */
     assert_int_equal(ex.rubric[2].polarity, RG_POLARITY_NEGATIVE);
     assert_false(rg_criterion_is_desirable(&ex.rubric[2]));
     assert_int_equal(rg_criterion_applies(&ex.rubric[2], 1), 1);
     assert_int_equal(rg_criterion_applies(&ex.rubric[2], 0), 0);
+    assert_true(rg_criterion_grader_points(&ex.rubric[2]) == -1);
     /* No description: the title is the criterion. */
     assert_string_equal(ex.rubric[3].text, "Only a title");
     assert_string_equal(ex.tags[0], "domain:rar_medicine");
