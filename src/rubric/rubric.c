@@ -86,7 +86,7 @@ static cJSON *string_array(char **items, size_t n) {
 cJSON *rg_example_to_json(const rg_example *ex) {
     cJSON *root = cJSON_CreateObject();
     int ok = root != NULL;
-    ok = ok && cJSON_AddStringToObject(root, "id", ex->id ? ex->id : "");
+    if (ok && ex->id && *ex->id) ok = cJSON_AddStringToObject(root, "id", ex->id) != NULL;
     cJSON *messages = ok ? cJSON_AddArrayToObject(root, "messages") : NULL;
     ok = ok && messages;
     for (size_t i = 0; ok && i < ex->nmessages; i++) {
