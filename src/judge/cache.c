@@ -134,17 +134,18 @@ void rg_cache_key(const char *judge_identity, const rg_judge_item *item, int cri
     rg_sha256_init(&h);
     hash_field(&h, "rgsd-verdict-v1");
     hash_field(&h, judge_identity);
-    const rg_judge_criterion *c = &item->criteria[criterion];
-    char weight[40];
-    snprintf(weight, sizeof weight, "%.17g", c->weight);
+    const rg_example *ex = item->example;
+    const rg_criterion *c = &ex->rubric[criterion];
+    char weight[64];
+    snprintf(weight, sizeof weight, "%.17g|%d", c->weight, (int)c->polarity);
     hash_field(&h, c->text);
     hash_field(&h, weight);
     char count[24];
-    snprintf(count, sizeof count, "%d", item->n_messages);
+    snprintf(count, sizeof count, "%zu", ex->nmessages);
     hash_field(&h, count);
-    for (int m = 0; m < item->n_messages; m++) {
-        hash_field(&h, item->messages[m].role);
-        hash_field(&h, item->messages[m].content);
+    for (size_t m = 0; m < ex->nmessages; m++) {
+        hash_field(&h, rg_role_name(ex->messages[m].role));
+        hash_field(&h, ex->messages[m].content);
     }
     hash_field(&h, item->response);
     uint8_t digest[32];

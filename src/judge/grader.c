@@ -60,10 +60,11 @@ static char *buf_finish(text_buf *b) {
 
 static void append_conversation(text_buf *b, const rg_judge_item *item) {
     buf_append(b, "<conversation>\n");
-    for (int m = 0; m < item->n_messages; m++) {
-        buf_append(b, item->messages[m].role ? item->messages[m].role : "user");
+    const rg_example *ex = item->example;
+    for (size_t m = 0; m < ex->nmessages; m++) {
+        buf_append(b, rg_role_name(ex->messages[m].role));
         buf_append(b, ": ");
-        buf_append(b, item->messages[m].content ? item->messages[m].content : "");
+        buf_append(b, ex->messages[m].content ? ex->messages[m].content : "");
         buf_append(b, "\n\n");
     }
     buf_append(b, "assistant: ");
@@ -82,13 +83,21 @@ static const char *decision_rules =
     "- A criterion is met only when the reply satisfies every part of it. The one exception: when the "
     "criterion gives a list introduced by \"such as\", \"for example\", \"e.g.\" or \"including\", the reply "
     "needs only one item of that list, not all of them.\n"
-    "- A criterion with positive points describes something good: it is met when the reply does it.\n"
-    "- A criterion with negative points describes something undesirable: it is met when the reply DOES "
-    "show that undesirable behaviour (true = the problem is present), and not met when the reply avoids it.\n"
+    "- A criterion marked \"undesirable\" describes something the reply should not do: it is met when the "
+    "reply DOES show that behaviour (true = the problem is present), and not met when the reply avoids it.\n"
+    "- Every other criterion describes something the reply should do: it is met when the reply does it.\n"
     "- Do not give credit for what the reply merely implies, or for effort; judge what is written.\n\n";
 
-static void append_criterion_line(text_buf *b, const rg_judge_criterion *c) {
-    buf_printf(b, "[%g points%s] ", c->weight, c->weight < 0 ? ", undesirable behaviour" : "");
+/* "[5 points] text", "[undesirable, -3 points] text", or for a penalty on a
+ * desirable behaviour not shown (RaR's "Avoids X" pitfalls)
+ * "[-2 points if not met] text". */
+static void append_criterion_line(text_buf *b, const rg_criterion *c) {
+    if (!rg_criterion_is_desirable(c))
+        buf_printf(b, "[undesirable, %g points] ", c->weight);
+    else if (c->weight < 0)
+        buf_printf(b, "[%g points if not met] ", c->weight);
+    else
+        buf_printf(b, "[%g points] ", c->weight);
     buf_append(b, c->text ? c->text : "");
     buf_append(b, "\n");
 }
@@ -98,7 +107,7 @@ char *rg_grader_prompt_criterion(const rg_judge_item *item, int criterion) {
     buf_append(&b, prompt_intro);
     append_conversation(&b, item);
     buf_append(&b, "<criterion>\n");
-    append_criterion_line(&b, &item->criteria[criterion]);
+    append_criterion_line(&b, &item->example->rubric[criterion]);
     buf_append(&b, "</criterion>\n\n");
     buf_append(&b, decision_rules);
     buf_append(&b,
@@ -114,7 +123,7 @@ char *rg_grader_prompt_batched(const rg_judge_item *item, const int *criteria, i
     buf_append(&b, "<criteria>\n");
     for (int i = 0; i < n; i++) {
         buf_printf(&b, "%d. ", i + 1);
-        append_criterion_line(&b, &item->criteria[criteria[i]]);
+        append_criterion_line(&b, &item->example->rubric[criteria[i]]);
     }
     buf_append(&b, "</criteria>\n\n");
     buf_append(&b, decision_rules);

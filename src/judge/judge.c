@@ -121,9 +121,9 @@ void judge_record_verdict(rg_judge *judge, rg_judge_item *items, const judge_slo
 static void append_failure_record(rg_judge *judge, const rg_judge_item *item, int criterion, const char *why,
                                   const char *raw_answer) {
     cJSON *record = cJSON_CreateObject();
-    cJSON_AddStringToObject(record, "id", item->id ? item->id : "");
+    cJSON_AddStringToObject(record, "id", item->example->id ? item->example->id : "");
     cJSON_AddNumberToObject(record, "criterion", criterion + 1);
-    cJSON_AddStringToObject(record, "criterion_text", item->criteria[criterion].text ? item->criteria[criterion].text : "");
+    cJSON_AddStringToObject(record, "criterion_text", item->example->rubric[criterion].text);
     cJSON_AddStringToObject(record, "judge", judge->spec.text);
     cJSON_AddStringToObject(record, "error", why);
     if (raw_answer) cJSON_AddStringToObject(record, "raw", raw_answer);
@@ -152,7 +152,7 @@ void judge_record_failure(rg_judge *judge, rg_judge_item *items, const judge_slo
     judge->stats.failures++;
     if (judge->failures_path) append_failure_record(judge, item, slot->criterion, why, raw_answer);
     if (!judge->first_failure) {
-        judge->first_failure = rg_sprintf("judge: example '%s' criterion %d: %s%s%s", item->id ? item->id : "?",
+        judge->first_failure = rg_sprintf("judge: example '%s' criterion %d: %s%s%s", item->example->id ? item->example->id : "?",
                                           slot->criterion + 1, why, raw_answer && judge->failures_path ? "; raw answer saved to " : "",
                                           raw_answer && judge->failures_path ? judge->failures_path : "");
         if (judge->first_failure) judge_redact_secret(judge, judge->first_failure);
@@ -163,12 +163,12 @@ void judge_record_failure(rg_judge *judge, rg_judge_item *items, const judge_slo
 /* Fills verdicts from the cache; returns the slots left to the back end. */
 static int collect_uncached(rg_judge *judge, rg_judge_item *items, int n_items, judge_slot **out, int *n_out) {
     int total = 0;
-    for (int i = 0; i < n_items; i++) total += items[i].n_criteria;
+    for (int i = 0; i < n_items; i++) total += (int)items[i].example->ncriteria;
     judge_slot *slots = rg_calloc((size_t)(total ? total : 1), sizeof *slots);
     if (!slots) return RG_ERR;
     int n = 0;
     for (int i = 0; i < n_items; i++) {
-        for (int c = 0; c < items[i].n_criteria; c++) {
+        for (int c = 0; c < (int)items[i].example->ncriteria; c++) {
             judge_slot slot = {.item = i, .criterion = c};
             if (judge->cache) {
                 rg_cache_key(judge->identity, &items[i], c, slot.cache_key);
@@ -206,8 +206,8 @@ int rg_judge_run(rg_judge *judge, rg_judge_item *items, int n_items) {
     judge->progress_total = 0;
     for (int i = 0; i < n_items; i++) {
         items[i].failed = 0;
-        rg_verdicts_clear(items[i].verdicts, items[i].n_criteria);
-        judge->progress_total += items[i].n_criteria;
+        rg_verdicts_clear(items[i].verdicts, (int)items[i].example->ncriteria);
+        judge->progress_total += (int64_t)items[i].example->ncriteria;
     }
     judge_slot *slots;
     int n_slots;

@@ -3,7 +3,7 @@
  *
  *   rg_judge_spec spec;   rg_judge_spec_parse("http:https://api.openai.com/v1#model=gpt-4.1", &spec);
  *   rg_judge *judge;      rg_judge_open(&judge, &spec, &(rg_judge_options){.cache_path = "verdicts.sqlite"});
- *   rg_judge_item items[n] = ...;        (one per (example, response) pair; see judge_example.h)
+ *   rg_judge_item items[n] = {{&example, response, verdicts}, ...};  (one per (example, response) pair)
  *   rg_judge_run(judge, items, n);       (fills items[i].verdicts[c] for every criterion c)
  *   rg_judge_stats(judge)->requests ...; rg_judge_close(judge); rg_judge_spec_free(&spec);
  *
@@ -15,15 +15,18 @@
  *   local:MODEL_DIR[#...]     a model rgsd loads itself; P("yes") vs P("no") (needs the model engine)
  *   rule                      PCRE2 `match` patterns carried by the criteria
  *
- * Verdict semantics follow HealthBench: met = the response meets the
- * criterion; for a negative-weight criterion met = the undesirable behaviour
- * is present (so its negative points apply). A criterion that cannot be judged
+ * Verdict semantics follow HealthBench: met = what the criterion text
+ * describes holds for the response; for an undesirable behaviour (polarity
+ * negative, e.g. a negative-points HealthBench item) met = the behaviour is
+ * present, so its penalty applies. A criterion that cannot be judged
  * (retry budget spent, unparseable answer) is an error, never "not met".
  */
 #ifndef RG_JUDGE_H
 #define RG_JUDGE_H
 
 #include <stdint.h>
+
+#include "rubric/rubric.h"
 
 typedef enum { RG_JUDGE_HTTP, RG_JUDGE_LOCAL, RG_JUDGE_RULE } rg_judge_kind;
 typedef enum { RG_GRADE_PER_CRITERION, RG_GRADE_BATCHED } rg_grade_mode;
@@ -52,35 +55,20 @@ void rg_judge_spec_free(rg_judge_spec *spec);
  * temperature, prompt version): part of every cache key. malloc'd. */
 char *rg_judge_spec_identity(const rg_judge_spec *spec);
 
-/* One turn of the conversation before the response under judgment. */
-typedef struct {
-    const char *role;
-    const char *content;
-} rg_judge_message;
-
-typedef struct {
-    const char *text;
-    double weight;              /* HealthBench points; negative = undesirable behaviour */
-    const char *const *match;   /* rule judge: PCRE2 patterns, all must match; NULL when none */
-    int n_match;
-} rg_judge_criterion;
-
 typedef struct {
     signed char met;   /* 1 met, 0 not met, -1 not judged (see the item's `failed`) */
     unsigned char cached; /* 1 when it came from the verdict cache */
     char *explanation; /* the grader's reason (malloc'd), or NULL */
 } rg_verdict;
 
-/* One (example, response) pair to grade. Inputs are borrowed; `verdicts` is
- * an array of n_criteria the caller provides, zeroed (calloc) or left from an
- * earlier run; rg_judge_run fills it, the caller frees it after
- * rg_verdicts_clear. */
+/* One (example, response) pair to grade. `met` means the criterion's text,
+ * as written, holds for the response; the score functions (rubric/score.h)
+ * turn that into points with the weight and polarity. Inputs are borrowed;
+ * `verdicts` is an array of example->ncriteria the caller provides, zeroed
+ * (calloc) or left from an earlier run; rg_judge_run fills it, and the caller
+ * frees it after rg_verdicts_clear. */
 typedef struct {
-    const char *id; /* names the example in messages */
-    const rg_judge_message *messages;
-    int n_messages;
-    const rg_judge_criterion *criteria;
-    int n_criteria;
+    const rg_example *example;
     const char *response;
     rg_verdict *verdicts; /* out */
     int failed;           /* out: number of criteria left unjudged */
