@@ -307,6 +307,9 @@ static void reap(http_run *run, int *running) {
 
 static int build_headers(http_run *run) {
     run->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    /* No "Expect: 100-continue" round trip (curl adds it to large POSTs and
+     * then waits up to a second for servers that never answer it). */
+    if (run->headers) run->headers = curl_slist_append(run->headers, "Expect:");
     if (run->headers && run->judge->api_key) {
         char *auth = rg_sprintf("Authorization: Bearer %s", run->judge->api_key);
         struct curl_slist *with_auth = auth ? curl_slist_append(run->headers, auth) : NULL;
@@ -355,8 +358,8 @@ static int drive(http_run *run) {
         }
         if (running > 0) {
             if (curl_multi_poll(run->multi, NULL, 0, wait_ms, NULL) != CURLM_OK) return rg_error("judge: curl_multi_poll failed");
-        } else if (wait_ms > 0) {
-            usleep((useconds_t)wait_ms * 1000);
+        } else if (next_ready < INFINITY && wait_ms > 0) {
+            usleep((useconds_t)wait_ms * 1000); /* only backoffs pending */
         }
     }
 }

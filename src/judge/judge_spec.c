@@ -166,7 +166,7 @@ char *rg_judge_spec_identity(const rg_judge_spec *spec) {
     const char *mode = spec->mode == RG_GRADE_BATCHED ? "batched" : "per-criterion";
     switch (spec->kind) {
     case RG_JUDGE_HTTP:
-        return rg_sprintf("http|%s|%s|%s|t=%.17g|%s", spec->url, spec->model, mode, spec->temperature,
+        return rg_sprintf("http|%s|%s|t=%.17g|%s", spec->model, mode, spec->temperature,
                           RG_GRADER_PROMPT_VERSION);
     case RG_JUDGE_LOCAL:
         return rg_sprintf("local|%s|%s|%s", spec->model_dir, mode, RG_GRADER_PROMPT_VERSION);
