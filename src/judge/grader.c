@@ -37,16 +37,20 @@ static void buf_append(text_buf *b, const char *s) {
 
 static void buf_printf(text_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void buf_printf(text_buf *b, const char *fmt, ...) {
-    char small[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof small) {
-        buf_append(b, small);
+    char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!text) {
+        b->oom = 1;
         return;
     }
-    b->oom = 1; /* only used for short fragments */
+    va_start(ap, fmt);
+    vsnprintf(text, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    buf_append(b, text);
+    free(text);
 }
 
 static char *buf_finish(text_buf *b) {
@@ -74,8 +78,8 @@ static void append_conversation(text_buf *b, const rg_judge_item *item) {
 
 static const char *prompt_intro =
     "You are grading a reply written by an AI assistant. Below is a conversation between a user and the "
-    "assistant; the last assistant turn is the reply under review. Decide whether that reply meets a rubric "
-    "criterion written by an expert.\n\n";
+    "assistant; the last assistant turn is the reply under review. Decide whether that reply meets %s "
+    "written by an expert.\n\n";
 
 static const char *decision_rules =
     "How to decide:\n"
@@ -104,7 +108,7 @@ static void append_criterion_line(text_buf *b, const rg_criterion *c) {
 
 char *rg_grader_prompt_criterion(const rg_judge_item *item, int criterion) {
     text_buf b = {0};
-    buf_append(&b, prompt_intro);
+    buf_printf(&b, prompt_intro, "a rubric criterion");
     append_conversation(&b, item);
     buf_append(&b, "<criterion>\n");
     append_criterion_line(&b, &item->example->rubric[criterion]);
@@ -118,7 +122,7 @@ char *rg_grader_prompt_criterion(const rg_judge_item *item, int criterion) {
 
 char *rg_grader_prompt_batched(const rg_judge_item *item, const int *criteria, int n) {
     text_buf b = {0};
-    buf_append(&b, prompt_intro);
+    buf_printf(&b, prompt_intro, "each of several rubric criteria");
     append_conversation(&b, item);
     buf_append(&b, "<criteria>\n");
     for (int i = 0; i < n; i++) {
