@@ -42,9 +42,11 @@ int rg_judge_open(rg_judge **out, const rg_judge_spec *spec, const rg_judge_opti
     if (!judge) return RG_ERR;
     if (options) judge->options = *options;
     if (copy_spec(&judge->spec, spec) != RG_OK || !(judge->identity = rg_judge_spec_identity(spec))) goto fail;
-    judge->options.cache_path = judge->options.failures_path = NULL; /* owned copies below */
+    /* The judge keeps its own copies of the paths. */
     if (options && options->cache_path && !(judge->cache_path = rg_strdup(options->cache_path))) goto fail;
     if (options && options->failures_path && !(judge->failures_path = rg_strdup(options->failures_path))) goto fail;
+    judge->options.cache_path = judge->cache_path;
+    judge->options.failures_path = judge->failures_path;
     if (spec->kind == RG_JUDGE_HTTP) {
         const char *key = getenv(spec->key_env);
         if (key && *key) {

@@ -153,14 +153,14 @@ static void batched_mode_one_request_per_response(void **state) {
     assert_int_equal(fake_openai_requests(&f->server), 2);
 }
 
-/* 429 (with Retry-After: 0), 500, 503, then the scripted answers. */
+/* 429 with Retry-After: 1, 500, 503, then the scripted answers. */
 static void retries_after_429_and_5xx(void **state) {
     fixture *f = *state;
     SKIP_WITHOUT_SERVER(f);
     char script[2048];
     snprintf(script, sizeof script,
              "{\"sequence\": [{\"status\": 429, \"body\": \"{\\\"error\\\": \\\"slow down\\\"}\", \"headers\": "
-             "{\"Retry-After\": \"0\"}}, {\"status\": 500, \"body\": \"oops\"}, {\"status\": 503, \"body\": \"busy\"}], %s}",
+             "{\"Retry-After\": \"1\"}}, {\"status\": 500, \"body\": \"oops\"}, {\"status\": 503, \"body\": \"busy\"}], %s}",
              criterion_rules);
     start(f, script, "concurrency=1&retries=4", NULL);
     assert_int_equal(rg_judge_run(f->judge, f->items, 1), RG_OK);
@@ -169,16 +169,18 @@ static void retries_after_429_and_5xx(void **state) {
     assert_int_equal(s->requests, 6); /* 3 failures + 3 answers */
     assert_int_equal(s->retries, 3);
     assert_int_equal(s->prompt_tokens, 3 * 11); /* error answers carry no usage */
+    /* The backoff is 0.02 s doubling; only Retry-After explains a second's wait. */
+    assert_true(s->seconds >= 1.0 && s->seconds < 3.0);
 }
 
-/* The first answer stalls 3 s; the 0.3 s timeout cuts it and the retry succeeds. */
+/* The first answer stalls 3 s; the 1 s timeout cuts it and the retry succeeds. */
 static void stall_past_timeout_is_retried(void **state) {
     fixture *f = *state;
     SKIP_WITHOUT_SERVER(f);
     char script[2048];
     snprintf(script, sizeof script, "{\"sequence\": [{\"delay\": 3, \"content\": \"{\\\"criteria_met\\\": false}\"}], %s}",
              criterion_rules);
-    start(f, script, "concurrency=1&timeout=0.3", NULL);
+    start(f, script, "concurrency=1&timeout=1", NULL);
     rg_judge_item one = f->items[0];
     assert_int_equal(rg_judge_run(f->judge, &one, 1), RG_OK);
     f->items[0] = one;
@@ -186,7 +188,7 @@ static void stall_past_timeout_is_retried(void **state) {
     const rg_judge_stats *s = rg_judge_get_stats(f->judge);
     assert_int_equal(s->requests, 4);
     assert_int_equal(s->retries, 1);
-    assert_true(s->seconds < 2.5); /* did not wait for the stalled answer */
+    assert_true(s->seconds >= 1.0 && s->seconds < 2.9); /* waited for the timeout, not for the stalled answer */
 }
 
 /* Prose, a non-JSON body, a completion without choices, an object without
