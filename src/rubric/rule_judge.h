@@ -5,7 +5,9 @@
  * matches somewhere in the response (all-of); "any of" is written inside one
  * pattern with alternation (`aspirin|ibuprofen`). Patterns are compiled with
  * PCRE2_UTF and PCRE2_UCP (\w, \b and (?i) follow Unicode) and are case
- * sensitive unless they say (?i). A criterion without patterns cannot be
+ * sensitive unless they say (?i). A response that is not valid UTF-8 (cut at
+ * max_new tokens inside a character) is still judged: PCRE2_MATCH_INVALID_UTF
+ * lets patterns match its valid parts. A criterion without patterns cannot be
  * judged by rules: that is an error, never a silent "not met".
  *
  * Exact and free: for the synthetic rubric world and for tests.
