@@ -1,7 +1,6 @@
 /* grader.c — grader prompts and answer parsing, see grader.h. */
 #include "judge/grader.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,70 +9,25 @@
 #include "base/error.h"
 #include "judge/json_extract.h"
 
-/* A growing string; every append checks for allocation failure once, at the end. */
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int oom;
-} text_buf;
-
-static void buf_append(text_buf *b, const char *s) {
-    if (b->oom) return;
-    size_t n = strlen(s);
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown) {
-            b->oom = 1;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n + 1);
-    b->len += n;
-}
-
-static void buf_printf(text_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_printf(text_buf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (!text) {
-        b->oom = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(text, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    buf_append(b, text);
-    free(text);
-}
-
-static char *buf_finish(text_buf *b) {
-    if (b->oom || !b->data) {
-        free(b->data);
+/* Prompts are built in a memory stream (open_memstream): fprintf of any
+ * length, one allocation check at the end. */
+static char *finish_prompt(FILE *out, char *text) {
+    int failed = ferror(out);
+    if (fclose(out) != 0 || failed) {
+        free(text);
         rg_error("out of memory building a grader prompt");
         return NULL;
     }
-    return b->data;
+    return text;
 }
 
-static void append_conversation(text_buf *b, const rg_judge_item *item) {
-    buf_append(b, "<conversation>\n");
+static void append_conversation(FILE *out, const rg_judge_item *item) {
+    fputs("<conversation>\n", out);
     const rg_example *ex = item->example;
-    for (size_t m = 0; m < ex->nmessages; m++) {
-        buf_append(b, rg_role_name(ex->messages[m].role));
-        buf_append(b, ": ");
-        buf_append(b, ex->messages[m].content ? ex->messages[m].content : "");
-        buf_append(b, "\n\n");
-    }
-    buf_append(b, "assistant: ");
-    buf_append(b, item->response ? item->response : "");
-    buf_append(b, "\n</conversation>\n\n");
+    for (size_t m = 0; m < ex->nmessages; m++)
+        fprintf(out, "%s: %s\n\n", rg_role_name(ex->messages[m].role),
+                ex->messages[m].content ? ex->messages[m].content : "");
+    fprintf(out, "assistant: %s\n</conversation>\n\n", item->response ? item->response : "");
 }
 
 static const char *prompt_intro =
@@ -95,50 +49,54 @@ static const char *decision_rules =
 /* "[5 points] text", "[undesirable, -3 points] text", or for a penalty on a
  * desirable behaviour not shown (RaR's "Avoids X" pitfalls)
  * "[-2 points if not met] text". */
-static void append_criterion_line(text_buf *b, const rg_criterion *c) {
+static void append_criterion_line(FILE *out, const rg_criterion *c) {
     if (!rg_criterion_is_desirable(c))
-        buf_printf(b, "[undesirable, %g points] ", c->weight);
+        fprintf(out, "[undesirable, %g points] ", c->weight);
     else if (c->weight < 0)
-        buf_printf(b, "[%g points if not met] ", c->weight);
+        fprintf(out, "[%g points if not met] ", c->weight);
     else
-        buf_printf(b, "[%g points] ", c->weight);
-    buf_append(b, c->text ? c->text : "");
-    buf_append(b, "\n");
+        fprintf(out, "[%g points] ", c->weight);
+    fprintf(out, "%s\n", c->text ? c->text : "");
 }
 
 char *rg_grader_prompt_criterion(const rg_judge_item *item, int criterion) {
-    text_buf b = {0};
-    buf_printf(&b, prompt_intro, "a rubric criterion");
-    append_conversation(&b, item);
-    buf_append(&b, "<criterion>\n");
-    append_criterion_line(&b, &item->example->rubric[criterion]);
-    buf_append(&b, "</criterion>\n\n");
-    buf_append(&b, decision_rules);
-    buf_append(&b,
-               "Answer with one JSON object and nothing else, in exactly this form:\n"
-               "{\"explanation\": \"<one or two sentences on why>\", \"criteria_met\": <true or false>}\n");
-    return buf_finish(&b);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    if (!out) return rg_error("out of memory building a grader prompt"), NULL;
+    fprintf(out, prompt_intro, "a rubric criterion");
+    append_conversation(out, item);
+    fputs("<criterion>\n", out);
+    append_criterion_line(out, &item->example->rubric[criterion]);
+    fputs("</criterion>\n\n", out);
+    fputs(decision_rules, out);
+    fputs("Answer with one JSON object and nothing else, in exactly this form:\n"
+          "{\"explanation\": \"<one or two sentences on why>\", \"criteria_met\": <true or false>}\n",
+          out);
+    return finish_prompt(out, text);
 }
 
 char *rg_grader_prompt_batched(const rg_judge_item *item, const int *criteria, int n) {
-    text_buf b = {0};
-    buf_printf(&b, prompt_intro, "each of several rubric criteria");
-    append_conversation(&b, item);
-    buf_append(&b, "<criteria>\n");
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    if (!out) return rg_error("out of memory building a grader prompt"), NULL;
+    fprintf(out, prompt_intro, "each of several rubric criteria");
+    append_conversation(out, item);
+    fputs("<criteria>\n", out);
     for (int i = 0; i < n; i++) {
-        buf_printf(&b, "%d. ", i + 1);
-        append_criterion_line(&b, &item->example->rubric[criteria[i]]);
+        fprintf(out, "%d. ", i + 1);
+        append_criterion_line(out, &item->example->rubric[criteria[i]]);
     }
-    buf_append(&b, "</criteria>\n\n");
-    buf_append(&b, decision_rules);
-    buf_printf(&b,
-               "Decide each of the %d criteria on its own. Answer with one JSON object and nothing else, mapping "
-               "every criterion number to true (met) or false (not met), for example:\n",
-               n);
-    buf_append(&b, "{");
-    for (int i = 0; i < n && i < 3; i++) buf_printf(&b, "%s\"%d\": %s", i ? ", " : "", i + 1, i % 2 ? "false" : "true");
-    buf_append(&b, n > 3 ? ", ...}\n" : "}\n");
-    return buf_finish(&b);
+    fputs("</criteria>\n\n", out);
+    fputs(decision_rules, out);
+    fprintf(out,
+            "Decide each of the %d criteria on its own. Answer with one JSON object and nothing else, mapping "
+            "every criterion number to true (met) or false (not met), for example:\n{",
+            n);
+    for (int i = 0; i < n && i < 3; i++) fprintf(out, "%s\"%d\": %s", i ? ", " : "", i + 1, i % 2 ? "false" : "true");
+    fputs(n > 3 ? ", ...}\n" : "}\n", out);
+    return finish_prompt(out, text);
 }
 
 /* true/false, or the strings "true"/"false"/"yes"/"no" some models write. */
