@@ -11,9 +11,12 @@
 
 /* Prompts are built in a memory stream (open_memstream): fprintf of any
  * length, one allocation check at the end. */
-static char *finish_prompt(FILE *out, char *text) {
+static char *finish_prompt(FILE *out, char **text_at) {
     int failed = ferror(out);
-    if (fclose(out) != 0 || failed) {
+    /* The stream writes the final pointer into *text_at only on fclose. */
+    int closed = fclose(out) == 0;
+    char *text = *text_at;
+    if (!closed || failed || !text) {
         free(text);
         rg_error("out of memory building a grader prompt");
         return NULL;
@@ -73,7 +76,7 @@ char *rg_grader_prompt_criterion(const rg_judge_item *item, int criterion) {
     fputs("Answer with one JSON object and nothing else, in exactly this form:\n"
           "{\"explanation\": \"<one or two sentences on why>\", \"criteria_met\": <true or false>}\n",
           out);
-    return finish_prompt(out, text);
+    return finish_prompt(out, &text);
 }
 
 char *rg_grader_prompt_batched(const rg_judge_item *item, const int *criteria, int n) {
@@ -96,7 +99,7 @@ char *rg_grader_prompt_batched(const rg_judge_item *item, const int *criteria, i
             n);
     for (int i = 0; i < n && i < 3; i++) fprintf(out, "%s\"%d\": %s", i ? ", " : "", i + 1, i % 2 ? "false" : "true");
     fputs(n > 3 ? ", ...}\n" : "}\n", out);
-    return finish_prompt(out, text);
+    return finish_prompt(out, &text);
 }
 
 /* true/false, or the strings "true"/"false"/"yes"/"no" some models write. */
