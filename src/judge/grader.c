@@ -44,21 +44,24 @@ static const char *decision_rules =
     "- A criterion is met only when the reply satisfies every part of it. The one exception: when the "
     "criterion gives a list introduced by \"such as\", \"for example\", \"e.g.\" or \"including\", the reply "
     "needs only one item of that list, not all of them.\n"
-    "- A criterion marked \"undesirable\" describes something the reply should not do: it is met when the "
-    "reply DOES show that behaviour (true = the problem is present), and not met when the reply avoids it.\n"
-    "- Every other criterion describes something the reply should do: it is met when the reply does it.\n"
+    "- A criterion with negative points (marked \"undesirable\") describes something the reply should not "
+    "do: it is met when the reply DOES show that behaviour (true = the problem is present), and not met when "
+    "the reply avoids it.\n"
+    "- A criterion with positive points describes something the reply should do: it is met when the reply "
+    "does it.\n"
     "- Do not give credit for what the reply merely implies, or for effort; judge what is written.\n\n";
 
-/* "[5 points] text", "[undesirable, -3 points] text", or for a penalty on a
- * desirable behaviour not shown (RaR's "Avoids X" pitfalls)
- * "[-2 points if not met] text". */
+/* "[5 points] text" or "[undesirable, -3 points] text". The points shown
+ * are the rubric layer's grader points: negative exactly when the text
+ * describes an undesirable behaviour, so an RaR pitfall written as the good
+ * behaviour ("Avoids X", weight -2) reads "[2 points] Avoids X" and is
+ * judged as written. */
 static void append_criterion_line(FILE *out, const rg_criterion *c) {
-    if (!rg_criterion_is_desirable(c))
-        fprintf(out, "[undesirable, %g points] ", c->weight);
-    else if (c->weight < 0)
-        fprintf(out, "[%g points if not met] ", c->weight);
+    double points = rg_criterion_grader_points(c);
+    if (points < 0)
+        fprintf(out, "[undesirable, %g points] ", points);
     else
-        fprintf(out, "[%g points] ", c->weight);
+        fprintf(out, "[%g points] ", points);
     fprintf(out, "%s\n", c->text ? c->text : "");
 }
 

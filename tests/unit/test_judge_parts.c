@@ -186,6 +186,19 @@ static void grader_prompts_carry_the_rules(void **state) {
     assert_non_null(strstr(prompt, "2. [undesirable, -8 points] Recommends aspirin"));
     free(prompt);
     rg_example_free(&ex);
+    /* An RaR pitfall written as the good behaviour: shown with positive points,
+     * judged as written (met = it does avoid the problem). */
+    assert_int_equal(rg_example_parse("{\"question\": \"Q\", \"reference_answer\": \"A\", \"rubric\": ["
+                                      "{\"title\": \"T\", \"description\": \"Avoids recommending aspirin\", "
+                                      "\"weight\": -2, \"polarity\": \"positive\"}]}",
+                                      "rar", 1, &ex),
+                     RG_OK);
+    item.example = &ex;
+    prompt = rg_grader_prompt_criterion(&item, 0);
+    if (!strstr(prompt, "[2 points] ")) fail_msg("RaR pitfall shown as: %s", strstr(prompt, "<criterion>"));
+    assert_null(strstr(prompt, "[undesirable"));
+    free(prompt);
+    rg_example_free(&ex);
 }
 
 static void grader_answers_parse_or_fail_loudly(void **state) {
