@@ -194,6 +194,40 @@ static void test_variants_match_reference(void **state) {
     assert_int_equal(check_model("llama3_merges"), 0);
 }
 
+/* Several threads encoding with one tokenizer at once (one of them holds the
+ * BPE cache, the others run without it): every result still equals the
+ * reference. */
+static void test_concurrent_encode(void **state) {
+    (void)state;
+    cJSON *model = cJSON_GetObjectItem(cJSON_GetObjectItem(load_cases(), "models"), "qwen3");
+    const char *dir = cJSON_GetObjectItem(model, "dir")->valuestring;
+    rg_tokenizer *tok;
+    assert_int_equal(rg_tokenizer_load(dir, &tok), RG_OK);
+    const cJSON *cases = cJSON_GetObjectItem(model, "cases");
+    int n_cases = cJSON_GetArraySize(cases);
+    int mismatches = 0;
+#pragma omp parallel for num_threads(4) schedule(dynamic, 16) reduction(+ : mismatches)
+    for (int i = 0; i < n_cases; i++) {
+        const cJSON *c = cJSON_GetArrayItem(cases, i);
+        size_t len;
+        char *text = case_text(c, "text", &len);
+        int32_t *ids;
+        int n;
+        if (rg_tokenizer_encode(tok, text, len, 1, &ids, &n) != RG_OK) {
+            mismatches++;
+        } else {
+            const cJSON *ref = cJSON_GetObjectItem(c, "ids");
+            int ok = n == cJSON_GetArraySize(ref);
+            for (int k = 0; ok && k < n; k++) ok = ids[k] == cJSON_GetArrayItem(ref, k)->valueint;
+            mismatches += !ok;
+            free(ids);
+        }
+        free(text);
+    }
+    assert_int_equal(mismatches, 0);
+    rg_tokenizer_free(tok);
+}
+
 static void test_healthbench_included(void **state) {
     (void)state;
     int n = cJSON_GetObjectItem(load_cases(), "texts_from_healthbench")->valueint;
@@ -542,6 +576,7 @@ int main(void) {
         cmocka_unit_test(test_qwen3_matches_reference),
         cmocka_unit_test(test_llama3_matches_reference),
         cmocka_unit_test(test_variants_match_reference),
+        cmocka_unit_test(test_concurrent_encode),
         cmocka_unit_test(test_healthbench_included),
         cmocka_unit_test(test_special_ids_match_reference),
         cmocka_unit_test(test_generation_config_eos_list),
