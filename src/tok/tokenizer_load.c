@@ -52,7 +52,6 @@ static int line_of(const char *text, size_t offset) {
     return line;
 }
 
-int rg_json_read_file(const char *path, cJSON **out);
 int rg_json_read_file(const char *path, cJSON **out) {
     char *text;
     size_t len;

@@ -387,6 +387,35 @@ static void test_added_token_flags_by_hand(void **state) {
     free(dir);
 }
 
+/* A pattern that backtracks through a long piece needs more than PCRE2's
+ * default 32 KiB JIT stack: the encoder retries with a larger one. */
+static void test_regex_deep_backtracking(void **state) {
+    (void)state;
+    char *dir = test_tmpdir();
+    char *path = write_tiny(dir, "", "",
+                            "\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":["
+                            "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(?:a|b)+c\"},\"behavior\":\"Isolated\"},"
+                            "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"use_regex\":false}]}");
+    rg_tokenizer *tok;
+    if (rg_tokenizer_load(path, &tok) != RG_OK) fail_msg("%s", rg_errmsg());
+    size_t len = 200001;
+    char *text = malloc(len + 1);
+    for (size_t i = 0; i + 1 < len; i++) text[i] = "ab"[i % 2];
+    text[len - 1] = 'c';
+    text[len] = 0;
+    int32_t *ids;
+    int n;
+    if (rg_tokenizer_encode(tok, text, len, 1, &ids, &n) != RG_OK) fail_msg("%s", rg_errmsg());
+    assert_int_equal(n, (int)len); /* no merges: one id per byte */
+    assert_int_equal(ids[0], 'a');
+    assert_int_equal(ids[n - 1], 'c');
+    free(ids);
+    free(text);
+    rg_tokenizer_free(tok);
+    free(path);
+    free(dir);
+}
+
 /* ---- configs ---- */
 
 static void test_generation_config_eos_list(void **state) {
@@ -571,6 +600,7 @@ int main(void) {
         cmocka_unit_test(test_strmap),
         cmocka_unit_test(test_bpe_rank_order_by_hand),
         cmocka_unit_test(test_added_token_flags_by_hand),
+        cmocka_unit_test(test_regex_deep_backtracking),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_invalid_utf8_is_rejected),
         cmocka_unit_test(test_qwen3_matches_reference),
