@@ -1,0 +1,50 @@
+/* loss.c — cross-entropy of logits against target ids with a per-position
+ * mask, fused with its gradient so the caller can run the LM head over a
+ * chunk of positions, take the loss and gradient for that chunk, and move on
+ * without ever holding a whole [T, V] tensor. */
+#include <math.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "nn/nn.h"
+
+// logits[N,V], targets[N], mask[N] or NULL -> stats +=, token_loss[N], dlogits[N,V]
+int nn_cross_entropy(float *dlogits, float *token_loss, nn_ce_stats *stats, const float *logits,
+                     const int32_t *targets, const uint8_t *mask, float grad_scale, int N, int V) {
+    for (int n = 0; n < N; n++) {
+        if (targets[n] != NN_IGNORE_INDEX && (targets[n] < 0 || targets[n] >= V))
+            return rg_error("cross_entropy: target %d at position %d is outside the vocabulary [0, %d)", targets[n],
+                            n, V);
+    }
+    double loss_sum = 0.0;
+    long count = 0;
+#pragma omp parallel for schedule(static) reduction(+ : loss_sum, count)
+    for (int n = 0; n < N; n++) {
+        const float *row = logits + (size_t)n * V;
+        float *drow = dlogits ? dlogits + (size_t)n * V : NULL;
+        int counted = targets[n] != NN_IGNORE_INDEX && (!mask || mask[n]);
+        if (!counted) {
+            if (token_loss) token_loss[n] = 0.0f;
+            if (drow) memset(drow, 0, (size_t)V * sizeof(float));
+            continue;
+        }
+        float max = -INFINITY;
+        for (int i = 0; i < V; i++) max = row[i] > max ? row[i] : max;
+        double sum = 0.0;
+        for (int i = 0; i < V; i++) sum += expf(row[i] - max);
+        double lse = (double)max + log(sum);
+        double loss = lse - (double)row[targets[n]];
+        loss_sum += loss;
+        count++;
+        if (token_loss) token_loss[n] = (float)loss;
+        if (drow) {
+            /* d loss / d logit_i = softmax_i - [i == target]; drow may alias row. */
+            float target_logit = row[targets[n]];
+            for (int i = 0; i < V; i++) drow[i] = grad_scale * (float)exp((double)row[i] - lse);
+            drow[targets[n]] = grad_scale * ((float)exp((double)target_logit - lse) - 1.0f);
+        }
+    }
+    stats->loss_sum += loss_sum;
+    stats->count += count;
+    return RG_OK;
+}
