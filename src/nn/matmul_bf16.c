@@ -32,68 +32,124 @@ static inline float hsum256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/* One row: y[o] = x . W[o,:], four independent accumulators to hide FMA latency. */
-static void gemv_bf16_n1(float *y, const float *x, const uint16_t *W, int in, int o0, int o1) {
-    for (int o = o0; o < o1; o++) {
-        const uint16_t *w = W + (size_t)o * in;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        int i = 0;
-        for (; i + 32 <= in; i += 32) {
-            a0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x + i), a0);
-            a1 = _mm256_fmadd_ps(load_bf16x8(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
-            a2 = _mm256_fmadd_ps(load_bf16x8(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
-            a3 = _mm256_fmadd_ps(load_bf16x8(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
-        }
-        for (; i + 8 <= in; i += 8) a0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x + i), a0);
-        float sum = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-        for (; i < in; i++) sum += nn_bf16_to_f32(w[i]) * x[i];
-        y[o] = sum;
+/* The decode kernel works on blocks of ROW_BLOCK weight rows x a chunk of
+ * K_CHUNK inputs: the chunk of W (8 KiB) and of x (up to 32 KiB for 8 rows)
+ * stay in L1 while every input row passes over them, so W is read from
+ * memory exactly once and x comes from L1. Two input rows at a time keep 8
+ * accumulators + 4 weight vectors + 1 x vector in the 16 AVX2 registers. */
+#define ROW_BLOCK 4
+#define K_CHUNK 1024
+
+/* sums[r*2 + j] = W[r, 0:len] . x_j[0:len] for r < 4, j < 2 (len % 8 == 0). */
+static inline void micro_4x2(float *sums, const uint16_t *w, size_t ldw, const float *x0, const float *x1, int len) {
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    for (int i = 0; i < len; i += 8) {
+        __m256 w0 = load_bf16x8(w + i), w1 = load_bf16x8(w + ldw + i);
+        __m256 w2 = load_bf16x8(w + 2 * ldw + i), w3 = load_bf16x8(w + 3 * ldw + i);
+        __m256 xv = _mm256_loadu_ps(x0 + i);
+        a00 = _mm256_fmadd_ps(w0, xv, a00);
+        a10 = _mm256_fmadd_ps(w1, xv, a10);
+        a20 = _mm256_fmadd_ps(w2, xv, a20);
+        a30 = _mm256_fmadd_ps(w3, xv, a30);
+        xv = _mm256_loadu_ps(x1 + i);
+        a01 = _mm256_fmadd_ps(w0, xv, a01);
+        a11 = _mm256_fmadd_ps(w1, xv, a11);
+        a21 = _mm256_fmadd_ps(w2, xv, a21);
+        a31 = _mm256_fmadd_ps(w3, xv, a31);
     }
+    sums[0] = hsum256(a00), sums[1] = hsum256(a01), sums[2] = hsum256(a10), sums[3] = hsum256(a11);
+    sums[4] = hsum256(a20), sums[5] = hsum256(a21), sums[6] = hsum256(a30), sums[7] = hsum256(a31);
 }
 
-/* 2..8 rows: each 8-wide slice of a W row is loaded once and used for every
- * input row; NROWS is a compile-time constant so the accumulators stay in
- * registers. y is [N,out]. */
-#define DEFINE_GEMV_BF16(NROWS)                                                                          \
-    static void gemv_bf16_n##NROWS(float *y, const float *x, const uint16_t *W, int in, int out, int o0,  \
-                                   int o1) {                                                             \
-        for (int o = o0; o < o1; o++) {                                                                  \
-            const uint16_t *w = W + (size_t)o * in;                                                      \
-            __m256 acc[NROWS];                                                                           \
-            for (int n = 0; n < NROWS; n++) acc[n] = _mm256_setzero_ps();                                \
-            int i = 0;                                                                                   \
-            for (; i + 8 <= in; i += 8) {                                                                \
-                __m256 wv = load_bf16x8(w + i);                                                          \
-                for (int n = 0; n < NROWS; n++)                                                          \
-                    acc[n] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + (size_t)n * in + i), acc[n]);       \
-            }                                                                                            \
-            for (int n = 0; n < NROWS; n++) {                                                            \
-                float sum = hsum256(acc[n]);                                                             \
-                for (int j = i; j < in; j++) sum += nn_bf16_to_f32(w[j]) * x[(size_t)n * in + j];        \
-                y[(size_t)n * out + o] = sum;                                                            \
-            }                                                                                            \
-        }                                                                                                \
+/* As micro_4x2 with the 4 weight rows already widened to f32 (ldw floats
+ * apart): used when N >= 3, so each chunk of W is converted once, not once
+ * per pair of input rows. */
+static inline void micro_4x2_f32(float *sums, const float *w, int ldw, const float *x0, const float *x1, int len) {
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    for (int i = 0; i < len; i += 8) {
+        __m256 x0v = _mm256_loadu_ps(x0 + i), x1v = _mm256_loadu_ps(x1 + i);
+        __m256 w0 = _mm256_load_ps(w + i), w1 = _mm256_load_ps(w + ldw + i);
+        a00 = _mm256_fmadd_ps(w0, x0v, a00);
+        a01 = _mm256_fmadd_ps(w0, x1v, a01);
+        a10 = _mm256_fmadd_ps(w1, x0v, a10);
+        a11 = _mm256_fmadd_ps(w1, x1v, a11);
+        __m256 w2 = _mm256_load_ps(w + 2 * ldw + i), w3 = _mm256_load_ps(w + 3 * ldw + i);
+        a20 = _mm256_fmadd_ps(w2, x0v, a20);
+        a21 = _mm256_fmadd_ps(w2, x1v, a21);
+        a30 = _mm256_fmadd_ps(w3, x0v, a30);
+        a31 = _mm256_fmadd_ps(w3, x1v, a31);
     }
-DEFINE_GEMV_BF16(2)
-DEFINE_GEMV_BF16(3)
-DEFINE_GEMV_BF16(4)
-DEFINE_GEMV_BF16(5)
-DEFINE_GEMV_BF16(6)
-DEFINE_GEMV_BF16(7)
-DEFINE_GEMV_BF16(8)
+    sums[0] = hsum256(a00), sums[1] = hsum256(a01), sums[2] = hsum256(a10), sums[3] = hsum256(a11);
+    sums[4] = hsum256(a20), sums[5] = hsum256(a21), sums[6] = hsum256(a30), sums[7] = hsum256(a31);
+}
 
-/* y[N,out] for N <= 8 over output rows [o0, o1). */
-static void gemv_bf16_rows(float *y, const float *x, const uint16_t *W, int N, int in, int out, int o0, int o1) {
-    switch (N) {
-    case 1: gemv_bf16_n1(y, x, W, in, o0, o1); break;
-    case 2: gemv_bf16_n2(y, x, W, in, out, o0, o1); break;
-    case 3: gemv_bf16_n3(y, x, W, in, out, o0, o1); break;
-    case 4: gemv_bf16_n4(y, x, W, in, out, o0, o1); break;
-    case 5: gemv_bf16_n5(y, x, W, in, out, o0, o1); break;
-    case 6: gemv_bf16_n6(y, x, W, in, out, o0, o1); break;
-    case 7: gemv_bf16_n7(y, x, W, in, out, o0, o1); break;
-    default: gemv_bf16_n8(y, x, W, in, out, o0, o1); break;
+/* sums[r] = W[r, 0:len] . x[0:len] for r < 4 (len % 8 == 0). */
+static inline void micro_4x1(float *sums, const uint16_t *w, size_t ldw, const float *x, int len) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int i = 0; i < len; i += 8) {
+        __m256 xv = _mm256_loadu_ps(x + i);
+        a0 = _mm256_fmadd_ps(load_bf16x8(w + i), xv, a0);
+        a1 = _mm256_fmadd_ps(load_bf16x8(w + ldw + i), xv, a1);
+        a2 = _mm256_fmadd_ps(load_bf16x8(w + 2 * ldw + i), xv, a2);
+        a3 = _mm256_fmadd_ps(load_bf16x8(w + 3 * ldw + i), xv, a3);
     }
+    sums[0] = hsum256(a0), sums[1] = hsum256(a1), sums[2] = hsum256(a2), sums[3] = hsum256(a3);
+}
+
+/* W[o, 0:len] . x[0:len], any len: for the rows left over after the blocks of 4 and the tails. */
+static float dot_bf16(const uint16_t *w, const float *x, int len) {
+    __m256 acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= len; i += 8) acc = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x + i), acc);
+    float sum = hsum256(acc);
+    for (; i < len; i++) sum += nn_bf16_to_f32(w[i]) * x[i];
+    return sum;
+}
+
+/* y[N,out] rows [o0, o1) for N <= 8 (o0 a multiple of ROW_BLOCK). */
+static void gemv_bf16_rows(float *y, const float *x, const uint16_t *W, int N, int in, int out, int o0, int o1) {
+    const int in8 = in & ~7;
+    int o = o0;
+    for (; o + ROW_BLOCK <= o1; o += ROW_BLOCK) {
+        float acc[SMALL_N_MAX][ROW_BLOCK] = {{0}};
+        for (int k0 = 0; k0 < in8; k0 += K_CHUNK) {
+            int len = in8 - k0 < K_CHUNK ? in8 - k0 : K_CHUNK;
+            const uint16_t *w = W + (size_t)o * in + k0;
+            int n = 0;
+            if (N >= 3) {
+                /* widen this 4 x len block once (16 KiB, stays in L1) for all the input rows */
+                _Alignas(32) float wide[ROW_BLOCK * K_CHUNK];
+                for (int r = 0; r < ROW_BLOCK; r++)
+                    for (int i = 0; i < len; i += 8)
+                        _mm256_store_ps(wide + r * K_CHUNK + i, load_bf16x8(w + (size_t)r * in + i));
+                for (; n + 2 <= N; n += 2) {
+                    float sums[8];
+                    micro_4x2_f32(sums, wide, K_CHUNK, x + (size_t)n * in + k0, x + (size_t)(n + 1) * in + k0, len);
+                    for (int r = 0; r < ROW_BLOCK; r++) acc[n][r] += sums[2 * r], acc[n + 1][r] += sums[2 * r + 1];
+                }
+            }
+            for (; n + 2 <= N; n += 2) {
+                float sums[8];
+                micro_4x2(sums, w, (size_t)in, x + (size_t)n * in + k0, x + (size_t)(n + 1) * in + k0, len);
+                for (int r = 0; r < ROW_BLOCK; r++) acc[n][r] += sums[2 * r], acc[n + 1][r] += sums[2 * r + 1];
+            }
+            if (n < N) {
+                float sums[4];
+                micro_4x1(sums, w, (size_t)in, x + (size_t)n * in + k0, len);
+                for (int r = 0; r < ROW_BLOCK; r++) acc[n][r] += sums[r];
+            }
+        }
+        for (int n = 0; n < N; n++) {
+            for (int r = 0; r < ROW_BLOCK; r++) {
+                const uint16_t *w = W + (size_t)(o + r) * in;
+                float tail = 0.0f;
+                for (int i = in8; i < in; i++) tail += nn_bf16_to_f32(w[i]) * x[(size_t)n * in + i];
+                y[(size_t)n * out + o + r] = acc[n][r] + tail;
+            }
+        }
+    }
+    for (; o < o1; o++)
+        for (int n = 0; n < N; n++) y[(size_t)n * out + o] = dot_bf16(W + (size_t)o * in, x + (size_t)n * in, in);
 }
 
 /* x[N,in] (N <= 8), W[out,in] -> y[N,out]; output rows split across threads. */
@@ -105,9 +161,11 @@ static void gemv_bf16(float *y, const float *x, const uint16_t *W, int N, int in
 #else
         int nth = 1, tid = 0;
 #endif
-        /* Contiguous blocks of rows: each thread streams its own part of W. */
-        int o0 = (int)((long)out * tid / nth), o1 = (int)((long)out * (tid + 1) / nth);
-        gemv_bf16_rows(y, x, W, N, in, out, o0, o1);
+        /* Contiguous blocks of rows (multiples of ROW_BLOCK): each thread streams its own part of W. */
+        int blocks = (out + ROW_BLOCK - 1) / ROW_BLOCK;
+        int o0 = (int)((long)blocks * tid / nth) * ROW_BLOCK, o1 = (int)((long)blocks * (tid + 1) / nth) * ROW_BLOCK;
+        if (o1 > out) o1 = out;
+        if (o0 < o1) gemv_bf16_rows(y, x, W, N, in, out, o0, o1);
     }
 }
 
