@@ -76,8 +76,8 @@ def leaf(x):
 # ---------------------------------------------------------------- dense ---
 def dense(out):
     w = Writer()
-    # linear f32: (N, in, out, bias)
-    for i, (N, fin, fout, bias) in enumerate([(1, 7, 5, True), (3, 13, 11, True), (37, 64, 19, False), (2, 96, 130, True)]):
+    # linear f32: (N, in, out, bias); N <= 8 runs gemv.c (in > 1024 crosses its input chunks)
+    for i, (N, fin, fout, bias) in enumerate([(1, 7, 5, True), (3, 13, 11, True), (37, 64, 19, False), (2, 96, 130, True), (5, 1103, 9, True), (8, 2051, 6, False)]):
         c = f"linear{i}"
         x, W, b, dy = f32(N, fin), f32(fout, fin, scale=0.2), f32(fout), f32(N, fout)
         xl, Wl, bl = leaf(x), leaf(W), leaf(b)
@@ -91,7 +91,7 @@ def dense(out):
         w.put(f"{c}/dW", Wl.grad)
         w.put(f"{c}/db", bl.grad if bias else torch.zeros(fout, dtype=D))
     # linear bf16: N spans the decode kernels (1..8) and the panel path (> 8)
-    for i, (N, fin, fout) in enumerate([(1, 37, 9), (2, 64, 5), (3, 37, 11), (5, 40, 3), (8, 96, 7), (9, 37, 300), (20, 64, 513)]):
+    for i, (N, fin, fout) in enumerate([(1, 37, 9), (2, 64, 5), (3, 37, 11), (5, 40, 3), (8, 96, 7), (9, 37, 300), (20, 64, 513), (4, 1031, 13), (1, 2051, 6), (7, 1100, 5)]):
         c = f"bf16_{i}"
         x, W16, b, dy = f32(N, fin), f32(fout, fin, scale=0.2).to(torch.bfloat16), f32(fout), f32(N, fout)
         xl = leaf(x)
