@@ -19,6 +19,12 @@
  * Top-k: the buckets are the teacher's top-k entries plus one tail bucket
  * holding the rest of each distribution's mass; a student entry j in the tail
  * gets (p_j / P_tail) * pg_tail in place of pg_j. */
+/* The release build is -march=x86-64-v3 already; this also lets the
+ * sanitizer build (no -march) compile the AVX2 code. */
+#pragma GCC target("avx2,fma")
+
+#include <float.h>
+#include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +35,18 @@
 
 #include "base/error.h"
 #include "nn/nn.h"
+#include "nn/vecmath.h"
+
+/* glibc libmvec, AVX2 variants (linked through libm's AS_NEEDED group). */
+__m256 _ZGVdN8v_expf(__m256 x);
+__m256 _ZGVdN8v_logf(__m256 x);
+
+static inline double hsum256d(__m256 v) {
+    __m128 r = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_add_ss(r, _mm_shuffle_ps(r, r, 1));
+    return (double)_mm_cvtss_f32(r);
+}
 
 typedef enum { MODE_FORWARD_KL, MODE_REVERSE_KL, MODE_MIXTURE } divergence_mode;
 
@@ -56,15 +74,6 @@ static inline float entry_term(const divergence *dv, float ls, float lt, float *
         return (q > 0.0f ? dv->beta * q * (lt - lm) : 0.0f) + student_part;
     }
     }
-}
-
-/* max and log(sum(exp(row))) in double */
-static double row_logsumexp(const float *row, int V) {
-    float max = -INFINITY;
-    for (int i = 0; i < V; i++) max = row[i] > max ? row[i] : max;
-    double sum = 0.0;
-    for (int i = 0; i < V; i++) sum += expf(row[i] - max);
-    return (double)max + log(sum);
 }
 
 /* What one row adds to the stats. */
@@ -104,23 +113,75 @@ static double clip_terms(const nn_jsd_config *config, float *terms, float *pg, i
     }
 }
 
-/* Full vocabulary. scratch: 2*V floats. */
-static void row_full(const divergence *dv, const nn_jsd_config *config, float *drow, const float *s, const float *t,
-                     float lse_s, float lse_t, int V, float grad_scale, float *scratch, row_result *res) {
-    float *terms = scratch, *pg = scratch + V;
-    double entropy = 0.0;
-    for (int i = 0; i < V; i++) {
+/* Entries [i0, i1) of a full-vocabulary row, one at a time: the tail of
+ * the row, and 8-blocks where the mixture underflows f32 (log space then). */
+static double scalar_entries(const divergence *dv, const float *s, const float *t, float lse_s, float lse_t, int i0,
+                             int i1, float *terms, float *pg, float *p_all) {
+    double minus_entropy = 0.0;
+    for (int i = i0; i < i1; i++) {
         float ls = s[i] - lse_s;
         terms[i] = entry_term(dv, ls, t[i] - lse_t, &pg[i]);
         float p = expf(ls);
-        if (p > 0.0f) entropy -= (double)p * ls;
+        p_all[i] = p;
+        if (p > 0.0f) minus_entropy += (double)p * ls;
     }
-    res->entropy = entropy;
+    return minus_entropy;
+}
+
+/* Full vocabulary, 8 entries at a time. scratch: 3*V floats (terms, pg, p).
+ * The mixture's log m is taken in linear space, log(beta q + (1-beta) p),
+ * one logf instead of exp + log1p; a block where m underflows f32 goes
+ * through the log-space scalar path. */
+static void row_full(const divergence *dv, const nn_jsd_config *config, float *drow, const float *s, const float *t,
+                     float lse_s, float lse_t, int V, float grad_scale, float *scratch, row_result *res) {
+    float *terms = scratch, *pg = scratch + V, *p_all = scratch + 2 * (size_t)V;
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f), tiny = _mm256_set1_ps(FLT_MIN);
+    const __m256 vlse_s = _mm256_set1_ps(lse_s), vlse_t = _mm256_set1_ps(lse_t);
+    const __m256 vbeta = _mm256_set1_ps(dv->beta), vone_minus_beta = _mm256_set1_ps(1.0f - dv->beta);
+    double minus_entropy = 0.0;
+    __m256 ent = zero;
+    int i = 0;
+    for (; i + 8 <= V; i += 8) {
+        __m256 ls = _mm256_sub_ps(_mm256_loadu_ps(s + i), vlse_s), lt = _mm256_sub_ps(_mm256_loadu_ps(t + i), vlse_t);
+        __m256 p = _ZGVdN8v_expf(ls), q = _ZGVdN8v_expf(lt);
+        /* terms with a zero probability are exactly 0 (masks, not 0 * inf) */
+        __m256 p_pos = _mm256_cmp_ps(p, zero, _CMP_GT_OQ), q_pos = _mm256_cmp_ps(q, zero, _CMP_GT_OQ);
+        __m256 e, g;
+        if (dv->mode == MODE_FORWARD_KL) {
+            e = _mm256_and_ps(_mm256_mul_ps(q, _mm256_sub_ps(lt, ls)), q_pos);
+            g = _mm256_sub_ps(zero, q);
+        } else if (dv->mode == MODE_REVERSE_KL) {
+            __m256 d = _mm256_sub_ps(ls, lt);
+            e = _mm256_and_ps(_mm256_mul_ps(p, d), p_pos);
+            g = _mm256_and_ps(_mm256_mul_ps(p, _mm256_add_ps(d, one)), p_pos);
+        } else {
+            __m256 m = _mm256_fmadd_ps(vbeta, q, _mm256_mul_ps(vone_minus_beta, p));
+            if (_mm256_movemask_ps(_mm256_cmp_ps(m, tiny, _CMP_LT_OQ))) {
+                minus_entropy += scalar_entries(dv, s, t, lse_s, lse_t, i, i + 8, terms, pg, p_all);
+                continue;
+            }
+            __m256 lm = _ZGVdN8v_logf(m);
+            g = _mm256_and_ps(_mm256_mul_ps(vone_minus_beta, _mm256_mul_ps(p, _mm256_sub_ps(ls, lm))), p_pos);
+            e = _mm256_add_ps(_mm256_and_ps(_mm256_mul_ps(vbeta, _mm256_mul_ps(q, _mm256_sub_ps(lt, lm))), q_pos), g);
+        }
+        ent = _mm256_add_ps(ent, _mm256_and_ps(_mm256_mul_ps(p, ls), p_pos));
+        _mm256_storeu_ps(terms + i, e);
+        _mm256_storeu_ps(pg + i, g);
+        _mm256_storeu_ps(p_all + i, p);
+        if ((i & 1023) == 1016) { /* f32 lanes over 1024 entries, then double */
+            minus_entropy += hsum256d(ent);
+            ent = zero;
+        }
+    }
+    minus_entropy += hsum256d(ent);
+    minus_entropy += scalar_entries(dv, s, t, lse_s, lse_t, i, V, terms, pg, p_all);
+    res->entropy = -minus_entropy;
     res->loss = clip_terms(config, terms, pg, V, res);
     if (!drow) return;
     double pg_sum = 0.0;
-    for (int i = 0; i < V; i++) pg_sum += pg[i];
-    for (int i = 0; i < V; i++) drow[i] = grad_scale * (pg[i] - expf(s[i] - lse_s) * (float)pg_sum);
+    for (int j = 0; j < V; j++) pg_sum += pg[j];
+    const float S = (float)pg_sum;
+    for (int j = 0; j < V; j++) drow[j] = grad_scale * (pg[j] - p_all[j] * S);
 }
 
 /* Sifts the heap of the k largest teacher logits (a min-heap by value). */
@@ -156,16 +217,53 @@ static void top_k_indices(int32_t *idx, const float *t, int V, int k) {
 }
 
 /* log(sum(exp(row[i]))) over the i NOT in idx[k] (ascending), in double;
- * -inf when nothing is left. */
+ * -inf when nothing is left. Summed directly over the tail — never as
+ * total - top-k, which cancels for peaked rows. 8-blocks holding no top-k
+ * index (all but at most k) go 8 wide. */
 static double tail_logsumexp(const float *row, int V, const int32_t *idx, int k) {
     float max = -INFINITY;
-    for (int i = 0, j = 0; i < V; i++) {
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    int j = 0, i = 0;
+    for (; i + 8 <= V; i += 8) {
+        if (j < k && idx[j] < i + 8) {
+            for (int l = i; l < i + 8; l++) {
+                if (j < k && idx[j] == l) { j++; continue; }
+                max = row[l] > max ? row[l] : max;
+            }
+        } else {
+            vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(row + i));
+        }
+    }
+    for (; i < V; i++) {
         if (j < k && idx[j] == i) { j++; continue; }
         max = row[i] > max ? row[i] : max;
     }
+    {
+        float lanes[8];
+        _mm256_storeu_ps(lanes, vmax);
+        for (int l = 0; l < 8; l++) max = lanes[l] > max ? lanes[l] : max;
+    }
     if (max == -INFINITY) return -INFINITY;
+    const __m256 shift = _mm256_set1_ps(max);
+    __m256 acc = _mm256_setzero_ps();
     double sum = 0.0;
-    for (int i = 0, j = 0; i < V; i++) {
+    j = 0, i = 0;
+    for (; i + 8 <= V; i += 8) {
+        if (j < k && idx[j] < i + 8) {
+            for (int l = i; l < i + 8; l++) {
+                if (j < k && idx[j] == l) { j++; continue; }
+                sum += expf(row[l] - max);
+            }
+        } else {
+            acc = _mm256_add_ps(acc, _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(row + i), shift)));
+        }
+        if ((i & 1023) == 1016) {
+            sum += hsum256d(acc);
+            acc = _mm256_setzero_ps();
+        }
+    }
+    sum += hsum256d(acc);
+    for (; i < V; i++) {
         if (j < k && idx[j] == i) { j++; continue; }
         sum += expf(row[i] - max);
     }
@@ -189,14 +287,33 @@ static void row_top_k(const divergence *dv, const nn_jsd_config *config, float *
     /* The top-k student probabilities, read before drow (which may alias s) is written. */
     float *p_top = terms;
     for (int b = 0; b < k; b++) p_top[b] = expf(s[idx[b]] - lse_s);
-    double entropy = 0.0;
-    for (int i = 0; i < V; i++) {
+    /* every entry: the entropy, and the tail formula (p_j / P_tail) pg_tail - p_j sum pg
+     * (the top-k entries are overwritten below) */
+    const __m256 zero = _mm256_setzero_ps(), vlse_s = _mm256_set1_ps(lse_s), vls_tail = _mm256_set1_ps(ls_tail);
+    const __m256 vscale = _mm256_set1_ps(grad_scale), vpg_tail = _mm256_set1_ps(pg[k]);
+    const __m256 vsum = _mm256_set1_ps((float)pg_sum);
+    double minus_entropy = 0.0;
+    __m256 ent = zero;
+    int i = 0;
+    for (; i + 8 <= V; i += 8) {
+        __m256 ls = _mm256_sub_ps(_mm256_loadu_ps(s + i), vlse_s), p = _ZGVdN8v_expf(ls);
+        ent = _mm256_add_ps(ent, _mm256_and_ps(_mm256_mul_ps(p, ls), _mm256_cmp_ps(p, zero, _CMP_GT_OQ)));
+        if (drow) {
+            __m256 share = _ZGVdN8v_expf(_mm256_sub_ps(ls, vls_tail));
+            _mm256_storeu_ps(drow + i, _mm256_mul_ps(vscale, _mm256_fmsub_ps(share, vpg_tail, _mm256_mul_ps(p, vsum))));
+        }
+        if ((i & 1023) == 1016) {
+            minus_entropy += hsum256d(ent);
+            ent = zero;
+        }
+    }
+    minus_entropy += hsum256d(ent);
+    for (; i < V; i++) {
         float ls = s[i] - lse_s, p = expf(ls);
-        if (p > 0.0f) entropy -= (double)p * ls;
-        /* tail entry j: (p_j / P_tail) pg_tail - p_j sum pg; the top-k entries are overwritten below */
+        if (p > 0.0f) minus_entropy += (double)p * ls;
         if (drow) drow[i] = grad_scale * (expf(ls - ls_tail) * pg[k] - p * (float)pg_sum);
     }
-    res->entropy = entropy;
+    res->entropy = -minus_entropy;
     if (drow)
         for (int b = 0; b < k; b++) drow[idx[b]] = grad_scale * (pg[b] - p_top[b] * (float)pg_sum);
 }
@@ -229,9 +346,9 @@ int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_en
 #else
     const int threads = 1;
 #endif
-    /* per thread: full vocabulary: terms and pg [V] each; top-k: k ids + 2(k+1) floats */
+    /* per thread: full vocabulary: terms, pg, p [V] each; top-k: k ids + 2(k+1) floats */
     size_t scratch_bytes = top_k ? (size_t)top_k * sizeof(int32_t) + 2 * ((size_t)top_k + 1) * sizeof(float)
-                                 : 2 * (size_t)V * sizeof(float);
+                                 : 3 * (size_t)V * sizeof(float);
     scratch_bytes = (scratch_bytes + 63) & ~(size_t)63;
     char *scratch = rg_malloc(scratch_bytes * (size_t)threads);
     if (!scratch) return rg_error_prefix("jsd scratch");
@@ -254,7 +371,7 @@ int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_en
             if (token_entropy) token_entropy[n] = 0.0f;
             continue;
         }
-        double lse_s = row_logsumexp(s, V), lse_t = row_logsumexp(t, V);
+        double lse_s = nn_row_logsumexp(s, V), lse_t = nn_row_logsumexp(t, V);
         float gap = 0.0f;
         if (targets) gap = (float)(((double)t[targets[n]] - lse_t) - ((double)s[targets[n]] - lse_s));
         row_result res = {0};

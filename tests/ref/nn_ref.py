@@ -306,8 +306,46 @@ def pick_tau(values):
     return float(math.sqrt(v[j] * v[j + 1]))
 
 
+def jsd_case(w, case, s, t, beta, clip, top_k):
+    """One JSD case: reference loss, gradient, clip counts, gap, entropy."""
+    N, V = s.shape
+    targets = torch.randint(0, V, (N,))
+    mask = torch.tensor([1, 1, 0, 1, 1, 1], dtype=torch.uint8)
+    tau = 0.0
+    if clip:
+        with torch.no_grad():
+            loss0, terms0 = jsd_loss(s.to(D), t.to(D), beta, 0, 0.0, top_k)
+        tau = pick_tau(loss0.numpy() if clip == 1 else terms0.numpy())
+    tau = float(np.float32(tau))
+    sl = leaf(s)
+    token_loss, terms = jsd_loss(sl, t.to(D), beta, clip, tau, top_k)
+    token_loss = token_loss * mask
+    grad_scale = 0.5
+    (token_loss.sum() * grad_scale).backward()
+    with torch.no_grad():
+        m = mask.bool()
+        if clip == 1:
+            clipped = float(((terms.sum(-1) > tau) & m).sum()); total = float(m.sum())
+        elif clip == 2:
+            clipped = float(((terms > tau) & m[:, None]).sum()); total = float(m.sum() * terms.shape[1])
+        else:
+            clipped, total = 0.0, float(m.sum())
+        ls_full, lt_full = torch.log_softmax(s.to(D), -1), torch.log_softmax(t.to(D), -1)
+        gap = (lt_full.gather(-1, targets[:, None]) - ls_full.gather(-1, targets[:, None]))[:, 0] * mask
+        entropy = -(ls_full.exp() * ls_full).sum(-1) * mask
+    assert torch.isfinite(sl.grad).all() and torch.isfinite(token_loss).all()
+    c = f"jsd{case}"
+    w.put(f"{c}/config", np.array([beta, clip, tau, top_k, grad_scale], dtype=np.float64))
+    w.put(f"{c}/student", s); w.put(f"{c}/teacher", t)
+    w.put(f"{c}/targets", targets.numpy(), np.int32); w.put(f"{c}/mask", mask.numpy())
+    w.put(f"{c}/token_loss", token_loss.detach()); w.put(f"{c}/dstudent", sl.grad)
+    w.put(f"{c}/clip_counts", np.array([clipped, total], dtype=np.float64))
+    w.put(f"{c}/gap", gap); w.put(f"{c}/entropy", entropy)
+
+
 def jsd(w):
-    N, V = 6, 40
+    # V = 43: 8-wide blocks and a scalar tail in the kernel
+    N, V = 6, 43
     case = 0
     sanity_s, sanity_t = f32(3, V, scale=2.0).to(D), f32(3, V, scale=2.0).to(D)
     # beta = 0 and 1 match PyTorch's own kl_div
@@ -330,39 +368,13 @@ def jsd(w):
                             s[n, n % V] = 100.0
                             t[n, (n + (n % 2) * 3) % V] = 100.0
                         s[5] = f32(V, scale=2.0)
-                    targets = torch.randint(0, V, (N,))
-                    mask = torch.tensor([1, 1, 0, 1, 1, 1], dtype=torch.uint8)
-                    tau = 0.0
-                    if clip:
-                        with torch.no_grad():
-                            loss0, terms0 = jsd_loss(s.to(D), t.to(D), beta, 0, 0.0, top_k)
-                        tau = pick_tau(loss0.numpy() if clip == 1 else terms0.numpy())
-                    tau = float(np.float32(tau))
-                    sl = leaf(s)
-                    token_loss, terms = jsd_loss(sl, t.to(D), beta, clip, tau, top_k)
-                    token_loss = token_loss * mask
-                    grad_scale = 0.5
-                    (token_loss.sum() * grad_scale).backward()
-                    with torch.no_grad():
-                        m = mask.bool()
-                        if clip == 1:
-                            clipped = float(((terms.sum(-1) > tau) & m).sum()); total = float(m.sum())
-                        elif clip == 2:
-                            clipped = float(((terms > tau) & m[:, None]).sum()); total = float(m.sum() * terms.shape[1])
-                        else:
-                            clipped, total = 0.0, float(m.sum())
-                        ls_full, lt_full = torch.log_softmax(s.to(D), -1), torch.log_softmax(t.to(D), -1)
-                        gap = (lt_full.gather(-1, targets[:, None]) - ls_full.gather(-1, targets[:, None]))[:, 0] * mask
-                        entropy = -(ls_full.exp() * ls_full).sum(-1) * mask
-                    assert torch.isfinite(sl.grad).all() and torch.isfinite(token_loss).all()
-                    c = f"jsd{case}"
+                    jsd_case(w, case, s, t, beta, clip, top_k)
                     case += 1
-                    w.put(f"{c}/config", np.array([beta, clip, tau, top_k, grad_scale], dtype=np.float64))
-                    w.put(f"{c}/student", s); w.put(f"{c}/teacher", t)
-                    w.put(f"{c}/targets", targets.numpy(), np.int32); w.put(f"{c}/mask", mask.numpy())
-                    w.put(f"{c}/token_loss", token_loss.detach()); w.put(f"{c}/dstudent", sl.grad)
-                    w.put(f"{c}/clip_counts", np.array([clipped, total], dtype=np.float64))
-                    w.put(f"{c}/gap", gap); w.put(f"{c}/entropy", entropy)
+    # a long row (several 1024-entry blocks, top-k indices inside 8-blocks)
+    for beta, clip, top_k in ((0.5, 0, 0), (0.25, 2, 16), (0.0, 1, 0), (1.0, 0, 16), (0.5, 1, 7)):
+        s, t = f32(N, 2053, scale=3.0), f32(N, 2053, scale=3.0)
+        jsd_case(w, case, s, t, beta, clip, top_k)
+        case += 1
     w.put("jsd/cases", np.int32(case))
     # The formulas without a PyTorch counterpart (tail bucket, clipping),
     # confirmed by finite differences.
