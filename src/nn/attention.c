@@ -11,21 +11,14 @@
 #include <string.h>
 
 #include "nn/nn.h"
+#include "nn/vecmath.h"
 
 #define ROW_BLOCK 64
 
 /* Softmax of row[0..valid) in place, zeroes row[valid..len). */
 static void softmax_masked_row(float *row, int valid, int len) {
-    float max = -INFINITY;
-    for (int j = 0; j < valid; j++) max = row[j] > max ? row[j] : max;
-    float sum = 0.0f;
-    for (int j = 0; j < valid; j++) {
-        row[j] = expf(row[j] - max);
-        sum += row[j];
-    }
-    float inv = 1.0f / sum;
-    for (int j = 0; j < valid; j++) row[j] *= inv;
-    for (int j = valid; j < len; j++) row[j] = 0.0f;
+    nn_row_softmax(row, valid);
+    memset(row + valid, 0, (size_t)(len - valid) * sizeof(float));
 }
 
 // q[T,n_heads,hd], k_cache/v_cache[P+T,n_kv_heads,hd] -> out[T,n_heads,hd], scratch[n_heads,T,P+T]
@@ -86,12 +79,9 @@ void nn_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
             /* softmax backward: dS = P * (dP - sum_j P dP); zero above the diagonal */
             for (int r = 0; r < rows; r++) {
                 const int t = t0 + r;
-                const float *p = Ph + (size_t)t * T;
                 float *d = dSb + (size_t)r * T;
-                float dot = 0.0f;
-                for (int j = 0; j <= t; j++) dot += p[j] * d[j];
-                for (int j = 0; j <= t; j++) d[j] = p[j] * (d[j] - dot);
-                for (int j = t + 1; j < T; j++) d[j] = 0.0f;
+                nn_row_softmax_backward(d, Ph + (size_t)t * T, t + 1);
+                memset(d + t + 1, 0, (size_t)(T - t - 1) * sizeof(float));
             }
             /* dQ_h += scale dS K_g */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, cols, scale, dSb, T, Kg, kv_stride, 1.0f,

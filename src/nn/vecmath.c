@@ -59,3 +59,43 @@ void nn_row_exp(float *out, const float *x, float shift, float scale, int n) {
         _mm256_storeu_ps(out + i, _mm256_mul_ps(vscale, _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(x + i), vshift))));
     for (; i < n; i++) out[i] = scale * expf(x[i] - shift);
 }
+
+static inline float hsum256f(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+void nn_row_softmax(float *row, int valid) {
+    const float max = nn_row_max(row, valid);
+    const __m256 vmax = _mm256_set1_ps(max);
+    __m256 acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= valid; i += 8) {
+        __m256 e = _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(row + i), vmax));
+        _mm256_storeu_ps(row + i, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    float sum = hsum256f(acc);
+    for (; i < valid; i++) {
+        row[i] = expf(row[i] - max);
+        sum += row[i];
+    }
+    const float inv = 1.0f / sum;
+    const __m256 vinv = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= valid; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), vinv));
+    for (; i < valid; i++) row[i] *= inv;
+}
+
+void nn_row_softmax_backward(float *d, const float *p, int n) {
+    __m256 acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + i), _mm256_loadu_ps(d + i), acc);
+    float dot = hsum256f(acc);
+    for (; i < n; i++) dot += p[i] * d[i];
+    const __m256 vdot = _mm256_set1_ps(dot);
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(d + i, _mm256_mul_ps(_mm256_loadu_ps(p + i), _mm256_sub_ps(_mm256_loadu_ps(d + i), vdot)));
+    for (; i < n; i++) d[i] = p[i] * (d[i] - dot);
+}

@@ -11,4 +11,9 @@ double nn_row_logsumexp(const float *x, int n);
 // x[n] -> out[n] = scale * exp(x - shift); out may alias x
 void nn_row_exp(float *out, const float *x, float shift, float scale, int n);
 
+// row[valid] -> softmax in place, in f32 (attention rows: short, sums in f32)
+void nn_row_softmax(float *row, int valid);
+// d[n], p[n] -> d = p * (d - sum(p * d)) in place: softmax backward of one row
+void nn_row_softmax_backward(float *d, const float *p, int n);
+
 #endif
