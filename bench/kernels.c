@@ -76,8 +76,16 @@ int main(void) {
     rg_rng rng;
     rg_rng_seed(&rng, 1);
 #ifdef _OPENMP
-    printf("threads: %d (OpenMP; OpenBLAS %s)\n", omp_get_max_threads(), openblas_get_config());
+    printf("threads: %d (OpenMP; %s)\n", omp_get_max_threads(), openblas_get_config());
 #endif
+    /* OpenBLAS 0.3.21 (Debian 12) does not know recent Xeons (e.g. family 6
+     * model 207) and falls back to its SSE3 "Prescott" kernels, ~5x slower
+     * than its AVX-512 ones here; OPENBLAS_CORETYPE=SkylakeX (AVX-512) or
+     * Haswell (AVX2) set before the process starts picks the right ones. */
+    printf("OpenBLAS kernels: %s%s\n", openblas_get_corename(),
+           strcmp(openblas_get_corename(), "Prescott") == 0 && __builtin_cpu_supports("avx2")
+               ? "  <- SSE3 fallback on an AVX2 CPU: set OPENBLAS_CORETYPE=SkylakeX (AVX-512) or Haswell"
+               : "");
     double triad = triad_gbs();
     printf("\n[roof] STREAM-like triad: %.2f GB/s\n", triad);
 

@@ -61,7 +61,7 @@ static void linear_bf16_matches_torch(void **state) {
     (void)state;
     ref_file f;
     ref_open(&f, "nn_dense.safetensors");
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < 11; i++) {
         char c[32];
         snprintf(c, sizeof c, "bf16_%d", i);
         size_t nx, nW, ny, out;
