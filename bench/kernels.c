@@ -162,17 +162,24 @@ int main(void) {
         free(Wf), free(x), free(y), free(W);
     }
 
-    /* ---- f32 at N = 1: sgemm vs sgemv (nn_linear_forward uses sgemv there) ---- */
+    /* ---- f32 at N <= 8: the streaming kernel (gemv.c) vs BLAS ---- */
     {
         int in = HIDDEN, out = INTER;
-        float *W = random_floats((size_t)out * in, 0.1f, &rng), *x = random_floats(in, 1, &rng), *y = malloc(out * 4);
-        double t_gemm, t_gemv;
-        BEST_OF(20, t_gemm, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, out, in, 1.0f, x, in, W, in, 0.0f,
-                                        y, out));
-        BEST_OF(20, t_gemv, nn_linear_forward(y, x, W, NULL, 1, in, out));
+        float *W = random_floats((size_t)out * in, 0.1f, &rng), *x = random_floats((size_t)8 * in, 1, &rng);
+        float *y = malloc((size_t)8 * out * 4);
         double bytes = 4.0 * in * out;
-        printf("\n[linear f32, N=1, 896->4864] sgemm %.2f GB/s, sgemv (used) %.2f GB/s = %.0f%% of triad\n",
-               bytes / t_gemm / 1e9, bytes / t_gemv / 1e9, 100 * bytes / t_gemv / 1e9 / triad);
+        printf("\n[linear f32, 896->4864 (17 MB, cache-resident here), GB/s of weights]\n");
+        for (int N = 1; N <= 8; N *= 8) {
+            double t_ours, t_blas;
+            BEST_OF(20, t_ours, nn_linear_forward(y, x, W, NULL, N, in, out));
+            if (N == 1)
+                BEST_OF(20, t_blas, cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, W, in, x, 1, 0.0f, y, 1));
+            else
+                BEST_OF(20, t_blas, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, 1.0f, x, in, W, in,
+                                                0.0f, y, out));
+            printf("N=%d: nn_linear_forward (gemv.c) %.2f GB/s, %s %.2f GB/s: %.2fx\n", N, bytes / t_ours / 1e9,
+                   N == 1 ? "sgemv" : "sgemm", bytes / t_blas / 1e9, t_blas / t_ours);
+        }
         free(W), free(x), free(y);
     }
 

@@ -28,7 +28,11 @@ void nn_attention_forward_cached(float *out, float *scratch, const float *q, con
     const int q_stride = n_heads * hd, kv_stride = n_kv_heads * hd;
     const float scale = 1.0f / sqrtf((float)hd);
     const int blocks = (T + ROW_BLOCK - 1) / ROW_BLOCK;
-#pragma omp parallel for schedule(dynamic) collapse(2)
+    /* Small work (decode: one query row per head) stays on one thread: a
+     * parallel region costs more than ~1M multiply-adds, and far more when
+     * the cores are shared. */
+    const double work = (double)n_heads * T * L * hd;
+#pragma omp parallel for schedule(dynamic) collapse(2) if (work > (1 << 22))
     for (int h = 0; h < n_heads; h++) {
         for (int b = 0; b < blocks; b++) {
             const int g = h / rep, t0 = b * ROW_BLOCK;

@@ -223,7 +223,7 @@ def causal_gqa(q, k, v, n_rep, P=0):
 
 def attention(out):
     w = Writer()
-    for i, (T, nh, nkv, hd) in enumerate([(7, 2, 2, 64), (9, 4, 2, 16), (6, 7, 1, 10), (70, 4, 2, 8), (13, 14, 2, 64)]):
+    for i, (T, nh, nkv, hd) in enumerate([(7, 2, 2, 64), (9, 4, 2, 16), (6, 7, 1, 10), (70, 4, 2, 8), (13, 14, 2, 64), (130, 4, 2, 64)]):
         c = f"attn{i}"
         q, k, v, dy = f32(T, nh, hd), f32(T, nkv, hd), f32(T, nkv, hd), f32(T, nh, hd)
         ql, kl, vl = leaf(q), leaf(k), leaf(v)
