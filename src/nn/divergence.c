@@ -26,6 +26,7 @@
 #include <float.h>
 #include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,7 +134,8 @@ static double scalar_entries(const divergence *dv, const float *s, const float *
  * one logf instead of exp + log1p; a block where m underflows f32 goes
  * through the log-space scalar path. */
 static void row_full(const divergence *dv, const nn_jsd_config *config, float *drow, const float *s, const float *t,
-                     float lse_s, float lse_t, int V, float grad_scale, float *scratch, row_result *res) {
+                     double lse_s_exact, double lse_t_exact, int V, float grad_scale, float *scratch, row_result *res) {
+    const float lse_s = (float)lse_s_exact, lse_t = (float)lse_t_exact;
     float *terms = scratch, *pg = scratch + V, *p_all = scratch + 2 * (size_t)V;
     const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f), tiny = _mm256_set1_ps(FLT_MIN);
     const __m256 vlse_s = _mm256_set1_ps(lse_s), vlse_t = _mm256_set1_ps(lse_t);
@@ -181,6 +183,26 @@ static void row_full(const divergence *dv, const nn_jsd_config *config, float *d
     double pg_sum = 0.0;
     for (int j = 0; j < V; j++) pg_sum += pg[j];
     const float S = (float)pg_sum;
+    if (dv->mode == MODE_REVERSE_KL) {
+        /* p_j (log p_j - log q_j + 1 - S): against a peaked teacher both parts
+         * are ~200 and the gradient their small difference, so S is summed in
+         * double and the gradient taken as p_j ((s_j - t_j) - C) with C formed
+         * in double. pg_j == 0 marks a clipped entry (or p_j == 0, where both
+         * forms agree). */
+        const double offset = lse_s_exact - lse_t_exact - 1.0;
+        /* sum_j p_j (log p_j - log q_j + 1) over unclipped j, in double, over
+         * sum_j p_j: a rounding error in lse_s then cancels */
+        double mean = 0.0, mass = 0.0;
+        for (int j = 0; j < V; j++) {
+            if (pg[j] != 0.0f) mean += (double)p_all[j] * (((double)s[j] - (double)t[j]) - offset);
+            mass += p_all[j];
+        }
+        mean /= mass;
+        const float C = (float)(offset + mean);
+        for (int j = 0; j < V; j++)
+            drow[j] = grad_scale * (pg[j] != 0.0f ? p_all[j] * ((s[j] - t[j]) - C) : -p_all[j] * (float)mean);
+        return;
+    }
     for (int j = 0; j < V; j++) drow[j] = grad_scale * (pg[j] - p_all[j] * S);
 }
 
@@ -270,28 +292,56 @@ static double tail_logsumexp(const float *row, int V, const int32_t *idx, int k)
     return (double)max + log(sum);
 }
 
-/* Teacher top-k + tail bucket (k < V). scratch: k ints + 2(k+1) floats. */
+/* dD/dP of one bucket in double (0 < beta <= 1), from its log-probs. */
+static double bucket_slope(const divergence *dv, double ls, double lt) {
+    if (dv->mode == MODE_REVERSE_KL) return ls - lt + 1.0;
+    double a = log(dv->beta) + lt, b = log1p(-(double)dv->beta) + ls;
+    double lm = fmax(a, b) + log1p(exp(-fabs(a - b)));
+    return (1.0 - dv->beta) * (ls - lm);
+}
+
+/* Teacher top-k + tail bucket (k < V). scratch: k ints + 2(k+1) floats + (k+1) doubles. */
 static void row_top_k(const divergence *dv, const nn_jsd_config *config, float *drow, const float *s, const float *t,
-                      float lse_s, float lse_t, int V, float grad_scale, void *scratch, row_result *res) {
+                      double lse_s, double lse_t, int V, float grad_scale, void *scratch, row_result *res) {
     const int k = config->top_k;
     int32_t *idx = scratch;
     float *terms = (float *)(idx + k), *pg = terms + k + 1;
+    double *slope_minus_mean = (double *)(((uintptr_t)(pg + k + 1) + 7) & ~(uintptr_t)7);
     top_k_indices(idx, t, V, k);
-    for (int b = 0; b < k; b++) terms[b] = entry_term(dv, s[idx[b]] - lse_s, t[idx[b]] - lse_t, &pg[b]);
-    float ls_tail = (float)(tail_logsumexp(s, V, idx, k) - lse_s);
-    float lt_tail = (float)(tail_logsumexp(t, V, idx, k) - lse_t);
-    terms[k] = entry_term(dv, ls_tail, lt_tail, &pg[k]);
+    for (int b = 0; b < k; b++)
+        terms[b] = entry_term(dv, (float)(s[idx[b]] - lse_s), (float)(t[idx[b]] - lse_t), &pg[b]);
+    const double ls_tail = tail_logsumexp(s, V, idx, k) - lse_s, lt_tail = tail_logsumexp(t, V, idx, k) - lse_t;
+    terms[k] = entry_term(dv, (float)ls_tail, (float)lt_tail, &pg[k]);
     res->loss = clip_terms(config, terms, pg, k + 1, res);
     double pg_sum = 0.0;
     for (int b = 0; b <= k; b++) pg_sum += pg[b];
+    /* dL/ds_j = p_j (G_b(j) - sum_b P_b G_b), G_b = dD/dP_b (0 where clipped). For
+     * beta > 0 the difference is taken in double: in reverse KL against a peaked
+     * teacher both terms are ~200 and their difference small. Forward KL uses
+     * pg = -q directly (G = -q/p overflows for a tiny student tail). */
+    if (dv->mode != MODE_FORWARD_KL) {
+        /* the mean over P is divided by sum(P): a rounding error in lse_s then
+         * cancels instead of being multiplied by slopes of ~200 */
+        double mean = 0.0, mass = 0.0;
+        for (int b = 0; b <= k; b++) {
+            double ls = b < k ? s[idx[b]] - lse_s : ls_tail, lt = b < k ? t[idx[b]] - lse_t : lt_tail;
+            slope_minus_mean[b] = pg[b] != 0.0f ? bucket_slope(dv, ls, lt) : 0.0;
+            mean += exp(ls) * slope_minus_mean[b];
+            mass += exp(ls);
+        }
+        mean /= mass;
+        for (int b = 0; b <= k; b++) slope_minus_mean[b] -= mean;
+    }
     /* The top-k student probabilities, read before drow (which may alias s) is written. */
     float *p_top = terms;
-    for (int b = 0; b < k; b++) p_top[b] = expf(s[idx[b]] - lse_s);
-    /* every entry: the entropy, and the tail formula (p_j / P_tail) pg_tail - p_j sum pg
-     * (the top-k entries are overwritten below) */
-    const __m256 zero = _mm256_setzero_ps(), vlse_s = _mm256_set1_ps(lse_s), vls_tail = _mm256_set1_ps(ls_tail);
-    const __m256 vscale = _mm256_set1_ps(grad_scale), vpg_tail = _mm256_set1_ps(pg[k]);
-    const __m256 vsum = _mm256_set1_ps((float)pg_sum);
+    for (int b = 0; b < k; b++) p_top[b] = (float)exp(s[idx[b]] - lse_s);
+    /* every entry: the entropy, and the tail formula (the top-k entries are overwritten below) */
+    const int forward = dv->mode == MODE_FORWARD_KL;
+    const float tail_factor = forward ? 0.0f : (float)slope_minus_mean[k];
+    const __m256 zero = _mm256_setzero_ps(), vlse_s = _mm256_set1_ps((float)lse_s);
+    const __m256 vls_tail = _mm256_set1_ps((float)ls_tail), vscale = _mm256_set1_ps(grad_scale);
+    const __m256 vpg_tail = _mm256_set1_ps(pg[k]), vsum = _mm256_set1_ps((float)pg_sum);
+    const __m256 vtail_factor = _mm256_set1_ps(tail_factor);
     double minus_entropy = 0.0;
     __m256 ent = zero;
     int i = 0;
@@ -299,8 +349,12 @@ static void row_top_k(const divergence *dv, const nn_jsd_config *config, float *
         __m256 ls = _mm256_sub_ps(_mm256_loadu_ps(s + i), vlse_s), p = _ZGVdN8v_expf(ls);
         ent = _mm256_add_ps(ent, _mm256_and_ps(_mm256_mul_ps(p, ls), _mm256_cmp_ps(p, zero, _CMP_GT_OQ)));
         if (drow) {
-            __m256 share = _ZGVdN8v_expf(_mm256_sub_ps(ls, vls_tail));
-            _mm256_storeu_ps(drow + i, _mm256_mul_ps(vscale, _mm256_fmsub_ps(share, vpg_tail, _mm256_mul_ps(p, vsum))));
+            __m256 g;
+            if (forward) /* (p_j / P_tail) pg_tail - p_j sum pg */
+                g = _mm256_fmsub_ps(_ZGVdN8v_expf(_mm256_sub_ps(ls, vls_tail)), vpg_tail, _mm256_mul_ps(p, vsum));
+            else
+                g = _mm256_mul_ps(p, vtail_factor);
+            _mm256_storeu_ps(drow + i, _mm256_mul_ps(vscale, g));
         }
         if ((i & 1023) == 1016) {
             minus_entropy += hsum256d(ent);
@@ -309,13 +363,15 @@ static void row_top_k(const divergence *dv, const nn_jsd_config *config, float *
     }
     minus_entropy += hsum256d(ent);
     for (; i < V; i++) {
-        float ls = s[i] - lse_s, p = expf(ls);
+        float ls = s[i] - (float)lse_s, p = expf(ls);
         if (p > 0.0f) minus_entropy += (double)p * ls;
-        if (drow) drow[i] = grad_scale * (expf(ls - ls_tail) * pg[k] - p * (float)pg_sum);
+        if (drow)
+            drow[i] = grad_scale * (forward ? expf(ls - (float)ls_tail) * pg[k] - p * (float)pg_sum : p * tail_factor);
     }
     res->entropy = -minus_entropy;
     if (drow)
-        for (int b = 0; b < k; b++) drow[idx[b]] = grad_scale * (pg[b] - p_top[b] * (float)pg_sum);
+        for (int b = 0; b < k; b++)
+            drow[idx[b]] = grad_scale * (forward ? pg[b] - p_top[b] * (float)pg_sum : p_top[b] * (float)slope_minus_mean[b]);
 }
 
 // student[N,V], teacher[N,V], targets[N] or NULL, mask[N] or NULL -> stats +=, dstudent[N,V], token_*[N]
@@ -346,8 +402,9 @@ int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_en
 #else
     const int threads = 1;
 #endif
-    /* per thread: full vocabulary: terms, pg, p [V] each; top-k: k ids + 2(k+1) floats */
-    size_t scratch_bytes = top_k ? (size_t)top_k * sizeof(int32_t) + 2 * ((size_t)top_k + 1) * sizeof(float)
+    /* per thread: full vocabulary: terms, pg, p [V] each; top-k: k ids + 2(k+1) floats + (k+1) doubles */
+    size_t scratch_bytes = top_k ? (size_t)top_k * sizeof(int32_t) + 2 * ((size_t)top_k + 1) * sizeof(float) + 8 +
+                                       ((size_t)top_k + 1) * sizeof(double)
                                  : 3 * (size_t)V * sizeof(float);
     scratch_bytes = (scratch_bytes + 63) & ~(size_t)63;
     char *scratch = rg_malloc(scratch_bytes * (size_t)threads);
@@ -376,9 +433,9 @@ int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_en
         if (targets) gap = (float)(((double)t[targets[n]] - lse_t) - ((double)s[targets[n]] - lse_s));
         row_result res = {0};
         if (top_k)
-            row_top_k(&dv, config, drow, s, t, (float)lse_s, (float)lse_t, V, grad_scale, my_scratch, &res);
+            row_top_k(&dv, config, drow, s, t, lse_s, lse_t, V, grad_scale, my_scratch, &res);
         else
-            row_full(&dv, config, drow, s, t, (float)lse_s, (float)lse_t, V, grad_scale, (float *)my_scratch, &res);
+            row_full(&dv, config, drow, s, t, lse_s, lse_t, V, grad_scale, (float *)my_scratch, &res);
         loss_sum += res.loss;
         clipped += res.clipped;
         clip_total += res.clip_total;
