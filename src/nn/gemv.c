@@ -149,7 +149,7 @@ static void gemv_bf16_rows(float *y, const float *x, const uint16_t *W, int N, i
 }
 
 /* x[N,in] (N <= 8), W[out,in] -> y[N,out]; output rows split across threads. */
-void nn_gemv_bf16(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
+void nn_gemv_bf16_avx2(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
 #pragma omp parallel
     {
 #ifdef _OPENMP
@@ -225,7 +225,7 @@ static void gemv_f32_rows(float *y, const float *x, const float *W, int N, int i
     }
 }
 
-void nn_gemv_f32(float *y, const float *x, const float *W, int N, int in, int out) {
+void nn_gemv_f32_avx2(float *y, const float *x, const float *W, int N, int in, int out) {
 #pragma omp parallel
     {
 #ifdef _OPENMP
@@ -238,4 +238,22 @@ void nn_gemv_f32(float *y, const float *x, const float *W, int N, int in, int ou
         if (o1 > out) o1 = out;
         if (o0 < o1) gemv_f32_rows(y, x, W, N, in, out, o0, o1);
     }
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+int nn_gemv_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+
+void nn_gemv_bf16(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
+    if (nn_gemv_has_avx512())
+        nn_gemv_bf16_avx512(y, x, W, N, in, out);
+    else
+        nn_gemv_bf16_avx2(y, x, W, N, in, out);
+}
+
+void nn_gemv_f32(float *y, const float *x, const float *W, int N, int in, int out) {
+    if (nn_gemv_has_avx512())
+        nn_gemv_f32_avx512(y, x, W, N, in, out);
+    else
+        nn_gemv_f32_avx2(y, x, W, N, in, out);
 }
