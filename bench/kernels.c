@@ -80,9 +80,11 @@ int main(void) {
 #endif
     /* OpenBLAS 0.3.21 (Debian 12) does not know recent Xeons (e.g. family 6
      * model 207) and falls back to its SSE3 "Prescott" kernels, ~5x slower
-     * than its AVX-512 ones here; OPENBLAS_CORETYPE=SkylakeX (AVX-512) or
-     * Haswell (AVX2) set before the process starts picks the right ones. */
-    printf("OpenBLAS kernels: %s%s\n", openblas_get_corename(),
+     * than its AVX-512 ones here; nn_blas_init() switches (set
+     * OPENBLAS_CORETYPE=Prescott to measure the fallback). */
+    const char *shipped = openblas_get_corename();
+    printf("OpenBLAS kernels as loaded: %s\n", shipped);
+    printf("OpenBLAS kernels after nn_blas_init(): %s%s\n", nn_blas_init(),
            strcmp(openblas_get_corename(), "Prescott") == 0 && __builtin_cpu_supports("avx2")
                ? "  <- SSE3 fallback on an AVX2 CPU: set OPENBLAS_CORETYPE=SkylakeX (AVX-512) or Haswell"
                : "");

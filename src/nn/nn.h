@@ -26,6 +26,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- set-up (blas.c) ---------------------------------------------------- */
+
+/* Call once at program start, before any thread uses BLAS: where OpenBLAS
+ * fell back to legacy kernels on a CPU it does not know (Debian 12's 0.3.21
+ * on recent Xeons picks SSE3 "Prescott", ~5x slower), selects its AVX-512
+ * (SkylakeX) or AVX2 (Haswell) kernels. Respects a user's OPENBLAS_CORETYPE.
+ * Returns the name of the kernel set in use. */
+const char *nn_blas_init(void);
+
 /* ---- bf16 helpers ------------------------------------------------------ */
 
 static inline float nn_bf16_to_f32(uint16_t h) {
