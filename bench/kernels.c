@@ -73,6 +73,7 @@ static const shape SHAPES[] = {
 #define N_SHAPES (int)(sizeof SHAPES / sizeof SHAPES[0])
 
 int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* lines appear as they are measured */
     rg_rng rng;
     rg_rng_seed(&rng, 1);
 #ifdef _OPENMP
