@@ -106,6 +106,22 @@ def forward(cfg, W, ids):
     return x @ head.T
 
 
+def greedy(cfg, W, ids, max_new):
+    """Greedy continuation (argmax, lowest id on ties), stopping at an eos id (not included)."""
+    eos = cfg.get("eos_token_id")
+    eos = set(eos if isinstance(eos, list) else [eos])
+    ids, out = list(ids), []
+    for _ in range(max_new):
+        nxt = int(torch.argmax(forward(cfg, W, ids)[-1]))
+        if nxt in eos:
+            break
+        out.append(nxt)
+        ids.append(nxt)
+    return out
+
+
+GREEDY_NEW = 8
+
 # ---------------------------------------------------------------- weights
 
 
@@ -239,6 +255,8 @@ def gguf_name(hf):
         return "output_norm.weight"
     if hf == "lm_head.weight":
         return "output.weight"
+    if hf == "rope_freqs.weight":
+        return hf
     parts = hf.split(".")
     l, rest = parts[2], ".".join(parts[3:])
     m = {
@@ -275,8 +293,15 @@ def write_gguf(path, cfg, W, qtype):
     eos = cfg.get("eos_token_id")
     if isinstance(eos, int):
         kvs.append(gguf_kv("tokenizer.ggml.eos_token_id", GGUF_T_UINT32, eos))
+    items = list(W.items())
+    rs = cfg.get("rope_scaling")
+    if arch == "llama" and rs:
+        # llama.cpp stores llama3 scaling as per-frequency divisors of the base inverse frequencies
+        hd = cfg.get("head_dim") or cfg["hidden_size"] // nh
+        base = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+        items.append(("rope_freqs.weight", (base / rope_inv_freq(cfg, hd)).float()))
     infos, blobs, offset, decoded = [], [], 0, {}
-    for name, t in W.items():
+    for name, t in items:
         w = t
         if arch == "llama" and name.endswith(("q_proj.weight", "k_proj.weight")):
             w = llama_permute(t, nh if "q_proj" in name else nkv)
@@ -373,6 +398,7 @@ def main():
                 json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, f, indent=2)
         seqs = [torch.randint(0, cfg["vocab_size"], (n,), generator=gen).tolist() for n in SEQ_LENGTHS]
         ref = {"sequences": seqs, "logits": [forward(cfg, decoded, s).tolist() for s in seqs]}
+        ref["greedy"] = [greedy(cfg, decoded, s, GREEDY_NEW) for s in seqs]
         if dtype != "float32":  # also the logits of the original f32 weights, to state the storage error
             ref["logits_f32_weights"] = [forward(cfg, {k: v.double() for k, v in W.items()}, s).tolist() for s in seqs]
         with open(os.path.join(d, "ref_logits.json"), "w") as f:
