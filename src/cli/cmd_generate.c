@@ -169,7 +169,7 @@ int cmd_generate(int argc, char **argv) {
     if (!results) goto done;
     rg_progress bar;
     rg_progress_start(&bar, "generate", n);
-    bar.enabled = data != NULL;
+    bar.enabled = data != NULL && rg_log_get_level() != RG_LOG_QUIET;
     double t0 = rg_now();
     if (rg_generate(&lm.model, n, (const int32_t *const *)prompts, lens, &opt, results, on_progress, &bar)) goto done;
     double seconds = rg_now() - t0;

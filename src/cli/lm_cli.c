@@ -22,12 +22,12 @@ static char *folder_of(const char *path) {
 int rg_lm_open(rg_lm *lm, const char *model_path, const char *tokenizer_dir, const char *chat_family, int bf16) {
     memset(lm, 0, sizeof *lm);
     lm->end_of_turn = -1;
+    /* The model first: a wrong --model is the likeliest mistake, and its error names it. */
+    if (rg_model_load(&lm->model, model_path, bf16 ? RG_WEIGHTS_BF16 : RG_WEIGHTS_F32)) return RG_ERR;
     char *dir = tokenizer_dir ? rg_strdup(tokenizer_dir) : folder_of(model_path);
-    if (!dir) return RG_ERR;
-    int rc = rg_tokenizer_load(dir, &lm->tok);
+    int rc = dir ? rg_tokenizer_load(dir, &lm->tok) : RG_ERR;
     if (rc == RG_OK) rc = rg_chat_template_open(dir, chat_family, &lm->chat);
     free(dir);
-    if (rc == RG_OK) rc = rg_model_load(&lm->model, model_path, bf16 ? RG_WEIGHTS_BF16 : RG_WEIGHTS_F32);
     if (rc == RG_OK) {
         lm->end_of_turn = rg_tokenizer_token_id(lm->tok, rg_chat_end_of_turn(lm->chat));
         if (rg_tokenizer_vocab_size(lm->tok) > lm->model.cfg.vocab_size)
