@@ -1,0 +1,23 @@
+/* grader.h — the grader protocol shared by the http and local judges: the
+ * prompt that asks a language model for a verdict, and the parsing of its
+ * answer. The wording is ours, in the style of HealthBench's grader
+ * (DESIGN.md section 7); docs/judges.md quotes it. */
+#ifndef RG_GRADER_H
+#define RG_GRADER_H
+
+#include "judge/judge.h"
+
+/* One criterion: answer {"explanation": "...", "criteria_met": true|false}. malloc'd. */
+char *rg_grader_prompt_criterion(const rg_judge_item *item, int criterion);
+/* Several criteria of one item, numbered 1..n in the order given:
+ * answer {"1": true, "2": false, ...}. malloc'd. */
+char *rg_grader_prompt_batched(const rg_judge_item *item, const int *criteria, int n);
+
+/* Parses a per-criterion answer. *explanation is malloc'd or NULL. RG_ERR
+ * (with a message saying what is missing) when no usable JSON is found. */
+int rg_grader_parse_criterion(const char *answer, int *met, char **explanation);
+/* Parses a batched answer for n criteria into met[0..n-1]; every number
+ * "1".."n" must be present. */
+int rg_grader_parse_batched(const char *answer, int n, int *met);
+
+#endif
