@@ -60,6 +60,18 @@ PYEOF
     cmp -s "$tmp/p1.txt" "$tmp/p2.txt" || fail "$m: same seed gave different text"
 done
 
+# ---- real rubric data (multi-turn HealthBench, RubricHub, RaR), when ../shared/data is here
+D=${RGSD_SHARED:-../shared}/data
+if [ -d "$D/healthbench" ]; then
+    { head -n 3 "$D/healthbench/healthbench_val_500.jsonl"; head -n 2 "$D/rubrichub/rurl-medical-sample-100.jsonl";
+      head -n 2 "$D/rar/rar_science_shipped.first3.jsonl"; } > "$tmp/real.jsonl"
+    "$RGSD_BIN" -q generate --model "$REF/e2e_qwen3" --data "$tmp/real.jsonl" --max-new 4 --batch 4 --seed 1 \
+        --out "$tmp/real_out.jsonl" || fail "generate on real rubric data"
+    [ "$(wc -l < "$tmp/real_out.jsonl")" -eq 7 ] || fail "real data: expected 7 output lines"
+else
+    echo "note: $D absent; real-data generation not checked"
+fi
+
 # ---- bad input: one line on stderr, status 1 (2 for usage), no output file
 M="$REF/e2e_qwen3"
 expect_error() { # status needle command...

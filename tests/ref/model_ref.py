@@ -404,7 +404,7 @@ def make_e2e_model(out, node_dir, name, arch, tokenizer_pkg, vocab, eos, bos):
     d = os.path.join(out, name)
     os.makedirs(d, exist_ok=True)
     extra = {"head_dim": 16} if arch == "Qwen3ForCausalLM" else {}
-    cfg = base_cfg(arch, vocab_size=vocab, max_position_embeddings=256, tie_word_embeddings=True,
+    cfg = base_cfg(arch, vocab_size=vocab, max_position_embeddings=4096, tie_word_embeddings=True,
                    torch_dtype="bfloat16", eos_token_id=eos, bos_token_id=bos, **extra)
     gen = torch.Generator().manual_seed(99)
     W = make_weights(cfg, gen)

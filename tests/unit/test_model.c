@@ -148,6 +148,13 @@ static void check_variant(const char *variant, rg_weight_dtype dtype, double tol
         assert_int_equal(rg_infer_prefill(&st, &model, 0, r.ids[s], r.len[s], logits, 1), RG_OK);
         snprintf(what, sizeof what, "%s prefill seq %d", variant, s);
         expect_close(what, logits, r.logits[s], (size_t)r.len[s] * V, tol);
+        /* the whole prompt in one step (N > 8 rows: the sgemm paths) */
+        rg_infer_state whole;
+        assert_int_equal(rg_infer_init(&whole, &model, 1, 64, 64), RG_OK);
+        assert_int_equal(rg_infer_prefill(&whole, &model, 0, r.ids[s], r.len[s], logits, 1), RG_OK);
+        rg_infer_free(&whole);
+        snprintf(what, sizeof what, "%s one-step prefill seq %d", variant, s);
+        expect_close(what, logits, r.logits[s], (size_t)r.len[s] * V, tol);
         rg_infer_reset(&st, 1);
         for (int t = 0; t < r.len[s]; t++) {
             const int32_t *tok = &r.ids[s][t];
