@@ -36,7 +36,7 @@ typedef struct {
     size_t with_reference;
     rg_weight_count *weights;            /* sorted by weight */
     size_t nweights;
-    rg_strmap criterion_tags, example_tags;
+    rg_rubric_strmap criterion_tags, example_tags;
     size_t *criterion_tag_counts, *example_tag_counts;
 } rg_data_stats;
 

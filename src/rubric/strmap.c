@@ -13,20 +13,20 @@ static uint64_t fnv1a(const char *s) {
     return h;
 }
 
-static size_t slot_of(const rg_strmap *map, const char *key) {
+static size_t slot_of(const rg_rubric_strmap *map, const char *key) {
     size_t mask = map->nslots - 1, i = (size_t)fnv1a(key) & mask;
     while (map->slots[i] && strcmp(map->keys[map->slots[i] - 1], key) != 0) i = (i + 1) & mask;
     return i;
 }
 
-long rg_strmap_find(const rg_strmap *map, const char *key) {
+long rg_rubric_strmap_find(const rg_rubric_strmap *map, const char *key) {
     if (map->nslots == 0) return -1;
     size_t s = map->slots[slot_of(map, key)];
     return s ? (long)(s - 1) : -1;
 }
 
 /* Keeps the table at most half full. */
-static int grow(rg_strmap *map) {
+static int grow(rg_rubric_strmap *map) {
     size_t nslots = map->nslots ? 2 * map->nslots : 64;
     size_t *slots = rg_calloc(nslots, sizeof *slots);
     if (!slots) return RG_ERR;
@@ -37,9 +37,9 @@ static int grow(rg_strmap *map) {
     return RG_OK;
 }
 
-long rg_strmap_intern(rg_strmap *map, const char *key, int *added) {
+long rg_rubric_strmap_intern(rg_rubric_strmap *map, const char *key, int *added) {
     if (added) *added = 0;
-    long found = rg_strmap_find(map, key);
+    long found = rg_rubric_strmap_find(map, key);
     if (found >= 0) return found;
     if (2 * (map->count + 1) > map->nslots && grow(map)) return -1;
     char **keys = rg_realloc(map->keys, (map->count + 1) * sizeof *keys);
@@ -53,7 +53,7 @@ long rg_strmap_intern(rg_strmap *map, const char *key, int *added) {
     return (long)map->count++;
 }
 
-void rg_strmap_free(rg_strmap *map) {
+void rg_rubric_strmap_free(rg_rubric_strmap *map) {
     for (size_t i = 0; i < map->count; i++) free(map->keys[i]);
     free(map->keys);
     free(map->slots);

@@ -10,12 +10,12 @@ typedef struct {
     size_t count;
     size_t *slots;    /* hash slots holding index + 1 (0 = empty) */
     size_t nslots;    /* a power of two */
-} rg_strmap;
+} rg_rubric_strmap;
 
 /* The index of `key`, added when new (*added = 1). -1 on out of memory. */
-long rg_strmap_intern(rg_strmap *map, const char *key, int *added);
+long rg_rubric_strmap_intern(rg_rubric_strmap *map, const char *key, int *added);
 /* The index of `key`, or -1 when absent. */
-long rg_strmap_find(const rg_strmap *map, const char *key);
-void rg_strmap_free(rg_strmap *map);
+long rg_rubric_strmap_find(const rg_rubric_strmap *map, const char *key);
+void rg_rubric_strmap_free(rg_rubric_strmap *map);
 
 #endif
