@@ -22,7 +22,7 @@
 
 /* Prompt rows one step processes, over all prompts of the batch. */
 #define PREFILL_ROWS 512
-#define MAX_ANSWER_IDS 5
+#define MAX_ANSWER_IDS 4
 
 struct local_judge {
     rg_lm lm;
@@ -60,10 +60,10 @@ int local_judge_open(rg_judge *judge) {
         rg_error_prefix("judge spec '%s'", spec->text);
         return RG_ERR;
     }
-    static const char *const yes[] = {"yes", "Yes", "YES", " yes", " Yes"};
-    static const char *const no[] = {"no", "No", "NO", " no", " No"};
-    local->n_yes = answer_ids(local->lm.tok, yes, 5, local->yes_ids);
-    local->n_no = answer_ids(local->lm.tok, no, 5, local->no_ids);
+    static const char *const yes[] = {"yes", "Yes", " yes", " Yes"};
+    static const char *const no[] = {"no", "No", " no", " No"};
+    local->n_yes = answer_ids(local->lm.tok, yes, 4, local->yes_ids);
+    local->n_no = answer_ids(local->lm.tok, no, 4, local->no_ids);
     if (local->n_yes < 0 || local->n_no < 0) return RG_ERR;
     if (local->n_yes == 0 || local->n_no == 0)
         return rg_error("judge spec '%s': the tokenizer has no single token for \"%s\" (the local judge reads "

@@ -9,9 +9,10 @@
  * next token is the answer), prefilled in batches, and the verdict is
  *     met  <=>  max_{t in YES} logit[t]  >  max_{t in NO} logit[t]
  * i.e. P(best "yes" token) > P(best "no" token) at the next token. YES is
- * the set of single-token encodings among "yes", "Yes", "YES", " yes",
- * " Yes"; NO the same for "no", "No", "NO", " no", " No" (strings that the
- * tokenizer splits into several tokens are left out). A tie is "not met".
+ * the set of single-token encodings among "yes", "Yes", " yes", " Yes"; NO
+ * the same for "no", "No", " no", " No" (spellings the tokenizer splits into
+ * several tokens are left out; docs/judges.md lists the ids for the Qwen and
+ * Llama 3 tokenizers). A tie is "not met".
  * The explanation records both probabilities, the margin and the tokens. */
 #ifndef RG_LOCAL_JUDGE_H
 #define RG_LOCAL_JUDGE_H
