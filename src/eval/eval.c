@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "base/error.h"
 #include "base/timer.h"
@@ -50,6 +51,35 @@ static rg_length_stats length_stats(const double *values, size_t n) {
     s.p90 = rg_percentile(values, n, 90);
     s.max = max;
     return s;
+}
+
+/* Generated tokens may end inside a character, and a random model may emit
+ * byte tokens that form no character: replace each invalid byte with U+FFFD
+ * (as Hugging Face's decode does), so every text written or shown to a judge
+ * is valid UTF-8. Takes ownership of `text`. */
+static char *valid_utf8(char *text) {
+    size_t len = strlen(text);
+    char *out = malloc(3 * len + 1);
+    if (!out) {
+        free(text);
+        rg_error("out of memory");
+        return NULL;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)text + i, (utf8proc_ssize_t)(len - i), &cp);
+        if (n > 0) {
+            memcpy(out + o, text + i, (size_t)n);
+            o += (size_t)n, i += (size_t)n;
+        } else {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3, i++;
+        }
+    }
+    out[o] = '\0';
+    free(text);
+    return out;
 }
 
 static int utf8_code_points(const char *text) {
@@ -191,6 +221,7 @@ static int generate_all(const rg_lm *lm, const rg_eval_options *o, int32_t **ids
         resp->response_tokens = gen[i].n_tokens;
         resp->stopped = gen[i].stopped;
         if (rg_tokenizer_decode(lm->tok, gen[i].tokens, gen[i].n_tokens, &resp->response, NULL)) goto done;
+        if (!(resp->response = valid_utf8(resp->response))) goto done;
         resp->response_chars = utf8_code_points(resp->response);
         r->summary.prompt_tokens += prompt_lens[i];
         r->summary.new_tokens += gen[i].n_tokens;
