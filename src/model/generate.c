@@ -49,6 +49,7 @@ int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prom
     memset(results, 0, sizeof *results * (size_t)n_prompts);
     if (o->max_new <= 0) return rg_error("max new tokens must be > 0");
     const int batch = o->batch > 0 ? o->batch : 1;
+    if (batch > RG_GEN_MAX_BATCH) return rg_error("batch %d is larger than %d", batch, RG_GEN_MAX_BATCH);
     int context = o->context > 0 ? o->context : (model->cfg.max_position < 4096 ? model->cfg.max_position : 4096);
     if (context > model->cfg.max_position) context = model->cfg.max_position;
     for (int i = 0; i < n_prompts; i++) {
@@ -98,9 +99,9 @@ int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prom
             }
         }
         /* One decode step over every active slot. */
-        int active[64], n_active = 0, n_new[64];
-        const int32_t *toks[64];
-        for (int b = 0; b < batch && n_active < 64; b++)
+        int active[RG_GEN_MAX_BATCH], n_active = 0, n_new[RG_GEN_MAX_BATCH];
+        const int32_t *toks[RG_GEN_MAX_BATCH];
+        for (int b = 0; b < batch; b++)
             if (slots[b].prompt >= 0) {
                 active[n_active] = b;
                 toks[n_active] = &slots[b].pending;

@@ -14,11 +14,13 @@
 #include "gen/sample.h"
 #include "model/model.h"
 
+#define RG_GEN_MAX_BATCH 64
+
 typedef struct {
     int max_new;             /* new tokens at most per prompt */
     rg_sample_params sample; /* temperature (<= 0 greedy), top_k, top_p */
     uint64_t seed;
-    int batch;               /* sequences decoded together (1..8 streams each weight once) */
+    int batch;               /* sequences decoded together, 1..64 (1..8 stream each weight once per step) */
     int context;             /* KV-cache rows per sequence; 0 = max_position_embeddings, capped at 4096 */
     const int32_t *stop_ids; /* end tokens besides the config's eos ids (e.g. <|im_end|>) */
     int n_stop_ids;

@@ -180,8 +180,8 @@ void rg_matrix_linear_ws(float *y, const float *x, const rg_matrix *W, const flo
             nn_linear_forward(y, x, widen, bias, N, W->cols, W->rows);
         } else
             nn_linear_bf16_forward(y, x, W->bf16, bias, N, W->cols, W->rows);
-    } else if (N >= 2 && N <= RG_GEMV_MAX_ROWS)
-        rg_gemv_f32(y, x, W->f32, bias, N, W->cols, W->rows); /* batched decode: W streamed once */
+    } else if (N <= RG_GEMV_MAX_ROWS)
+        rg_gemv_f32(y, x, W->f32, bias, N, W->cols, W->rows); /* decode: W streamed once (faster than sgemv here) */
     else
         nn_linear_forward(y, x, W->f32, bias, N, W->cols, W->rows);
 }
