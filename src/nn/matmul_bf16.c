@@ -5,6 +5,10 @@
  * rows while it is in registers (AVX2 + FMA, bf16 -> f32 by a 16-bit shift).
  * Larger N is compute bound: W is widened to f32 a panel of rows at a time
  * and multiplied with sgemm, so the f32 copy never exceeds one panel. */
+/* The release build is -march=x86-64-v3 already; this also lets the
+ * sanitizer build (no -march) compile the AVX2 kernels. */
+#pragma GCC target("avx2,fma")
+
 #include <cblas.h>
 #include <immintrin.h>
 #include <omp.h>

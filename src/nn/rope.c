@@ -7,24 +7,26 @@
 
 // config, hd -> inv_freq[hd/2]
 void nn_rope_inv_freq(float *inv_freq, const nn_rope_config *config, int hd) {
+    /* Every step is f32 in the order transformers runs it, so that far
+     * positions (where one ulp of inv_freq moves the angle) match HF. */
     int half = hd / 2;
     for (int i = 0; i < half; i++) {
-        /* HF: 1 / theta^(arange(0, hd, 2) / hd), in f32. */
+        /* _compute_default_rope_parameters: 1 / theta^(arange(0, hd, 2) / hd) */
         float exponent = (float)(2 * i) / (float)hd;
-        float f = (float)(1.0 / pow((double)config->theta, (double)exponent));
+        float f = 1.0f / powf(config->theta, exponent);
         if (config->type == NN_ROPE_LLAMA3) {
-            /* transformers _compute_llama3_parameters: long wavelengths are
-             * divided by factor, short ones kept, the band between blended. */
-            double factor = config->factor, low = config->low_freq_factor, high = config->high_freq_factor;
-            double old_len = config->original_max_position;
-            double low_freq_wavelen = old_len / low, high_freq_wavelen = old_len / high;
-            double wavelen = 2.0 * M_PI / f;
-            double scaled = wavelen > low_freq_wavelen ? f / factor : f;
+            /* _compute_llama3_parameters: long wavelengths divided by factor,
+             * short ones kept, the band between blended smoothly. */
+            const float factor = config->factor, low = config->low_freq_factor, high = config->high_freq_factor;
+            const float old_len = (float)config->original_max_position;
+            const float low_freq_wavelen = old_len / low, high_freq_wavelen = old_len / high;
+            float wavelen = (float)(2.0 * M_PI) / f;
+            float scaled = wavelen > low_freq_wavelen ? f / factor : f;
             if (!(wavelen < high_freq_wavelen) && !(wavelen > low_freq_wavelen)) {
-                double smooth = (old_len / wavelen - low) / (high - low);
-                scaled = (1.0 - smooth) * scaled / factor + smooth * scaled;
+                float smooth = (old_len / wavelen - low) / (high - low);
+                scaled = (1.0f - smooth) * scaled / factor + smooth * scaled;
             }
-            f = (float)scaled;
+            f = scaled;
         }
         inv_freq[i] = f;
     }

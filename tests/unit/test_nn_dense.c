@@ -1,0 +1,195 @@
+/* test_nn_dense.c — linear (f32 and bf16), embedding, RMSNorm, SwiGLU,
+ * softmax/log-softmax against PyTorch autograd (tests/ref/nn_ref.py,
+ * float64 from the same float32 inputs).
+ * Tolerances: forward values atol 1e-5 + rtol 1e-5; gradients atol 1e-5 +
+ * rtol 1e-4 (f32 sums of up to a few hundred terms).
+ * Backward kernels accumulate: gradients start at ACC_START and the test
+ * subtracts it again, so a kernel that overwrites instead of adding fails. */
+#include "nn/nn.h"
+#include "nn_ref_reader.h"
+
+#define FWD_ATOL 1e-5
+#define FWD_RTOL 1e-5
+#define GRAD_ATOL 1e-5
+#define GRAD_RTOL 1e-4
+#define ACC_START 0.5f
+
+static float *filled(size_t n, float value) {
+    float *a = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) a[i] = value;
+    return a;
+}
+
+static void unaccumulate(float *a, size_t n) {
+    for (size_t i = 0; i < n; i++) a[i] -= ACC_START;
+}
+
+static void linear_f32_matches_torch(void **state) {
+    (void)state;
+    ref_file f;
+    ref_open(&f, "nn_dense.safetensors");
+    for (int i = 0; i < 4; i++) {
+        char c[32];
+        snprintf(c, sizeof c, "linear%d", i);
+        size_t nx, nW, ny;
+        float *x = ref_f32(&f, ref_name(c, "x"), &nx), *W = ref_f32(&f, ref_name(c, "W"), &nW);
+        float *b = ref_f32(&f, ref_name(c, "b"), NULL), *dy = ref_f32(&f, ref_name(c, "dy"), &ny);
+        int has_bias = (int)ref_scalar(&f, ref_name(c, "has_bias"));
+        /* shapes from the sizes: b[out], W[out,in], x[N,in] */
+        size_t out;
+        free(ref_f32(&f, ref_name(c, "b"), &out));
+        size_t in_dim = nW / out, N = nx / in_dim;
+        float *y = malloc(ny * sizeof(float));
+        nn_linear_forward(y, x, W, has_bias ? b : NULL, (int)N, (int)in_dim, (int)out);
+        check_ref(&f, c, "y", y, ny, FWD_ATOL, FWD_RTOL);
+        float *dx = filled(nx, ACC_START), *dW = filled(nW, ACC_START), *db = filled(out, ACC_START);
+        nn_linear_backward(dx, dW, has_bias ? db : NULL, dy, x, W, (int)N, (int)in_dim, (int)out);
+        unaccumulate(dx, nx);
+        unaccumulate(dW, nW);
+        unaccumulate(db, out);
+        check_ref(&f, c, "dx", dx, nx, GRAD_ATOL, GRAD_RTOL);
+        check_ref(&f, c, "dW", dW, nW, GRAD_ATOL, GRAD_RTOL);
+        check_ref(&f, c, "db", db, out, GRAD_ATOL, GRAD_RTOL);
+        free(x); free(W); free(b); free(dy); free(y); free(dx); free(dW); free(db);
+    }
+    ref_close(&f);
+}
+
+/* N = 1..8 run the AVX2 streaming kernel, N > 8 the f32-panel sgemm path. */
+static void linear_bf16_matches_torch(void **state) {
+    (void)state;
+    ref_file f;
+    ref_open(&f, "nn_dense.safetensors");
+    for (int i = 0; i < 7; i++) {
+        char c[32];
+        snprintf(c, sizeof c, "bf16_%d", i);
+        size_t nx, nW, ny, out;
+        float *x = ref_f32(&f, ref_name(c, "x"), &nx), *b = ref_f32(&f, ref_name(c, "b"), &out);
+        float *dy = ref_f32(&f, ref_name(c, "dy"), &ny);
+        uint16_t *W = ref_bf16(&f, ref_name(c, "W"), &nW);
+        size_t in = nW / out, N = nx / in;
+        float *y = malloc(ny * sizeof(float));
+        nn_linear_bf16_forward(y, x, W, b, (int)N, (int)in, (int)out);
+        check_ref(&f, c, "y", y, ny, FWD_ATOL, FWD_RTOL);
+        float *dx = filled(nx, ACC_START);
+        nn_linear_bf16_backward_input(dx, dy, W, (int)N, (int)in, (int)out);
+        unaccumulate(dx, nx);
+        check_ref(&f, c, "dx", dx, nx, GRAD_ATOL, GRAD_RTOL);
+        free(x); free(b); free(dy); free(W); free(y); free(dx);
+    }
+    ref_close(&f);
+}
+
+static void bf16_conversion_rounds_to_nearest_even(void **state) {
+    (void)state;
+    /* hand-computed: 1 + 2^-8 is a tie between 1 and 1 + 2^-7 -> even (1.0);
+     * 1 + 3*2^-8 is a tie -> 1 + 2^-6 (even mantissa); 1 + 2^-8 + 2^-20 rounds up. */
+    assert_int_equal(nn_f32_to_bf16(1.0f + 0x1p-8f), 0x3f80);
+    assert_int_equal(nn_f32_to_bf16(1.0f + 3 * 0x1p-8f), 0x3f82);
+    assert_int_equal(nn_f32_to_bf16(1.0f + 0x1p-8f + 0x1p-20f), 0x3f81);
+    assert_int_equal(nn_f32_to_bf16(-2.0f), 0xc000);
+    assert_true(nn_bf16_to_f32(0x3f81) == 1.0f + 0x1p-7f);
+    assert_true(isnan(nn_bf16_to_f32(nn_f32_to_bf16(NAN))));
+}
+
+static void embedding_matches_torch(void **state) {
+    (void)state;
+    ref_file f;
+    ref_open(&f, "nn_dense.safetensors");
+    size_t nt, N, nd;
+    float *table = ref_f32(&f, "embedding/table", &nt), *dout = ref_f32(&f, "embedding/dout", &nd);
+    uint16_t *table16 = ref_bf16(&f, "embedding/table_bf16", NULL);
+    int32_t *ids = ref_i32(&f, "embedding/ids", &N);
+    int C = (int)(nd / N);
+    float *out = malloc(nd * sizeof(float)), *dtable = filled(nt, ACC_START);
+    nn_embedding_forward(out, ids, table, (int)N, C);
+    check_ref(&f, "embedding", "out", out, nd, 0, 0); /* a copy: exact */
+    nn_embedding_bf16_forward(out, ids, table16, (int)N, C);
+    check_ref(&f, "embedding", "out_bf16", out, nd, 0, 0);
+    nn_embedding_backward(dtable, dout, ids, (int)N, C);
+    unaccumulate(dtable, nt);
+    check_ref(&f, "embedding", "dtable", dtable, nt, GRAD_ATOL, GRAD_RTOL);
+    free(table); free(dout); free(table16); free(ids); free(out); free(dtable);
+    ref_close(&f);
+}
+
+static void rmsnorm_matches_torch(void **state) {
+    (void)state;
+    ref_file f;
+    ref_open(&f, "nn_dense.safetensors");
+    for (int i = 0; i < 3; i++) {
+        char c[32];
+        snprintf(c, sizeof c, "rmsnorm%d", i);
+        size_t n, C;
+        float *x = ref_f32(&f, ref_name(c, "x"), &n), *w = ref_f32(&f, ref_name(c, "weight"), &C);
+        float *dy = ref_f32(&f, ref_name(c, "dy"), NULL);
+        float eps = (float)ref_scalar(&f, ref_name(c, "eps"));
+        int N = (int)(n / C);
+        float *y = malloc(n * sizeof(float)), *rstd = malloc(N * sizeof(float));
+        nn_rmsnorm_forward(y, rstd, x, w, eps, N, (int)C);
+        check_ref(&f, c, "y", y, n, FWD_ATOL, FWD_RTOL);
+        float *dx = filled(n, ACC_START), *dw = filled(C, ACC_START);
+        nn_rmsnorm_backward(dx, dw, dy, x, w, rstd, N, (int)C);
+        unaccumulate(dx, n);
+        unaccumulate(dw, C);
+        check_ref(&f, c, "dx", dx, n, GRAD_ATOL, GRAD_RTOL);
+        check_ref(&f, c, "dweight", dw, C, GRAD_ATOL, GRAD_RTOL);
+        /* in place (y aliases x) gives the same values */
+        nn_rmsnorm_forward(x, NULL, x, w, eps, N, (int)C);
+        check_ref(&f, c, "y", x, n, FWD_ATOL, FWD_RTOL);
+        free(x); free(w); free(dy); free(y); free(rstd); free(dx); free(dw);
+    }
+    ref_close(&f);
+}
+
+static void swiglu_matches_torch(void **state) {
+    (void)state;
+    ref_file f;
+    ref_open(&f, "nn_dense.safetensors");
+    size_t n;
+    float *gate = ref_f32(&f, "swiglu/gate", &n), *up = ref_f32(&f, "swiglu/up", NULL);
+    float *dout = ref_f32(&f, "swiglu/dout", NULL);
+    float *out = malloc(n * sizeof(float)), *dgate = filled(n, ACC_START), *dup = filled(n, ACC_START);
+    nn_swiglu_forward(out, gate, up, n);
+    check_ref(&f, "swiglu", "out", out, n, FWD_ATOL, FWD_RTOL);
+    nn_swiglu_backward(dgate, dup, dout, gate, up, n);
+    unaccumulate(dgate, n);
+    unaccumulate(dup, n);
+    check_ref(&f, "swiglu", "dgate", dgate, n, GRAD_ATOL, GRAD_RTOL);
+    check_ref(&f, "swiglu", "dup", dup, n, GRAD_ATOL, GRAD_RTOL);
+    free(gate); free(up); free(dout); free(out); free(dgate); free(dup);
+    ref_close(&f);
+}
+
+static void softmax_matches_torch(void **state) {
+    (void)state;
+    ref_file f;
+    ref_open(&f, "nn_dense.safetensors");
+    size_t n;
+    float *x = ref_f32(&f, "softmax/x", &n), *dy = ref_f32(&f, "softmax/dy", NULL);
+    const int N = 4, V = (int)(n / 4);
+    float *y = malloc(n * sizeof(float)), *dx = filled(n, ACC_START);
+    nn_softmax_forward(y, x, N, V);
+    check_ref(&f, "softmax", "y", y, n, FWD_ATOL, FWD_RTOL);
+    nn_softmax_backward(dx, dy, y, N, V);
+    unaccumulate(dx, n);
+    check_ref(&f, "softmax", "dx", dx, n, GRAD_ATOL, GRAD_RTOL);
+    float *ly = malloc(n * sizeof(float)), *ldx = filled(n, ACC_START);
+    nn_log_softmax_forward(ly, x, N, V);
+    check_ref(&f, "log_softmax", "y", ly, n, FWD_ATOL, FWD_RTOL);
+    nn_log_softmax_backward(ldx, dy, ly, N, V);
+    unaccumulate(ldx, n);
+    check_ref(&f, "log_softmax", "dx", ldx, n, GRAD_ATOL, GRAD_RTOL);
+    free(x); free(dy); free(y); free(dx); free(ly); free(ldx);
+    ref_close(&f);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(linear_f32_matches_torch),     cmocka_unit_test(linear_bf16_matches_torch),
+        cmocka_unit_test(bf16_conversion_rounds_to_nearest_even), cmocka_unit_test(embedding_matches_torch),
+        cmocka_unit_test(rmsnorm_matches_torch),        cmocka_unit_test(swiglu_matches_torch),
+        cmocka_unit_test(softmax_matches_torch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
