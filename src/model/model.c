@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "model/gemv_f32.h"
 #include "model/model_source.h"
 #include "nn/nn.h"
 
@@ -166,6 +167,8 @@ void rg_model_free(rg_model *model) {
 void rg_matrix_linear(float *y, const float *x, const rg_matrix *W, const float *bias, int N) {
     if (W->bf16)
         nn_linear_bf16_forward(y, x, W->bf16, bias, N, W->cols, W->rows);
+    else if (N >= 2 && N <= RG_GEMV_MAX_ROWS)
+        rg_gemv_f32(y, x, W->f32, bias, N, W->cols, W->rows); /* batched decode: W streamed once */
     else
         nn_linear_forward(y, x, W->f32, bias, N, W->cols, W->rows);
 }
@@ -194,7 +197,8 @@ void rg_model_init_random(rg_model *model, uint64_t seed, float scale) {
         int is_norm = strstr(e->name, "norm") != NULL;
         float s = e->ndim == 2 ? scale / sqrtf((float)e->shape[1]) : 0.1f;
         for (size_t j = 0; j < e->numel; j++) {
-            float value = (is_norm ? 1.0f : 0.0f) + s * rg_rng_normal(&rng);
+            /* uniform with the variance of N(0, s^2): cheap enough for 0.5B parameters */
+            float value = (is_norm ? 1.0f : 0.0f) + s * 1.7320508f * (2.0f * rg_rng_uniform(&rng) - 1.0f);
             if (e->in_bf16)
                 model->params_bf16[e->offset + j] = f32_to_bf16(value);
             else

@@ -83,7 +83,8 @@ void rg_model_free(rg_model *model);
  * dtype is the in-memory precision (f32 for training, bf16 for frozen use). */
 int rg_model_load(rg_model *model, const char *path, rg_weight_dtype dtype);
 
-/* Fills every parameter with seeded random values (norm weights around 1),
+/* Fills every parameter with seeded random values (uniform, std scale/sqrt(cols)
+ * for matrices, 0.1 for vectors; norm weights around 1),
  * for benchmarks and tests that need no file. */
 void rg_model_init_random(rg_model *model, uint64_t seed, float scale);
 

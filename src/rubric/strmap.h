@@ -1,0 +1,21 @@
+/* strmap.h — a small string → index map (open addressing, FNV-1a) for tag
+ * tables: keys get dense indices 0, 1, 2, ... in order of first insertion. */
+#ifndef RG_STRMAP_H
+#define RG_STRMAP_H
+
+#include <stddef.h>
+
+typedef struct {
+    char **keys;      /* keys[i] is the key with index i (owned) */
+    size_t count;
+    size_t *slots;    /* hash slots holding index + 1 (0 = empty) */
+    size_t nslots;    /* a power of two */
+} rg_strmap;
+
+/* The index of `key`, added when new (*added = 1). -1 on out of memory. */
+long rg_strmap_intern(rg_strmap *map, const char *key, int *added);
+/* The index of `key`, or -1 when absent. */
+long rg_strmap_find(const rg_strmap *map, const char *key);
+void rg_strmap_free(rg_strmap *map);
+
+#endif
