@@ -11,3 +11,13 @@ REFS += $(RGSD_REF_DIR)/io_st/done
 $(RGSD_REF_DIR)/io_st/done: tests/ref/io_safetensors_ref.py
 	@mkdir -p $(dir $@)
 	$(PYTORCH) $< $(dir $@) && touch $@ || { echo "io_safetensors_ref.py failed"; rm -rf $(dir $@); }
+
+REFS += $(RGSD_REF_DIR)/io_sample/cases.json
+$(RGSD_REF_DIR)/io_sample/cases.json: tests/ref/io_sample_ref.py
+	@mkdir -p $(dir $@)
+	$(PYTORCH) $< $(dir $@) || { echo "io_sample_ref.py failed"; rm -rf $(dir $@); }
+
+REFS += $(RGSD_REF_DIR)/io_gguf/expected.json
+$(RGSD_REF_DIR)/io_gguf/expected.json: tests/ref/io_gguf_ref.py
+	@mkdir -p $(dir $@)
+	$(PYTORCH) $< $(dir $@) || { echo "io_gguf_ref.py failed"; rm -rf $(dir $@); }

@@ -1,0 +1,193 @@
+/* sample.c — temperature / top-k / top-p sampling with log-probs. */
+#include "gen/sample.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+
+typedef struct {
+    double weight; /* exp(scaled logit - max) */
+    int token;
+} candidate;
+
+/* Sampler scratch for candidates lives behind order[]: allocated together. */
+static candidate *scratch_of(rg_sampler *s) {
+    return (candidate *)(void *)(s->order + s->vocab_size + (s->vocab_size & 1));
+}
+
+int rg_sampler_init(rg_sampler *s, int vocab_size) {
+    memset(s, 0, sizeof *s);
+    if (vocab_size <= 0) return rg_error("sampler: vocabulary size %d", vocab_size);
+    s->vocab_size = vocab_size;
+    s->probs = rg_malloc((size_t)vocab_size * sizeof(float));
+    size_t ints = (size_t)vocab_size + (size_t)(vocab_size & 1); /* keep candidates 8-aligned */
+    s->order = rg_malloc(ints * sizeof(int) + (size_t)vocab_size * sizeof(candidate));
+    if (!s->probs || !s->order) {
+        rg_sampler_free(s);
+        return RG_ERR;
+    }
+    return RG_OK;
+}
+
+void rg_sampler_free(rg_sampler *s) {
+    free(s->probs);
+    free(s->order);
+    memset(s, 0, sizeof *s);
+}
+
+int rg_argmax(const float *logits, int n) {
+    int best = -1;
+    for (int i = 0; i < n; i++)
+        if (!isnan(logits[i]) && (best < 0 || logits[i] > logits[best])) best = i;
+    return best;
+}
+
+float rg_token_logprob(const float *logits, int n, int token) {
+    int best = rg_argmax(logits, n);
+    if (best < 0 || token < 0 || token >= n) return NAN;
+    double max = logits[best], sum = 0.0;
+    for (int i = 0; i < n; i++) sum += exp((double)logits[i] - max);
+    return (float)((double)logits[token] - max - log(sum));
+}
+
+/* Min-heap of the k largest values seen: its root is the k-th largest. */
+static void sift_down(float *heap, int size, int at) {
+    for (;;) {
+        int smallest = at, left = 2 * at + 1, right = left + 1;
+        if (left < size && heap[left] < heap[smallest]) smallest = left;
+        if (right < size && heap[right] < heap[smallest]) smallest = right;
+        if (smallest == at) return;
+        float t = heap[at];
+        heap[at] = heap[smallest];
+        heap[smallest] = t;
+        at = smallest;
+    }
+}
+
+static float kth_largest(const float *logits, int n, int k, float *heap) {
+    int size = 0;
+    for (int i = 0; i < n; i++) {
+        float v = logits[i];
+        if (v == -INFINITY) continue;
+        if (size < k) {
+            heap[size++] = v;
+            if (size == k)
+                for (int j = k / 2 - 1; j >= 0; j--) sift_down(heap, k, j);
+        } else if (v > heap[0]) {
+            heap[0] = v;
+            sift_down(heap, k, 0);
+        }
+    }
+    return heap[0];
+}
+
+/* Most probable first. On equal weight the higher token id goes first: HF's
+ * top-p sorts ascending with a stable sort and keeps from the top end, so of
+ * two tied tokens at the nucleus edge it keeps the later one. */
+static int by_weight(const void *a, const void *b) {
+    const candidate *x = a, *y = b;
+    if (x->weight != y->weight) return x->weight > y->weight ? -1 : 1;
+    return y->token - x->token;
+}
+
+static int check_params(const rg_sample_params *p) {
+    if (isnan(p->temperature)) return rg_error("sampling: temperature is NaN");
+    if (p->top_k < 0) return rg_error("sampling: top_k %d must be >= 0 (0 = off)", p->top_k);
+    if (!(p->top_p > 0.0f && p->top_p <= 1.0f))
+        return rg_error("sampling: top_p %g must be in (0, 1] (1 = off)", (double)p->top_p);
+    return RG_OK;
+}
+
+int rg_sample_distribution(rg_sampler *s, const float *logits, const rg_sample_params *p) {
+    if (check_params(p) != RG_OK) return RG_ERR;
+    int n = s->vocab_size, n_finite = 0;
+    for (int i = 0; i < n; i++) {
+        if (isnan(logits[i])) return rg_error("sampling: logit %d is NaN", i);
+        if (logits[i] == INFINITY) return rg_error("sampling: logit %d is +inf", i);
+        n_finite += logits[i] != -INFINITY;
+    }
+    if (n_finite == 0) return rg_error("sampling: all %d logits are -inf", n);
+    int best = rg_argmax(logits, n);
+    if (p->temperature <= 0.0f) {
+        memset(s->probs, 0, (size_t)n * sizeof(float));
+        s->probs[best] = 1.0f;
+        s->order[0] = best;
+        s->n_kept = 1;
+        s->max_scaled = logits[best];
+        s->log_norm = 0.0;
+        return RG_OK;
+    }
+    double inv_temperature = 1.0 / (double)p->temperature;
+    double max_scaled = (double)logits[best] * inv_temperature;
+
+    /* top-k: a threshold on the logit (temperature keeps the order) */
+    float threshold = -INFINITY;
+    if (p->top_k > 0 && p->top_k < n_finite) threshold = kth_largest(logits, n, p->top_k, s->probs);
+
+    candidate *kept = scratch_of(s);
+    int n_kept = 0;
+    double total = 0.0;
+    for (int i = 0; i < n; i++) {
+        if (logits[i] == -INFINITY || logits[i] < threshold) continue;
+        double weight = exp((double)logits[i] * inv_temperature - max_scaled);
+        kept[n_kept++] = (candidate){weight, i};
+        total += weight;
+    }
+
+    if (p->top_p < 1.0f) {
+        /* A token with weight <= total * (1 - p) / n_kept can never be in
+         * the nucleus (the tokens at or below it would hold more than 1 - p
+         * of the mass), so only the rest needs sorting. Halved for safety. */
+        double floor_weight = 0.5 * total * (1.0 - (double)p->top_p) / n_kept;
+        int m = 0;
+        for (int i = 0; i < n_kept; i++)
+            if (kept[i].weight > floor_weight || kept[i].weight == 1.0) kept[m++] = kept[i];
+        qsort(kept, (size_t)m, sizeof *kept, by_weight);
+        double target = (double)p->top_p * total, mass = 0.0;
+        int prefix = 0;
+        while (prefix < m && mass < target) mass += kept[prefix++].weight;
+        n_kept = prefix > 0 ? prefix : 1;
+        total = 0.0;
+        for (int i = 0; i < n_kept; i++) total += kept[i].weight;
+    } else {
+        qsort(kept, (size_t)n_kept, sizeof *kept, by_weight);
+    }
+
+    s->n_kept = n_kept;
+    s->max_scaled = max_scaled;
+    s->log_norm = log(total);
+    memset(s->probs, 0, (size_t)n * sizeof(float)); /* top-k used it as a heap */
+    for (int i = 0; i < n_kept; i++) {
+        s->order[i] = kept[i].token;
+        s->probs[kept[i].token] = (float)(kept[i].weight / total);
+    }
+    return RG_OK;
+}
+
+int rg_sample(rg_sampler *s, const float *logits, const rg_sample_params *p, rg_rng *rng,
+              rg_sample_result *out) {
+    if (rg_sample_distribution(s, logits, p) != RG_OK) return RG_ERR;
+    int token = s->order[0];
+    double sample_logprob = 0.0;
+    if (p->temperature > 0.0f) {
+        /* 53 random bits, walked over the kept tokens in probability order */
+        double u = (double)(rg_rng_u64(rng) >> 11) * 0x1p-53, mass = 0.0;
+        candidate *kept = scratch_of(s);
+        double total = exp(s->log_norm);
+        token = kept[s->n_kept - 1].token;
+        for (int i = 0; i < s->n_kept; i++) {
+            mass += kept[i].weight / total;
+            if (u < mass) {
+                token = kept[i].token;
+                break;
+            }
+        }
+        sample_logprob = (double)logits[token] / (double)p->temperature - s->max_scaled - s->log_norm;
+    }
+    out->token = token;
+    out->sample_logprob = (float)sample_logprob;
+    out->logprob = rg_token_logprob(logits, s->vocab_size, token);
+    return RG_OK;
+}
