@@ -204,3 +204,17 @@ int rg_lora_merge(const rg_lora *lora, rg_model *model) {
     }
     return RG_OK;
 }
+
+int rg_model_load_adapted(rg_model *model, const char *model_dir, const char *adapter_dir) {
+    if (rg_model_load(model, model_dir, RG_WEIGHTS_F32) != RG_OK) return RG_ERR;
+    if (!adapter_dir) return RG_OK;
+    rg_lora lora;
+    if (rg_peft_load(&lora, &model->cfg, adapter_dir) != RG_OK) {
+        rg_model_free(model);
+        return RG_ERR;
+    }
+    int rc = rg_lora_merge(&lora, model);
+    rg_lora_free(&lora);
+    if (rc != RG_OK) rg_model_free(model);
+    return rc;
+}

@@ -47,4 +47,8 @@ void rg_peft_tensor_name(char *buf, size_t size, int layer, rg_lora_module m, ch
 /* W += scaling * B A for every adapted projection (f32 model only). */
 int rg_lora_merge(const rg_lora *lora, rg_model *model);
 
+/* What `--adapter DIR` means for any command that loads a model: the base
+ * loaded in f32 with the adapter merged in (adapter_dir NULL: just the base). */
+int rg_model_load_adapted(rg_model *model, const char *model_dir, const char *adapter_dir);
+
 #endif
