@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <omp.h>
 
 #include "base/error.h"
 #include "io/file.h"
@@ -231,6 +232,8 @@ static void test_lora_identity_and_switch(void **state) {
 }
 
 int main(void) {
+    /* Tiny shapes: threads only add synchronisation (and slow a loaded machine). */
+    omp_set_num_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_qwen2),      cmocka_unit_test(test_full_qwen3),
         cmocka_unit_test(test_full_llama3),     cmocka_unit_test(test_full_llama_mqa),
