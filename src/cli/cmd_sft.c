@@ -51,7 +51,7 @@ int cmd_sft(int argc, char **argv) {
     const char *model_dir = NULL, *data_path = NULL, *out_dir = NULL, *targets = "all", *schedule = "cosine";
     const char *save_dtype = "f32", *chat_family = NULL, *adapter_dir = NULL;
     long lora_rank = 0, warmup = 0, epochs = 1, steps = 0, batch_size = 4, grad_accum = 1, max_len = 2048,
-         seed = 0, save_every = 0, head_chunk = 64;
+         seed = 0, save_every = 0, head_chunk = 64, stop_after = 0;
     double lora_alpha = 0, lr = 0, weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, max_grad_norm = 1.0,
            min_lr_ratio = 0.0;
     int resume = 0, f32_base = 0, quiet = 0;
@@ -83,6 +83,8 @@ int cmd_sft(int argc, char **argv) {
         {"eps", RG_ARG_FLOAT, &eps, "F", "AdamW epsilon (default 1e-8)", 0},
         {"max-grad-norm", RG_ARG_FLOAT, &max_grad_norm, "F", "global-norm clipping; 0 = off (default 1.0)", 0},
         {"seed", RG_ARG_INT, &seed, "N", "seed of the data order and LoRA init (default 0)", 0},
+        {"stop-after", RG_ARG_INT, &stop_after, "N", "save and stop after N steps of this invocation (resume later)",
+         0},
         {"save-every", RG_ARG_INT, &save_every, "N", "also checkpoint every N steps (default: at the end only)", 0},
         {"save-dtype", RG_ARG_STRING, &save_dtype, "f32|bf16", "full fine-tuning: model.safetensors dtype", 0},
         {"head-chunk", RG_ARG_INT, &head_chunk, "N", "LM-head positions per chunk (default 64)", 0},
@@ -113,7 +115,7 @@ int cmd_sft(int argc, char **argv) {
     else
         return rg_error("rgsd sft: --save-dtype must be f32 or bf16 (see rgsd sft --help)"), rg_cli_fail();
     if (lora_rank < 0 || batch_size < 1 || grad_accum < 1 || epochs < 1 || steps < 0 || warmup < 0 || save_every < 0 ||
-        max_len < 2 || head_chunk < 1 || lr < 0 || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) ||
+        max_len < 2 || head_chunk < 1 || stop_after < 0 || lr < 0 || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) ||
         !(eps > 0) || weight_decay < 0 || max_grad_norm < 0)
         return rg_error("rgsd sft: a numeric flag is out of range (see rgsd sft --help)"), rg_cli_fail();
 
@@ -201,7 +203,9 @@ int cmd_sft(int argc, char **argv) {
     double start = rg_now();
     long tokens_done = 0;
     int failed = 0;
-    while (trainer.step < total_steps && !stop_requested) {
+    long stop_at = stop_after > 0 ? trainer.step + stop_after : total_steps;
+    if (stop_at > total_steps) stop_at = total_steps;
+    while (trainer.step < stop_at && !stop_requested) {
         rg_step_stats st;
         double t0 = rg_now();
         if (rg_trainer_step(&trainer, data.examples, &st) != RG_OK) {
@@ -241,7 +245,7 @@ int cmd_sft(int argc, char **argv) {
         rg_info("interrupted: step %ld saved to %s; continue with --resume", trainer.step, out_dir);
         rc = 130;
     } else {
-        rg_info("saved %s (%s) after %ld steps", out_dir, lora_rank > 0 ? "PEFT adapter" : "model", trainer.step);
+        rg_info("saved %s (%s) after %ld of %ld steps", out_dir, lora_rank > 0 ? "PEFT adapter" : "model", trainer.step, total_steps);
         rc = 0;
     }
 done:
