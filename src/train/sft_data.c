@@ -43,16 +43,23 @@ static int encode_append(token_buf *b, const rg_tokenizer *tok, const char *text
     return rc;
 }
 
-/* "messages" -> tokens with the assistant turns as targets. */
+/* "messages" -> tokens with the assistant turns as targets.
+ * The conversation up to its last assistant turn is rendered once (F, what
+ * transformers' apply_chat_template gives); assistant turn k starts where the
+ * generation prompt of messages[0..k) ends (that prompt must be a prefix of
+ * F) and runs through the next end-of-turn marker. The text is tokenised in
+ * segments cut at those points (prompt parts masked out), which are token
+ * boundaries: they fall after a role header's newline and after a special
+ * token. Qwen3's empty "<think>\n\n</think>\n\n" on the last turn is part
+ * of that turn, as the template renders it. */
 static int render_messages(const cJSON *messages, const rg_tokenizer *tok, const rg_chat_template *tmpl,
                            const char *where, token_buf *out) {
     int n = cJSON_GetArraySize(messages);
     if (n == 0) return rg_error("%s: \"messages\" is empty", where);
     rg_chat_message *msgs = rg_calloc((size_t)n, sizeof *msgs);
     if (!msgs) return RG_ERR;
-    int rc = RG_ERR, assistant_turns = 0;
-    char *covered = NULL; /* the rendered text tokenised so far */
-    size_t covered_len = 0;
+    int rc = RG_ERR, last_assistant = -1;
+    char *full = NULL, *prompt = NULL;
     for (int i = 0; i < n; i++) {
         const cJSON *m = cJSON_GetArrayItem(messages, i);
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
@@ -63,55 +70,51 @@ static int render_messages(const cJSON *messages, const rg_tokenizer *tok, const
         }
         msgs[i].role = role->valuestring;
         msgs[i].content = content->valuestring;
+        if (strcmp(msgs[i].role, "assistant") == 0) last_assistant = i;
     }
-    const char *eot = rg_chat_end_of_turn(tmpl);
-    rg_chat_options gen = {.add_generation_prompt = 1, .enable_thinking = 1};
-    for (int k = 0; k < n; k++) {
-        if (strcmp(msgs[k].role, "assistant") != 0) continue;
-        if (k == 0) {
-            rg_error("%s: messages[0] is an assistant turn with no prompt before it", where);
-            goto done;
-        }
-        char *prompt = NULL;
-        if (rg_chat_render(tmpl, msgs, k, &gen, &prompt) != RG_OK) {
-            char why[400];
-            snprintf(why, sizeof why, "%s", rg_errmsg());
-            rg_error("%s: %s", where, why);
-            goto done;
-        }
-        size_t plen = strlen(prompt);
-        if (plen < covered_len || memcmp(prompt, covered, covered_len) != 0) {
-            free(prompt);
-            rg_error("%s: the chat template renders earlier turns differently once more follow (e.g. Qwen3 drops "
-                     "past reasoning); put one assistant turn per line", where);
-            goto done;
-        }
-        const char *reply = msgs[k].content;
-        if (encode_append(out, tok, prompt + covered_len, plen - covered_len, 1, 0) != RG_OK ||
-            encode_append(out, tok, reply, strlen(reply), 0, 1) != RG_OK ||
-            encode_append(out, tok, eot, strlen(eot), 1, 1) != RG_OK) {
-            free(prompt);
-            goto done;
-        }
-        size_t new_len = plen + strlen(reply) + strlen(eot);
-        char *grown = rg_realloc(covered, new_len + 1);
-        if (!grown) {
-            free(prompt);
-            goto done;
-        }
-        covered = grown;
-        snprintf(covered, new_len + 1, "%s%s%s", prompt, reply, eot);
-        covered_len = new_len;
-        free(prompt);
-        assistant_turns++;
-    }
-    if (!assistant_turns) {
+    if (last_assistant < 0) {
         rg_error("%s: no assistant message to learn from", where);
         goto done;
     }
+    if (strcmp(msgs[0].role, "assistant") == 0) {
+        rg_error("%s: messages[0] is an assistant turn with no prompt before it", where);
+        goto done;
+    }
+    char why[400];
+    if (rg_chat_render(tmpl, msgs, last_assistant + 1, NULL, &full) != RG_OK) goto render_error;
+    const char *eot = rg_chat_end_of_turn(tmpl);
+    size_t covered = 0, full_len = strlen(full);
+    rg_chat_options gen = {.add_generation_prompt = 1, .enable_thinking = 1};
+    for (int k = 1; k <= last_assistant; k++) {
+        if (strcmp(msgs[k].role, "assistant") != 0) continue;
+        if (rg_chat_render(tmpl, msgs, k, &gen, &prompt) != RG_OK) goto render_error;
+        size_t start = strlen(prompt);
+        if (start < covered || start > full_len || memcmp(prompt, full, start) != 0) {
+            rg_error("%s: the chat template renders the conversation before assistant turn %d differently once "
+                     "more turns follow; put one assistant turn per line", where, k);
+            goto done;
+        }
+        free(prompt);
+        prompt = NULL;
+        const char *end = strstr(full + start, eot);
+        if (!end) {
+            rg_error("%s: assistant turn %d has no end-of-turn marker %s in the rendered text", where, k, eot);
+            goto done;
+        }
+        size_t stop = (size_t)(end - full) + strlen(eot);
+        if (encode_append(out, tok, full + covered, start - covered, 1, 0) != RG_OK ||
+            encode_append(out, tok, full + start, stop - start, 1, 1) != RG_OK)
+            goto done;
+        covered = stop;
+    }
     rc = RG_OK;
+    goto done;
+render_error:
+    snprintf(why, sizeof why, "%s", rg_errmsg());
+    rg_error("%s: %s", where, why);
 done:
-    free(covered);
+    free(prompt);
+    free(full);
     free(msgs);
     return rc;
 }

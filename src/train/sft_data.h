@@ -4,15 +4,13 @@
  * A line is either
  *   {"messages": [{"role": "system"|"user"|"assistant", "content": "..."}, ...]}
  *       rendered with the model's chat template (tok/chat.h) and tokenised;
- *       the loss is on the assistant turns only: each assistant reply plus
- *       the template's end-of-turn marker ("<|im_end|>", "<|eot_id|>"), the
- *       text the model must learn to produce. The spans are found by
- *       rendering prefixes: for assistant turn k, render messages[0..k) with
- *       the generation prompt; the new prompt text (everything after what is
- *       already tokenised) is tokenised with special tokens and masked out,
- *       then the reply (plain text) and the end-of-turn marker are appended
- *       as targets. A template that rewrites earlier turns (Qwen3 drops past
- *       reasoning) is reported: put one assistant turn per line there.
+ *       the loss is on the assistant turns only: each assistant reply as the
+ *       template renders it, through its end-of-turn marker ("<|im_end|>",
+ *       "<|eot_id|>") — the text the model must learn to produce. The spans
+ *       are found by rendering prefixes: the whole conversation is rendered
+ *       once; assistant turn k starts where the generation prompt of
+ *       messages[0..k) ends and runs through the next end-of-turn marker.
+ *       The ids equal the tokenisation of the whole rendered conversation.
  *   {"input_ids": [...], "loss_mask": [...]}   (pre-tokenised; loss_mask[i] = 1
  *       makes token i a target; absent: every token after the first).
  * Sequences longer than max_len are cut to max_len (and counted). */

