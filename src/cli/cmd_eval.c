@@ -13,6 +13,8 @@
 #include "cli/commands.h"
 #include "cli/lm_cli.h"
 #include "eval/eval.h"
+#include "model/lora.h"
+#include "train/checkpoint.h"
 
 typedef struct {
     rg_progress bar;
@@ -64,12 +66,14 @@ static int check_rule_patterns(const rg_dataset *data, const char *path) {
 int cmd_eval(int argc, char **argv) {
     const char *model_path = NULL, *data_path = NULL, *judge_text = NULL, *out_dir = NULL, *cache_path = NULL,
                *failures_path = NULL, *system = NULL, *tokenizer = NULL, *chat_family = NULL,
-               *teacher_template_path = NULL;
+               *teacher_template_path = NULL, *adapter_dir = NULL;
     long samples = 1, max_new = 256, top_k = 0, seed = 0, batch = 8, context = 0, resamples = RG_BOOTSTRAP_RESAMPLES;
     double temperature = 1.0, top_p = 1.0;
     int with_rubric = 0, bf16 = 0, skip_long = 0, skip_bad = 0, no_thinking = 0;
     rg_arg args[] = {
         {"model", RG_ARG_STRING, &model_path, "DIR", "model folder (HF safetensors) or .gguf file", 1},
+        {"adapter", RG_ARG_STRING, &adapter_dir, "DIR",
+         "a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors), merged into the f32 weights", 0},
         {"data", RG_ARG_STRING, &data_path, "FILE.jsonl", "rubric data in any format rgsd reads (docs/rubric-data.md)",
          1},
         {"judge", RG_ARG_STRING, &judge_text, "SPEC",
@@ -78,14 +82,14 @@ int cmd_eval(int argc, char **argv) {
          "put the rubric in the prompt (the RGSD teacher's view); run with and without for the conditioning gap", 0},
         {"teacher-template", RG_ARG_STRING, &teacher_template_path, "FILE",
          "with --with-rubric: a template file with {{question}} and {{criteria}} (default: the built-in one)", 0},
-        {"samples", RG_ARG_INT, &samples, "K", "responses per example (default 1)", 0},
+        {"samples", RG_ARG_INT, &samples, "K", "responses per example", 0},
         {"out", RG_ARG_STRING, &out_dir, "DIR", "write report.json, report.md and responses.jsonl here", 0},
-        {"max-new", RG_ARG_INT, &max_new, "N", "new tokens at most per response (default 256)", 0},
-        {"temperature", RG_ARG_FLOAT, &temperature, "T", "sampling temperature; 0 = greedy (default 1)", 0},
-        {"top-p", RG_ARG_FLOAT, &top_p, "P", "nucleus sampling mass in (0, 1] (default 1 = off)", 0},
+        {"max-new", RG_ARG_INT, &max_new, "N", "new tokens at most per response", 0},
+        {"temperature", RG_ARG_FLOAT, &temperature, "T", "sampling temperature; 0 = greedy", 0},
+        {"top-p", RG_ARG_FLOAT, &top_p, "P", "nucleus sampling mass in (0, 1]; 1 = off", 0},
         {"top-k", RG_ARG_INT, &top_k, "K", "keep the K most likely tokens (default 0 = off)", 0},
         {"seed", RG_ARG_INT, &seed, "S", "seed for sampling and the bootstrap (default 0); same seed, same report", 0},
-        {"batch", RG_ARG_INT, &batch, "B", "sequences decoded together (default 8)", 0},
+        {"batch", RG_ARG_INT, &batch, "B", "sequences decoded together", 0},
         {"context", RG_ARG_INT, &context, "N", "context length (default: max_position_embeddings, capped at 4096)", 0},
         {"skip-long", RG_ARG_FLAG, &skip_long, NULL,
          "leave out (and count) examples whose prompt does not fit the context, instead of failing", 0},
@@ -93,7 +97,7 @@ int cmd_eval(int argc, char **argv) {
         {"no-thinking", RG_ARG_FLAG, &no_thinking, NULL, "Qwen3: render with enable_thinking=false", 0},
         {"cache", RG_ARG_STRING, &cache_path, "FILE", "SQLite verdict cache (http and local judges)", 0},
         {"failures", RG_ARG_STRING, &failures_path, "FILE", "append unjudgeable criteria with the raw answer here", 0},
-        {"resamples", RG_ARG_INT, &resamples, "N", "bootstrap resamples for the standard errors (default 1000)", 0},
+        {"resamples", RG_ARG_INT, &resamples, "N", "bootstrap resamples for the standard errors", 0},
         {"skip-bad", RG_ARG_FLAG, &skip_bad, NULL, "skip (and count) invalid data lines instead of failing", 0},
         {"tokenizer", RG_ARG_STRING, &tokenizer, "DIR", "tokenizer folder (default: the model's)", 0},
         {"chat-template", RG_ARG_STRING, &chat_family, "FAMILY", "override the chat template family", 0},
@@ -107,10 +111,11 @@ int cmd_eval(int argc, char **argv) {
         "lengths (tokens and characters: mean, median, p90) and the judge's cost. --with-rubric shows the model the "
         "rubric in its prompt, as the RGSD teacher sees it; the difference between the two runs is the conditioning "
         "gap that RGSD distils. The summary goes to stdout; --out DIR also writes report.json, report.md and "
-        "responses.jsonl (every prompt, response and verdict). Without --adapter: LoRA adapters are not loadable "
-        "here yet (merge them with rgsd merge first).",
+        "responses.jsonl (every prompt, response and verdict). --adapter evaluates a LoRA adapter (from rgsd sft or "
+        "rgsd train) on its base model, merged in memory as rgsd merge would.",
         "  rgsd eval --model Qwen3-0.6B --data heldout.jsonl --judge rule --samples 4 --out eval-base\n"
         "  rgsd eval --model Qwen3-0.6B --data heldout.jsonl --judge rule --samples 4 --with-rubric --out eval-teacher\n"
+        "  rgsd eval --model Qwen3-0.6B --adapter runs/rgsd/adapter --data heldout.jsonl --judge rule --out eval-rgsd\n"
         "  rgsd eval --model my-model --data healthbench.jsonl --cache verdicts.sqlite \\\n"
         "      --judge 'http:https://api.openai.com/v1#model=gpt-4.1&concurrency=16' --out eval-hb\n"
         "  rgsd eval --model my-model --data healthbench.jsonl --judge local:Qwen3-8B#batch=8 --cache v.sqlite\n",
@@ -125,6 +130,8 @@ int cmd_eval(int argc, char **argv) {
     if (top_k < 0) return rg_error("--top-k must be >= 0 (see --help)"), rg_cli_fail();
     if (context < 0) return rg_error("--context must be >= 0 (see --help)"), rg_cli_fail();
     if (resamples < 1 || resamples > 1000000) return rg_error("--resamples must be in 1..1000000"), rg_cli_fail();
+    if (adapter_dir && bf16)
+        return rg_error("--adapter is merged into f32 weights; drop --bf16 (see --help)"), rg_cli_fail();
     if (teacher_template_path && !with_rubric)
         return rg_error("--teacher-template needs --with-rubric (see --help)"), rg_cli_fail();
 
@@ -148,6 +155,14 @@ int cmd_eval(int argc, char **argv) {
     if (teacher_template_path && rg_teacher_template_load(teacher_template_path, &teacher_template)) goto done;
     if (rg_lm_open(&lm, model_path, tokenizer, chat_family, bf16)) goto done;
     lm_open = 1;
+    if (adapter_dir) {
+        /* W += (alpha / r) B A for every adapted projection: the same model rgsd merge writes. */
+        rg_lora lora;
+        if (rg_peft_load(&lora, &lm.model.cfg, adapter_dir)) goto done;
+        int merged = rg_lora_merge(&lora, &lm.model);
+        rg_lora_free(&lora);
+        if (merged) goto done;
+    }
     int show_progress = rg_log_get_level() != RG_LOG_QUIET;
     lazy_progress judge_bar = {.enabled = show_progress}, generate_bar = {.enabled = show_progress};
     rg_judge_options judge_options = {.cache_path = cache_path,
@@ -172,7 +187,7 @@ int cmd_eval(int argc, char **argv) {
     options.on_generate = on_generate_progress;
     options.progress_ctx = &generate_bar;
     if (rg_eval_run(&lm, data.examples, data.count, judge, &options, &result)) goto done;
-    rg_eval_report_info info = {.model = model_path, .data = data_path, .judge = judge_text, .options = &options};
+    rg_eval_report_info info = {.model = model_path, .adapter = adapter_dir, .data = data_path, .judge = judge_text, .options = &options};
     if (out_dir && rg_eval_write_report(&result, data.examples, &info, out_dir)) goto done;
     if (!(summary = rg_eval_summary_text(&result, &info))) goto done;
     fputs(summary, stdout);

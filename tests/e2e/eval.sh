@@ -12,6 +12,8 @@
 #  - the same seed gives the same responses and report; --batch does not
 #    change them; another seed does;
 #  - the local judge through rgsd eval, and a rerun from its cache;
+#  - --adapter: base + a PEFT LoRA folder generates what the model merged
+#    independently in PyTorch generates (greedy), and differs from the base;
 #  - bad inputs: one line, exit 1 (2 for usage), no report written.
 set -u
 REF=${RGSD_REF_DIR:-build/ref}/model
@@ -208,6 +210,26 @@ for r in map(json.loads, open(d + "/l1/responses.jsonl", encoding="utf-8")):
         assert v["explanation"].startswith("P(yes)="), v
 PYEOF
 
+# ---- --adapter: base + a random PEFT LoRA adapter generates (greedy) exactly what the model merged
+# independently in PyTorch float64 (tests/ref/eval_adapter_ref.py) generates, and not what the base does
+here=$(cd "$(dirname "$0")/../.." && pwd)
+$PY "$here/tests/ref/eval_adapter_ref.py" "$M" "$tmp/adapter" "$tmp/merged" || fail "writing the adapter reference"
+for v in base adapted merged; do
+    case $v in base) args="--model $M";; adapted) args="--model $M --adapter $tmp/adapter";; merged) args="--model $tmp/merged";; esac
+    # shellcheck disable=SC2086
+    "$bin" -q eval $args --data "$tmp/d2.jsonl" --judge rule --temperature 0 --max-new 6 --context 512 \
+        --out "$tmp/$v" > /dev/null 2> "$tmp/err" || fail "eval ($v): $(cat "$tmp/err")"
+done
+$PY - "$tmp" <<'PYEOF' || fail "--adapter responses"
+import json, sys
+d = sys.argv[1]
+resp = {v: [json.loads(l)["response"] for l in open(d + "/%s/responses.jsonl" % v, encoding="utf-8")] for v in ("base", "adapted", "merged")}
+assert resp["adapted"] == resp["merged"], resp
+assert resp["adapted"] != resp["base"], resp
+rep = json.load(open(d + "/adapted/report.json"))
+assert rep["adapter"] == d + "/adapter", rep["adapter"]
+PYEOF
+
 # ---- bad input: one line on stderr, status 1 (2 for usage), no report written
 expect_error() { # status needle args...
     want=$1 needle=$2; shift 2
@@ -222,6 +244,8 @@ expect_error 1 "no-such.jsonl" --model "$M" --data "$tmp/no-such.jsonl" --judge 
 expect_error 1 "unknown judge" --model "$M" --data "$tmp/d2.jsonl" --judge gpt4 --out "$tmp/never"
 expect_error 1 "/no/model" --model "$M" --data "$tmp/d2.jsonl" --judge "local:/no/model" --out "$tmp/never"
 expect_error 1 "/no/model" --model /no/model --data "$tmp/d2.jsonl" --judge rule --out "$tmp/never"
+expect_error 1 "adapter_config.json" --model "$M" --adapter "$tmp" --data "$tmp/d2.jsonl" --judge rule --out "$tmp/never"
+expect_error 2 "bf16" --model "$M" --adapter "$tmp/adapter" --bf16 --data "$tmp/d2.jsonl" --judge rule
 expect_error 2 "samples" --model "$M" --data "$tmp/d2.jsonl" --judge rule --samples 0
 expect_error 2 "with-rubric" --model "$M" --data "$tmp/d2.jsonl" --judge rule --teacher-template "$tmp/x"
 printf '{"prompt": [{"role": "user", "content": "Hi"}], "rubrics": [{"criterion": "Greets", "points": 1, "tags": []}]}\n' \
