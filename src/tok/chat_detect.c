@@ -30,7 +30,10 @@ static const char *const qwen3_fragments[] = {
     "<|im_start|>",
     "last_query_index",
     "reasoning_content",
-    "message.content.split('</think>')[-1].lstrip('\\n')",
+    "not(message.content.startswith('<tool_response>')andmessage.content.endswith('</tool_response>'))",
+    ".split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n')",
+    ".split('</think>')[-1].lstrip('\\n')",
+    "{%-ifloop.index0>ns.last_query_index%}{%-ifloop.lastor(notloop.lastandreasoning_content)%}",
     "'\\n<think>\\n'+reasoning_content.strip('\\n')+'\\n</think>\\n\\n'+content.lstrip('\\n')",
     "'<|im_start|>assistant\\n'",
     "enable_thinkingisdefinedandenable_thinkingisfalse",
@@ -179,7 +182,7 @@ static int find_default_date(const char *src, char **out) {
 
 static int unknown(const char *norm, const char *why) {
     const char *hint = "";
-    if (strstr(norm, "<|im_start|>") && strstr(norm, "<think>"))
+    if (strstr(norm, "<|im_start|>") && strstr(norm, "think>"))
         hint = " It looks like ChatML with <think> reasoning other than Qwen3's hybrid template "
                "(QwQ, Qwen3-2507, DeepSeek-R1 distills), which rgsd does not render.";
     else if (strstr(norm, "<|start_header_id|>") && strstr(norm, "<|image|>"))
@@ -197,7 +200,7 @@ int rg_chat_detect(const char *src, struct rg_chat_template *t) {
         t->family = RG_CHAT_QWEN3;
         t->name = "qwen3";
     } else if (has_all(norm, chatml_fragments)) {
-        if (strstr(norm, "<think>") || strstr(norm, "reasoning_content")) {
+        if (strstr(norm, "think>") || strstr(norm, "reasoning_content")) { /* <think> or </think> */
             rc = unknown(norm, "ChatML with reasoning markers");
         } else if ((rc = find_default_system(src, &t->default_system)) == RG_OK) {
             t->family = RG_CHAT_CHATML;

