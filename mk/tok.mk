@@ -4,7 +4,7 @@
 TOK_REF := $(RGSD_REF_DIR)/tokenizer_cases.json
 REFS += $(TOK_REF)
 
-$(TOK_REF): tests/ref/tokenizer_ref.js
+$(TOK_REF): tests/ref/tokenizer_ref.js $(wildcard $(RGSD_SHARED)/data/healthbench/healthbench_val_500.jsonl)
 	@mkdir -p $(dir $@)
 	@if command -v node >/dev/null 2>&1 && [ -d $(RGSD_NODE_DIR)/node_modules/@huggingface/tokenizers ]; then \
 		echo "ref: tokenizer ids from @huggingface/tokenizers"; \

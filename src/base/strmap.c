@@ -14,6 +14,18 @@ static inline uint64_t read64(const unsigned char *p) {
     return v;
 }
 
+/* memcmp == 0, inlined for the short keys that dominate (a full 64-bit hash
+ * already matched, so this nearly always succeeds). */
+static inline int same_bytes(const char *a, const void *b, size_t len) {
+    if (len <= 8) {
+        const unsigned char *x = (const unsigned char *)a, *y = b;
+        for (size_t i = 0; i < len; i++)
+            if (x[i] != y[i]) return 0;
+        return 1;
+    }
+    return memcmp(a, b, len) == 0;
+}
+
 static inline uint64_t mix(uint64_t a, uint64_t b) {
     /* 64x64 -> 128 multiply, fold the halves (the wyhash mixer). */
     __uint128_t r = (__uint128_t)a * b;
@@ -34,7 +46,7 @@ uint64_t rg_hash_bytes(const void *data, size_t len) {
 
 static size_t capacity_for(size_t expected) {
     size_t cap = 16;
-    while (cap * 3 < expected * 4 + 4) cap <<= 1; /* load factor <= 0.75 */
+    while (cap < expected * 2 + 2) cap <<= 1; /* load factor <= 0.5: short probes on misses */
     return cap;
 }
 
@@ -67,7 +79,7 @@ int rg_strmap_get_hashed(const rg_strmap *m, const void *key, size_t len, uint64
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
         const rg_strmap_slot *s = &m->slots[i];
         if (s->key_off == EMPTY_SLOT) return 0;
-        if (s->hash == hash && s->key_len == len && memcmp(m->arena + s->key_off, key, len) == 0) {
+        if (s->hash == hash && s->key_len == len && same_bytes(m->arena + s->key_off, key, len)) {
             *value = s->value;
             return 1;
         }
@@ -96,7 +108,7 @@ static int grow(rg_strmap *m) {
 }
 
 int rg_strmap_put_hashed(rg_strmap *m, const void *key, size_t len, uint64_t hash, uint64_t value) {
-    if ((m->count + 1) * 4 > m->capacity * 3 && grow(m) != RG_OK) return RG_ERR;
+    if ((m->count + 1) * 2 > m->capacity && grow(m) != RG_OK) return RG_ERR;
     size_t mask = m->capacity - 1;
     size_t i = hash & mask;
     for (;; i = (i + 1) & mask) {

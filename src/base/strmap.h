@@ -1,6 +1,6 @@
 /* strmap.h — a hash map from byte strings to 64-bit values.
  *
- * Open addressing with linear probing; keys are copied into one growing
+ * Open addressing with linear probing (load factor at most 1/2); keys are copied into one growing
  * arena (no per-key malloc), slots keep the full 64-bit hash so a probe
  * compares bytes only on a hash hit. Keys are arbitrary bytes (NULs allowed),
  * at most 4 GiB in total. Not thread-safe for writers; any number of readers

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/error.h"
 #include "cli/args.h"
@@ -42,18 +43,27 @@ static int parse_ids(const char *s, int32_t **ids, int *n) {
     return RG_OK;
 }
 
-/* The text as one user message in the model's chat template, ready for the
- * assistant's reply. */
-#pragma weak rg_chat_template_load
-#pragma weak rg_chat_render
-#pragma weak rg_chat_template_free
-static int render_chat(const char *tokenizer_dir, const char *text, char **rendered) {
-    if (!rg_chat_template_load) return rg_error("rgsd tokenize: --chat: chat templates are not built yet");
+/* The text as one user message in the model's chat template (or the
+ * --chat-template family), ready for the assistant's reply. */
+static int render_chat(const char *tokenizer_path, const char *family, const char *text, char **rendered) {
+    /* The template lives in the folder of the tokenizer (a folder, or the
+     * folder of a tokenizer.json). */
+    struct stat st;
+    char *dir = NULL;
+    if (stat(tokenizer_path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        const char *slash = strrchr(tokenizer_path, '/');
+        dir = slash ? strndup(tokenizer_path, (size_t)(slash - tokenizer_path)) : strdup(".");
+    } else {
+        dir = strdup(tokenizer_path);
+    }
+    if (!dir) return rg_error("out of memory");
     rg_chat_template *tmpl;
-    if (rg_chat_template_load(tokenizer_dir, &tmpl) != RG_OK) return RG_ERR;
+    int rc = rg_chat_template_open(dir, family, &tmpl);
+    free(dir);
+    if (rc != RG_OK) return RG_ERR;
     rg_chat_message message = {.role = "user", .content = text};
     rg_chat_options options = {.add_generation_prompt = 1, .enable_thinking = 1};
-    int rc = rg_chat_render(tmpl, &message, 1, &options, rendered);
+    rc = rg_chat_render(tmpl, &message, 1, &options, rendered);
     rg_chat_template_free(tmpl);
     return rc;
 }
@@ -69,7 +79,7 @@ static int encode_and_print(const rg_tokenizer *tok, const char *text, size_t le
 }
 
 int cmd_tokenize(int argc, char **argv) {
-    const char *tokenizer_path = NULL, *text = NULL, *file = NULL, *decode = NULL;
+    const char *tokenizer_path = NULL, *text = NULL, *file = NULL, *decode = NULL, *chat_template = NULL;
     int chat = 0, special = 0;
     const rg_arg args[] = {
         {"tokenizer", RG_ARG_STRING, &tokenizer_path, "DIR", "model folder (tokenizer.json, tokenizer_config.json) or a tokenizer.json", 1},
@@ -77,11 +87,12 @@ int cmd_tokenize(int argc, char **argv) {
         {"file", RG_ARG_STRING, &file, "F", "encode the contents of this file (UTF-8)", 0},
         {"decode", RG_ARG_STRING, &decode, "IDS", "decode these ids (\"1 2 3\") and print the exact text", 0},
         {"chat", RG_ARG_FLAG, &chat, NULL, "wrap the text as one user message in the model's chat template, with the generation prompt (special tokens parsed, as Hugging Face's apply_chat_template)", 0},
+        {"chat-template", RG_ARG_STRING, &chat_template, "FAMILY", "with --chat: render with this family (chatml, qwen2, qwen2.5, qwen3, llama3, llama3.1) instead of the folder's template", 0},
         {"special", RG_ARG_FLAG, &special, NULL, "parse special tokens written in the text (<|im_start|>); without it they are plain text", 0},
     };
     const rg_command_spec spec = {
         .name = "tokenize",
-        .synopsis = "--tokenizer DIR (--text S | --file F) [--chat] [--special] | --tokenizer DIR --decode IDS",
+        .synopsis = "--tokenizer DIR (--text S | --file F) [--chat [--chat-template FAMILY]] [--special] | --tokenizer DIR --decode IDS",
         .summary = "Encodes text with a model's byte-level BPE tokenizer (Qwen2.5, Qwen3, Llama 3) and prints the "
                    "token ids, space separated, exactly as Hugging Face tokenizers give them (no BOS added). "
                    "With --decode, prints the exact text of the given ids instead (no newline added).",
@@ -97,6 +108,10 @@ int cmd_tokenize(int argc, char **argv) {
     int sources = (text != NULL) + (file != NULL) + (decode != NULL);
     if (sources != 1) {
         rg_error("rgsd tokenize: give exactly one of --text, --file or --decode (see rgsd tokenize --help)");
+        return rg_cli_fail();
+    }
+    if (chat_template && !chat) {
+        rg_error("rgsd tokenize: --chat-template needs --chat (see rgsd tokenize --help)");
         return rg_cli_fail();
     }
     if (chat && decode) {
@@ -133,7 +148,7 @@ int cmd_tokenize(int argc, char **argv) {
         }
         if (rc == RG_OK && chat) {
             char *rendered;
-            rc = render_chat(tokenizer_path, data, &rendered);
+            rc = render_chat(tokenizer_path, chat_template, data, &rendered);
             if (rc == RG_OK) {
                 free(data);
                 data = rendered;

@@ -221,27 +221,29 @@ void rg_bpe_cache_free(rg_tokenizer *tok) {
 int rg_bpe_word(const rg_tokenizer *tok, rg_encode_scratch *s, const unsigned char *word, size_t len,
                 rg_id_vec *out) {
     uint64_t value;
-    /* Llama 3 sets ignore_merges: a pre-token that is itself a token is taken whole. */
-    if (tok->ignore_merges && rg_strmap_get(&tok->bytes_to_id, word, len, &value))
-        return rg_id_vec_push(out, (int32_t)value);
     if (len == 1) return rg_id_vec_push(out, tok->byte_id[word[0]]);
-
     int cacheable = s->use_cache && len <= CACHE_MAX_WORD;
-    uint64_t hash = 0;
-    if (cacheable) {
-        hash = rg_hash_bytes(word, len);
-        if (rg_strmap_get_hashed(&tok->cache, word, len, hash, &value)) {
-            const int32_t *ids = tok->cache_ids + (value >> 16);
-            int n = (int)(value & 0xFFFF);
-            for (int i = 0; i < n; i++)
-                if (rg_id_vec_push(out, ids[i])) return RG_ERR;
-            return RG_OK;
-        }
+    /* One hash serves both maps (they hash alike). The cache comes first: it
+     * is small and hot, the vocabulary large and cold. */
+    uint64_t hash = rg_hash_bytes(word, len);
+    if (cacheable && rg_strmap_get_hashed(&tok->cache, word, len, hash, &value)) {
+        const int32_t *ids = tok->cache_ids + (value >> 16);
+        int n = (int)(value & 0xFFFF);
+        for (int i = 0; i < n; i++)
+            if (rg_id_vec_push(out, ids[i])) return RG_ERR;
+        return RG_OK;
     }
+    int n;
     if (len > (size_t)INT32_MAX / 2) return rg_error("pre-token of %zu bytes is too long", len);
     if (reserve(s, len) != RG_OK) return RG_ERR;
-    for (size_t i = 0; i < len; i++) s->sym[i] = tok->byte_id[word[i]];
-    int n = len <= SHORT_WORD ? merge_short(tok, s, (int)len) : merge_long(tok, s, (int)len);
+    if (tok->ignore_merges && rg_strmap_get_hashed(&tok->bytes_to_id, word, len, hash, &value)) {
+        /* Llama 3 sets ignore_merges: a pre-token that is itself a token is taken whole. */
+        s->sym[0] = (int32_t)value;
+        n = 1;
+    } else {
+        for (size_t i = 0; i < len; i++) s->sym[i] = tok->byte_id[word[i]];
+        n = len <= SHORT_WORD ? merge_short(tok, s, (int)len) : merge_long(tok, s, (int)len);
+    }
     for (int i = 0; i < n; i++)
         if (rg_id_vec_push(out, s->sym[i])) return RG_ERR;
     /* The cache is the one mutable part of a loaded tokenizer; the caller

@@ -142,12 +142,26 @@ static int pre_tokenize_section(const rg_tokenizer *tok, rg_encode_scratch *s, c
     return rg_pretokenize_and_bpe(tok, s, 0, text, len, out);
 }
 
-/* True when NFC cannot change the text: every code point below U+0300 is
- * NFC-stable and none of them composes with what follows unless that is a
- * combining mark (U+0300 or above, lead byte 0xCC or more). */
+/* True when NFC cannot change the text (the Unicode quick check, made
+ * conservative): NFC changes text only around a code point that has a
+ * decomposition, a non-zero combining class, or that composes with the one
+ * before it (a "second": combining marks, some vowel signs, Hangul V and T
+ * jamo). Code points below U+0300 (lead bytes below 0xCC) are none of these. */
 static int nfc_stable(const unsigned char *s, size_t len) {
-    for (size_t i = 0; i < len; i++)
-        if (s[i] >= 0xCC) return 0;
+    size_t i = 0;
+    while (i < len) {
+        if (s[i] < 0xCC) {
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        i += decode_at(s, i, &cp);
+        const utf8proc_property_t *p = utf8proc_get_property((utf8proc_int32_t)cp);
+        if (p->combining_class != 0 || p->decomp_seqindex != UINT16_MAX ||
+            (p->comb_index != UINT16_MAX && p->comb_index >= 0x8000) || (cp >= 0x1161 && cp <= 0x1175) ||
+            (cp >= 0x11A8 && cp <= 0x11C2))
+            return 0;
+    }
     return 1;
 }
 
