@@ -19,6 +19,7 @@
 #include "base/timer.h"
 #include "model/infer.h"
 #include "model/model.h"
+#include "nn/nn.h"
 
 /* STREAM-like triad a = b + 3c over n floats, best of `reps` (GB/s). The
  * arrays are kept so the roof can be re-measured right beside each figure:
@@ -163,6 +164,7 @@ static void run(const rg_model_config *cfg, rg_weight_dtype dtype, int prompt_le
 }
 
 int main(void) {
+    const char *blas = nn_blas_init(); /* before any BLAS call: OpenBLAS may have fallen back to SSE3 */
     rg_model_config cfg = {0};
     int small = getenv("RGSD_BENCH_SMALL") != NULL;
     cfg.arch = RG_ARCH_QWEN2;
@@ -175,6 +177,7 @@ int main(void) {
     printf("decode bench: Qwen2.5-0.5B shape%s (hidden %d, %d layers, %d/%d heads, I %d, vocab %d, tied), %d threads\n",
            small ? " (SMALL)" : "", cfg.hidden_size, cfg.n_layers, cfg.n_heads, cfg.n_kv_heads,
            cfg.intermediate_size, cfg.vocab_size, omp_get_max_threads());
+    printf("OpenBLAS kernels: %s\n", blas);
     triad_init(small ? (1u << 22) : (1u << 26));
     printf("roofs at start: triad %.1f GB/s, sgemm %.1f GFLOP/s (model shapes, T=%d); each is re-measured beside its figure\n",
            triad_gbps(5), sgemm_gflops(&cfg, prompt_len), prompt_len);
