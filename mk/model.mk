@@ -6,5 +6,5 @@ REFS += $(MODEL_REF_DIR)/.done
 $(MODEL_REF_DIR)/.done: tests/ref/model_ref.py
 	@mkdir -p $(MODEL_REF_DIR)
 	@if /usr/bin/python3 -c "import torch, numpy" 2>/dev/null; then \
-	  /usr/bin/python3 tests/ref/model_ref.py $(MODEL_REF_DIR) && touch $@; \
+	  /usr/bin/python3 tests/ref/model_ref.py $(MODEL_REF_DIR) $(RGSD_NODE_DIR) && touch $@; \
 	else echo "model refs: /usr/bin/python3 with torch missing; model reference tests will skip"; fi

@@ -123,7 +123,7 @@ static int data_check(int argc, char **argv) {
     const rg_arg args[] = {
         {"skip-bad", RG_ARG_FLAG, &skip_bad, NULL, "skip invalid lines and count them instead of failing", 0},
         {"json", RG_ARG_FLAG, &json, NULL, "print the statistics as JSON", 0},
-        {"top", RG_ARG_INT, &top, "N", "tags to list per file, most frequent first (default 10)", 0},
+        {"top", RG_ARG_INT, &top, "N", "tags to list per file, most frequent first", 0},
     };
     const rg_command_spec spec = {
         "data check",
@@ -132,7 +132,7 @@ static int data_check(int argc, char **argv) {
         "per file and in total: examples, formats, messages and criteria per example, the weight\n"
         "histogram, the share of negative weights, tag counts and examples with a reference answer.\n"
         "The first bad line stops with one error naming file:line: field (exit 1) unless --skip-bad.",
-        "  rgsd data check ../shared/data/*/*.jsonl\n  rgsd data check --json --skip-bad train.jsonl",
+        "  rgsd data check ../shared/data/*/*.jsonl\n  rgsd data check --json --skip-bad train.jsonl\n  cat a.jsonl | rgsd data check -\n",
         args,
         (int)(sizeof args / sizeof args[0]),
         4096,
@@ -168,7 +168,8 @@ static int data_check(int argc, char **argv) {
         if (json) {
             rc = print_json(files, nfiles, per_file, &total, (size_t)top);
         } else {
-            for (int i = 0; rc == RG_OK && i < nfiles; i++) rc = print_stats(files[i], &per_file[i], (size_t)top);
+            for (int i = 0; rc == RG_OK && i < nfiles; i++)
+                rc = print_stats(strcmp(files[i], "-") == 0 ? "<stdin>" : files[i], &per_file[i], (size_t)top);
             if (rc == RG_OK && nfiles > 1) {
                 char title[64];
                 snprintf(title, sizeof title, "total (%d files)", nfiles);

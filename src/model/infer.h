@@ -32,6 +32,8 @@ typedef struct {
     float *cos_table, *sin_table; /* [max_tokens, hd/2] */
     int32_t *positions;   /* [max_tokens] */
     int32_t *ids;         /* [max_tokens] the new tokens of a step, gathered */
+    float *widen;         /* bf16 models: one layer matrix widened to f32 for prefill sgemm */
+    size_t widen_floats;
 } rg_infer_state;
 
 /* max_seq is clamped to the model's max_position_embeddings. */

@@ -94,6 +94,12 @@ size_t rg_model_weight_bytes(const rg_model *model);
 
 /* y[N, W.rows] = x[N, W.cols] W^T + bias (bias may be NULL), in W's precision. */
 void rg_matrix_linear(float *y, const float *x, const rg_matrix *W, const float *bias, int N);
+/* The same; with a bf16 W and N > 8, `widen` (widen_floats >= rows*cols, or
+ * NULL) receives W as f32 for one sgemm. */
+void rg_matrix_linear_ws(float *y, const float *x, const rg_matrix *W, const float *bias, int N, float *widen,
+                         size_t widen_floats);
+/* Elements of the largest per-layer matrix (the size of a widen buffer). */
+size_t rg_model_largest_layer_matrix(const rg_model *model);
 /* out[N, C] = embed_tokens[ids] (ids already checked to be < vocab_size). */
 void rg_model_embed(const rg_model *model, float *out, const int32_t *ids, int N);
 

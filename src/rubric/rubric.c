@@ -32,6 +32,11 @@ const char *rg_role_name(rg_role role) {
 
 int rg_criterion_is_desirable(const rg_criterion *c) { return c->polarity == RG_POLARITY_POSITIVE; }
 
+double rg_criterion_grader_points(const rg_criterion *c) {
+    double magnitude = c->weight < 0 ? -c->weight : c->weight;
+    return rg_criterion_is_desirable(c) ? magnitude : -magnitude;
+}
+
 int rg_criterion_applies(const rg_criterion *c, int met) {
     /* A reward is earned by showing a desirable behaviour; a penalty is paid
      * for showing an undesirable one. When text and weight agree (positive
@@ -81,7 +86,7 @@ static cJSON *string_array(char **items, size_t n) {
 cJSON *rg_example_to_json(const rg_example *ex) {
     cJSON *root = cJSON_CreateObject();
     int ok = root != NULL;
-    ok = ok && cJSON_AddStringToObject(root, "id", ex->id ? ex->id : "");
+    if (ok && ex->id && *ex->id) ok = cJSON_AddStringToObject(root, "id", ex->id) != NULL;
     cJSON *messages = ok ? cJSON_AddArrayToObject(root, "messages") : NULL;
     ok = ok && messages;
     for (size_t i = 0; ok && i < ex->nmessages; i++) {

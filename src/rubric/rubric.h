@@ -79,6 +79,13 @@ int rg_criterion_applies(const rg_criterion *c, int met);
 /* 1 when a response should show the behaviour `text` describes (its polarity
  * is positive); the teacher prompt lists the others as "Avoid: ...". */
 int rg_criterion_is_desirable(const rg_criterion *c);
+/* The points to show a grader (HealthBench style "[points] criterion"):
+ * +|w| when the text describes a desirable behaviour, −|w| otherwise, so the
+ * grader instruction "for a negative-points criterion, decide whether the
+ * undesirable behaviour is present" stays right for an RaR pitfall written as
+ * the good behaviour ("Avoids X", w = −2, shown as +2). The verdict is still
+ * on the text as written; rg_criterion_applies turns it into points. */
+double rg_criterion_grader_points(const rg_criterion *c);
 
 typedef struct {
     char *id;             /* from the data (prompt_id, uid, sample_id, id) or "SOURCE:LINE" */

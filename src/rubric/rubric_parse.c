@@ -74,6 +74,33 @@ static long invalid_utf8_at(const char *s) {
     return -1;
 }
 
+/* Data quoted in an error message: at most `max` bytes of whole characters,
+ * control characters and invalid UTF-8 shown as '?', so the message stays
+ * one printable line whatever the data hold. */
+static const char *printable(const char *s, size_t max, char *buf, size_t size) {
+    size_t in = 0, out = 0, len = strlen(s);
+    if (max > size - 4) max = size - 4;
+    while (in < len && out < max) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + in, (utf8proc_ssize_t)(len - in), &cp);
+        if (n <= 0 || cp < 0x20 || cp == 0x7f) {
+            buf[out++] = '?';
+            in += n > 0 ? (size_t)n : 1;
+            continue;
+        }
+        if (out + (size_t)n > max) break;
+        memcpy(buf + out, s + in, (size_t)n);
+        out += (size_t)n;
+        in += (size_t)n;
+    }
+    if (in < len) {
+        memcpy(buf + out, "...", 3);
+        out += 3;
+    }
+    buf[out] = '\0';
+    return buf;
+}
+
 static int is_blank_text(const char *s) {
     for (; *s; s++)
         if (!isspace((unsigned char)*s)) return 0;
@@ -136,8 +163,9 @@ static int check_unique_tags(const origin *o, const char *path, char **tags, siz
     for (size_t i = 1; i < ntags; i++)
         for (size_t k = 0; k < i; k++)
             if (strcmp(tags[i], tags[k]) == 0) {
-                char p[300];
-                return field_error(o, path_index(p, sizeof p, path, i), "duplicate tag \"%s\"", tags[i]);
+                char p[300], shown[64];
+                return field_error(o, path_index(p, sizeof p, path, i), "duplicate tag \"%s\"",
+                                   printable(tags[i], 48, shown, sizeof shown));
             }
     return RG_OK;
 }
@@ -147,6 +175,7 @@ static int check_unique_tags(const origin *o, const char *path, char **tags, siz
 static int parse_role(const origin *o, const char *path, const cJSON *v, rg_role *role) {
     if (!cJSON_IsString(v)) return field_error(o, path, "expected a string, got %s", json_type(v));
     const char *s = v->valuestring;
+    char shown[64];
     if (strcmp(s, "system") == 0)
         *role = RG_ROLE_SYSTEM;
     else if (strcmp(s, "user") == 0)
@@ -154,7 +183,8 @@ static int parse_role(const origin *o, const char *path, const cJSON *v, rg_role
     else if (strcmp(s, "assistant") == 0)
         *role = RG_ROLE_ASSISTANT;
     else
-        return field_error(o, path, "unknown role \"%.40s\" (known: system, user, assistant)", s);
+        return field_error(o, path, "unknown role \"%s\" (known: system, user, assistant)",
+                           printable(s, 40, shown, sizeof shown));
     return RG_OK;
 }
 
@@ -212,8 +242,11 @@ static int parse_polarity(const origin *o, const char *path, const cJSON *v, rg_
         c->polarity = RG_POLARITY_POSITIVE;
     else if (cJSON_IsString(v) && strcmp(v->valuestring, "negative") == 0)
         c->polarity = RG_POLARITY_NEGATIVE;
-    else if (cJSON_IsString(v))
-        return field_error(o, path, "expected \"positive\" or \"negative\", got \"%.40s\"", v->valuestring);
+    else if (cJSON_IsString(v)) {
+        char shown[64];
+        return field_error(o, path, "expected \"positive\" or \"negative\", got \"%s\"",
+                           printable(v->valuestring, 40, shown, sizeof shown));
+    }
     else
         return field_error(o, path, "expected \"positive\" or \"negative\", got %s", json_type(v));
     return RG_OK;
@@ -464,7 +497,9 @@ static int unknown_format(const origin *o, const cJSON *root) {
     size_t used = 0;
     int shown = 0;
     for (const cJSON *k = root->child; k && shown < 8; k = k->next, shown++) {
-        int n = snprintf(keys + used, sizeof keys - used, "%s%.30s", shown ? ", " : "", k->string);
+        char key[48];
+        int n = snprintf(keys + used, sizeof keys - used, "%s%s", shown ? ", " : "",
+                         printable(k->string, 30, key, sizeof key));
         if (n < 0 || (size_t)n >= sizeof keys - used) break;
         used += (size_t)n;
     }

@@ -55,8 +55,7 @@ int rg_rule_judge_new(const rg_example *ex, rg_rule_judge **out) {
     size_t total = 0;
     for (size_t i = 0; i < ex->ncriteria; i++) {
         if (ex->rubric[i].nmatch == 0)
-            return rg_error("%s: rubric[%zu]: no match patterns, so the rule judge cannot judge it (\"%.60s\")",
-                            ex->id, i, ex->rubric[i].text);
+            return rg_error("%s: rubric[%zu]: no match patterns, so the rule judge cannot judge it", ex->id, i);
         total += ex->rubric[i].nmatch;
     }
     rg_rule_judge *judge = rg_calloc(1, sizeof *judge);

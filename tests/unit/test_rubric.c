@@ -112,11 +112,14 @@ static void rar_polarity_labels_and_reference(void **state) {
     assert_int_equal(rg_criterion_applies(&ex.rubric[1], 1), 0);
     assert_int_equal(rg_criterion_applies(&ex.rubric[1], 0), 1);
     assert_string_equal(ex.rubric[1].tags[0], "category:pitfall");
+    assert_true(rg_criterion_grader_points(&ex.rubric[1]) == 2); /* shown to a grader as a good behaviour */
+    assert_true(rg_criterion_grader_points(&ex.rubric[0]) == 5);
     /* A pitfall written as the bad behaviour: HealthBench semantics. */
     assert_int_equal(ex.rubric[2].polarity, RG_POLARITY_NEGATIVE);
     assert_false(rg_criterion_is_desirable(&ex.rubric[2]));
     assert_int_equal(rg_criterion_applies(&ex.rubric[2], 1), 1);
     assert_int_equal(rg_criterion_applies(&ex.rubric[2], 0), 0);
+    assert_true(rg_criterion_grader_points(&ex.rubric[2]) == -1);
     /* No description: the title is the criterion. */
     assert_string_equal(ex.rubric[3].text, "Only a title");
     assert_string_equal(ex.tags[0], "domain:rar_medicine");
@@ -216,6 +219,13 @@ static void errors_name_file_line_and_field(void **state) {
     expect_error("{\"messages\": [{\"role\": \"user\", \"content\": \"Q\"}],"
                  " \"rubric\": [{\"text\": \"T\", \"weight\": 1, \"match\": [\"(unclosed\"]}]}",
                  "t.jsonl:7: rubric[0].match[0]: invalid PCRE2 pattern: missing closing parenthesis at offset 9");
+    /* Data quoted in a message cannot break it over lines or carry bad bytes. */
+    expect_error("{\"prompt\": [{\"role\": \"us\\ner\\u00e9\xff\", \"content\": \"Q\"}], \"rubrics\": []}",
+                 "t.jsonl:7: prompt[0].role: unknown role \"us?er\u00e9?\" (known: system, user, assistant)");
+    expect_error("{\"a\\nb\": 1}", "t.jsonl:7: unknown format (keys: a?b); known: rgsd native {messages, rubric}, "
+                 "HealthBench {prompt: [messages], rubrics: [{criterion, points, tags}]}, RubricHub/verl {prompt: "
+                 "[messages], rubrics | Rubrics | reward_model.rubrics}, RaR {question, rubric: [{description, "
+                 "weight}]}, ResearchRubrics {prompt: string, rubrics: [{criterion, weight, axis}]}");
     expect_error("[1, 2]", "t.jsonl:7: expected a JSON object, got array");
     expect_error("{\"input\": \"Q\", \"answer\": \"A\"}",
                  "t.jsonl:7: unknown format (keys: input, answer); known: rgsd native {messages, rubric}, "
