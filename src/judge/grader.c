@@ -82,6 +82,21 @@ char *rg_grader_prompt_criterion(const rg_judge_item *item, int criterion) {
     return finish_prompt(out, &text);
 }
 
+char *rg_grader_prompt_criterion_yes_no(const rg_judge_item *item, int criterion) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    if (!out) return rg_error("out of memory building a grader prompt"), NULL;
+    fprintf(out, prompt_intro, "a rubric criterion");
+    append_conversation(out, item);
+    fputs("<criterion>\n", out);
+    append_criterion_line(out, &item->example->rubric[criterion]);
+    fputs("</criterion>\n\n", out);
+    fputs(decision_rules, out);
+    fputs("Is the criterion met? Answer with one word: yes or no.\n", out);
+    return finish_prompt(out, &text);
+}
+
 char *rg_grader_prompt_batched(const rg_judge_item *item, const int *criteria, int n) {
     char *text = NULL;
     size_t size = 0;

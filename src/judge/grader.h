@@ -9,6 +9,10 @@
 
 /* One criterion: answer {"explanation": "...", "criteria_met": true|false}. malloc'd. */
 char *rg_grader_prompt_criterion(const rg_judge_item *item, int criterion);
+/* One criterion for a judge that reads P("yes") vs P("no") at the next
+ * token (the local judge): the same prompt, ending "Is the criterion met?
+ * Answer with one word: yes or no." malloc'd. */
+char *rg_grader_prompt_criterion_yes_no(const rg_judge_item *item, int criterion);
 /* Several criteria of one item, numbered 1..n in the order given:
  * answer {"1": true, "2": false, ...}. malloc'd. */
 char *rg_grader_prompt_batched(const rg_judge_item *item, const int *criteria, int n);

@@ -26,7 +26,8 @@ static int copy_spec(rg_judge_spec *to, const rg_judge_spec *from) {
     to->model = from->model ? rg_strdup(from->model) : NULL;
     to->key_env = from->key_env ? rg_strdup(from->key_env) : NULL;
     to->model_dir = from->model_dir ? rg_strdup(from->model_dir) : NULL;
-    if ((from->text && !to->text) || (from->url && !to->url) || (from->model && !to->model) ||
+    to->local_chat_template = from->local_chat_template ? rg_strdup(from->local_chat_template) : NULL;
+    if ((from->local_chat_template && !to->local_chat_template) || (from->text && !to->text) || (from->url && !to->url) || (from->model && !to->model) ||
         (from->key_env && !to->key_env) || (from->model_dir && !to->model_dir))
         return RG_ERR;
     return RG_OK;
@@ -34,10 +35,6 @@ static int copy_spec(rg_judge_spec *to, const rg_judge_spec *from) {
 
 int rg_judge_open(rg_judge **out, const rg_judge_spec *spec, const rg_judge_options *options) {
     *out = NULL;
-    if (spec->kind == RG_JUDGE_LOCAL)
-        return rg_error("judge spec '%s': the local judge needs rgsd's model engine, which is not built yet; "
-                        "use an http judge (e.g. a llama.cpp or vLLM server) meanwhile",
-                        spec->text ? spec->text : "local");
     rg_judge *judge = rg_calloc(1, sizeof *judge);
     if (!judge) return RG_ERR;
     if (options) judge->options = *options;
@@ -58,6 +55,7 @@ int rg_judge_open(rg_judge **out, const rg_judge_spec *spec, const rg_judge_opti
             rg_debug("judge: %s is not set; requests go without an Authorization header", spec->key_env);
         }
     }
+    if (spec->kind == RG_JUDGE_LOCAL && local_judge_open(judge) != RG_OK) goto fail;
     /* The rule judge is exact and free: nothing to cache. */
     if (judge->cache_path && spec->kind != RG_JUDGE_RULE && rg_cache_open(&judge->cache, judge->cache_path) != RG_OK)
         goto fail;
@@ -70,6 +68,7 @@ fail:
 
 void rg_judge_close(rg_judge *judge) {
     if (!judge) return;
+    local_judge_close(judge);
     rg_cache_close(judge->cache);
     rg_judge_spec_free(&judge->spec);
     if (judge->api_key) {
@@ -216,8 +215,9 @@ int rg_judge_run(rg_judge *judge, rg_judge_item *items, int n_items) {
     if (collect_uncached(judge, items, n_items, &slots, &n_slots) != RG_OK) return RG_ERR;
     int rc = RG_OK;
     if (n_slots > 0) {
-        rc = judge->spec.kind == RG_JUDGE_HTTP ? http_judge_run(judge, items, slots, n_slots)
-                                               : rule_judge_run(judge, items, slots, n_slots);
+        rc = judge->spec.kind == RG_JUDGE_HTTP    ? http_judge_run(judge, items, slots, n_slots)
+             : judge->spec.kind == RG_JUDGE_LOCAL ? local_judge_run(judge, items, slots, n_slots)
+                                                  : rule_judge_run(judge, items, slots, n_slots);
     }
     free(slots);
     judge->stats.seconds += rg_now() - start;

@@ -12,7 +12,8 @@
  *                             (".../v1") or the full ".../chat/completions"; keys: model (required),
  *                             key_env, mode=per-criterion|batched, concurrency, timeout, retries,
  *                             backoff, temperature, max_tokens
- *   local:MODEL_DIR[#...]     a model rgsd loads itself; P("yes") vs P("no") (needs the model engine)
+ *   local:MODEL_DIR[#...]     a model rgsd loads itself; P("yes") vs P("no") at the next token;
+ *                             keys: bf16=0|1, batch, context, chat_template
  *   rule                      PCRE2 `match` patterns carried by the criteria
  *
  * Verdict semantics follow HealthBench: met = what the criterion text
@@ -46,6 +47,10 @@ typedef struct {
     double backoff_s;   /* http: first retry delay; doubles per retry, jitter x[0.5, 1.5), cap 60 s */
     double temperature; /* http: sampling temperature sent (0 = greedy) */
     int max_tokens;     /* http: completion limit sent; 0 = not sent */
+    int local_bf16;     /* local: hold the weights in bf16 (default 1) */
+    int local_batch;    /* local: grader prompts prefilled together (default 4) */
+    int local_context;  /* local: longest grader prompt in tokens; 0 = max_position_embeddings, capped at 4096 */
+    char *local_chat_template; /* local: chat template family override, or NULL */
 } rg_judge_spec;
 
 /* Parses a spec string; on error names the option or part that is wrong. */

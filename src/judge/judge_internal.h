@@ -23,6 +23,7 @@ struct rg_judge {
     rg_judge_stats stats;
     int64_t progress_done, progress_total;
     char *first_failure;    /* message of the first unjudged criterion of this run */
+    struct local_judge *local; /* local: the loaded model and its scratch (local_judge.c) */
 };
 
 /* Back ends decide every slot, calling judge_record_verdict or
@@ -30,6 +31,10 @@ struct rg_judge {
  * failure that stops the whole run (after recording the slots). */
 int http_judge_run(rg_judge *judge, rg_judge_item *items, const judge_slot *slots, int n_slots);
 int rule_judge_run(rg_judge *judge, rg_judge_item *items, const judge_slot *slots, int n_slots);
+int local_judge_run(rg_judge *judge, rg_judge_item *items, const judge_slot *slots, int n_slots);
+/* local: loads the model named by the spec into judge->local; close frees it (NULL-safe). */
+int local_judge_open(rg_judge *judge);
+void local_judge_close(rg_judge *judge);
 
 /* Stores a verdict in the item and the cache (durably), counts it, reports progress. */
 void judge_record_verdict(rg_judge *judge, rg_judge_item *items, const judge_slot *slot, int met,

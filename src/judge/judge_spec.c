@@ -69,7 +69,17 @@ static int apply_option(rg_judge_spec *spec, char *option) {
                         "timeout, retries, backoff, temperature, max_tokens)",
                         s, key);
     }
-    return rg_error("judge spec '%s': unknown option '%s' (local options: mode)", s, key);
+    if (strcmp(key, "bf16") == 0) return parse_int_in(s, key, value, 0, 1, &spec->local_bf16);
+    if (strcmp(key, "batch") == 0) return parse_int_in(s, key, value, 1, 64, &spec->local_batch);
+    if (strcmp(key, "context") == 0) return parse_int_in(s, key, value, 16, 1 << 20, &spec->local_context);
+    if (strcmp(key, "chat_template") == 0) {
+        if (!*value) return rg_error("judge spec '%s': chat_template is empty", s);
+        free(spec->local_chat_template);
+        spec->local_chat_template = rg_strdup(value);
+        return spec->local_chat_template ? RG_OK : RG_ERR;
+    }
+    return rg_error("judge spec '%s': unknown option '%s' (local options: bf16, batch, context, chat_template)", s,
+                    key);
 }
 
 static int parse_options(rg_judge_spec *spec, const char *options) {
@@ -125,7 +135,12 @@ static int parse_spec(const char *text, rg_judge_spec *spec) {
         if (head_len == 6) return rg_error("judge spec '%s': the local judge needs a model folder (local:DIR)", text);
         spec->model_dir = rg_sprintf("%.*s", (int)(head_len - 6), text + 6);
         if (!spec->model_dir) return RG_ERR;
-        return options ? parse_options(spec, options) : RG_OK;
+        if (options && parse_options(spec, options) != RG_OK) return RG_ERR;
+        if (spec->mode == RG_GRADE_BATCHED)
+            return rg_error("judge spec '%s': the local judge decides one criterion per prompt (mode=batched is "
+                            "for the http judge)",
+                            text);
+        return RG_OK;
     }
     return rg_error("judge spec '%s': unknown judge (expected http:URL#model=NAME, local:MODEL_DIR or rule)", text);
 }
@@ -145,6 +160,8 @@ int rg_judge_spec_parse(const char *text, rg_judge_spec *spec) {
     spec->retries = 4;
     spec->backoff_s = 1;
     spec->temperature = 0;
+    spec->local_bf16 = 1;
+    spec->local_batch = 4;
     if (parse_spec(text, spec) != RG_OK) {
         rg_judge_spec_free(spec);
         return RG_ERR;
@@ -159,6 +176,7 @@ void rg_judge_spec_free(rg_judge_spec *spec) {
     free(spec->model);
     free(spec->key_env);
     free(spec->model_dir);
+    free(spec->local_chat_template);
     memset(spec, 0, sizeof *spec);
 }
 
@@ -169,7 +187,9 @@ char *rg_judge_spec_identity(const rg_judge_spec *spec) {
         return rg_sprintf("http|%s|%s|t=%.17g|%s", spec->model, mode, spec->temperature,
                           RG_GRADER_PROMPT_VERSION);
     case RG_JUDGE_LOCAL:
-        return rg_sprintf("local|%s|%s|%s", spec->model_dir, mode, RG_GRADER_PROMPT_VERSION);
+        /* The yes/no prompt and the precision decide the verdict; batch and context do not. */
+        return rg_sprintf("local|%s|yes-no|bf16=%d|chat=%s|%s", spec->model_dir, spec->local_bf16,
+                          spec->local_chat_template ? spec->local_chat_template : "model", RG_GRADER_PROMPT_VERSION);
     case RG_JUDGE_RULE:
         return rg_strdup("rule");
     }

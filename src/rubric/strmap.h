@@ -1,7 +1,13 @@
 /* strmap.h — a small string → index map (open addressing, FNV-1a) for tag
  * tables: keys get dense indices 0, 1, 2, ... in order of first insertion. */
-#ifndef RG_STRMAP_H
-#define RG_STRMAP_H
+#ifndef RG_RUBRIC_STRMAP_H
+#define RG_RUBRIC_STRMAP_H
+
+/* The tok branch's base/strmap.h uses the same names: keep these apart. */
+#define rg_strmap rg_tag_strmap
+#define rg_strmap_intern rg_tag_strmap_intern
+#define rg_strmap_find rg_tag_strmap_find
+#define rg_strmap_free rg_tag_strmap_free
 
 #include <stddef.h>
 

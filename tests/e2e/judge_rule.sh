@@ -64,7 +64,7 @@ expect_error 1 "nofield.jsonl:1: response: missing" --data "$d" --responses "$tm
 printf '{"id": "w1", "response": "x"\n' > "$tmp/broken.jsonl"
 expect_error 1 "broken.jsonl:1" --data "$d" --responses "$tmp/broken.jsonl" --judge rule
 expect_error 1 "unknown judge" --data "$d" --responses "$tmp/by-id.jsonl" --judge gpt4
-expect_error 1 "model engine" --data "$d" --responses "$tmp/by-id.jsonl" --judge "local:/no/model"
+expect_error 1 "/no/model" --data "$d" --responses "$tmp/by-id.jsonl" --judge "local:/no/model"
 expect_error 1 "no-such.jsonl" --data "$tmp/no-such.jsonl" --responses "$tmp/by-id.jsonl" --judge rule
 
 # Data without patterns (every published format): a clear refusal, not zeros.

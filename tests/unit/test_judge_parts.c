@@ -133,14 +133,24 @@ static void spec_parser_accepts_and_rejects(void **state) {
     assert_int_equal(rg_judge_spec_parse("rule", &spec), RG_OK);
     assert_int_equal(spec.kind, RG_JUDGE_RULE);
     rg_judge_spec_free(&spec);
-    assert_int_equal(rg_judge_spec_parse("local:/models/qwen#mode=batched", &spec), RG_OK);
+    assert_int_equal(rg_judge_spec_parse("local:/models/qwen", &spec), RG_OK);
     assert_int_equal(spec.kind, RG_JUDGE_LOCAL);
     assert_string_equal(spec.model_dir, "/models/qwen");
-    /* The local judge parses but cannot open until the model engine exists: it says so. */
+    assert_true(spec.local_bf16 == 1 && spec.local_batch == 4 && spec.local_context == 0 && !spec.local_chat_template);
+    rg_judge_spec_free(&spec);
+    assert_int_equal(rg_judge_spec_parse("local:/models/qwen#bf16=0&batch=2&context=512&chat_template=qwen3", &spec),
+                     RG_OK);
+    assert_true(spec.local_bf16 == 0 && spec.local_batch == 2 && spec.local_context == 512);
+    assert_string_equal(spec.local_chat_template, "qwen3");
+    /* Opening loads the model: a missing folder is named. */
     rg_judge *judge;
     assert_int_equal(rg_judge_open(&judge, &spec, NULL), RG_ERR);
-    assert_non_null(strstr(rg_errmsg(), "model engine"));
+    assert_non_null(strstr(rg_errmsg(), "/models/qwen"));
     rg_judge_spec_free(&spec);
+    expect_spec_error("local:/m#mode=batched", "one criterion per prompt");
+    expect_spec_error("local:/m#batch=0", "batch='0'");
+    expect_spec_error("local:/m#bf16=yes", "bf16='yes'");
+    expect_spec_error("local:/m#temperature=1", "unknown option 'temperature'");
 
     expect_spec_error("", "empty");
     expect_spec_error("gpt4", "unknown judge");

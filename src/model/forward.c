@@ -1,0 +1,77 @@
+/* forward.c — the whole-sequence forward pass (see forward.h). */
+#include "model/forward.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "nn/nn.h"
+
+int rg_model_forward(const rg_model *model, const int32_t *ids, int T, float *logits) {
+    const rg_model_config *c = &model->cfg;
+    const int C = c->hidden_size, I = c->intermediate_size, hd = c->head_dim;
+    const int nh = c->n_heads, nkv = c->n_kv_heads, q_dim = nh * hd, kv_dim = nkv * hd;
+    if (T <= 0) return rg_error("forward: empty sequence");
+    if (T > c->max_position)
+        return rg_error("sequence of %d tokens is longer than the context (max_position_embeddings %d)", T,
+                        c->max_position);
+    for (int t = 0; t < T; t++)
+        if (ids[t] < 0 || ids[t] >= c->vocab_size)
+            return rg_error("token id %d at position %d is outside the vocabulary (%d)", ids[t], t, c->vocab_size);
+
+    /* The activations of one layer, reused by every layer. */
+    size_t n_x = (size_t)T * C, n_q = (size_t)T * q_dim, n_kv = (size_t)T * kv_dim, n_ff = (size_t)T * I;
+    size_t total = 3 * n_x + 2 * n_q + 2 * n_kv + 2 * n_ff + (size_t)nh * T * T + (size_t)T * hd;
+    float *mem = rg_malloc_aligned(sizeof(float) * total);
+    int32_t *positions = rg_malloc(sizeof(int32_t) * (size_t)T);
+    if (!mem || !positions) {
+        rg_free_aligned(mem);
+        free(positions);
+        return RG_ERR;
+    }
+    float *x = mem;                    /* [T, C] the residual stream */
+    float *h = x + n_x;                /* [T, C] normed input of a block */
+    float *proj = h + n_x;             /* [T, C] a block's output before the residual add */
+    float *q = proj + n_x;             /* [T, nh, hd] */
+    float *att = q + n_q;              /* [T, nh, hd] attention output */
+    float *k = att + n_q;              /* [T, nkv, hd] */
+    float *v = k + n_kv;               /* [T, nkv, hd] */
+    float *gate = v + n_kv;            /* [T, I] */
+    float *up = gate + n_ff;           /* [T, I] */
+    float *probs = up + n_ff;          /* [nh, T, T] */
+    float *cos_table = probs + (size_t)nh * T * T; /* [T, hd/2] */
+    float *sin_table = cos_table + (size_t)T * hd / 2;
+
+    for (int t = 0; t < T; t++) positions[t] = t;
+    nn_rope_tables(cos_table, sin_table, positions, model->rope_inv_freq, T, hd);
+    rg_model_embed(model, x, ids, T);
+    for (int l = 0; l < c->n_layers; l++) {
+        const rg_layer_weights *L = &model->layers[l];
+        /* attention block */
+        nn_rmsnorm_forward(h, NULL, x, L->input_norm, c->rms_norm_eps, T, C);
+        rg_matrix_linear(q, h, &L->wq, L->bq, T);
+        rg_matrix_linear(k, h, &L->wk, L->bk, T);
+        rg_matrix_linear(v, h, &L->wv, L->bv, T);
+        if (c->qk_norm) { /* Qwen3: RMSNorm over each head's vector, before RoPE */
+            nn_rmsnorm_forward(q, NULL, q, L->q_norm, c->rms_norm_eps, T * nh, hd);
+            nn_rmsnorm_forward(k, NULL, k, L->k_norm, c->rms_norm_eps, T * nkv, hd);
+        }
+        nn_rope_forward(q, cos_table, sin_table, T, nh, hd);
+        nn_rope_forward(k, cos_table, sin_table, T, nkv, hd);
+        nn_attention_forward(att, probs, q, k, v, T, nh, nkv, hd);
+        rg_matrix_linear(proj, att, &L->wo, NULL, T);
+        for (size_t i = 0; i < n_x; i++) x[i] += proj[i];
+        /* MLP block */
+        nn_rmsnorm_forward(h, NULL, x, L->post_norm, c->rms_norm_eps, T, C);
+        rg_matrix_linear(gate, h, &L->w_gate, NULL, T);
+        rg_matrix_linear(up, h, &L->w_up, NULL, T);
+        nn_swiglu_forward(gate, gate, up, n_ff);
+        rg_matrix_linear(proj, gate, &L->w_down, NULL, T);
+        for (size_t i = 0; i < n_x; i++) x[i] += proj[i];
+    }
+    nn_rmsnorm_forward(h, NULL, x, model->final_norm, c->rms_norm_eps, T, C);
+    rg_matrix_linear(logits, h, &model->lm_head, NULL, T);
+    rg_free_aligned(mem);
+    free(positions);
+    return RG_OK;
+}

@@ -1,0 +1,46 @@
+/* generate.h — sampling many prompts with a KV cache, `batch` of them decoded
+ * together (continuous batching: a finished sequence's slot is refilled with
+ * the next prompt at once).
+ *
+ * Reproducible: sequence i draws from its own RNG seeded with (seed, i), so
+ * its tokens do not depend on the batch size or on its neighbours (up to
+ * float rounding differences between the batched and single-row kernels,
+ * which can only matter at exact ties). */
+#ifndef RG_GENERATE_H
+#define RG_GENERATE_H
+
+#include <stdint.h>
+
+#include "gen/sample.h"
+#include "model/model.h"
+
+#define RG_GEN_MAX_BATCH 64
+
+typedef struct {
+    int max_new;             /* new tokens at most per prompt */
+    rg_sample_params sample; /* temperature (<= 0 greedy), top_k, top_p */
+    uint64_t seed;
+    int batch;               /* sequences decoded together, 1..64 (1..8 stream each weight once per step) */
+    int context;             /* KV-cache rows per sequence; 0 = max_position_embeddings, capped at 4096 */
+    const int32_t *stop_ids; /* end tokens besides the config's eos ids (e.g. <|im_end|>) */
+    int n_stop_ids;
+} rg_gen_options;
+
+typedef struct {
+    int32_t *tokens;       /* the generated ids, the end token excluded (malloc'd) */
+    int n_tokens;
+    int stopped;           /* 1: ended on an end token; 0: reached max_new or the context */
+    double seconds;        /* from the start of its prefill to its last token */
+    double sum_logprob;    /* sum of log p(token) under the model (temperature 1) */
+} rg_gen_result;
+
+/* Called after each finished sequence (may be NULL). */
+typedef void (*rg_gen_progress_fn)(void *ctx, int finished, int total);
+
+/* prompts[i][0 .. prompt_lens[i]) -> results[i] (caller frees with rg_gen_results_free).
+ * A prompt that leaves no room in the context is an error naming it. */
+int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prompts, const int *prompt_lens,
+                const rg_gen_options *options, rg_gen_result *results, rg_gen_progress_fn progress, void *ctx);
+void rg_gen_results_free(rg_gen_result *results, int n);
+
+#endif

@@ -1,0 +1,182 @@
+/* infer.c — KV-cache inference for one or many sequences (see infer.h). */
+#include "model/infer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "nn/nn.h"
+
+int rg_infer_init(rg_infer_state *s, const rg_model *model, int max_batch, int max_seq, int max_tokens) {
+    const rg_model_config *c = &model->cfg;
+    memset(s, 0, sizeof *s);
+    if (max_batch <= 0 || max_seq <= 0 || max_tokens <= 0)
+        return rg_error("inference state: batch, context and chunk sizes must be > 0");
+    if (max_seq > c->max_position) max_seq = c->max_position;
+    if (max_tokens > max_seq * max_batch) max_tokens = max_seq * max_batch;
+    s->max_batch = max_batch;
+    s->max_seq = max_seq;
+    s->max_tokens = max_tokens;
+    s->kv_dim = c->n_kv_heads * c->head_dim;
+    const size_t C = (size_t)c->hidden_size, I = (size_t)c->intermediate_size, M = (size_t)max_tokens;
+    const size_t q_dim = (size_t)c->n_heads * c->head_dim;
+    const size_t cache = (size_t)c->n_layers * max_batch * max_seq * s->kv_dim;
+    s->k_cache = rg_malloc_aligned(sizeof(float) * cache);
+    s->v_cache = rg_malloc_aligned(sizeof(float) * cache);
+    s->cache_len = rg_calloc((size_t)max_batch, sizeof(int));
+    s->x = rg_malloc_aligned(sizeof(float) * M * C);
+    s->h = rg_malloc_aligned(sizeof(float) * M * C);
+    s->proj = rg_malloc_aligned(sizeof(float) * M * C);
+    s->q = rg_malloc_aligned(sizeof(float) * M * q_dim);
+    s->att = rg_malloc_aligned(sizeof(float) * M * q_dim);
+    s->k = rg_malloc_aligned(sizeof(float) * M * s->kv_dim);
+    s->v = rg_malloc_aligned(sizeof(float) * M * s->kv_dim);
+    s->gate = rg_malloc_aligned(sizeof(float) * M * I);
+    s->up = rg_malloc_aligned(sizeof(float) * M * I);
+    s->attn_scratch = rg_malloc_aligned(sizeof(float) * (size_t)c->n_heads * M * max_seq);
+    s->cos_table = rg_malloc_aligned(sizeof(float) * M * (size_t)(c->head_dim / 2));
+    s->sin_table = rg_malloc_aligned(sizeof(float) * M * (size_t)(c->head_dim / 2));
+    s->positions = rg_malloc(sizeof(int32_t) * M);
+    s->ids = rg_malloc(sizeof(int32_t) * M);
+    if (model->params_bf16 && max_tokens > 8) {
+        s->widen_floats = rg_model_largest_layer_matrix(model);
+        s->widen = rg_malloc_aligned(sizeof(float) * s->widen_floats);
+        if (!s->widen) s->widen_floats = 0; /* slower panel path, still correct */
+    }
+    if (!s->k_cache || !s->v_cache || !s->cache_len || !s->x || !s->h || !s->proj || !s->q || !s->att || !s->k ||
+        !s->v || !s->gate || !s->up || !s->attn_scratch || !s->cos_table || !s->sin_table || !s->positions ||
+        !s->ids) {
+        rg_infer_free(s);
+        return rg_error_prefix("inference state (batch %d, context %d)", max_batch, max_seq);
+    }
+    return RG_OK;
+}
+
+void rg_infer_free(rg_infer_state *s) {
+    float *aligned[] = {s->k_cache, s->v_cache, s->x, s->h, s->proj, s->q, s->att, s->k,
+                        s->v, s->gate, s->up, s->attn_scratch, s->cos_table, s->sin_table, s->widen};
+    for (size_t i = 0; i < sizeof aligned / sizeof aligned[0]; i++) rg_free_aligned(aligned[i]);
+    free(s->cache_len);
+    free(s->positions);
+    free(s->ids);
+    memset(s, 0, sizeof *s);
+}
+
+void rg_infer_reset(rg_infer_state *s, int slot) {
+    if (slot >= 0 && slot < s->max_batch) s->cache_len[slot] = 0;
+}
+
+/* The cache rows of one layer and slot: [max_seq, kv_dim]. */
+static float *cache_at(const rg_infer_state *s, float *cache, int layer, int slot) {
+    return cache + (((size_t)layer * s->max_batch + slot) * s->max_seq) * s->kv_dim;
+}
+
+int rg_infer_step(rg_infer_state *s, const rg_model *model, int n_seqs, const int *slots,
+                  const int32_t *const *tokens, const int *n_new, float *logits, int all_logits) {
+    const rg_model_config *c = &model->cfg;
+    const int C = c->hidden_size, hd = c->head_dim, nh = c->n_heads, nkv = c->n_kv_heads;
+    const int q_dim = nh * hd, kv_dim = s->kv_dim, I = c->intermediate_size;
+
+    /* Validate everything before touching the caches. */
+    int rows = 0;
+    for (int i = 0; i < n_seqs; i++) {
+        int slot = slots[i];
+        if (slot < 0 || slot >= s->max_batch) return rg_error("inference: slot %d out of range", slot);
+        for (int j = 0; j < i; j++)
+            if (slots[j] == slot) return rg_error("inference: slot %d listed twice in one step", slot);
+        if (n_new[i] <= 0) return rg_error("inference: sequence %d has no new tokens", i);
+        if (s->cache_len[slot] + n_new[i] > s->max_seq)
+            return rg_error("sequence of %d tokens is longer than the context (%d tokens)",
+                            s->cache_len[slot] + n_new[i], s->max_seq);
+        for (int t = 0; t < n_new[i]; t++)
+            if (tokens[i][t] < 0 || tokens[i][t] >= c->vocab_size)
+                return rg_error("token id %d is outside the vocabulary (%d)", tokens[i][t], c->vocab_size);
+        rows += n_new[i];
+    }
+    if (rows > s->max_tokens)
+        return rg_error("inference: %d tokens in one step, more than the %d the state was sized for", rows,
+                        s->max_tokens);
+
+    /* Gather the new tokens of all sequences into rows, with their positions. */
+    int32_t *ids = s->ids;
+    for (int i = 0, r = 0; i < n_seqs; i++)
+        for (int t = 0; t < n_new[i]; t++, r++) {
+            ids[r] = tokens[i][t];
+            s->positions[r] = s->cache_len[slots[i]] + t;
+        }
+    rg_model_embed(model, s->x, ids, rows);
+    nn_rope_tables(s->cos_table, s->sin_table, s->positions, model->rope_inv_freq, rows, hd);
+
+    for (int l = 0; l < c->n_layers; l++) {
+        const rg_layer_weights *L = &model->layers[l];
+        nn_rmsnorm_forward(s->h, NULL, s->x, L->input_norm, c->rms_norm_eps, rows, C);
+        rg_matrix_linear_ws(s->q, s->h, &L->wq, L->bq, rows, s->widen, s->widen_floats);
+        rg_matrix_linear_ws(s->k, s->h, &L->wk, L->bk, rows, s->widen, s->widen_floats);
+        rg_matrix_linear_ws(s->v, s->h, &L->wv, L->bv, rows, s->widen, s->widen_floats);
+        if (c->qk_norm) {
+            nn_rmsnorm_forward(s->q, NULL, s->q, L->q_norm, c->rms_norm_eps, rows * nh, hd);
+            nn_rmsnorm_forward(s->k, NULL, s->k, L->k_norm, c->rms_norm_eps, rows * nkv, hd);
+        }
+        nn_rope_forward(s->q, s->cos_table, s->sin_table, rows, nh, hd);
+        nn_rope_forward(s->k, s->cos_table, s->sin_table, rows, nkv, hd);
+        /* Per sequence: append its keys/values to its cache, attend over the whole prefix. */
+        for (int i = 0, r = 0; i < n_seqs; r += n_new[i], i++) {
+            const int P = s->cache_len[slots[i]], T = n_new[i];
+            float *k_cache = cache_at(s, s->k_cache, l, slots[i]);
+            float *v_cache = cache_at(s, s->v_cache, l, slots[i]);
+            memcpy(k_cache + (size_t)P * kv_dim, s->k + (size_t)r * kv_dim, sizeof(float) * T * kv_dim);
+            memcpy(v_cache + (size_t)P * kv_dim, s->v + (size_t)r * kv_dim, sizeof(float) * T * kv_dim);
+            nn_attention_forward_cached(s->att + (size_t)r * q_dim, s->attn_scratch, s->q + (size_t)r * q_dim,
+                                        k_cache, v_cache, T, P, nh, nkv, hd);
+        }
+        rg_matrix_linear_ws(s->proj, s->att, &L->wo, NULL, rows, s->widen, s->widen_floats);
+        for (size_t i = 0; i < (size_t)rows * C; i++) s->x[i] += s->proj[i];
+        nn_rmsnorm_forward(s->h, NULL, s->x, L->post_norm, c->rms_norm_eps, rows, C);
+        rg_matrix_linear_ws(s->gate, s->h, &L->w_gate, NULL, rows, s->widen, s->widen_floats);
+        rg_matrix_linear_ws(s->up, s->h, &L->w_up, NULL, rows, s->widen, s->widen_floats);
+        nn_swiglu_forward(s->gate, s->gate, s->up, (size_t)rows * I);
+        rg_matrix_linear_ws(s->proj, s->gate, &L->w_down, NULL, rows, s->widen, s->widen_floats);
+        for (size_t i = 0; i < (size_t)rows * C; i++) s->x[i] += s->proj[i];
+    }
+    for (int i = 0; i < n_seqs; i++) s->cache_len[slots[i]] += n_new[i];
+
+    /* Final norm and LM head only for the rows whose logits are wanted. */
+    int n_out = 0;
+    if (all_logits)
+        n_out = rows;
+    else {
+        for (int i = 0, r = 0; i < n_seqs; r += n_new[i], i++) {
+            int last = r + n_new[i] - 1;
+            if (last != n_out) memcpy(s->x + (size_t)n_out * C, s->x + (size_t)last * C, sizeof(float) * C);
+            n_out++;
+        }
+    }
+    nn_rmsnorm_forward(s->h, NULL, s->x, model->final_norm, c->rms_norm_eps, n_out, C);
+    rg_matrix_linear(logits, s->h, &model->lm_head, NULL, n_out);
+    return RG_OK;
+}
+
+int rg_infer_prefill(rg_infer_state *s, const rg_model *model, int slot, const int32_t *tokens, int T,
+                     float *logits, int all_logits) {
+    if (T <= 0) return rg_error("inference: empty prompt");
+    if (slot < 0 || slot >= s->max_batch) return rg_error("inference: slot %d out of range", slot);
+    if (s->cache_len[slot] + T > s->max_seq)
+        return rg_error("prompt of %d tokens is longer than the context (%d tokens)", s->cache_len[slot] + T,
+                        s->max_seq);
+    const size_t V = (size_t)model->cfg.vocab_size;
+    for (int start = 0; start < T; start += s->max_tokens) {
+        int n = T - start < s->max_tokens ? T - start : s->max_tokens;
+        const int32_t *chunk = tokens + start;
+        int last_chunk = start + n >= T;
+        /* Logits of intermediate chunks are only needed with all_logits. */
+        if (!all_logits && !last_chunk) {
+            /* Still run the step (it fills the cache); logits of its last row go to the
+             * caller's buffer and are overwritten by the last chunk. */
+            if (rg_infer_step(s, model, 1, &slot, &chunk, &n, logits, 0)) return RG_ERR;
+            continue;
+        }
+        float *out = all_logits ? logits + (size_t)start * V : logits;
+        if (rg_infer_step(s, model, 1, &slot, &chunk, &n, out, all_logits)) return RG_ERR;
+    }
+    return RG_OK;
+}

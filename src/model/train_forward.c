@@ -1,0 +1,216 @@
+/* train_forward.c — the activation buffers, the training forward pass (the
+ * inference forward that keeps what backward needs) and the chunked LM head
+ * with its pluggable loss head. See train.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "model/train.h"
+#include "nn/nn.h"
+
+/* Walks the layout once: with base == NULL it only counts floats. Every
+ * block is rounded up to 16 floats so each array starts 64-byte aligned. */
+static size_t layout(rg_train_acts *a, float *base, const rg_model_config *c, int rank, unsigned targets, int T,
+                     int chunk) {
+    const size_t C = (size_t)c->hidden_size, I = (size_t)c->intermediate_size;
+    const size_t qd = (size_t)c->n_heads * c->head_dim, kvd = (size_t)c->n_kv_heads * c->head_dim;
+    const size_t nh = (size_t)c->n_heads, nkv = (size_t)c->n_kv_heads, V = (size_t)c->vocab_size;
+    size_t used = 0;
+#define TAKE(ptr, n)                                                  \
+    do {                                                              \
+        size_t n_ = (n);                                              \
+        if (base) (ptr) = base + used;                                \
+        used += (n_ + 15) & ~(size_t)15;                              \
+    } while (0)
+    float *dummy = NULL;
+    for (int l = 0; l < c->n_layers; l++) {
+        rg_layer_acts *L = base ? &a->layers[l] : NULL;
+#define SLOT(field, n) TAKE(*(L ? &L->field : &dummy), n)
+        SLOT(x_in, T * C);
+        SLOT(h_attn, T * C);
+        SLOT(rstd_attn, (size_t)T);
+        if (c->qk_norm) {
+            SLOT(q_raw, T * qd);
+            SLOT(k_raw, T * kvd);
+            SLOT(rstd_q, T * nh);
+            SLOT(rstd_k, T * nkv);
+        }
+        SLOT(q, T * qd);
+        SLOT(k, T * kvd);
+        SLOT(v, T * kvd);
+        SLOT(probs, nh * T * T);
+        SLOT(att, T * qd);
+        SLOT(x_mid, T * C);
+        SLOT(h_mlp, T * C);
+        SLOT(rstd_mlp, (size_t)T);
+        SLOT(gate, T * I);
+        SLOT(up, T * I);
+        SLOT(act, T * I);
+        for (int m = 0; m < RG_LORA_N_MODULES; m++)
+            if (rank > 0 && (targets & (1u << m))) SLOT(lora_xa[m], (size_t)T * rank);
+#undef SLOT
+    }
+#define TOP(field, n) TAKE(*(base ? &a->field : &dummy), n)
+    TOP(x_final, T * C);
+    TOP(h_final, T * C);
+    TOP(rstd_final, (size_t)T);
+    TOP(cos_table, (size_t)T * c->head_dim / 2);
+    TOP(sin_table, (size_t)T * c->head_dim / 2);
+    TOP(d_res, T * C);
+    TOP(d_h, T * C);
+    TOP(d_h_final, T * C);
+    TOP(d_q, T * qd);
+    TOP(d_q2, T * qd);
+    TOP(d_k, T * kvd);
+    TOP(d_k2, T * kvd);
+    TOP(d_v, T * kvd);
+    TOP(d_att, T * qd);
+    TOP(d_gate, T * I);
+    TOP(d_up, T * I);
+    TOP(d_act, T * I);
+    TOP(attn_scratch, nn_attention_backward_scratch_floats(T, c->n_heads, c->head_dim));
+    TOP(lora_scratch, (size_t)T * (rank > 0 ? rank : 1));
+    TOP(head_h, (size_t)chunk * C);
+    TOP(head_dh, (size_t)chunk * C);
+    TOP(head_logits, (size_t)chunk * V);
+#undef TOP
+#undef TAKE
+    return used;
+}
+
+size_t rg_train_acts_floats(const rg_model_config *cfg, int lora_rank, unsigned lora_targets, int max_T,
+                            int head_chunk) {
+    return layout(NULL, NULL, cfg, lora_rank, lora_targets, max_T, head_chunk);
+}
+
+int rg_train_acts_alloc(rg_train_acts *acts, const rg_model_config *cfg, const rg_lora *lora, int max_T,
+                        int head_chunk) {
+    memset(acts, 0, sizeof *acts);
+    if (max_T < 1 || head_chunk < 1) return rg_error("training buffers: max_T and head_chunk must be >= 1");
+    int rank = lora ? lora->rank : 0;
+    unsigned targets = lora ? lora->targets : 0;
+    acts->max_T = max_T;
+    acts->head_chunk = head_chunk;
+    acts->lora_rank = rank;
+    acts->n_floats = layout(NULL, NULL, cfg, rank, targets, max_T, head_chunk);
+    acts->layers = rg_calloc((size_t)cfg->n_layers, sizeof *acts->layers);
+    acts->mem = rg_malloc_aligned(sizeof(float) * acts->n_floats);
+    if (!acts->layers || !acts->mem) {
+        rg_train_acts_free(acts);
+        return rg_error("training buffers: out of memory for %zu floats (T=%d)", acts->n_floats, max_T);
+    }
+    layout(acts, acts->mem, cfg, rank, targets, max_T, head_chunk);
+    return RG_OK;
+}
+
+void rg_train_acts_free(rg_train_acts *acts) {
+    rg_free_aligned(acts->mem);
+    free(acts->layers);
+    memset(acts, 0, sizeof *acts);
+}
+
+/* y = x W^T + b (+ the adapter's share when adapters are on). */
+static void project(float *y, const float *x, const rg_matrix *W, const float *bias, const rg_lora *lora,
+                    float *lora_xa, int layer, rg_lora_module m, int T) {
+    rg_matrix_linear(y, x, W, bias, T);
+    if (lora && lora->enabled) {
+        const rg_lora_slot *slot = rg_lora_slot_at(lora, layer, m);
+        if (slot->active) rg_lora_forward(y, lora_xa, lora, slot, x, T);
+    }
+}
+
+static void add_inplace(float *x, const float *y, size_t n) {
+#pragma omp parallel for schedule(static) if (n > (1u << 15))
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+int rg_train_forward(const rg_model *model, const rg_lora *lora, rg_train_acts *acts, const int32_t *ids, int T) {
+    const rg_model_config *c = &model->cfg;
+    const int C = c->hidden_size, hd = c->head_dim, nh = c->n_heads, nkv = c->n_kv_heads;
+    if (T < 1 || T > acts->max_T) return rg_error("training forward: %d tokens (buffers hold 1..%d)", T, acts->max_T);
+    if (T > c->max_position)
+        return rg_error("sequence of %d tokens is longer than the context (max_position_embeddings %d)", T,
+                        c->max_position);
+    if (lora && lora->enabled && lora->rank != acts->lora_rank)
+        return rg_error("training forward: buffers were sized for LoRA rank %d, adapter has rank %d",
+                        acts->lora_rank, lora->rank);
+    for (int t = 0; t < T; t++)
+        if (ids[t] < 0 || ids[t] >= c->vocab_size)
+            return rg_error("token id %d at position %d is outside the vocabulary (%d)", ids[t], t, c->vocab_size);
+    acts->T = T;
+    int32_t *positions = rg_malloc(sizeof(int32_t) * (size_t)T);
+    if (!positions) return RG_ERR;
+    for (int t = 0; t < T; t++) positions[t] = t;
+    nn_rope_tables(acts->cos_table, acts->sin_table, positions, model->rope_inv_freq, T, hd);
+    free(positions);
+
+    float *x = acts->layers[0].x_in;
+    rg_model_embed(model, x, ids, T);
+    const size_t n_x = (size_t)T * C, n_ff = (size_t)T * c->intermediate_size;
+    for (int l = 0; l < c->n_layers; l++) {
+        const rg_layer_weights *W = &model->layers[l];
+        rg_layer_acts *A = &acts->layers[l];
+        float *x_out = l + 1 < c->n_layers ? acts->layers[l + 1].x_in : acts->x_final;
+        /* attention block */
+        nn_rmsnorm_forward(A->h_attn, A->rstd_attn, A->x_in, W->input_norm, c->rms_norm_eps, T, C);
+        float *q_dst = c->qk_norm ? A->q_raw : A->q, *k_dst = c->qk_norm ? A->k_raw : A->k;
+        project(q_dst, A->h_attn, &W->wq, W->bq, lora, A->lora_xa[RG_LORA_Q], l, RG_LORA_Q, T);
+        project(k_dst, A->h_attn, &W->wk, W->bk, lora, A->lora_xa[RG_LORA_K], l, RG_LORA_K, T);
+        project(A->v, A->h_attn, &W->wv, W->bv, lora, A->lora_xa[RG_LORA_V], l, RG_LORA_V, T);
+        if (c->qk_norm) { /* Qwen3: RMSNorm over each head's vector, before RoPE */
+            nn_rmsnorm_forward(A->q, A->rstd_q, A->q_raw, W->q_norm, c->rms_norm_eps, T * nh, hd);
+            nn_rmsnorm_forward(A->k, A->rstd_k, A->k_raw, W->k_norm, c->rms_norm_eps, T * nkv, hd);
+        }
+        nn_rope_forward(A->q, acts->cos_table, acts->sin_table, T, nh, hd);
+        nn_rope_forward(A->k, acts->cos_table, acts->sin_table, T, nkv, hd);
+        nn_attention_forward(A->att, A->probs, A->q, A->k, A->v, T, nh, nkv, hd);
+        project(A->x_mid, A->att, &W->wo, NULL, lora, A->lora_xa[RG_LORA_O], l, RG_LORA_O, T);
+        add_inplace(A->x_mid, A->x_in, n_x);
+        /* MLP block */
+        nn_rmsnorm_forward(A->h_mlp, A->rstd_mlp, A->x_mid, W->post_norm, c->rms_norm_eps, T, C);
+        project(A->gate, A->h_mlp, &W->w_gate, NULL, lora, A->lora_xa[RG_LORA_GATE], l, RG_LORA_GATE, T);
+        project(A->up, A->h_mlp, &W->w_up, NULL, lora, A->lora_xa[RG_LORA_UP], l, RG_LORA_UP, T);
+        nn_swiglu_forward(A->act, A->gate, A->up, n_ff);
+        project(x_out, A->act, &W->w_down, NULL, lora, A->lora_xa[RG_LORA_DOWN], l, RG_LORA_DOWN, T);
+        add_inplace(x_out, A->x_mid, n_x);
+    }
+    nn_rmsnorm_forward(acts->h_final, acts->rstd_final, acts->x_final, model->final_norm, c->rms_norm_eps, T, C);
+    return RG_OK;
+}
+
+static float *grad_of(const rg_model *model, float *grads, const float *param) {
+    return grads && param ? grads + (param - model->params) : NULL;
+}
+
+int rg_train_head(const rg_model *model, float *grads, rg_train_acts *acts, const int32_t *positions, int n,
+                  rg_loss_head_fn loss_head, void *ctx, int with_grad) {
+    const int C = model->cfg.hidden_size, V = model->cfg.vocab_size, T = acts->T;
+    const rg_matrix *head = &model->lm_head;
+    float *d_head = with_grad ? grad_of(model, grads, head->f32) : NULL;
+    if (with_grad) memset(acts->d_h_final, 0, sizeof(float) * (size_t)T * C);
+    for (int i = 0; i < n; i++)
+        if (positions[i] < 0 || positions[i] >= T || (i > 0 && positions[i] <= positions[i - 1]))
+            return rg_error("loss positions must be ascending and inside the sequence (position %d at index %d, "
+                            "T=%d)", positions[i], i, T);
+    for (int start = 0; start < n; start += acts->head_chunk) {
+        int len = n - start < acts->head_chunk ? n - start : acts->head_chunk;
+        const int32_t *pos = positions + start;
+        for (int i = 0; i < len; i++)
+            memcpy(acts->head_h + (size_t)i * C, acts->h_final + (size_t)pos[i] * C, sizeof(float) * C);
+        rg_matrix_linear(acts->head_logits, acts->head_h, head, NULL, len);
+        if (loss_head(ctx, pos, len, acts->head_logits, V) != RG_OK) return RG_ERR;
+        if (!with_grad) continue;
+        /* head_logits now holds d loss / d logits for this chunk */
+        memset(acts->head_dh, 0, sizeof(float) * (size_t)len * C);
+        if (head->f32)
+            nn_linear_backward(acts->head_dh, d_head, NULL, acts->head_logits, acts->head_h, head->f32, len, C, V);
+        else
+            nn_linear_bf16_backward_input(acts->head_dh, acts->head_logits, head->bf16, len, C, V);
+        for (int i = 0; i < len; i++) {
+            float *dst = acts->d_h_final + (size_t)pos[i] * C;
+            const float *src = acts->head_dh + (size_t)i * C;
+            for (int k = 0; k < C; k++) dst[k] += src[k];
+        }
+    }
+    return RG_OK;
+}

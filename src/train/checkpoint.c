@@ -1,0 +1,220 @@
+/* checkpoint.c — atomic folders, Hugging Face model folders and merging (see checkpoint.h). */
+#include "train/checkpoint.h"
+
+#include <cblas.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "io/file.h"
+#include "io/safetensors.h"
+#include "nn/nn.h"
+
+/* Removes a folder of plain files (our own temp or old checkpoint folders). */
+static void remove_flat_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+            char *p = rg_path_join(dir, e->d_name);
+            if (p) {
+                struct stat st;
+                if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                    remove_flat_dir(p);
+                else
+                    unlink(p);
+                free(p);
+            }
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+static void fsync_parent(const char *path) {
+    char *copy = strdup(path);
+    if (!copy) return;
+    char *slash = strrchr(copy, '/');
+    const char *parent = ".";
+    if (slash) {
+        *slash = 0;
+        parent = *copy ? copy : "/";
+    }
+    int fd = open(parent, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(copy);
+}
+
+char *rg_dir_begin(const char *final_dir) {
+    size_t n = strlen(final_dir) + 32;
+    char *tmp = rg_malloc(n);
+    if (!tmp) return NULL;
+    snprintf(tmp, n, "%s.tmp-%ld", final_dir, (long)getpid());
+    remove_flat_dir(tmp); /* a leftover of a crashed run of the same pid */
+    if (rg_mkdir_p(tmp) != RG_OK) {
+        free(tmp);
+        return NULL;
+    }
+    return tmp;
+}
+
+int rg_dir_commit(char *temp_dir, const char *final_dir) {
+    size_t n = strlen(final_dir) + 32;
+    char *old = rg_malloc(n);
+    if (!old) {
+        rg_dir_abort(temp_dir);
+        return RG_ERR;
+    }
+    snprintf(old, n, "%s.old-%ld", final_dir, (long)getpid());
+    int had_old = 0;
+    struct stat st;
+    if (stat(final_dir, &st) == 0) {
+        remove_flat_dir(old);
+        if (rename(final_dir, old) != 0) {
+            rg_error("%s: cannot move the previous checkpoint aside: %s", final_dir, strerror(errno));
+            free(old);
+            rg_dir_abort(temp_dir);
+            return RG_ERR;
+        }
+        had_old = 1;
+    }
+    if (rename(temp_dir, final_dir) != 0) {
+        rg_error("%s: cannot rename %s into place: %s", final_dir, temp_dir, strerror(errno));
+        if (had_old) rename(old, final_dir);
+        free(old);
+        rg_dir_abort(temp_dir);
+        return RG_ERR;
+    }
+    fsync_parent(final_dir);
+    if (had_old) remove_flat_dir(old);
+    free(old);
+    free(temp_dir);
+    return RG_OK;
+}
+
+void rg_dir_abort(char *temp_dir) {
+    if (!temp_dir) return;
+    remove_flat_dir(temp_dir);
+    free(temp_dir);
+}
+
+/* Copies src_dir/name to dir/name when it exists (atomic write). */
+static int copy_if_present(const char *src_dir, const char *dir, const char *name, int required) {
+    char *src = rg_path_join(src_dir, name), *dst = rg_path_join(dir, name);
+    int rc = RG_OK;
+    if (!src || !dst) {
+        rc = RG_ERR;
+    } else if (rg_file_exists(src)) {
+        char *data;
+        size_t len;
+        rc = rg_read_file(src, &data, &len);
+        if (rc == RG_OK) {
+            rc = rg_write_file_atomic(dst, data, len);
+            free(data);
+        }
+    } else if (required) {
+        rc = rg_error("%s: not found (needed to write the checkpoint)", src);
+    }
+    free(src);
+    free(dst);
+    return rc;
+}
+
+static const char *const tokenizer_files[] = {"tokenizer.json",     "tokenizer_config.json", "generation_config.json",
+                                              "special_tokens_map.json", "vocab.json",       "merges.txt",
+                                              "chat_template.jinja", "added_tokens.json"};
+
+int rg_hf_save(const rg_model *model, const char *src_dir, const char *dir, rg_dtype dtype) {
+    if (dtype != RG_F32 && dtype != RG_BF16) return rg_error("checkpoint dtype must be f32 or bf16");
+    if (copy_if_present(src_dir, dir, "config.json", 1) != RG_OK) return RG_ERR;
+    for (size_t i = 0; i < sizeof tokenizer_files / sizeof *tokenizer_files; i++)
+        if (copy_if_present(src_dir, dir, tokenizer_files[i], 0) != RG_OK) return RG_ERR;
+    /* Tensors: f32 straight from params; bf16 converted (or straight from params_bf16). */
+    size_t total = 0;
+    for (int i = 0; i < model->n_entries; i++) total += model->entries[i].numel;
+    void *converted = NULL;
+    size_t elem = dtype == RG_F32 ? 4 : 2;
+    converted = rg_malloc_aligned(total * elem);
+    rg_st_entry *entries = rg_calloc((size_t)model->n_entries, sizeof *entries);
+    if (!converted || !entries) {
+        rg_free_aligned(converted);
+        free(entries);
+        return RG_ERR;
+    }
+    size_t at = 0;
+    for (int i = 0; i < model->n_entries; i++) {
+        const rg_param_entry *e = &model->entries[i];
+        uint8_t *dst = (uint8_t *)converted + at * elem;
+        if (dtype == RG_F32) {
+            if (e->in_bf16)
+                nn_bf16_to_f32_array((float *)dst, model->params_bf16 + e->offset, e->numel);
+            else
+                memcpy(dst, model->params + e->offset, e->numel * 4);
+        } else {
+            if (e->in_bf16)
+                memcpy(dst, model->params_bf16 + e->offset, e->numel * 2);
+            else
+                nn_f32_to_bf16_array((uint16_t *)dst, model->params + e->offset, e->numel);
+        }
+        entries[i].name = e->name;
+        entries[i].dtype = dtype;
+        entries[i].ndim = e->ndim;
+        entries[i].shape[0] = e->shape[0];
+        entries[i].shape[1] = e->shape[1];
+        entries[i].data = dst;
+        at += e->numel;
+    }
+    char *path = rg_path_join(dir, "model.safetensors");
+    const char *metadata[] = {"format", "pt", NULL};
+    int rc = path ? rg_st_write(path, entries, model->n_entries, metadata) : RG_ERR;
+    free(path);
+    free(entries);
+    rg_free_aligned(converted);
+    return rc;
+}
+
+int rg_lora_merge(const rg_lora *lora, rg_model *model) {
+    if (model->dtype != RG_WEIGHTS_F32) return rg_error("merge: the base model must be loaded in f32");
+    if (lora->n_layers != model->cfg.n_layers)
+        return rg_error("merge: adapter has %d layers, model has %d", lora->n_layers, model->cfg.n_layers);
+    for (int l = 0; l < lora->n_layers; l++) {
+        rg_layer_weights *L = &model->layers[l];
+        const rg_matrix *mats[RG_LORA_N_MODULES] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (int m = 0; m < RG_LORA_N_MODULES; m++) {
+            const rg_lora_slot *s = rg_lora_slot_at(lora, l, (rg_lora_module)m);
+            if (!s->active) continue;
+            if (mats[m]->rows != s->out || mats[m]->cols != s->in)
+                return rg_error("merge: layer %d %s is [%d, %d], adapter expects [%d, %d]", l,
+                                rg_lora_module_name((rg_lora_module)m), mats[m]->rows, mats[m]->cols, s->out, s->in);
+            /* W[out, in] += scaling * B[out, r] A[r, in] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->out, s->in, lora->rank, lora->scaling,
+                        lora->params + s->b_offset, lora->rank, lora->params + s->a_offset, s->in, 1.0f,
+                        (float *)mats[m]->f32, s->in);
+        }
+    }
+    return RG_OK;
+}
+
+int rg_model_load_adapted(rg_model *model, const char *model_dir, const char *adapter_dir) {
+    if (rg_model_load(model, model_dir, RG_WEIGHTS_F32) != RG_OK) return RG_ERR;
+    if (!adapter_dir) return RG_OK;
+    rg_lora lora;
+    if (rg_peft_load(&lora, &model->cfg, adapter_dir) != RG_OK) {
+        rg_model_free(model);
+        return RG_ERR;
+    }
+    int rc = rg_lora_merge(&lora, model);
+    rg_lora_free(&lora);
+    if (rc != RG_OK) rg_model_free(model);
+    return rc;
+}

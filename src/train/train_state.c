@@ -1,0 +1,125 @@
+/* train_state.c — the checkpoint folder of a training run and exact resume
+ * (see trainer.h). train_state.safetensors holds three f32 tensors of the
+ * trainable size — "trainable" (the f32 master weights: the model's params or
+ * the adapters), "adam.m", "adam.v" — and, as __metadata__ strings, the step,
+ * the data cursor, the RNG state, and what was trained (mode, sizes, LoRA
+ * shape) so a resume with another setup is refused. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "io/file.h"
+#include "io/safetensors.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+#define STATE_FILE "train_state.safetensors"
+
+int rg_trainer_save(const rg_trainer *t, const char *model_dir, const char *out_dir, rg_dtype dtype,
+                    const char *extra_name, const char *extra_text) {
+    char *tmp = rg_dir_begin(out_dir);
+    if (!tmp) return RG_ERR;
+    int lora = t->cfg.lora_rank > 0;
+    if (lora ? rg_peft_save(&t->lora, tmp, model_dir) : rg_hf_save(t->model, model_dir, tmp, dtype)) goto fail;
+    char step[32], cursor[32], n[32], rank[16], alpha[32], targets[16], rng[80], seed[32];
+    snprintf(step, sizeof step, "%ld", t->step);
+    snprintf(cursor, sizeof cursor, "%" PRIu64, t->cursor);
+    snprintf(n, sizeof n, "%zu", t->n_trainable);
+    snprintf(rank, sizeof rank, "%d", t->cfg.lora_rank);
+    snprintf(alpha, sizeof alpha, "%.9g", (double)t->cfg.lora_alpha);
+    snprintf(targets, sizeof targets, "%u", lora ? t->lora.targets : 0u);
+    snprintf(seed, sizeof seed, "%" PRIu64, t->cfg.seed);
+    snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, t->rng.s[0], t->rng.s[1],
+             t->rng.s[2], t->rng.s[3]);
+    const char *metadata[] = {"format", "rgsd-train-state-1", "mode", lora ? "lora" : "full", "step", step,
+                              "cursor", cursor, "n_trainable", n, "lora_rank", rank, "lora_alpha", alpha,
+                              "lora_targets", targets, "seed", seed, "rng", rng, NULL};
+    rg_st_entry entries[3] = {
+        {.name = "trainable", .dtype = RG_F32, .ndim = 1, .shape = {(int64_t)t->n_trainable}, .data = t->trainable},
+        {.name = "adam.m", .dtype = RG_F32, .ndim = 1, .shape = {(int64_t)t->n_trainable}, .data = t->opt.m},
+        {.name = "adam.v", .dtype = RG_F32, .ndim = 1, .shape = {(int64_t)t->n_trainable}, .data = t->opt.v},
+    };
+    char *path = rg_path_join(tmp, STATE_FILE);
+    int rc = path ? rg_st_write(path, entries, 3, metadata) : RG_ERR;
+    free(path);
+    if (rc != RG_OK) goto fail;
+    if (extra_name && extra_text) {
+        path = rg_path_join(tmp, extra_name);
+        rc = path ? rg_write_file_atomic(path, extra_text, strlen(extra_text)) : RG_ERR;
+        free(path);
+        if (rc != RG_OK) goto fail;
+    }
+    return rg_dir_commit(tmp, out_dir);
+fail:
+    rg_dir_abort(tmp);
+    return RG_ERR;
+}
+
+static int meta_u64(const rg_st_file *f, const char *key, uint64_t *out) {
+    const char *v = rg_st_metadata(f, key);
+    char *end = NULL;
+    if (!v || !*v) return rg_error("%s: train state field \"%s\" is missing", f->path, key);
+    *out = strtoull(v, &end, 10);
+    if (*end) return rg_error("%s: train state field \"%s\" is not a number (\"%s\")", f->path, key, v);
+    return RG_OK;
+}
+
+static int load_vector(const rg_st_file *f, const char *name, float *dst, size_t n) {
+    const rg_tensor *tensor = rg_st_find(f, name);
+    if (!tensor) return rg_error("%s: tensor %s is missing", f->path, name);
+    int64_t shape[1] = {(int64_t)n};
+    if (rg_tensor_expect_shape(tensor, 1, shape) != RG_OK) return RG_ERR;
+    return rg_tensor_to_f32(tensor, dst, n);
+}
+
+int rg_trainer_resume(rg_trainer *t, const char *dir) {
+    char *path = rg_path_join(dir, STATE_FILE);
+    if (!path) return RG_ERR;
+    if (!rg_file_exists(path)) {
+        rg_error("%s: not found (--resume needs a checkpoint folder written by rgsd training)", path);
+        free(path);
+        return RG_ERR;
+    }
+    rg_st_file f;
+    int rc = rg_st_open(&f, path);
+    free(path);
+    if (rc != RG_OK) return RG_ERR;
+    rc = RG_ERR;
+    int lora = t->cfg.lora_rank > 0;
+    const char *format = rg_st_metadata(&f, "format"), *mode = rg_st_metadata(&f, "mode");
+    const char *rng = rg_st_metadata(&f, "rng");
+    uint64_t step, cursor, n, rank, targets, seed;
+    if (!format || strcmp(format, "rgsd-train-state-1") != 0) {
+        rg_error("%s: not an rgsd train state (format \"%s\")", f.path, format ? format : "");
+    } else if (!mode || strcmp(mode, lora ? "lora" : "full") != 0) {
+        rg_error("%s: the checkpoint was trained with %s, this run uses %s", f.path, mode ? mode : "?",
+                 lora ? "LoRA" : "full fine-tuning");
+    } else if (meta_u64(&f, "step", &step) || meta_u64(&f, "cursor", &cursor) || meta_u64(&f, "n_trainable", &n) ||
+               meta_u64(&f, "lora_rank", &rank) || meta_u64(&f, "lora_targets", &targets) ||
+               meta_u64(&f, "seed", &seed)) {
+        /* error set */
+    } else if (lora && (rank != (uint64_t)t->cfg.lora_rank || targets != t->lora.targets)) {
+        rg_error("%s: LoRA rank %" PRIu64 " / targets %#" PRIx64 " in the checkpoint, %d / %#x in this run", f.path,
+                 rank, targets, t->cfg.lora_rank, t->lora.targets);
+    } else if (n != t->n_trainable) {
+        rg_error("%s: %" PRIu64 " trainable values in the checkpoint, %zu in this model (a different base model?)",
+                 f.path, n, t->n_trainable);
+    } else if (seed != t->cfg.seed) {
+        rg_error("%s: trained with --seed %" PRIu64 ", this run has --seed %" PRIu64 " (the data order would differ)",
+                 f.path, seed, t->cfg.seed);
+    } else if (!rng || strlen(rng) != 64 ||
+               sscanf(rng, "%16" SCNx64 "%16" SCNx64 "%16" SCNx64 "%16" SCNx64, &t->rng.s[0], &t->rng.s[1],
+                      &t->rng.s[2], &t->rng.s[3]) != 4) {
+        rg_error("%s: train state field \"rng\" is missing or malformed", f.path);
+    } else if (load_vector(&f, "trainable", t->trainable, n) == RG_OK && load_vector(&f, "adam.m", t->opt.m, n) == RG_OK &&
+               load_vector(&f, "adam.v", t->opt.v, n) == RG_OK) {
+        t->step = (long)step;
+        t->opt.step = (long)step;
+        t->cursor = cursor;
+        rc = RG_OK;
+    }
+    rg_st_close(&f);
+    return rc;
+}

@@ -1,0 +1,116 @@
+/* trainer.c — the optimizer step and the data order (see trainer.h). */
+#include "train/trainer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+
+int rg_trainer_init(rg_trainer *t, rg_model *model, const rg_trainer_config *cfg, int max_T, int n_examples) {
+    memset(t, 0, sizeof *t);
+    t->cfg = *cfg;
+    t->model = model;
+    t->order_epoch = -1;
+    t->n_examples = n_examples;
+    if (cfg->batch_size < 1 || cfg->grad_accum < 1) return rg_error("batch size and grad accumulation must be >= 1");
+    if (n_examples < 1) return rg_error("no training examples");
+    rg_rng_seed(&t->rng, cfg->seed);
+    t->order = rg_malloc(sizeof(uint32_t) * (size_t)n_examples);
+    if (!t->order) return RG_ERR;
+    if (cfg->lora_rank > 0) {
+        if (rg_lora_init(&t->lora, &model->cfg, cfg->lora_rank, cfg->lora_alpha, cfg->lora_targets) != RG_OK)
+            goto fail;
+        rg_lora_init_weights(&t->lora, rg_rng_u64(&t->rng));
+        t->trainable = t->lora.params;
+        t->trainable_grads = t->lora.grads;
+        t->n_trainable = t->lora.n_params;
+    } else {
+        if (model->dtype != RG_WEIGHTS_F32)
+            return rg_error("full fine-tuning needs the model in f32 (it was loaded in bf16; use LoRA)");
+        t->grads = rg_malloc_aligned(sizeof(float) * model->n_params);
+        if (!t->grads) goto fail;
+        t->trainable = model->params;
+        t->trainable_grads = t->grads;
+        t->n_trainable = model->n_params;
+    }
+    if (rg_adamw_init(&t->opt, t->n_trainable) != RG_OK) goto fail;
+    if (rg_train_acts_alloc(&t->acts, &model->cfg, cfg->lora_rank > 0 ? &t->lora : NULL, max_T,
+                            cfg->head_chunk > 0 ? cfg->head_chunk : 64) != RG_OK)
+        goto fail;
+    return RG_OK;
+fail:
+    rg_trainer_free(t);
+    return RG_ERR;
+}
+
+void rg_trainer_free(rg_trainer *t) {
+    if (t->lora.params) rg_lora_free(&t->lora);
+    rg_free_aligned(t->grads);
+    rg_adamw_free(&t->opt);
+    rg_train_acts_free(&t->acts);
+    free(t->order);
+    memset(t, 0, sizeof *t);
+}
+
+int rg_trainer_example_at(rg_trainer *t, uint64_t c) {
+    int64_t epoch = (int64_t)(c / (uint64_t)t->n_examples);
+    if (epoch != t->order_epoch) { /* Fisher-Yates from (seed, epoch): independent of the run's history */
+        rg_rng r;
+        rg_rng_seed(&r, t->cfg.seed * 0x9E3779B97F4A7C15ull + (uint64_t)epoch + 1);
+        for (int i = 0; i < t->n_examples; i++) t->order[i] = (uint32_t)i;
+        for (int i = t->n_examples - 1; i > 0; i--) {
+            int j = (int)rg_rng_below(&r, (uint64_t)i + 1);
+            uint32_t tmp = t->order[i];
+            t->order[i] = t->order[j];
+            t->order[j] = tmp;
+        }
+        t->order_epoch = epoch;
+    }
+    return (int)t->order[c % (uint64_t)t->n_examples];
+}
+
+int rg_trainer_step(rg_trainer *t, const rg_train_example *examples, rg_step_stats *stats) {
+    memset(stats, 0, sizeof *stats);
+    const int n = t->cfg.batch_size * t->cfg.grad_accum;
+    long tokens = 0;
+    for (int i = 0; i < n; i++) tokens += examples[rg_trainer_example_at(t, t->cursor + (uint64_t)i)].n_loss;
+    memset(t->trainable_grads, 0, sizeof(float) * t->n_trainable);
+    double loss_sum = 0;
+    rg_lora *lora = t->cfg.lora_rank > 0 ? &t->lora : NULL;
+    for (int i = 0; i < n; i++) {
+        const rg_train_example *ex = &examples[rg_trainer_example_at(t, t->cursor + (uint64_t)i)];
+        stats->seq_tokens += ex->T;
+        if (ex->n_loss == 0) continue; /* nothing to learn from: skip its forward */
+        rg_ce_head head = {.targets = ex->ids + 1, .grad_scale = 1.0f / (float)tokens};
+        if (rg_train_forward(t->model, lora, &t->acts, ex->ids, ex->T) != RG_OK ||
+            rg_train_head(t->model, t->grads, &t->acts, ex->loss_positions, ex->n_loss, rg_ce_head_fn, &head, 1) !=
+                RG_OK ||
+            rg_train_backward(t->model, lora, t->grads, &t->acts, ex->ids) != RG_OK)
+            return RG_ERR;
+        loss_sum += head.loss_sum;
+    }
+    stats->tokens = tokens;
+    stats->loss = tokens ? loss_sum / (double)tokens : 0.0;
+    stats->grad_norm = sqrt(rg_grad_sq_sum(t->trainable_grads, t->n_trainable));
+    if (!isfinite(stats->grad_norm))
+        return rg_error("step %ld: the gradient is not finite (loss %g); lower the learning rate", t->step + 1,
+                        stats->loss);
+    float factor = rg_grad_clip_factor(stats->grad_norm, t->cfg.max_grad_norm);
+    stats->clipped = factor < 1.0f;
+    rg_grad_scale(t->trainable_grads, t->n_trainable, factor);
+    stats->lr = rg_schedule_lr(&t->cfg.schedule, t->step);
+    if (lora) {
+        rg_adamw_update(&t->opt, t->trainable, t->trainable_grads, 0, t->n_trainable, stats->lr, &t->cfg.adam, 1);
+    } else { /* weight decay on matrices only, never on norms or biases */
+        for (int i = 0; i < t->model->n_entries; i++) {
+            const rg_param_entry *e = &t->model->entries[i];
+            rg_adamw_update(&t->opt, t->trainable, t->trainable_grads, e->offset, e->numel, stats->lr, &t->cfg.adam,
+                            e->ndim == 2);
+        }
+    }
+    rg_adamw_finish_step(&t->opt);
+    t->step++;
+    t->cursor += (uint64_t)n;
+    return RG_OK;
+}

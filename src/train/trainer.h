@@ -1,0 +1,97 @@
+/* trainer.h — one optimizer step of supervised training, and the state that
+ * makes a run resumable bit for bit.
+ *
+ * A step takes batch_size * grad_accum examples (sequences of any lengths,
+ * each with its own loss positions), runs forward / chunked cross-entropy
+ * head / backward one sequence at a time (memory bounded by the longest
+ * sequence), so gradients accumulate across the whole step; the loss is the
+ * token mean over every loss position of the step (padding never exists:
+ * sequences are never padded). Then global-norm clipping, the scheduled
+ * learning rate, and AdamW over the trainable buffer: the model's `params`
+ * (full fine-tuning, decay on matrices only) or the adapters' buffer (LoRA,
+ * base frozen, in bf16 when loaded so).
+ *
+ * Data order: epoch e visits the examples in a permutation drawn from
+ * (seed, e), so the position in the data is one number, `cursor` (examples
+ * consumed); resuming restores it with the step, the optimizer moments, the
+ * f32 trainable weights and the RNG. */
+#ifndef RG_TRAINER_H
+#define RG_TRAINER_H
+
+#include <stdint.h>
+
+#include "base/rng.h"
+#include "io/dtype.h"
+#include "model/lora.h"
+#include "model/model.h"
+#include "model/train.h"
+#include "train/adamw.h"
+#include "train/schedule.h"
+
+/* One training sequence: position t of loss_positions predicts ids[t + 1]. */
+typedef struct {
+    int32_t *ids;
+    int T;
+    int32_t *loss_positions; /* ascending, each < T - 1 */
+    int n_loss;
+} rg_train_example;
+
+typedef struct {
+    int lora_rank;           /* 0: full fine-tuning */
+    float lora_alpha;
+    unsigned lora_targets;
+    rg_adamw_config adam;
+    rg_schedule schedule;    /* lr, warmup, total steps */
+    float max_grad_norm;     /* 0: no clipping */
+    int batch_size;          /* sequences per micro-batch */
+    int grad_accum;          /* micro-batches per optimizer step */
+    uint64_t seed;
+    int head_chunk;          /* LM-head positions per chunk */
+} rg_trainer_config;
+
+typedef struct {
+    rg_trainer_config cfg;
+    rg_model *model;         /* not owned */
+    rg_lora lora;            /* used when cfg.lora_rank > 0 */
+    float *grads;            /* full fine-tuning: [model->n_params] */
+    float *trainable;        /* what AdamW updates: model->params or lora.params */
+    float *trainable_grads;
+    size_t n_trainable;
+    rg_adamw opt;
+    rg_train_acts acts;
+    long step;               /* optimizer steps done */
+    uint64_t cursor;         /* examples consumed */
+    rg_rng rng;
+    uint32_t *order;         /* the current epoch's permutation */
+    int64_t order_epoch;
+    int n_examples;
+} rg_trainer;
+
+typedef struct {
+    double loss;        /* token mean over the step */
+    long tokens;        /* loss positions in the step */
+    long seq_tokens;    /* all tokens processed (forward) */
+    double grad_norm;   /* before clipping */
+    float lr;
+    int clipped;
+} rg_step_stats;
+
+/* max_T: the longest sequence; n_examples: the data set size (for the order). */
+int rg_trainer_init(rg_trainer *t, rg_model *model, const rg_trainer_config *cfg, int max_T, int n_examples);
+void rg_trainer_free(rg_trainer *t);
+/* The index (into the data set) of the example at cursor position c. */
+int rg_trainer_example_at(rg_trainer *t, uint64_t c);
+/* One optimizer step over the next batch_size * grad_accum examples. */
+int rg_trainer_step(rg_trainer *t, const rg_train_example *examples, rg_step_stats *stats);
+
+/* The checkpoint folder (atomic): the model (HF folder, dtype RG_F32 or
+ * RG_BF16) or the adapter (PEFT folder), train_state.safetensors, and
+ * extra_name/extra_text (e.g. metrics.jsonl) when given. */
+int rg_trainer_save(const rg_trainer *t, const char *model_dir, const char *out_dir, rg_dtype dtype,
+                    const char *extra_name, const char *extra_text);
+/* Restores step, cursor, RNG, moments and trainable weights from
+ * dir/train_state.safetensors into a trainer set up with the same config
+ * (checked: mode, rank, targets, sizes). */
+int rg_trainer_resume(rg_trainer *t, const char *dir);
+
+#endif
