@@ -41,6 +41,7 @@ static rg_model_config qwen_config(int small, int big) {
     c.rope_theta = 1e6, c.qkv_bias = 1, c.tie_word_embeddings = 1, c.bos_id = -1;
     if (big) c.hidden_size = 2048, c.intermediate_size = 11008, c.n_layers = 36, c.n_heads = 16, c.head_dim = 128;
     if (small) c.n_layers = 2, c.vocab_size = 4096;
+    if (getenv("RGSD_BENCH_LAYERS")) c.n_layers = atoi(getenv("RGSD_BENCH_LAYERS")); /* profiling runs */
     return c;
 }
 

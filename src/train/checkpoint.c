@@ -68,7 +68,33 @@ char *rg_dir_begin(const char *final_dir) {
     return tmp;
 }
 
+/* An existing output folder is replaced only when it is empty or holds a
+ * checkpoint (never a user's unrelated folder given by mistake). */
+static int replaceable(const char *dir) {
+    static const char *const markers[] = {"config.json", "adapter_config.json", "train_state.safetensors"};
+    for (size_t i = 0; i < sizeof markers / sizeof *markers; i++) {
+        char *p = rg_path_join(dir, markers[i]);
+        int found = p && rg_file_exists(p);
+        free(p);
+        if (found) return 1;
+    }
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *e;
+    int empty = 1;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) empty = 0;
+    closedir(d);
+    return empty;
+}
+
 int rg_dir_commit(char *temp_dir, const char *final_dir) {
+    struct stat existing;
+    if (stat(final_dir, &existing) == 0 && (!S_ISDIR(existing.st_mode) || !replaceable(final_dir))) {
+        rg_error("%s: exists and is not a model, adapter or checkpoint folder; refusing to replace it", final_dir);
+        rg_dir_abort(temp_dir);
+        return RG_ERR;
+    }
     size_t n = strlen(final_dir) + 32;
     char *old = rg_malloc(n);
     if (!old) {

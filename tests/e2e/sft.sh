@@ -91,4 +91,7 @@ grep -q "different base model" "$T/err" || { cat "$T/err"; die "wrong-base messa
 $RGSD_BIN sft --model "$BASE" --data "$T/data.jsonl" --out "$T/lora" --resume --no-progress 2>"$T/err"; rc=$?
 [ $rc -eq 1 ] || die "resuming a LoRA run as full fine-tuning: exit $rc"
 grep -q "trained with lora" "$T/err" || { cat "$T/err"; die "resume mismatch message"; }
+mkdir "$T/mine" && echo keep > "$T/mine/notes.txt"
+$RGSD_BIN sft --model "$BASE" --data "$T/data.jsonl" --out "$T/mine" --steps 1 --no-progress 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "refusing to replace" "$T/err" && [ -f "$T/mine/notes.txt" ] || die "an unrelated --out folder must be left alone"
 exit 0

