@@ -47,7 +47,7 @@ static int print_tags(const rg_data_stats *s, int example_level, size_t top) {
     rg_tag_count *list;
     size_t n;
     if (rg_data_stats_top_tags(s, example_level, top, &list, &n)) return RG_ERR;
-    const rg_rubric_strmap *map = example_level ? &s->example_tags : &s->criterion_tags;
+    const rg_tag_table *map = example_level ? &s->example_tags : &s->criterion_tags;
     if (map->count > 0) {
         printf("  %s tags (%zu distinct, top %zu):\n", example_level ? "example" : "criterion", map->count, n);
         for (size_t i = 0; i < n; i++) printf("    %7zu  %s\n", list[i].count, list[i].tag);

@@ -8,7 +8,7 @@
 
 #include "base/error.h"
 #include "base/rng.h"
-#include "rubric/strmap.h"
+#include "rubric/tag_table.h"
 
 double rg_score_healthbench(const rg_criterion *rubric, size_t ncriteria, const unsigned char *met) {
     double achieved = 0, possible = 0;
@@ -94,8 +94,8 @@ static int tag_put(tag_values *t, size_t example, double value) {
     return RG_OK;
 }
 
-static int tag_slot(rg_rubric_strmap *map, tag_values **tags, size_t *capacity, const char *tag, long *index) {
-    *index = rg_rubric_strmap_intern(map, tag, NULL);
+static int tag_slot(rg_tag_table *map, tag_values **tags, size_t *capacity, const char *tag, long *index) {
+    *index = rg_tag_table_intern(map, tag, NULL);
     if (*index < 0) return RG_ERR;
     if ((size_t)*index >= *capacity) {
         size_t grown_capacity = *capacity ? 2 * *capacity : 32;
@@ -116,7 +116,7 @@ int rg_score_dataset(const rg_example *examples, size_t nexamples, const unsigne
                      int resamples, uint64_t seed, rg_dataset_score *out) {
     memset(out, 0, sizeof *out);
     double *overall = rg_malloc((nexamples ? nexamples : 1) * sizeof *overall);
-    rg_rubric_strmap map = {0};
+    rg_tag_table map = {0};
     tag_values *tags = NULL;
     size_t capacity = 0;
     long *touched = NULL;
@@ -176,7 +176,7 @@ done:
     free(tags);
     free(touched);
     free(overall);
-    rg_rubric_strmap_free(&map);
+    rg_tag_table_free(&map);
     return rc;
 }
 

@@ -28,9 +28,9 @@ static int count_weight(rg_data_stats *s, double weight, size_t count) {
     return RG_OK;
 }
 
-static int count_tag(rg_rubric_strmap *map, size_t **counts, const char *tag, size_t count) {
+static int count_tag(rg_tag_table *map, size_t **counts, const char *tag, size_t count) {
     int added = 0;
-    long k = rg_rubric_strmap_intern(map, tag, &added);
+    long k = rg_tag_table_intern(map, tag, &added);
     if (k < 0) return RG_ERR;
     if (added) {
         size_t *grown = rg_realloc(*counts, map->count * sizeof *grown);
@@ -116,7 +116,7 @@ static int by_count_then_name(const void *a, const void *b) {
 }
 
 int rg_data_stats_top_tags(const rg_data_stats *s, int example_level, size_t top, rg_tag_count **out, size_t *n) {
-    const rg_rubric_strmap *map = example_level ? &s->example_tags : &s->criterion_tags;
+    const rg_tag_table *map = example_level ? &s->example_tags : &s->criterion_tags;
     const size_t *counts = example_level ? s->example_tag_counts : s->criterion_tag_counts;
     *out = rg_malloc((map->count ? map->count : 1) * sizeof **out);
     if (!*out) return RG_ERR;
@@ -192,8 +192,8 @@ cJSON *rg_data_stats_to_json(const rg_data_stats *s, size_t top) {
 
 void rg_data_stats_free(rg_data_stats *s) {
     free(s->weights);
-    rg_rubric_strmap_free(&s->criterion_tags);
-    rg_rubric_strmap_free(&s->example_tags);
+    rg_tag_table_free(&s->criterion_tags);
+    rg_tag_table_free(&s->example_tags);
     free(s->criterion_tag_counts);
     free(s->example_tag_counts);
     memset(s, 0, sizeof *s);

@@ -10,7 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "rubric/rubric.h"
-#include "rubric/strmap.h"
+#include "rubric/tag_table.h"
 
 typedef struct {
     double weight;
@@ -36,7 +36,7 @@ typedef struct {
     size_t with_reference;
     rg_weight_count *weights;            /* sorted by weight */
     size_t nweights;
-    rg_rubric_strmap criterion_tags, example_tags;
+    rg_tag_table criterion_tags, example_tags;
     size_t *criterion_tag_counts, *example_tag_counts;
 } rg_data_stats;
 
