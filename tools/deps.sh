@@ -4,7 +4,7 @@
 # tokenizers and chat templates under tests/ref/node_modules.
 set -e
 PKGS="gcc make pkg-config libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev
-libcurl4-openssl-dev libsqlite3-dev libcmocka-dev python3-torch python3-numpy"
+libcurl4-openssl-dev libsqlite3-dev libcmocka-dev python3-torch python3-numpy python3-jinja2"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

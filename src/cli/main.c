@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "cli/commands.h"
+#include "nn/nn.h"
 
 typedef struct {
     const char *name;
@@ -42,6 +43,9 @@ int main(int argc, char **argv) {
         {"world", cmd_world, "generate the synthetic rubric world", "issue 7"},
     };
     const int ncmds = (int)(sizeof cmds / sizeof cmds[0]);
+    /* Debian's OpenBLAS may not recognise the CPU and fall back to slow SSE3
+     * kernels; pick the right ones before any matrix work. */
+    nn_blas_init();
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-q") == 0)

@@ -48,7 +48,7 @@ float rg_token_logprob(const float *logits, int n, int token) {
     int best = rg_argmax(logits, n);
     if (best < 0 || token < 0 || token >= n) return NAN;
     double max = logits[best], sum = 0.0;
-    for (int i = 0; i < n; i++) sum += exp((double)logits[i] - max);
+    for (int i = 0; i < n; i++) sum += expf((float)((double)logits[i] - max));
     return (float)((double)logits[token] - max - log(sum));
 }
 
@@ -92,6 +92,65 @@ static int by_weight(const void *a, const void *b) {
     return y->token - x->token;
 }
 
+static void swap(candidate *a, candidate *b) {
+    candidate t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Moves the nucleus (the smallest most-probable prefix holding >= top_p of
+ * the mass) to the front of c[0..n), sorted most probable first, and returns
+ * its size. Expected O(n): three-way partitions around a pivot narrow the
+ * range the cut can fall in, then only that range and what precedes it are
+ * sorted. The final walk sums in sorted order, like a full sort would. */
+static int nucleus(candidate *c, int n, double total, double top_p) {
+    /* A token with weight <= total * (1 - p) / n can never be in the
+     * nucleus (the tokens at or below it would hold more than 1 - p of the
+     * mass): drop those first. Halved for safety against rounding. */
+    double floor_weight = 0.5 * total * (1.0 - top_p) / n;
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (c[i].weight > floor_weight || c[i].weight == 1.0) c[m++] = c[i];
+    double target = top_p * total, fixed_mass = 0.0;
+    int lo = 0, hi = m; /* c[0..lo) is surely kept; the cut lies in [lo, hi) */
+    rg_rng pivots;
+    rg_rng_seed(&pivots, 0x5eed);
+    while (hi - lo > 64) {
+        double pivot = c[lo + (int)rg_rng_below(&pivots, (uint64_t)(hi - lo))].weight;
+        /* [lo, gt): > pivot, [gt, eq): == pivot, [eq, hi): < pivot */
+        int gt = lo, eq = lo;
+        double mass_gt = 0.0, mass_eq = 0.0;
+        for (int i = lo; i < hi; i++) {
+            double w = c[i].weight;
+            if (w > pivot) {
+                mass_gt += w;
+                swap(&c[i], &c[eq]);
+                swap(&c[eq], &c[gt]);
+                gt++, eq++;
+            } else if (w == pivot) {
+                mass_eq += w;
+                swap(&c[i], &c[eq]);
+                eq++;
+            }
+        }
+        /* margins keep a decision that rounding could flip out of this loop */
+        if (fixed_mass + mass_gt > target * (1.0 + 1e-9)) {
+            hi = gt;
+        } else if (fixed_mass + mass_gt + mass_eq < target * (1.0 - 1e-9)) {
+            fixed_mass += mass_gt + mass_eq;
+            lo = eq;
+        } else {
+            hi = eq; /* the cut is at the pivot value: sort it all out below */
+            break;
+        }
+    }
+    qsort(c, (size_t)hi, sizeof *c, by_weight);
+    double mass = 0.0;
+    int kept = 0;
+    while (kept < hi && mass < target) mass += c[kept++].weight;
+    return kept;
+}
+
 static int check_params(const rg_sample_params *p) {
     if (isnan(p->temperature)) return rg_error("sampling: temperature is NaN");
     if (p->top_k < 0) return rg_error("sampling: top_k %d must be >= 0 (0 = off)", p->top_k);
@@ -131,29 +190,15 @@ int rg_sample_distribution(rg_sampler *s, const float *logits, const rg_sample_p
     double total = 0.0;
     for (int i = 0; i < n; i++) {
         if (logits[i] == -INFINITY || logits[i] < threshold) continue;
-        double weight = exp((double)logits[i] * inv_temperature - max_scaled);
+        double weight = expf((float)((double)logits[i] * inv_temperature - max_scaled));
         kept[n_kept++] = (candidate){weight, i};
         total += weight;
     }
 
-    if (p->top_p < 1.0f) {
-        /* A token with weight <= total * (1 - p) / n_kept can never be in
-         * the nucleus (the tokens at or below it would hold more than 1 - p
-         * of the mass), so only the rest needs sorting. Halved for safety. */
-        double floor_weight = 0.5 * total * (1.0 - (double)p->top_p) / n_kept;
-        int m = 0;
-        for (int i = 0; i < n_kept; i++)
-            if (kept[i].weight > floor_weight || kept[i].weight == 1.0) kept[m++] = kept[i];
-        qsort(kept, (size_t)m, sizeof *kept, by_weight);
-        double target = (double)p->top_p * total, mass = 0.0;
-        int prefix = 0;
-        while (prefix < m && mass < target) mass += kept[prefix++].weight;
-        n_kept = prefix > 0 ? prefix : 1;
-        total = 0.0;
-        for (int i = 0; i < n_kept; i++) total += kept[i].weight;
-    } else {
-        qsort(kept, (size_t)n_kept, sizeof *kept, by_weight);
-    }
+    if (p->top_p < 1.0f) n_kept = nucleus(kept, n_kept, total, (double)p->top_p);
+    if (n_kept < 1) n_kept = 1;
+    total = 0.0;
+    for (int i = 0; i < n_kept; i++) total += kept[i].weight;
 
     s->n_kept = n_kept;
     s->max_scaled = max_scaled;
@@ -172,13 +217,12 @@ int rg_sample(rg_sampler *s, const float *logits, const rg_sample_params *p, rg_
     int token = s->order[0];
     double sample_logprob = 0.0;
     if (p->temperature > 0.0f) {
-        /* 53 random bits, walked over the kept tokens in probability order */
-        double u = (double)(rg_rng_u64(rng) >> 11) * 0x1p-53, mass = 0.0;
+        /* 53 random bits, walked over the kept tokens in order[] order */
         candidate *kept = scratch_of(s);
-        double total = exp(s->log_norm);
+        double u = (double)(rg_rng_u64(rng) >> 11) * 0x1p-53 * exp(s->log_norm), mass = 0.0;
         token = kept[s->n_kept - 1].token;
         for (int i = 0; i < s->n_kept; i++) {
-            mass += kept[i].weight / total;
+            mass += kept[i].weight;
             if (u < mass) {
                 token = kept[i].token;
                 break;

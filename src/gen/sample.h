@@ -36,8 +36,9 @@ typedef struct {
 
 /* Scratch for one vocabulary size; reuse it across steps (not thread-safe:
  * one sampler per thread). After a call, probs[] holds the sampling
- * distribution and order[0..n_kept) the tokens it allows, most probable
- * first. */
+ * distribution and order[0..n_kept) the tokens it allows: most probable
+ * first when top_p < 1 (the nucleus is found that way), in token-id order
+ * otherwise (no sort is needed, so none is paid for). */
 typedef struct {
     int vocab_size;
     float *probs; /* [vocab_size] */

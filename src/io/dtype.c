@@ -128,9 +128,9 @@ uint16_t rg_f32_to_f16(float f) {
  * without -march, hence the target attributes and the runtime check). */
 
 static int have_f16c_avx2(void) {
-    static int cached = -1;
-    if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
-    return cached;
+    /* reads flags gcc's runtime filled in at startup: cheap, and no cache
+     * to race on between threads */
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
 }
 
 __attribute__((target("avx2,f16c"))) static size_t f16_to_f32_avx2(const uint16_t *src,

@@ -76,6 +76,9 @@ typedef struct {
     int ndim;
     int64_t shape[RG_MAX_DIMS];
     const void *data; /* numel * element size bytes, little-endian */
+    /* Instead of data: f32 values converted on the fly (chunk by chunk, no
+     * full copy) to dtype F32, F16 or BF16 (round to nearest even). */
+    const float *from_f32;
 } rg_st_entry;
 
 /* Writes entries atomically (temp + fsync + rename). Tensors are laid out by

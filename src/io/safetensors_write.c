@@ -42,7 +42,10 @@ static int plan_entry(const char *path, const rg_st_entry *e, planned *p) {
     p->entry = e;
     p->nbytes = rg_dtype_bytes(e->dtype, numel, &ok);
     if (!ok) return rg_error_prefix("%s: tensor %s", path, e->name);
-    if (p->nbytes > 0 && !e->data) return rg_error("%s: tensor %s: no data", path, e->name);
+    if (e->from_f32 && e->dtype != RG_F32 && e->dtype != RG_F16 && e->dtype != RG_BF16)
+        return rg_error("%s: tensor %s: cannot convert f32 to %s", path, e->name, rg_dtype_name(e->dtype));
+    if (p->nbytes > 0 && !e->data && !e->from_f32)
+        return rg_error("%s: tensor %s: no data", path, e->name);
     return RG_OK;
 }
 
@@ -102,6 +105,26 @@ static char *build_header(const char *path, const planned *plan, int n, const ch
     return header;
 }
 
+/* Writes one tensor's bytes: as given, or converted from f32 in chunks. */
+static int write_tensor_data(FILE *fp, const planned *p) {
+    const rg_st_entry *e = p->entry;
+    if (p->nbytes == 0) return 1;
+    if (e->data || e->dtype == RG_F32) {
+        const void *bytes = e->data ? e->data : (const void *)e->from_f32;
+        return fwrite(bytes, 1, p->nbytes, fp) == p->nbytes;
+    }
+    enum { CHUNK = 1 << 14 };
+    uint16_t converted[CHUNK];
+    size_t n = p->nbytes / 2;
+    for (size_t i = 0; i < n; i += CHUNK) {
+        size_t m = n - i < CHUNK ? n - i : CHUNK;
+        if (e->dtype == RG_BF16) rg_f32_to_bf16_array(e->from_f32 + i, converted, m);
+        else rg_f32_to_f16_array(e->from_f32 + i, converted, m);
+        if (fwrite(converted, 2, m, fp) != m) return 0;
+    }
+    return 1;
+}
+
 int rg_st_write(const char *path, const rg_st_entry *entries, int n, const char *const *metadata) {
     planned *plan = rg_calloc((size_t)n + 1, sizeof *plan);
     if (!plan) return RG_ERR;
@@ -132,9 +155,7 @@ int rg_st_write(const char *path, const rg_st_entry *entries, int n, const char 
         for (int i = 0; i < 8; i++) size_bytes[i] = (uint8_t)((uint64_t)header_len >> (8 * i));
         int ok = fwrite(size_bytes, 1, 8, out.fp) == 8 &&
                  fwrite(header, 1, header_len, out.fp) == header_len;
-        for (int i = 0; ok && i < n; i++)
-            ok = plan[i].nbytes == 0 || fwrite(plan[i].entry->data, 1, plan[i].nbytes, out.fp) ==
-                                            plan[i].nbytes;
+        for (int i = 0; ok && i < n; i++) ok = write_tensor_data(out.fp, &plan[i]);
         if (!ok) {
             rg_atomic_abort(&out);
             status = rg_error("%s: write failed", path);

@@ -11,21 +11,14 @@
 #include <string.h>
 
 #include "nn/nn.h"
+#include "nn/vecmath.h"
 
 #define ROW_BLOCK 64
 
 /* Softmax of row[0..valid) in place, zeroes row[valid..len). */
 static void softmax_masked_row(float *row, int valid, int len) {
-    float max = -INFINITY;
-    for (int j = 0; j < valid; j++) max = row[j] > max ? row[j] : max;
-    float sum = 0.0f;
-    for (int j = 0; j < valid; j++) {
-        row[j] = expf(row[j] - max);
-        sum += row[j];
-    }
-    float inv = 1.0f / sum;
-    for (int j = 0; j < valid; j++) row[j] *= inv;
-    for (int j = valid; j < len; j++) row[j] = 0.0f;
+    nn_row_softmax(row, valid);
+    memset(row + valid, 0, (size_t)(len - valid) * sizeof(float));
 }
 
 // q[T,n_heads,hd], k_cache/v_cache[P+T,n_kv_heads,hd] -> out[T,n_heads,hd], scratch[n_heads,T,P+T]
@@ -35,7 +28,11 @@ void nn_attention_forward_cached(float *out, float *scratch, const float *q, con
     const int q_stride = n_heads * hd, kv_stride = n_kv_heads * hd;
     const float scale = 1.0f / sqrtf((float)hd);
     const int blocks = (T + ROW_BLOCK - 1) / ROW_BLOCK;
-#pragma omp parallel for schedule(dynamic) collapse(2)
+    /* Small work (decode: one query row per head) stays on one thread: a
+     * parallel region costs more than ~1M multiply-adds, and far more when
+     * the cores are shared. */
+    const double work = (double)n_heads * T * L * hd;
+#pragma omp parallel for schedule(dynamic) collapse(2) if (work > (1 << 22))
     for (int h = 0; h < n_heads; h++) {
         for (int b = 0; b < blocks; b++) {
             const int g = h / rep, t0 = b * ROW_BLOCK;
@@ -76,23 +73,33 @@ void nn_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
         const float *Ph = probs + (size_t)h * T * T;
         const float *dOh = dout + h * hd, *Qh = q + h * hd, *Kg = k + g * hd, *Vg = v + g * hd;
         float *dS = scratch + h * per_head, *dKh = dS + (size_t)T * T, *dVh = dKh + (size_t)T * hd;
-        /* dV_h = P^T dO_h ; dP = dO_h V_g^T */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, Ph, T, dOh, q_stride, 0.0f, dVh, hd);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dOh, q_stride, Vg, kv_stride, 0.0f, dS,
-                    T);
-        /* softmax backward, row by row: dS = P * (dP - sum_j P dP); zero above the diagonal. */
-        for (int t = 0; t < T; t++) {
-            const float *p = Ph + (size_t)t * T;
-            float *d = dS + (size_t)t * T;
-            float dot = 0.0f;
-            for (int j = 0; j <= t; j++) dot += p[j] * d[j];
-            for (int j = 0; j <= t; j++) d[j] = p[j] * (d[j] - dot);
-            for (int j = t + 1; j < T; j++) d[j] = 0.0f;
+        /* Query rows in blocks: rows t0.. see keys 0..t0+rows-1 only (causal). */
+        for (int t0 = 0; t0 < T; t0 += ROW_BLOCK) {
+            const int rows = T - t0 < ROW_BLOCK ? T - t0 : ROW_BLOCK, cols = t0 + rows;
+            float *dSb = dS + (size_t)t0 * T;
+            /* dP = dO_h V_g^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, hd, 1.0f, dOh + (size_t)t0 * q_stride,
+                        q_stride, Vg, kv_stride, 0.0f, dSb, T);
+            /* softmax backward: dS = P * (dP - sum_j P dP); zero above the diagonal */
+            for (int r = 0; r < rows; r++) {
+                const int t = t0 + r;
+                float *d = dSb + (size_t)r * T;
+                nn_row_softmax_backward(d, Ph + (size_t)t * T, t + 1);
+                memset(d + t + 1, 0, (size_t)(T - t - 1) * sizeof(float));
+            }
+            /* dQ_h += scale dS K_g */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, cols, scale, dSb, T, Kg, kv_stride, 1.0f,
+                        dq + (size_t)t0 * q_stride + h * hd, q_stride);
         }
-        /* dQ_h += scale dS K_g ; dK_h = scale dS^T Q_h */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, dS, T, Kg, kv_stride, 1.0f, dq + h * hd,
-                    q_stride);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, dS, T, Qh, q_stride, 0.0f, dKh, hd);
+        /* Key rows in blocks: keys j0.. are seen by queries j0..T-1 only.
+         * dV_h = P^T dO_h ; dK_h = scale dS^T Q_h */
+        for (int j0 = 0; j0 < T; j0 += ROW_BLOCK) {
+            const int keys = T - j0 < ROW_BLOCK ? T - j0 : ROW_BLOCK, queries = T - j0;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, hd, queries, 1.0f, Ph + (size_t)j0 * T + j0, T,
+                        dOh + (size_t)j0 * q_stride, q_stride, 0.0f, dVh + (size_t)j0 * hd, hd);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, hd, queries, scale, dS + (size_t)j0 * T + j0, T,
+                        Qh + (size_t)j0 * q_stride, q_stride, 0.0f, dKh + (size_t)j0 * hd, hd);
+        }
     }
     /* Sum the per-head key/value gradients into their shared kv head. */
 #pragma omp parallel for schedule(static) collapse(2)

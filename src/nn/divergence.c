@@ -19,7 +19,14 @@
  * Top-k: the buckets are the teacher's top-k entries plus one tail bucket
  * holding the rest of each distribution's mass; a student entry j in the tail
  * gets (p_j / P_tail) * pg_tail in place of pg_j. */
+/* The release build is -march=x86-64-v3 already; this also lets the
+ * sanitizer build (no -march) compile the AVX2 code. */
+#pragma GCC target("avx2,fma")
+
+#include <float.h>
+#include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +36,18 @@
 
 #include "base/error.h"
 #include "nn/nn.h"
+#include "nn/vecmath.h"
+
+/* glibc libmvec, AVX2 variants (linked through libm's AS_NEEDED group). */
+__m256 _ZGVdN8v_expf(__m256 x);
+__m256 _ZGVdN8v_logf(__m256 x);
+
+static inline double hsum256d(__m256 v) {
+    __m128 r = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_add_ss(r, _mm_shuffle_ps(r, r, 1));
+    return (double)_mm_cvtss_f32(r);
+}
 
 typedef enum { MODE_FORWARD_KL, MODE_REVERSE_KL, MODE_MIXTURE } divergence_mode;
 
@@ -56,15 +75,6 @@ static inline float entry_term(const divergence *dv, float ls, float lt, float *
         return (q > 0.0f ? dv->beta * q * (lt - lm) : 0.0f) + student_part;
     }
     }
-}
-
-/* max and log(sum(exp(row))) in double */
-static double row_logsumexp(const float *row, int V) {
-    float max = -INFINITY;
-    for (int i = 0; i < V; i++) max = row[i] > max ? row[i] : max;
-    double sum = 0.0;
-    for (int i = 0; i < V; i++) sum += expf(row[i] - max);
-    return (double)max + log(sum);
 }
 
 /* What one row adds to the stats. */
@@ -104,23 +114,96 @@ static double clip_terms(const nn_jsd_config *config, float *terms, float *pg, i
     }
 }
 
-/* Full vocabulary. scratch: 2*V floats. */
-static void row_full(const divergence *dv, const nn_jsd_config *config, float *drow, const float *s, const float *t,
-                     float lse_s, float lse_t, int V, float grad_scale, float *scratch, row_result *res) {
-    float *terms = scratch, *pg = scratch + V;
-    double entropy = 0.0;
-    for (int i = 0; i < V; i++) {
+/* Entries [i0, i1) of a full-vocabulary row, one at a time: the tail of
+ * the row, and 8-blocks where the mixture underflows f32 (log space then). */
+static double scalar_entries(const divergence *dv, const float *s, const float *t, float lse_s, float lse_t, int i0,
+                             int i1, float *terms, float *pg, float *p_all) {
+    double minus_entropy = 0.0;
+    for (int i = i0; i < i1; i++) {
         float ls = s[i] - lse_s;
         terms[i] = entry_term(dv, ls, t[i] - lse_t, &pg[i]);
         float p = expf(ls);
-        if (p > 0.0f) entropy -= (double)p * ls;
+        p_all[i] = p;
+        if (p > 0.0f) minus_entropy += (double)p * ls;
     }
-    res->entropy = entropy;
+    return minus_entropy;
+}
+
+/* Full vocabulary, 8 entries at a time. scratch: 3*V floats (terms, pg, p).
+ * The mixture's log m is taken in linear space, log(beta q + (1-beta) p),
+ * one logf instead of exp + log1p; a block where m underflows f32 goes
+ * through the log-space scalar path. */
+static void row_full(const divergence *dv, const nn_jsd_config *config, float *drow, const float *s, const float *t,
+                     double lse_s_exact, double lse_t_exact, int V, float grad_scale, float *scratch, row_result *res) {
+    const float lse_s = (float)lse_s_exact, lse_t = (float)lse_t_exact;
+    float *terms = scratch, *pg = scratch + V, *p_all = scratch + 2 * (size_t)V;
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f), tiny = _mm256_set1_ps(FLT_MIN);
+    const __m256 vlse_s = _mm256_set1_ps(lse_s), vlse_t = _mm256_set1_ps(lse_t);
+    const __m256 vbeta = _mm256_set1_ps(dv->beta), vone_minus_beta = _mm256_set1_ps(1.0f - dv->beta);
+    double minus_entropy = 0.0;
+    __m256 ent = zero;
+    int i = 0;
+    for (; i + 8 <= V; i += 8) {
+        __m256 ls = _mm256_sub_ps(_mm256_loadu_ps(s + i), vlse_s), lt = _mm256_sub_ps(_mm256_loadu_ps(t + i), vlse_t);
+        __m256 p = _ZGVdN8v_expf(ls), q = _ZGVdN8v_expf(lt);
+        /* terms with a zero probability are exactly 0 (masks, not 0 * inf) */
+        __m256 p_pos = _mm256_cmp_ps(p, zero, _CMP_GT_OQ), q_pos = _mm256_cmp_ps(q, zero, _CMP_GT_OQ);
+        __m256 e, g;
+        if (dv->mode == MODE_FORWARD_KL) {
+            e = _mm256_and_ps(_mm256_mul_ps(q, _mm256_sub_ps(lt, ls)), q_pos);
+            g = _mm256_sub_ps(zero, q);
+        } else if (dv->mode == MODE_REVERSE_KL) {
+            __m256 d = _mm256_sub_ps(ls, lt);
+            e = _mm256_and_ps(_mm256_mul_ps(p, d), p_pos);
+            g = _mm256_and_ps(_mm256_mul_ps(p, _mm256_add_ps(d, one)), p_pos);
+        } else {
+            __m256 m = _mm256_fmadd_ps(vbeta, q, _mm256_mul_ps(vone_minus_beta, p));
+            if (_mm256_movemask_ps(_mm256_cmp_ps(m, tiny, _CMP_LT_OQ))) {
+                minus_entropy += scalar_entries(dv, s, t, lse_s, lse_t, i, i + 8, terms, pg, p_all);
+                continue;
+            }
+            __m256 lm = _ZGVdN8v_logf(m);
+            g = _mm256_and_ps(_mm256_mul_ps(vone_minus_beta, _mm256_mul_ps(p, _mm256_sub_ps(ls, lm))), p_pos);
+            e = _mm256_add_ps(_mm256_and_ps(_mm256_mul_ps(vbeta, _mm256_mul_ps(q, _mm256_sub_ps(lt, lm))), q_pos), g);
+        }
+        ent = _mm256_add_ps(ent, _mm256_and_ps(_mm256_mul_ps(p, ls), p_pos));
+        _mm256_storeu_ps(terms + i, e);
+        _mm256_storeu_ps(pg + i, g);
+        _mm256_storeu_ps(p_all + i, p);
+        if ((i & 1023) == 1016) { /* f32 lanes over 1024 entries, then double */
+            minus_entropy += hsum256d(ent);
+            ent = zero;
+        }
+    }
+    minus_entropy += hsum256d(ent);
+    minus_entropy += scalar_entries(dv, s, t, lse_s, lse_t, i, V, terms, pg, p_all);
+    res->entropy = -minus_entropy;
     res->loss = clip_terms(config, terms, pg, V, res);
     if (!drow) return;
     double pg_sum = 0.0;
-    for (int i = 0; i < V; i++) pg_sum += pg[i];
-    for (int i = 0; i < V; i++) drow[i] = grad_scale * (pg[i] - expf(s[i] - lse_s) * (float)pg_sum);
+    for (int j = 0; j < V; j++) pg_sum += pg[j];
+    const float S = (float)pg_sum;
+    if (dv->mode == MODE_REVERSE_KL) {
+        /* p_j (log p_j - log q_j + 1 - S): against a peaked teacher both parts
+         * are ~200 and the gradient their small difference, so S is summed in
+         * double and the gradient taken as p_j ((s_j - t_j) - C) with C formed
+         * in double. pg_j == 0 marks a clipped entry (or p_j == 0, where both
+         * forms agree). */
+        const double offset = lse_s_exact - lse_t_exact - 1.0;
+        /* sum_j p_j (log p_j - log q_j + 1) over unclipped j, in double, over
+         * sum_j p_j: a rounding error in lse_s then cancels */
+        double mean = 0.0, mass = 0.0;
+        for (int j = 0; j < V; j++) {
+            if (pg[j] != 0.0f) mean += (double)p_all[j] * (((double)s[j] - (double)t[j]) - offset);
+            mass += p_all[j];
+        }
+        mean /= mass;
+        const float C = (float)(offset + mean);
+        for (int j = 0; j < V; j++)
+            drow[j] = grad_scale * (pg[j] != 0.0f ? p_all[j] * ((s[j] - t[j]) - C) : -p_all[j] * (float)mean);
+        return;
+    }
+    for (int j = 0; j < V; j++) drow[j] = grad_scale * (pg[j] - p_all[j] * S);
 }
 
 /* Sifts the heap of the k largest teacher logits (a min-heap by value). */
@@ -156,49 +239,139 @@ static void top_k_indices(int32_t *idx, const float *t, int V, int k) {
 }
 
 /* log(sum(exp(row[i]))) over the i NOT in idx[k] (ascending), in double;
- * -inf when nothing is left. */
+ * -inf when nothing is left. Summed directly over the tail — never as
+ * total - top-k, which cancels for peaked rows. 8-blocks holding no top-k
+ * index (all but at most k) go 8 wide. */
 static double tail_logsumexp(const float *row, int V, const int32_t *idx, int k) {
     float max = -INFINITY;
-    for (int i = 0, j = 0; i < V; i++) {
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    int j = 0, i = 0;
+    for (; i + 8 <= V; i += 8) {
+        if (j < k && idx[j] < i + 8) {
+            for (int l = i; l < i + 8; l++) {
+                if (j < k && idx[j] == l) { j++; continue; }
+                max = row[l] > max ? row[l] : max;
+            }
+        } else {
+            vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(row + i));
+        }
+    }
+    for (; i < V; i++) {
         if (j < k && idx[j] == i) { j++; continue; }
         max = row[i] > max ? row[i] : max;
     }
+    {
+        float lanes[8];
+        _mm256_storeu_ps(lanes, vmax);
+        for (int l = 0; l < 8; l++) max = lanes[l] > max ? lanes[l] : max;
+    }
     if (max == -INFINITY) return -INFINITY;
+    const __m256 shift = _mm256_set1_ps(max);
+    __m256 acc = _mm256_setzero_ps();
     double sum = 0.0;
-    for (int i = 0, j = 0; i < V; i++) {
+    j = 0, i = 0;
+    for (; i + 8 <= V; i += 8) {
+        if (j < k && idx[j] < i + 8) {
+            for (int l = i; l < i + 8; l++) {
+                if (j < k && idx[j] == l) { j++; continue; }
+                sum += expf(row[l] - max);
+            }
+        } else {
+            acc = _mm256_add_ps(acc, _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(row + i), shift)));
+        }
+        if ((i & 1023) == 1016) {
+            sum += hsum256d(acc);
+            acc = _mm256_setzero_ps();
+        }
+    }
+    sum += hsum256d(acc);
+    for (; i < V; i++) {
         if (j < k && idx[j] == i) { j++; continue; }
         sum += expf(row[i] - max);
     }
     return (double)max + log(sum);
 }
 
-/* Teacher top-k + tail bucket (k < V). scratch: k ints + 2(k+1) floats. */
+/* dD/dP of one bucket in double (0 < beta <= 1), from its log-probs. */
+static double bucket_slope(const divergence *dv, double ls, double lt) {
+    if (dv->mode == MODE_REVERSE_KL) return ls - lt + 1.0;
+    double a = log(dv->beta) + lt, b = log1p(-(double)dv->beta) + ls;
+    double lm = fmax(a, b) + log1p(exp(-fabs(a - b)));
+    return (1.0 - dv->beta) * (ls - lm);
+}
+
+/* Teacher top-k + tail bucket (k < V). scratch: k ints + 2(k+1) floats + (k+1) doubles. */
 static void row_top_k(const divergence *dv, const nn_jsd_config *config, float *drow, const float *s, const float *t,
-                      float lse_s, float lse_t, int V, float grad_scale, void *scratch, row_result *res) {
+                      double lse_s, double lse_t, int V, float grad_scale, void *scratch, row_result *res) {
     const int k = config->top_k;
     int32_t *idx = scratch;
     float *terms = (float *)(idx + k), *pg = terms + k + 1;
+    double *slope_minus_mean = (double *)(((uintptr_t)(pg + k + 1) + 7) & ~(uintptr_t)7);
     top_k_indices(idx, t, V, k);
-    for (int b = 0; b < k; b++) terms[b] = entry_term(dv, s[idx[b]] - lse_s, t[idx[b]] - lse_t, &pg[b]);
-    float ls_tail = (float)(tail_logsumexp(s, V, idx, k) - lse_s);
-    float lt_tail = (float)(tail_logsumexp(t, V, idx, k) - lse_t);
-    terms[k] = entry_term(dv, ls_tail, lt_tail, &pg[k]);
+    for (int b = 0; b < k; b++)
+        terms[b] = entry_term(dv, (float)(s[idx[b]] - lse_s), (float)(t[idx[b]] - lse_t), &pg[b]);
+    const double ls_tail = tail_logsumexp(s, V, idx, k) - lse_s, lt_tail = tail_logsumexp(t, V, idx, k) - lse_t;
+    terms[k] = entry_term(dv, (float)ls_tail, (float)lt_tail, &pg[k]);
     res->loss = clip_terms(config, terms, pg, k + 1, res);
     double pg_sum = 0.0;
     for (int b = 0; b <= k; b++) pg_sum += pg[b];
+    /* dL/ds_j = p_j (G_b(j) - sum_b P_b G_b), G_b = dD/dP_b (0 where clipped). For
+     * beta > 0 the difference is taken in double: in reverse KL against a peaked
+     * teacher both terms are ~200 and their difference small. Forward KL uses
+     * pg = -q directly (G = -q/p overflows for a tiny student tail). */
+    if (dv->mode != MODE_FORWARD_KL) {
+        /* the mean over P is divided by sum(P): a rounding error in lse_s then
+         * cancels instead of being multiplied by slopes of ~200 */
+        double mean = 0.0, mass = 0.0;
+        for (int b = 0; b <= k; b++) {
+            double ls = b < k ? s[idx[b]] - lse_s : ls_tail, lt = b < k ? t[idx[b]] - lse_t : lt_tail;
+            slope_minus_mean[b] = pg[b] != 0.0f ? bucket_slope(dv, ls, lt) : 0.0;
+            mean += exp(ls) * slope_minus_mean[b];
+            mass += exp(ls);
+        }
+        mean /= mass;
+        for (int b = 0; b <= k; b++) slope_minus_mean[b] -= mean;
+    }
     /* The top-k student probabilities, read before drow (which may alias s) is written. */
     float *p_top = terms;
-    for (int b = 0; b < k; b++) p_top[b] = expf(s[idx[b]] - lse_s);
-    double entropy = 0.0;
-    for (int i = 0; i < V; i++) {
-        float ls = s[i] - lse_s, p = expf(ls);
-        if (p > 0.0f) entropy -= (double)p * ls;
-        /* tail entry j: (p_j / P_tail) pg_tail - p_j sum pg; the top-k entries are overwritten below */
-        if (drow) drow[i] = grad_scale * (expf(ls - ls_tail) * pg[k] - p * (float)pg_sum);
+    for (int b = 0; b < k; b++) p_top[b] = (float)exp(s[idx[b]] - lse_s);
+    /* every entry: the entropy, and the tail formula (the top-k entries are overwritten below) */
+    const int forward = dv->mode == MODE_FORWARD_KL;
+    const float tail_factor = forward ? 0.0f : (float)slope_minus_mean[k];
+    const __m256 zero = _mm256_setzero_ps(), vlse_s = _mm256_set1_ps((float)lse_s);
+    const __m256 vls_tail = _mm256_set1_ps((float)ls_tail), vscale = _mm256_set1_ps(grad_scale);
+    const __m256 vpg_tail = _mm256_set1_ps(pg[k]), vsum = _mm256_set1_ps((float)pg_sum);
+    const __m256 vtail_factor = _mm256_set1_ps(tail_factor);
+    double minus_entropy = 0.0;
+    __m256 ent = zero;
+    int i = 0;
+    for (; i + 8 <= V; i += 8) {
+        __m256 ls = _mm256_sub_ps(_mm256_loadu_ps(s + i), vlse_s), p = _ZGVdN8v_expf(ls);
+        ent = _mm256_add_ps(ent, _mm256_and_ps(_mm256_mul_ps(p, ls), _mm256_cmp_ps(p, zero, _CMP_GT_OQ)));
+        if (drow) {
+            __m256 g;
+            if (forward) /* (p_j / P_tail) pg_tail - p_j sum pg */
+                g = _mm256_fmsub_ps(_ZGVdN8v_expf(_mm256_sub_ps(ls, vls_tail)), vpg_tail, _mm256_mul_ps(p, vsum));
+            else
+                g = _mm256_mul_ps(p, vtail_factor);
+            _mm256_storeu_ps(drow + i, _mm256_mul_ps(vscale, g));
+        }
+        if ((i & 1023) == 1016) {
+            minus_entropy += hsum256d(ent);
+            ent = zero;
+        }
     }
-    res->entropy = entropy;
+    minus_entropy += hsum256d(ent);
+    for (; i < V; i++) {
+        float ls = s[i] - (float)lse_s, p = expf(ls);
+        if (p > 0.0f) minus_entropy += (double)p * ls;
+        if (drow)
+            drow[i] = grad_scale * (forward ? expf(ls - (float)ls_tail) * pg[k] - p * (float)pg_sum : p * tail_factor);
+    }
+    res->entropy = -minus_entropy;
     if (drow)
-        for (int b = 0; b < k; b++) drow[idx[b]] = grad_scale * (pg[b] - p_top[b] * (float)pg_sum);
+        for (int b = 0; b < k; b++)
+            drow[idx[b]] = grad_scale * (forward ? pg[b] - p_top[b] * (float)pg_sum : p_top[b] * (float)slope_minus_mean[b]);
 }
 
 // student[N,V], teacher[N,V], targets[N] or NULL, mask[N] or NULL -> stats +=, dstudent[N,V], token_*[N]
@@ -229,9 +402,10 @@ int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_en
 #else
     const int threads = 1;
 #endif
-    /* per thread: full vocabulary: terms and pg [V] each; top-k: k ids + 2(k+1) floats */
-    size_t scratch_bytes = top_k ? (size_t)top_k * sizeof(int32_t) + 2 * ((size_t)top_k + 1) * sizeof(float)
-                                 : 2 * (size_t)V * sizeof(float);
+    /* per thread: full vocabulary: terms, pg, p [V] each; top-k: k ids + 2(k+1) floats + (k+1) doubles */
+    size_t scratch_bytes = top_k ? (size_t)top_k * sizeof(int32_t) + 2 * ((size_t)top_k + 1) * sizeof(float) + 8 +
+                                       ((size_t)top_k + 1) * sizeof(double)
+                                 : 3 * (size_t)V * sizeof(float);
     scratch_bytes = (scratch_bytes + 63) & ~(size_t)63;
     char *scratch = rg_malloc(scratch_bytes * (size_t)threads);
     if (!scratch) return rg_error_prefix("jsd scratch");
@@ -254,14 +428,14 @@ int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_en
             if (token_entropy) token_entropy[n] = 0.0f;
             continue;
         }
-        double lse_s = row_logsumexp(s, V), lse_t = row_logsumexp(t, V);
+        double lse_s = nn_row_logsumexp(s, V), lse_t = nn_row_logsumexp(t, V);
         float gap = 0.0f;
         if (targets) gap = (float)(((double)t[targets[n]] - lse_t) - ((double)s[targets[n]] - lse_s));
         row_result res = {0};
         if (top_k)
-            row_top_k(&dv, config, drow, s, t, (float)lse_s, (float)lse_t, V, grad_scale, my_scratch, &res);
+            row_top_k(&dv, config, drow, s, t, lse_s, lse_t, V, grad_scale, my_scratch, &res);
         else
-            row_full(&dv, config, drow, s, t, (float)lse_s, (float)lse_t, V, grad_scale, (float *)my_scratch, &res);
+            row_full(&dv, config, drow, s, t, lse_s, lse_t, V, grad_scale, (float *)my_scratch, &res);
         loss_sum += res.loss;
         clipped += res.clipped;
         clip_total += res.clip_total;

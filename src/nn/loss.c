@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "nn/nn.h"
+#include "nn/vecmath.h"
 
 // logits[N,V], targets[N], mask[N] or NULL -> stats +=, token_loss[N], dlogits[N,V]
 int nn_cross_entropy(float *dlogits, float *token_loss, nn_ce_stats *stats, const float *logits,
@@ -28,11 +29,7 @@ int nn_cross_entropy(float *dlogits, float *token_loss, nn_ce_stats *stats, cons
             if (drow) memset(drow, 0, (size_t)V * sizeof(float));
             continue;
         }
-        float max = -INFINITY;
-        for (int i = 0; i < V; i++) max = row[i] > max ? row[i] : max;
-        double sum = 0.0;
-        for (int i = 0; i < V; i++) sum += expf(row[i] - max);
-        double lse = (double)max + log(sum);
+        double lse = nn_row_logsumexp(row, V);
         double loss = lse - (double)row[targets[n]];
         loss_sum += loss;
         count++;
@@ -40,7 +37,7 @@ int nn_cross_entropy(float *dlogits, float *token_loss, nn_ce_stats *stats, cons
         if (drow) {
             /* d loss / d logit_i = softmax_i - [i == target]; drow may alias row. */
             float target_logit = row[targets[n]];
-            for (int i = 0; i < V; i++) drow[i] = grad_scale * (float)exp((double)row[i] - lse);
+            nn_row_exp(drow, row, (float)lse, grad_scale, V);
             drow[targets[n]] = grad_scale * ((float)exp((double)target_logit - lse) - 1.0f);
         }
     }

@@ -1,7 +1,9 @@
 /* matmul.c — the f32 linear layer (Hugging Face layout W[out,in]) on
- * OpenBLAS sgemm, and the bf16 <-> f32 array conversions. */
+ * OpenBLAS sgemm (few rows: the streaming kernel of gemv.c), and the
+ * bf16 <-> f32 array conversions. */
 #include <cblas.h>
 
+#include "nn/gemv.h"
 #include "nn/nn.h"
 
 void nn_bf16_to_f32_array(float *out, const uint16_t *in, size_t n) {
@@ -27,9 +29,12 @@ static void add_bias_rows(float *y, const float *bias, int N, int out) {
 // x[N,in], W[out,in], bias[out] or NULL -> y[N,out]
 void nn_linear_forward(float *y, const float *x, const float *W, const float *bias, int N, int in, int out) {
     if (N <= 0 || out <= 0) return;
-    if (N == 1) {
-        /* One row: sgemv streams W once; sgemm's packing is wasted work here. */
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, W, in, x, 1, 0.0f, y, 1);
+    if (N <= NN_GEMV_MAX_ROWS) {
+        /* Decode: memory bound. sgemm packs W (a second pass over every
+         * byte) and sgemv takes one row; gemv.c reads W once for all N rows
+         * (measured ~2x sgemm at N = 2..8 and ~1.5x sgemv at N = 1, see
+         * docs/kernels.md). */
+        nn_gemv_f32(y, x, W, N, in, out);
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, 1.0f, x, in, W, in, 0.0f, y, out);
     }

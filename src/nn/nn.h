@@ -26,6 +26,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- set-up (blas.c) ---------------------------------------------------- */
+
+/* Call once at program start, before any thread uses BLAS: where OpenBLAS
+ * fell back to legacy kernels on a CPU it does not know (Debian 12's 0.3.21
+ * on recent Xeons picks SSE3 "Prescott", ~5x slower), selects its AVX-512
+ * (SkylakeX) or AVX2 (Haswell) kernels. Respects a user's OPENBLAS_CORETYPE.
+ * Returns the name of the kernel set in use. */
+const char *nn_blas_init(void);
+
 /* ---- bf16 helpers ------------------------------------------------------ */
 
 static inline float nn_bf16_to_f32(uint16_t h) {
@@ -41,16 +50,18 @@ static inline uint16_t nn_f32_to_bf16(float f) {
 void nn_bf16_to_f32_array(float *out, const uint16_t *in, size_t n);
 void nn_f32_to_bf16_array(uint16_t *out, const float *in, size_t n);
 
-/* ---- linear (matmul.c, matmul_bf16.c) ---------------------------------- */
+/* ---- linear (matmul.c, matmul_bf16.c, gemv.c) --------------------------- */
 
-/* x[N,in], W[out,in], bias[out] or NULL -> y[N,out] = x W^T + bias. */
+/* x[N,in], W[out,in], bias[out] or NULL -> y[N,out] = x W^T + bias.
+ * N <= 8 (decode): a kernel that streams W once for all rows (gemv.c);
+ * larger N: sgemm. */
 void nn_linear_forward(float *y, const float *x, const float *W, const float *bias, int N, int in, int out);
 /* dy[N,out], x[N,in], W[out,in] -> dx[N,in] +=, dW[out,in] +=, dbias[out] += (each may be NULL). */
 void nn_linear_backward(float *dx, float *dW, float *dbias, const float *dy, const float *x, const float *W, int N,
                         int in, int out);
 /* Frozen bf16 weight. x[N,in], W[out,in] bf16, bias[out] f32 or NULL -> y[N,out].
- * N <= 8: AVX2 kernel that streams W once (decode); larger N: W converted to
- * f32 panel by panel and multiplied with sgemm. */
+ * N <= 8: the streaming kernel of gemv.c (decode); larger N: W widened to
+ * f32 panel by panel (per thread, ~4 MiB each) and multiplied with sgemm. */
 void nn_linear_bf16_forward(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out);
 /* dy[N,out], W[out,in] bf16 -> dx[N,in] += dy W (the weight itself is frozen). */
 void nn_linear_bf16_backward_input(float *dx, const float *dy, const uint16_t *W, int N, int in, int out);

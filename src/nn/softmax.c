@@ -1,17 +1,10 @@
 /* softmax.c — softmax and log-softmax over the rows of a matrix, in f32
- * with the row maximum subtracted and the normaliser summed in double. */
+ * with the row maximum subtracted and the normaliser summed in double
+ * (vecmath.c). */
 #include <math.h>
 
 #include "nn/nn.h"
-
-/* log(sum(exp(row))) of one row, stable for any finite row. */
-static double row_logsumexp(const float *row, int V) {
-    float max = -INFINITY;
-    for (int i = 0; i < V; i++) max = row[i] > max ? row[i] : max;
-    double sum = 0.0;
-    for (int i = 0; i < V; i++) sum += expf(row[i] - max);
-    return (double)max + log(sum);
-}
+#include "nn/vecmath.h"
 
 // x[N,V] -> y[N,V]
 void nn_softmax_forward(float *y, const float *x, int N, int V) {
@@ -19,8 +12,7 @@ void nn_softmax_forward(float *y, const float *x, int N, int V) {
     for (int n = 0; n < N; n++) {
         const float *xr = x + (size_t)n * V;
         float *yr = y + (size_t)n * V;
-        float lse = (float)row_logsumexp(xr, V);
-        for (int i = 0; i < V; i++) yr[i] = expf(xr[i] - lse);
+        nn_row_exp(yr, xr, (float)nn_row_logsumexp(xr, V), 1.0f, V);
     }
 }
 
@@ -30,7 +22,7 @@ void nn_log_softmax_forward(float *y, const float *x, int N, int V) {
     for (int n = 0; n < N; n++) {
         const float *xr = x + (size_t)n * V;
         float *yr = y + (size_t)n * V;
-        double lse = row_logsumexp(xr, V);
+        double lse = nn_row_logsumexp(xr, V);
         for (int i = 0; i < V; i++) yr[i] = (float)((double)xr[i] - lse);
     }
 }

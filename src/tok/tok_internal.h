@@ -169,6 +169,9 @@ int rg_pretokenize_and_bpe(const rg_tokenizer *tok, rg_encode_scratch *s, int st
                            rg_id_vec *out);
 
 /* Loading helpers (tokenizer_load.c, tokenizer_config.c). */
+struct cJSON;
+/* Parses a JSON file; a syntax error names the file and line. */
+int rg_json_read_file(const char *path, struct cJSON **out);
 int rg_tokenizer_read_configs(rg_tokenizer *tok, const char *dir);
 
 #endif

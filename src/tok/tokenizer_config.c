@@ -10,7 +10,6 @@
 #include "io/file.h"
 #include "tok/tok_internal.h"
 
-int rg_json_read_file(const char *path, cJSON **out);
 
 /* "<|im_end|>", {"content": "<|im_end|>", ...} or null. */
 static int special_token(const rg_tokenizer *tok, const cJSON *config, const char *field, const char *path,

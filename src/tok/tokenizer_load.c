@@ -52,7 +52,6 @@ static int line_of(const char *text, size_t offset) {
     return line;
 }
 
-int rg_json_read_file(const char *path, cJSON **out);
 int rg_json_read_file(const char *path, cJSON **out) {
     char *text;
     size_t len;
@@ -173,7 +172,9 @@ static int read_pre_tokenizer(rg_tokenizer *tok, const cJSON *p, const char *pat
     }
     if (strcmp(type, "ByteLevel") == 0) {
         step.kind = RG_PRE_BYTELEVEL;
-        step.add_prefix_space = flag(p, "add_prefix_space", 1);
+        /* Absent flags default as in tokenizers.js (the Rust library
+         * requires add_prefix_space; real files always give both). */
+        step.add_prefix_space = flag(p, "add_prefix_space", 0);
         step.behavior = RG_SPLIT_ISOLATED;
         if (flag(p, "use_regex", 1)) {
             snprintf(where, sizeof where, "%s: ByteLevel GPT-2 pattern", path);

@@ -76,6 +76,11 @@ for i, (t, k, p) in enumerate([(0.75, 50, 0.9), (1.25, 0, 0.5), (1.0, 5, 1.0), (
     logits[rng.integers(0, 1000, size=20)] = ninf
     add(f"random{i}", logits, t, k, p)
 
+# a larger vocabulary, so the nucleus search partitions many times
+for i, (t, k, p) in enumerate([(1.5, 0, 0.99), (1.0, 0, 0.3), (0.75, 2000, 0.97)]):
+    logits = rng.normal(size=5000) * (1.0 + i)
+    add(f"large{i}", logits, t, k, p)
+
 with open(os.path.join(out, "cases.json"), "w") as f:
     json.dump(cases, f)
 print(f"io_sample_ref: {len(cases)} cases")

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-torch.manual_seed(1234)
+torch.manual_seed(int(os.environ.get("NN_REF_SEED", "1234")))
 torch.set_num_threads(1)
 D = torch.float64
 
@@ -76,8 +76,8 @@ def leaf(x):
 # ---------------------------------------------------------------- dense ---
 def dense(out):
     w = Writer()
-    # linear f32: (N, in, out, bias)
-    for i, (N, fin, fout, bias) in enumerate([(1, 7, 5, True), (3, 13, 11, True), (37, 64, 19, False), (2, 96, 130, True)]):
+    # linear f32: (N, in, out, bias); N <= 8 runs gemv.c (in > 1024 crosses its input chunks)
+    for i, (N, fin, fout, bias) in enumerate([(1, 7, 5, True), (3, 13, 11, True), (37, 64, 19, False), (2, 96, 130, True), (5, 1103, 9, True), (8, 2051, 6, False)]):
         c = f"linear{i}"
         x, W, b, dy = f32(N, fin), f32(fout, fin, scale=0.2), f32(fout), f32(N, fout)
         xl, Wl, bl = leaf(x), leaf(W), leaf(b)
@@ -90,8 +90,8 @@ def dense(out):
         w.put(f"{c}/dx", xl.grad)
         w.put(f"{c}/dW", Wl.grad)
         w.put(f"{c}/db", bl.grad if bias else torch.zeros(fout, dtype=D))
-    # linear bf16: N spans the decode kernels (1..8) and the panel path (> 8)
-    for i, (N, fin, fout) in enumerate([(1, 37, 9), (2, 64, 5), (3, 37, 11), (5, 40, 3), (8, 96, 7), (9, 37, 300), (20, 64, 513)]):
+    # linear bf16: N spans the decode kernels (1..8) and the panel path (> 8; 1031 x 1100 takes two 4 MiB panels)
+    for i, (N, fin, fout) in enumerate([(1, 37, 9), (2, 64, 5), (3, 37, 11), (5, 40, 3), (8, 96, 7), (9, 37, 300), (20, 64, 513), (4, 1031, 13), (1, 2051, 6), (7, 1100, 5), (9, 1031, 1100)]):
         c = f"bf16_{i}"
         x, W16, b, dy = f32(N, fin), f32(fout, fin, scale=0.2).to(torch.bfloat16), f32(fout), f32(N, fout)
         xl = leaf(x)
@@ -223,7 +223,7 @@ def causal_gqa(q, k, v, n_rep, P=0):
 
 def attention(out):
     w = Writer()
-    for i, (T, nh, nkv, hd) in enumerate([(7, 2, 2, 64), (9, 4, 2, 16), (6, 7, 1, 10), (70, 4, 2, 8), (13, 14, 2, 64)]):
+    for i, (T, nh, nkv, hd) in enumerate([(7, 2, 2, 64), (9, 4, 2, 16), (6, 7, 1, 10), (70, 4, 2, 8), (13, 14, 2, 64), (130, 4, 2, 64)]):
         c = f"attn{i}"
         q, k, v, dy = f32(T, nh, hd), f32(T, nkv, hd), f32(T, nkv, hd), f32(T, nh, hd)
         ql, kl, vl = leaf(q), leaf(k), leaf(v)
@@ -306,8 +306,46 @@ def pick_tau(values):
     return float(math.sqrt(v[j] * v[j + 1]))
 
 
+def jsd_case(w, case, s, t, beta, clip, top_k):
+    """One JSD case: reference loss, gradient, clip counts, gap, entropy."""
+    N, V = s.shape
+    targets = torch.randint(0, V, (N,))
+    mask = torch.tensor([1, 1, 0, 1, 1, 1], dtype=torch.uint8)
+    tau = 0.0
+    if clip:
+        with torch.no_grad():
+            loss0, terms0 = jsd_loss(s.to(D), t.to(D), beta, 0, 0.0, top_k)
+        tau = pick_tau(loss0.numpy() if clip == 1 else terms0.numpy())
+    tau = float(np.float32(tau))
+    sl = leaf(s)
+    token_loss, terms = jsd_loss(sl, t.to(D), beta, clip, tau, top_k)
+    token_loss = token_loss * mask
+    grad_scale = 0.5
+    (token_loss.sum() * grad_scale).backward()
+    with torch.no_grad():
+        m = mask.bool()
+        if clip == 1:
+            clipped = float(((terms.sum(-1) > tau) & m).sum()); total = float(m.sum())
+        elif clip == 2:
+            clipped = float(((terms > tau) & m[:, None]).sum()); total = float(m.sum() * terms.shape[1])
+        else:
+            clipped, total = 0.0, float(m.sum())
+        ls_full, lt_full = torch.log_softmax(s.to(D), -1), torch.log_softmax(t.to(D), -1)
+        gap = (lt_full.gather(-1, targets[:, None]) - ls_full.gather(-1, targets[:, None]))[:, 0] * mask
+        entropy = -(ls_full.exp() * ls_full).sum(-1) * mask
+    assert torch.isfinite(sl.grad).all() and torch.isfinite(token_loss).all()
+    c = f"jsd{case}"
+    w.put(f"{c}/config", np.array([beta, clip, tau, top_k, grad_scale], dtype=np.float64))
+    w.put(f"{c}/student", s); w.put(f"{c}/teacher", t)
+    w.put(f"{c}/targets", targets.numpy(), np.int32); w.put(f"{c}/mask", mask.numpy())
+    w.put(f"{c}/token_loss", token_loss.detach()); w.put(f"{c}/dstudent", sl.grad)
+    w.put(f"{c}/clip_counts", np.array([clipped, total], dtype=np.float64))
+    w.put(f"{c}/gap", gap); w.put(f"{c}/entropy", entropy)
+
+
 def jsd(w):
-    N, V = 6, 40
+    # V = 43: 8-wide blocks and a scalar tail in the kernel
+    N, V = 6, 43
     case = 0
     sanity_s, sanity_t = f32(3, V, scale=2.0).to(D), f32(3, V, scale=2.0).to(D)
     # beta = 0 and 1 match PyTorch's own kl_div
@@ -330,39 +368,13 @@ def jsd(w):
                             s[n, n % V] = 100.0
                             t[n, (n + (n % 2) * 3) % V] = 100.0
                         s[5] = f32(V, scale=2.0)
-                    targets = torch.randint(0, V, (N,))
-                    mask = torch.tensor([1, 1, 0, 1, 1, 1], dtype=torch.uint8)
-                    tau = 0.0
-                    if clip:
-                        with torch.no_grad():
-                            loss0, terms0 = jsd_loss(s.to(D), t.to(D), beta, 0, 0.0, top_k)
-                        tau = pick_tau(loss0.numpy() if clip == 1 else terms0.numpy())
-                    tau = float(np.float32(tau))
-                    sl = leaf(s)
-                    token_loss, terms = jsd_loss(sl, t.to(D), beta, clip, tau, top_k)
-                    token_loss = token_loss * mask
-                    grad_scale = 0.5
-                    (token_loss.sum() * grad_scale).backward()
-                    with torch.no_grad():
-                        m = mask.bool()
-                        if clip == 1:
-                            clipped = float(((terms.sum(-1) > tau) & m).sum()); total = float(m.sum())
-                        elif clip == 2:
-                            clipped = float(((terms > tau) & m[:, None]).sum()); total = float(m.sum() * terms.shape[1])
-                        else:
-                            clipped, total = 0.0, float(m.sum())
-                        ls_full, lt_full = torch.log_softmax(s.to(D), -1), torch.log_softmax(t.to(D), -1)
-                        gap = (lt_full.gather(-1, targets[:, None]) - ls_full.gather(-1, targets[:, None]))[:, 0] * mask
-                        entropy = -(ls_full.exp() * ls_full).sum(-1) * mask
-                    assert torch.isfinite(sl.grad).all() and torch.isfinite(token_loss).all()
-                    c = f"jsd{case}"
+                    jsd_case(w, case, s, t, beta, clip, top_k)
                     case += 1
-                    w.put(f"{c}/config", np.array([beta, clip, tau, top_k, grad_scale], dtype=np.float64))
-                    w.put(f"{c}/student", s); w.put(f"{c}/teacher", t)
-                    w.put(f"{c}/targets", targets.numpy(), np.int32); w.put(f"{c}/mask", mask.numpy())
-                    w.put(f"{c}/token_loss", token_loss.detach()); w.put(f"{c}/dstudent", sl.grad)
-                    w.put(f"{c}/clip_counts", np.array([clipped, total], dtype=np.float64))
-                    w.put(f"{c}/gap", gap); w.put(f"{c}/entropy", entropy)
+    # a long row (several 1024-entry blocks, top-k indices inside 8-blocks)
+    for beta, clip, top_k in ((0.5, 0, 0), (0.25, 2, 16), (0.0, 1, 0), (1.0, 0, 16), (0.5, 1, 7)):
+        s, t = f32(N, 2053, scale=3.0), f32(N, 2053, scale=3.0)
+        jsd_case(w, case, s, t, beta, clip, top_k)
+        case += 1
     w.put("jsd/cases", np.int32(case))
     # The formulas without a PyTorch counterpart (tail bucket, clipping),
     # confirmed by finite differences.

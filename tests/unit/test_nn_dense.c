@@ -5,6 +5,7 @@
  * rtol 1e-4 (f32 sums of up to a few hundred terms).
  * Backward kernels accumulate: gradients start at ACC_START and the test
  * subtracts it again, so a kernel that overwrites instead of adding fails. */
+#include "nn/gemv.h"
 #include "nn/nn.h"
 #include "nn_ref_reader.h"
 
@@ -28,7 +29,7 @@ static void linear_f32_matches_torch(void **state) {
     (void)state;
     ref_file f;
     ref_open(&f, "nn_dense.safetensors");
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 6; i++) {
         char c[32];
         snprintf(c, sizeof c, "linear%d", i);
         size_t nx, nW, ny;
@@ -55,12 +56,13 @@ static void linear_f32_matches_torch(void **state) {
     ref_close(&f);
 }
 
-/* N = 1..8 run the AVX2 streaming kernel, N > 8 the f32-panel sgemm path. */
+/* N = 1..8 run the AVX2 streaming kernel (gemv.c; in > 1024 crosses its
+ * input chunks), N > 8 the f32-panel sgemm path. */
 static void linear_bf16_matches_torch(void **state) {
     (void)state;
     ref_file f;
     ref_open(&f, "nn_dense.safetensors");
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 11; i++) {
         char c[32];
         snprintf(c, sizeof c, "bf16_%d", i);
         size_t nx, nW, ny, out;
@@ -77,6 +79,62 @@ static void linear_bf16_matches_torch(void **state) {
         check_ref(&f, c, "dx", dx, nx, GRAD_ATOL, GRAD_RTOL);
         free(x); free(b); free(dy); free(W); free(y); free(dx);
     }
+    ref_close(&f);
+}
+
+/* Both decode implementations behind nn_gemv_* (the dispatcher picks one per
+ * CPU), each against the reference: AVX2 always, AVX-512 where it can run. */
+static void gemv_implementations_match_torch(void **state) {
+    (void)state;
+    ref_file f;
+    ref_open(&f, "nn_dense.safetensors");
+    int checked = 0;
+    for (int impl = 0; impl < 2; impl++) {
+        if (impl == 1 && !nn_gemv_has_avx512()) {
+            fprintf(stderr, "note: no AVX-512 here; only the AVX2 kernels were checked\n");
+            break;
+        }
+        for (int i = 0; i < 11; i++) {
+            char c[32];
+            snprintf(c, sizeof c, "bf16_%d", i);
+            size_t nx, nW, ny, out;
+            float *x = ref_f32(&f, ref_name(c, "x"), &nx), *b = ref_f32(&f, ref_name(c, "b"), &out);
+            uint16_t *W = ref_bf16(&f, ref_name(c, "W"), &nW);
+            size_t in = nW / out, N = nx / in;
+            ny = N * out;
+            if (N <= NN_GEMV_MAX_ROWS) {
+                float *y = malloc(ny * sizeof(float));
+                (impl ? nn_gemv_bf16_avx512 : nn_gemv_bf16_avx2)(y, x, W, (int)N, (int)in, (int)out);
+                for (size_t n = 0; n < N; n++)
+                    for (size_t o = 0; o < out; o++) y[n * out + o] += b[o];
+                check_ref(&f, c, "y", y, ny, FWD_ATOL, FWD_RTOL);
+                free(y);
+                checked++;
+            }
+            free(x); free(b); free(W);
+        }
+        for (int i = 0; i < 6; i++) {
+            char c[32];
+            snprintf(c, sizeof c, "linear%d", i);
+            size_t nx, nW, out;
+            float *x = ref_f32(&f, ref_name(c, "x"), &nx), *W = ref_f32(&f, ref_name(c, "W"), &nW);
+            float *b = ref_f32(&f, ref_name(c, "b"), &out);
+            int has_bias = (int)ref_scalar(&f, ref_name(c, "has_bias"));
+            size_t in = nW / out, N = nx / in;
+            if (N <= NN_GEMV_MAX_ROWS) {
+                float *y = malloc(N * out * sizeof(float));
+                (impl ? nn_gemv_f32_avx512 : nn_gemv_f32_avx2)(y, x, W, (int)N, (int)in, (int)out);
+                if (has_bias)
+                    for (size_t n = 0; n < N; n++)
+                        for (size_t o = 0; o < out; o++) y[n * out + o] += b[o];
+                check_ref(&f, c, "y", y, N * out, FWD_ATOL, FWD_RTOL);
+                free(y);
+                checked++;
+            }
+            free(x); free(W); free(b);
+        }
+    }
+    assert_true(checked >= 13);
     ref_close(&f);
 }
 
@@ -187,6 +245,7 @@ static void softmax_matches_torch(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(linear_f32_matches_torch),     cmocka_unit_test(linear_bf16_matches_torch),
+        cmocka_unit_test(gemv_implementations_match_torch),
         cmocka_unit_test(bf16_conversion_rounds_to_nearest_even), cmocka_unit_test(embedding_matches_torch),
         cmocka_unit_test(rmsnorm_matches_torch),        cmocka_unit_test(swiglu_matches_torch),
         cmocka_unit_test(softmax_matches_torch),

@@ -4,7 +4,8 @@
  * F.kl_div; the top-k tail bucket and the clip modes have no PyTorch
  * counterpart and are confirmed there by finite differences, gradcheck).
  * Cases: beta in {0, 0.25, 0.5, 1} x {full vocabulary, top-5 + tail} x clip
- * {none, token, entry}, on random and near-one-hot ([100, -100, ...]) logits.
+ * {none, token, entry}, on random and near-one-hot ([100, -100, ...]) logits,
+ * V = 43 (8-wide blocks + a tail), and five cases at V = 2053 (long rows).
  * Tolerances: losses, gap, entropy atol 2e-5 + rtol 1e-4 (per-entry f32
  * log-space arithmetic, sums in double); gradients atol 2e-6 + rtol 1e-4;
  * clip counts exact (tau lies in a wide gap between the reference values). */
@@ -57,7 +58,7 @@ static void jsd_matches_torch(void **state) {
     ref_file f;
     ref_open(&f, "nn_loss.safetensors");
     int cases = (int)ref_scalar(&f, "jsd/cases");
-    assert_int_equal(cases, 48);
+    assert_true(cases >= 48);
     for (int i = 0; i < cases; i++) {
         char c[32];
         snprintf(c, sizeof c, "jsd%d", i);

@@ -276,6 +276,45 @@ static void test_write_round_trip(void **state) {
     }
     rg_st_close(&f);
 
+    /* from_f32: converted while writing, equal to the bulk conversions
+     * (themselves checked against numpy/torch in test_dtype) */
+    enum { BIG = 40000 }; /* more than one conversion chunk */
+    float *master = malloc(BIG * sizeof(float));
+    uint16_t *want_bf16 = malloc(BIG * 2), *want_f16 = malloc(BIG * 2);
+    rg_rng rng;
+    rg_rng_seed(&rng, 9);
+    for (int i = 0; i < BIG; i++) master[i] = rg_rng_normal(&rng) * 10.0f;
+    rg_f32_to_bf16_array(master, want_bf16, BIG);
+    rg_f32_to_f16_array(master, want_f16, BIG);
+    rg_st_entry converted[3] = {
+        {.name = "as.bf16", .dtype = RG_BF16, .ndim = 2, .shape = {200, 200}, .from_f32 = master},
+        {.name = "as.f16", .dtype = RG_F16, .ndim = 1, .shape = {BIG}, .from_f32 = master},
+        {.name = "as.f32", .dtype = RG_F32, .ndim = 1, .shape = {BIG}, .from_f32 = master},
+    };
+    char *conv_path = rg_path_join(scratch, "converted.safetensors");
+    assert_int_equal(rg_st_write(conv_path, converted, 3, metadata), 0);
+    assert_int_equal(rg_st_open(&f, conv_path), 0);
+    assert_memory_equal(rg_st_find(&f, "as.bf16")->data, want_bf16, BIG * 2);
+    assert_memory_equal(rg_st_find(&f, "as.f16")->data, want_f16, BIG * 2);
+    assert_memory_equal(rg_st_find(&f, "as.f32")->data, master, BIG * 4);
+    rg_st_close(&f);
+    rg_st_entry to_int = {.name = "bad", .dtype = RG_I32, .ndim = 1, .shape = {4}, .from_f32 = master};
+    assert_int_equal(rg_st_write(conv_path, &to_int, 1, NULL), -1);
+    assert_non_null(strstr(rg_errmsg(), "cannot convert f32 to I32"));
+    free(conv_path);
+    free(master);
+    free(want_bf16);
+    free(want_f16);
+
+    /* no tensors at all: a valid, empty checkpoint */
+    char *empty = rg_path_join(scratch, "empty.safetensors");
+    assert_int_equal(rg_st_write(empty, NULL, 0, NULL), 0);
+    assert_int_equal(rg_st_open(&f, empty), 0);
+    assert_int_equal(f.n_tensors, 0);
+    assert_int_equal(f.buffer_size, 0);
+    rg_st_close(&f);
+    free(empty);
+
     /* refused input leaves nothing behind, not even a temp file */
     char *bad = rg_path_join(scratch, "dup.safetensors");
     rg_st_entry dup[2] = {entries[2], entries[2]};

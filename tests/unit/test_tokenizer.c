@@ -194,6 +194,40 @@ static void test_variants_match_reference(void **state) {
     assert_int_equal(check_model("llama3_merges"), 0);
 }
 
+/* Several threads encoding with one tokenizer at once (one of them holds the
+ * BPE cache, the others run without it): every result still equals the
+ * reference. */
+static void test_concurrent_encode(void **state) {
+    (void)state;
+    cJSON *model = cJSON_GetObjectItem(cJSON_GetObjectItem(load_cases(), "models"), "qwen3");
+    const char *dir = cJSON_GetObjectItem(model, "dir")->valuestring;
+    rg_tokenizer *tok;
+    assert_int_equal(rg_tokenizer_load(dir, &tok), RG_OK);
+    const cJSON *cases = cJSON_GetObjectItem(model, "cases");
+    int n_cases = cJSON_GetArraySize(cases);
+    int mismatches = 0;
+#pragma omp parallel for num_threads(4) schedule(dynamic, 16) reduction(+ : mismatches)
+    for (int i = 0; i < n_cases; i++) {
+        const cJSON *c = cJSON_GetArrayItem(cases, i);
+        size_t len;
+        char *text = case_text(c, "text", &len);
+        int32_t *ids;
+        int n;
+        if (rg_tokenizer_encode(tok, text, len, 1, &ids, &n) != RG_OK) {
+            mismatches++;
+        } else {
+            const cJSON *ref = cJSON_GetObjectItem(c, "ids");
+            int ok = n == cJSON_GetArraySize(ref);
+            for (int k = 0; ok && k < n; k++) ok = ids[k] == cJSON_GetArrayItem(ref, k)->valueint;
+            mismatches += !ok;
+            free(ids);
+        }
+        free(text);
+    }
+    assert_int_equal(mismatches, 0);
+    rg_tokenizer_free(tok);
+}
+
 static void test_healthbench_included(void **state) {
     (void)state;
     int n = cJSON_GetObjectItem(load_cases(), "texts_from_healthbench")->valueint;
@@ -348,6 +382,35 @@ static void test_added_token_flags_by_hand(void **state) {
     free(ids);
     assert_int_equal(rg_tokenizer_is_special(tok, 300), 1);
     assert_int_equal(rg_tokenizer_is_special(tok, 302), 0);
+    rg_tokenizer_free(tok);
+    free(path);
+    free(dir);
+}
+
+/* A pattern that backtracks through a long piece needs more than PCRE2's
+ * default 32 KiB JIT stack: the encoder retries with a larger one. */
+static void test_regex_deep_backtracking(void **state) {
+    (void)state;
+    char *dir = test_tmpdir();
+    char *path = write_tiny(dir, "", "",
+                            "\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":["
+                            "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(?:a|b)+c\"},\"behavior\":\"Isolated\"},"
+                            "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"use_regex\":false}]}");
+    rg_tokenizer *tok;
+    if (rg_tokenizer_load(path, &tok) != RG_OK) fail_msg("%s", rg_errmsg());
+    size_t len = 200001;
+    char *text = malloc(len + 1);
+    for (size_t i = 0; i + 1 < len; i++) text[i] = "ab"[i % 2];
+    text[len - 1] = 'c';
+    text[len] = 0;
+    int32_t *ids;
+    int n;
+    if (rg_tokenizer_encode(tok, text, len, 1, &ids, &n) != RG_OK) fail_msg("%s", rg_errmsg());
+    assert_int_equal(n, (int)len); /* no merges: one id per byte */
+    assert_int_equal(ids[0], 'a');
+    assert_int_equal(ids[n - 1], 'c');
+    free(ids);
+    free(text);
     rg_tokenizer_free(tok);
     free(path);
     free(dir);
@@ -537,11 +600,13 @@ int main(void) {
         cmocka_unit_test(test_strmap),
         cmocka_unit_test(test_bpe_rank_order_by_hand),
         cmocka_unit_test(test_added_token_flags_by_hand),
+        cmocka_unit_test(test_regex_deep_backtracking),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_invalid_utf8_is_rejected),
         cmocka_unit_test(test_qwen3_matches_reference),
         cmocka_unit_test(test_llama3_matches_reference),
         cmocka_unit_test(test_variants_match_reference),
+        cmocka_unit_test(test_concurrent_encode),
         cmocka_unit_test(test_healthbench_included),
         cmocka_unit_test(test_special_ids_match_reference),
         cmocka_unit_test(test_generation_config_eos_list),

@@ -1,0 +1,129 @@
+/* gemv_avx512.c — the decode kernels of gemv.c, 16 floats wide, for CPUs
+ * with AVX-512 (chosen at run time; the build itself targets x86-64-v3).
+ * With 32 registers a block of 4 weight rows meets 4 input rows at once
+ * (16 accumulators), so the batched-decode case (N = 8) needs half the loads
+ * per multiply-add of the AVX2 kernel and twice the width. Same blocking as
+ * gemv.c: 4 weight rows x K_CHUNK inputs, W read from memory once. */
+#pragma GCC target("avx512f,fma")
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include "nn/gemv.h"
+#include "nn/nn.h"
+
+#define ROW_BLOCK 4
+#define K_CHUNK 1024
+
+/* 16 bf16 values -> 16 floats. */
+static inline __m512 load_bf16x16(const uint16_t *p) {
+    __m256i h = _mm256_loadu_si256((const __m256i *)p);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* sums[r*4 + j] += W[r, 0:len] . x_j[0:len], r < 4, j < 4; f32 W rows ldw apart (len % 16 == 0). */
+static inline void micro_4x4(float *sums, const float *w, size_t ldw, const float *const x[4], int len) {
+    __m512 a[4][4];
+    for (int r = 0; r < 4; r++)
+        for (int j = 0; j < 4; j++) a[r][j] = _mm512_setzero_ps();
+    for (int i = 0; i < len; i += 16) {
+        __m512 x0 = _mm512_loadu_ps(x[0] + i), x1 = _mm512_loadu_ps(x[1] + i);
+        __m512 x2 = _mm512_loadu_ps(x[2] + i), x3 = _mm512_loadu_ps(x[3] + i);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            __m512 wv = _mm512_loadu_ps(w + r * ldw + i);
+            a[r][0] = _mm512_fmadd_ps(wv, x0, a[r][0]);
+            a[r][1] = _mm512_fmadd_ps(wv, x1, a[r][1]);
+            a[r][2] = _mm512_fmadd_ps(wv, x2, a[r][2]);
+            a[r][3] = _mm512_fmadd_ps(wv, x3, a[r][3]);
+        }
+    }
+    for (int r = 0; r < 4; r++)
+        for (int j = 0; j < 4; j++) sums[r * 4 + j] += _mm512_reduce_add_ps(a[r][j]);
+}
+
+/* sums[r] += W[r, 0:len] . x[0:len], r < 4; bf16 W straight from memory (N = 1). */
+static inline void micro_4x1_bf16(float *sums, const uint16_t *w, size_t ldw, const float *x, int len) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int i = 0; i < len; i += 16) {
+        __m512 xv = _mm512_loadu_ps(x + i);
+        a0 = _mm512_fmadd_ps(load_bf16x16(w + i), xv, a0);
+        a1 = _mm512_fmadd_ps(load_bf16x16(w + ldw + i), xv, a1);
+        a2 = _mm512_fmadd_ps(load_bf16x16(w + 2 * ldw + i), xv, a2);
+        a3 = _mm512_fmadd_ps(load_bf16x16(w + 3 * ldw + i), xv, a3);
+    }
+    sums[0] += _mm512_reduce_add_ps(a0), sums[1] += _mm512_reduce_add_ps(a1);
+    sums[2] += _mm512_reduce_add_ps(a2), sums[3] += _mm512_reduce_add_ps(a3);
+}
+
+/* Runs the 4x4 kernel over input rows n0.. (up to 4; missing ones repeat the last, results dropped). */
+static inline void block_inputs(float acc[][ROW_BLOCK], const float *w, size_t ldw, const float *x, int in, int k0,
+                                int len, int N) {
+    for (int n0 = 0; n0 < N; n0 += 4) {
+        const float *xs[4];
+        for (int j = 0; j < 4; j++) xs[j] = x + (size_t)(n0 + j < N ? n0 + j : N - 1) * in + k0;
+        float sums[16] = {0};
+        micro_4x4(sums, w, ldw, xs, len);
+        for (int j = 0; j < 4 && n0 + j < N; j++)
+            for (int r = 0; r < ROW_BLOCK; r++) acc[n0 + j][r] += sums[r * 4 + j];
+    }
+}
+
+/* y[N,out] rows [o0, o1); bf16 W when W16, else f32 W32. */
+static void gemv_rows(float *y, const float *x, const uint16_t *W16, const float *W32, int N, int in, int out, int o0,
+                      int o1) {
+    const int in16 = in & ~15;
+    int o = o0;
+    for (; o + ROW_BLOCK <= o1; o += ROW_BLOCK) {
+        float acc[NN_GEMV_MAX_ROWS][ROW_BLOCK] = {{0}};
+        for (int k0 = 0; k0 < in16; k0 += K_CHUNK) {
+            int len = in16 - k0 < K_CHUNK ? in16 - k0 : K_CHUNK;
+            if (W32) {
+                block_inputs(acc, W32 + (size_t)o * in + k0, (size_t)in, x, in, k0, len, N);
+            } else if (N == 1) {
+                micro_4x1_bf16(acc[0], W16 + (size_t)o * in + k0, (size_t)in, x + k0, len);
+            } else {
+                /* widen this 4 x len block once (16 KiB, stays in L1) for all the input rows */
+                _Alignas(64) float wide[ROW_BLOCK * K_CHUNK];
+                for (int r = 0; r < ROW_BLOCK; r++)
+                    for (int i = 0; i < len; i += 16)
+                        _mm512_store_ps(wide + r * K_CHUNK + i, load_bf16x16(W16 + (size_t)(o + r) * in + k0 + i));
+                block_inputs(acc, wide, K_CHUNK, x, in, k0, len, N);
+            }
+        }
+        for (int n = 0; n < N; n++)
+            for (int r = 0; r < ROW_BLOCK; r++) {
+                float tail = 0.0f;
+                for (int i = in16; i < in; i++)
+                    tail += (W32 ? W32[(size_t)(o + r) * in + i] : nn_bf16_to_f32(W16[(size_t)(o + r) * in + i])) *
+                            x[(size_t)n * in + i];
+                y[(size_t)n * out + o + r] = acc[n][r] + tail;
+            }
+    }
+    for (; o < o1; o++)
+        for (int n = 0; n < N; n++) {
+            float sum = 0.0f;
+            for (int i = 0; i < in; i++)
+                sum += (W32 ? W32[(size_t)o * in + i] : nn_bf16_to_f32(W16[(size_t)o * in + i])) * x[(size_t)n * in + i];
+            y[(size_t)n * out + o] = sum;
+        }
+}
+
+static void gemv(float *y, const float *x, const uint16_t *W16, const float *W32, int N, int in, int out) {
+#pragma omp parallel
+    {
+        int nth = omp_get_num_threads(), tid = omp_get_thread_num();
+        int blocks = (out + ROW_BLOCK - 1) / ROW_BLOCK;
+        int o0 = (int)((long)blocks * tid / nth) * ROW_BLOCK, o1 = (int)((long)blocks * (tid + 1) / nth) * ROW_BLOCK;
+        if (o1 > out) o1 = out;
+        if (o0 < o1) gemv_rows(y, x, W16, W32, N, in, out, o0, o1);
+    }
+}
+
+void nn_gemv_bf16_avx512(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
+    gemv(y, x, W, NULL, N, in, out);
+}
+
+void nn_gemv_f32_avx512(float *y, const float *x, const float *W, int N, int in, int out) {
+    gemv(y, x, NULL, W, N, in, out);
+}

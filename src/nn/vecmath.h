@@ -1,0 +1,19 @@
+/* vecmath.h — vectorised reductions over long rows (internal to src/nn):
+ * the vocabulary rows of softmax, cross-entropy and the JSD, where scalar
+ * expf would dominate. AVX2 + glibc's libmvec (8-wide expf/logf, <= 4 ulp). */
+#ifndef RG_NN_VECMATH_H
+#define RG_NN_VECMATH_H
+
+// x[n] -> max (-inf when n == 0)
+float nn_row_max(const float *x, int n);
+// x[n] -> log(sum(exp(x))), stable; the sum in double; -inf when every x is -inf
+double nn_row_logsumexp(const float *x, int n);
+// x[n] -> out[n] = scale * exp(x - shift); out may alias x
+void nn_row_exp(float *out, const float *x, float shift, float scale, int n);
+
+// row[valid] -> softmax in place, in f32 (attention rows: short, sums in f32)
+void nn_row_softmax(float *row, int valid);
+// d[n], p[n] -> d = p * (d - sum(p * d)) in place: softmax backward of one row
+void nn_row_softmax_backward(float *d, const float *p, int n);
+
+#endif
