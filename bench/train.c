@@ -19,10 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/timer.h"
 #include "model/model.h"
+#include "nn/nn.h"
 #include "train/trainer.h"
 
 static double peak_rss_gb(void) {
@@ -116,18 +118,22 @@ static int run(int T, int lora_rank, int big, int small, int steps, double *seco
         .lora_rank = lora_rank, .lora_alpha = 32, .lora_targets = RG_LORA_ALL_MODULES,
         .adam = {.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.01},
         .schedule = {.kind = RG_SCHEDULE_CONSTANT, .lr = 1e-5f}, .max_grad_norm = 1.0f,
-        .batch_size = 1, .grad_accum = 1, .seed = 1, .head_chunk = 64,
+        .batch_size = 1, .grad_accum = 1, .seed = 1, .head_chunk = 256,
     };
     rg_trainer t;
     rg_train_example ex;
     make_example(&ex, T, cfg.vocab_size);
     if (rg_trainer_init(&t, &model, &tc, T, 1) != RG_OK) return RG_ERR;
     rg_step_stats st;
-    if (rg_trainer_step(&t, &ex, &st) != RG_OK) return RG_ERR; /* warm-up: page faults, BLAS buffers */
+    printf("  activations + work buffers: %.2f GB\n", t.acts.n_floats * 4.0 / 1e9);
     double t0 = rg_now();
-    for (int i = 0; i < steps; i++)
-        if (rg_trainer_step(&t, &ex, &st) != RG_OK) return RG_ERR;
-    *seconds_per_step = (rg_now() - t0) / steps;
+    if (rg_trainer_step(&t, &ex, &st) != RG_OK) return RG_ERR; /* warm-up: page faults, BLAS buffers */
+    if (steps > 0) {
+        t0 = rg_now();
+        for (int i = 0; i < steps; i++)
+            if (rg_trainer_step(&t, &ex, &st) != RG_OK) return RG_ERR;
+    }
+    *seconds_per_step = (rg_now() - t0) / (steps > 0 ? steps : 1);
     printf("  loss %.4f (random weights), grad norm %.3g\n", st.loss, st.grad_norm);
     rg_trainer_free(&t);
     rg_model_free(&model);
@@ -137,6 +143,8 @@ static int run(int T, int lora_rank, int big, int small, int steps, double *seco
 }
 
 int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* lines as they come: the big runs take minutes */
+    const char *kernels = nn_blas_init(); /* also exported to the PyTorch child (OPENBLAS_CORETYPE) */
     const char *mode = argc > 1 ? argv[1] : "step";
     int small = getenv("RGSD_BENCH_SMALL") != NULL;
     double sps;
@@ -146,15 +154,15 @@ int main(int argc, char **argv) {
         int T = small ? 128 : 1024;
         printf("%s: %s, T = %d, %d threads\n", mode, lora ? "LoRA r16 on a bf16 Qwen2.5-3B-shape base" :
                "full fine-tuning, Qwen2.5-0.5B shape", T, omp_get_max_threads());
-        if (run(T, lora ? 16 : 0, lora, small, 1, &sps, &n) != RG_OK) return printf("error: %s\n", rg_errmsg()), 0;
+        if (run(T, lora ? 16 : 0, lora, small, 0, &sps, &n) != RG_OK) return printf("error: %s\n", rg_errmsg()), 0;
         printf("  %.2fB parameters, step %.1f s, peak RSS %.2f GB (target < %d GB)\n", n / 1e9, sps, peak_rss_gb(),
                lora ? 20 : 16);
         return 0;
     }
     int T = small ? 64 : 512, steps = small ? 2 : 2;
     rg_model_config cfg = qwen_config(small, 0);
-    printf("train step: Qwen2.5-0.5B shape%s, full fine-tuning, T = %d, %d threads\n", small ? " (SMALL)" : "", T,
-           omp_get_max_threads());
+    printf("train step: Qwen2.5-0.5B shape%s, full fine-tuning, T = %d, %d threads, OpenBLAS %s kernels\n",
+           small ? " (SMALL)" : "", T, omp_get_max_threads(), kernels);
     double roof = sgemm_roof(&cfg, T);
     printf("  sgemm roof on the step's GEMM shapes: %.1f GFLOP/s\n", roof);
     if (run(T, 0, 0, small, steps, &sps, &n) != RG_OK) return printf("error: %s\n", rg_errmsg()), 0;

@@ -21,6 +21,7 @@
 #include "io/file.h"
 #include "io/jsonl.h"
 #include "model/generate.h"
+#include "nn/nn.h"
 
 static void on_progress(void *ctx, int finished, int total) {
     (void)total;
@@ -123,6 +124,7 @@ int cmd_generate(int argc, char **argv) {
         args, (int)(sizeof args / sizeof args[0]), 0};
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     if (parsed != 0) return parsed == 1 ? 0 : rg_cli_fail();
+    nn_blas_init(); /* OpenBLAS's AVX2/AVX-512 kernels where it fell back to SSE3 */
     if ((prompt_text == NULL) == (data == NULL)) {
         rg_error("give exactly one of --prompt and --data (see rgsd generate --help)");
         return rg_cli_fail();

@@ -82,6 +82,7 @@ int cmd_logprobs(int argc, char **argv) {
         (int)(sizeof args / sizeof args[0]), 0};
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     if (parsed != 0) return parsed == 1 ? 0 : rg_cli_fail();
+    nn_blas_init(); /* OpenBLAS's AVX2/AVX-512 kernels where it fell back to SSE3 */
 
     rg_lm lm;
     if (rg_lm_open(&lm, model_path, tokenizer, chat_family, bf16)) return rg_cli_fail();

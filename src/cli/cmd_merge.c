@@ -7,6 +7,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "model/model.h"
+#include "nn/nn.h"
 #include "train/checkpoint.h"
 
 int cmd_merge(int argc, char **argv) {
@@ -29,6 +30,7 @@ int cmd_merge(int argc, char **argv) {
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     if (parsed == 1) return 0;
     if (parsed < 0) return rg_cli_fail();
+    nn_blas_init(); /* OpenBLAS's AVX2/AVX-512 kernels, not its SSE3 fallback */
     rg_dtype dtype;
     if (strcmp(dtype_name, "f32") == 0)
         dtype = RG_F32;

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "io/file.h"
 #include "model/model.h"
+#include "nn/nn.h"
 #include "tok/chat.h"
 #include "tok/tokenizer.h"
 #include "train/checkpoint.h"
@@ -51,7 +52,7 @@ int cmd_sft(int argc, char **argv) {
     const char *model_dir = NULL, *data_path = NULL, *out_dir = NULL, *targets = "all", *schedule = "cosine";
     const char *save_dtype = "f32", *chat_family = NULL, *adapter_dir = NULL;
     long lora_rank = 0, warmup = 0, epochs = 1, steps = 0, batch_size = 4, grad_accum = 1, max_len = 2048,
-         seed = 0, save_every = 0, head_chunk = 64, stop_after = 0;
+         seed = 0, save_every = 0, head_chunk = 256, stop_after = 0;
     double lora_alpha = 0, lr = 0, weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, max_grad_norm = 1.0,
            min_lr_ratio = 0.0;
     int resume = 0, f32_base = 0, quiet = 0;
@@ -87,7 +88,7 @@ int cmd_sft(int argc, char **argv) {
          0},
         {"save-every", RG_ARG_INT, &save_every, "N", "also checkpoint every N steps (default: at the end only)", 0},
         {"save-dtype", RG_ARG_STRING, &save_dtype, "f32|bf16", "full fine-tuning: model.safetensors dtype", 0},
-        {"head-chunk", RG_ARG_INT, &head_chunk, "N", "LM-head positions per chunk (default 64)", 0},
+        {"head-chunk", RG_ARG_INT, &head_chunk, "N", "LM-head positions per chunk (default 256)", 0},
         {"chat-template", RG_ARG_STRING, &chat_family, "FAMILY", "override the model's chat template", 0},
         {"resume", RG_ARG_FLAG, &resume, NULL, "continue exactly from the checkpoint in --out", 0},
         {"no-progress", RG_ARG_FLAG, &quiet, NULL, "no progress bar", 0},
@@ -106,6 +107,7 @@ int cmd_sft(int argc, char **argv) {
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     if (parsed == 1) return 0;
     if (parsed < 0) return rg_cli_fail();
+    nn_blas_init(); /* OpenBLAS's AVX2/AVX-512 kernels, not its SSE3 fallback */
 
     rg_dtype out_dtype;
     if (strcmp(save_dtype, "f32") == 0)

@@ -25,22 +25,17 @@ static int is_stop(const rg_model *model, const rg_gen_options *o, int token) {
     return 0;
 }
 
-/* Takes the next token for the sequence in `s` from its logits. Returns 1
- * when the sequence is finished. */
-static int take_token(const rg_model *model, const rg_gen_options *o, rg_sampler *sampler, slot_state *s,
-                      const float *logits, rg_gen_result *r, int room_left, int *failed) {
-    rg_sample_result pick;
-    if (rg_sample(sampler, logits, &o->sample, &s->rng, &pick) != RG_OK) {
-        *failed = 1;
-        return 1;
-    }
-    r->sum_logprob += pick.logprob;
-    if (is_stop(model, o, pick.token)) {
+/* Appends a sampled token to the sequence in `s`. Returns 1 when the
+ * sequence is finished (end token, max_new, or no room left in the context). */
+static int take_token(const rg_model *model, const rg_gen_options *o, slot_state *s, const rg_sample_result *pick,
+                      rg_gen_result *r, int room_left) {
+    r->sum_logprob += pick->logprob;
+    if (is_stop(model, o, pick->token)) {
         r->stopped = 1;
         return 1;
     }
-    r->tokens[r->n_tokens++] = pick.token;
-    s->pending = pick.token;
+    r->tokens[r->n_tokens++] = pick->token;
+    s->pending = pick->token;
     return r->n_tokens >= o->max_new || room_left <= 0;
 }
 
@@ -60,16 +55,18 @@ int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prom
     }
     const size_t V = (size_t)model->cfg.vocab_size;
     rg_infer_state st;
-    rg_sampler sampler;
     if (rg_infer_init(&st, model, batch, context, PREFILL_CHUNK > batch ? PREFILL_CHUNK : batch)) return RG_ERR;
-    if (rg_sampler_init(&sampler, (int)V)) {
-        rg_infer_free(&st);
-        return RG_ERR;
-    }
+    /* One sampler per slot: a decode step samples its sequences in parallel
+     * (a full-vocabulary draw costs milliseconds). */
+    rg_sampler *samplers = rg_calloc((size_t)batch, sizeof *samplers);
+    rg_sample_result *picks = rg_calloc((size_t)batch, sizeof *picks);
+    int *pick_rc = rg_calloc((size_t)batch, sizeof *pick_rc);
     float *logits = rg_malloc_aligned(sizeof(float) * V * (size_t)batch);
     slot_state *slots = rg_calloc((size_t)batch, sizeof *slots);
-    int rc = RG_ERR, failed = 0, next_prompt = 0, finished = 0;
-    if (!logits || !slots) goto done;
+    int rc = RG_ERR, next_prompt = 0, finished = 0, n_samplers = 0;
+    if (!samplers || !picks || !pick_rc || !logits || !slots) goto done;
+    for (; n_samplers < batch; n_samplers++)
+        if (rg_sampler_init(&samplers[n_samplers], (int)V)) goto done;
     for (int b = 0; b < batch; b++) slots[b].prompt = -1;
 
     while (finished < n_prompts) {
@@ -89,8 +86,9 @@ int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prom
                     goto done;
                 }
                 s->prompt = p;
-                if (take_token(model, o, &sampler, s, logits, r, context - st.cache_len[b] - 1, &failed)) {
-                    if (failed) goto done;
+                rg_sample_result pick;
+                if (rg_sample(&samplers[b], logits, &o->sample, &s->rng, &pick)) goto done;
+                if (take_token(model, o, s, &pick, r, context - st.cache_len[b] - 1)) {
                     r->seconds = rg_now() - s->start;
                     s->prompt = -1;
                     finished++;
@@ -110,12 +108,18 @@ int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prom
             }
         if (n_active == 0) continue;
         if (rg_infer_step(&st, model, n_active, active, toks, n_new, logits, 0)) goto done;
+#pragma omp parallel for schedule(dynamic) if (n_active > 1)
+        for (int i = 0; i < n_active; i++)
+            pick_rc[i] = rg_sample(&samplers[active[i]], logits + (size_t)i * V, &o->sample, &slots[active[i]].rng,
+                                   &picks[i]);
         for (int i = 0; i < n_active; i++) {
             slot_state *s = &slots[active[i]];
+            if (pick_rc[i]) { /* redo on this thread: error messages are per thread */
+                rg_sample(&samplers[active[i]], logits + (size_t)i * V, &o->sample, &s->rng, &picks[i]);
+                goto done;
+            }
             rg_gen_result *r = &results[s->prompt];
-            if (take_token(model, o, &sampler, s, logits + (size_t)i * V, r, context - st.cache_len[active[i]] - 1,
-                           &failed)) {
-                if (failed) goto done;
+            if (take_token(model, o, s, &picks[i], r, context - st.cache_len[active[i]] - 1)) {
                 r->seconds = rg_now() - s->start;
                 s->prompt = -1;
                 finished++;
@@ -128,7 +132,10 @@ done:
     if (rc) rg_gen_results_free(results, n_prompts);
     free(slots);
     rg_free_aligned(logits);
-    rg_sampler_free(&sampler);
+    for (int b = 0; b < n_samplers; b++) rg_sampler_free(&samplers[b]);
+    free(samplers);
+    free(picks);
+    free(pick_rc);
     rg_infer_free(&st);
     return rc;
 }
