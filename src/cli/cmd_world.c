@@ -41,6 +41,7 @@ int cmd_world(int argc, char **argv) {
         {"sft-rubric-frac", RG_ARG_FLOAT, &cfg.sft_rubric_frac, "F", "share of SFT chats with the rubric in context", 0},
         {"counterfactual", RG_ARG_FLOAT, &cfg.counterfactual, "F",
          "share of those whose rubric is random (teaches rubric-following)", 0},
+        {"known-frac", RG_ARG_FLOAT, &cfg.known_frac, "F", "share of each attribute's values the base model knows", 0},
         {"ordered", RG_ARG_FLAG, &ordered, NULL, "answers in canonical order (food, remedy, age, season)", 0},
     };
     rg_command_spec spec = {

@@ -30,6 +30,7 @@ void world_config_defaults(world_config *cfg) {
     cfg->n_sft = 4000;
     cfg->sft_rubric_frac = 0.5;
     cfg->counterfactual = 0.5;
+    cfg->known_frac = 0.5;
 }
 
 int world_config_check(const world_config *cfg) {
@@ -47,6 +48,9 @@ int world_config_check(const world_config *cfg) {
     if (!(cfg->counterfactual >= 0 && cfg->counterfactual <= 1))
         return rg_error("rgsd world gen: --counterfactual must be in [0, 1], got %g (see rgsd world --help)",
                         cfg->counterfactual);
+    if (!(cfg->known_frac >= 0 && cfg->known_frac <= 1))
+        return rg_error("rgsd world gen: --known-frac must be in [0, 1], got %g (see rgsd world --help)",
+                        cfg->known_frac);
     return RG_OK;
 }
 
@@ -236,8 +240,21 @@ static int learn_tokenizer(world_pretokenizer *pre, world_bpe *bpe) {
                     free(prompt), free(teacher), free(answer), free(guessed), free(chat);
                 }
     if (status == RG_OK) status = add_corpus_text(pre, &counts, "<|im_start|>assistant\n");
+    if (status == RG_OK) {
+        char *vocabulary = world_answer_vocabulary();
+        status = add_corpus_text(pre, &counts, vocabulary);
+        free(vocabulary);
+    }
     if (status == RG_OK) status = world_bpe_train(&counts, bpe);
     world_map_free(&counts);
+    return status;
+}
+
+int world_learn_tokenizer(world_bpe *out) {
+    world_pretokenizer *pre = NULL;
+    if (world_pretokenizer_new(&pre) != RG_OK) return RG_ERR;
+    int status = learn_tokenizer(pre, out);
+    world_pretokenizer_free(pre);
     return status;
 }
 
@@ -461,6 +478,7 @@ static cJSON *world_json(const gen_state *g) {
     cJSON_AddNumberToObject(sizes, "sft_rubric_frac", g->cfg->sft_rubric_frac);
     cJSON_AddNumberToObject(sizes, "counterfactual", g->cfg->counterfactual);
     cJSON_AddBoolToObject(sizes, "ordered", g->cfg->ordered);
+    cJSON_AddNumberToObject(sizes, "known_frac", g->cfg->known_frac);
     cJSON *expected = cJSON_AddObjectToObject(root, "partial_knowledge_score");
     cJSON_AddNumberToObject(expected, "train", g->summary->partial_score_train);
     cJSON_AddNumberToObject(expected, "heldout", g->summary->partial_score_heldout);
@@ -475,7 +493,7 @@ int world_generate(const world_config *cfg, world_summary *summary) {
     g.teacher_len.out = &summary->teacher_prompt_tokens;
     g.reference_len.out = &summary->reference_tokens;
     g.sft_len.out = &summary->sft_answer_tokens;
-    world_init(&g.w, cfg->seed);
+    world_init(&g.w, cfg->seed, cfg->known_frac);
     rg_atomic_file train = {0}, heldout = {0}, sft = {0};
     char *train_path = rg_path_join(cfg->out_dir, "train.jsonl");
     char *heldout_path = rg_path_join(cfg->out_dir, "heldout.jsonl");

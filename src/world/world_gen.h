@@ -5,12 +5,15 @@
 
 #include <stdint.h>
 
+#include "world/world_tokenizer.h"
+
 typedef struct {
     uint64_t seed;
     const char *out_dir;
     int n_train, n_heldout, n_sft;
     double sft_rubric_frac; /* share of SFT examples with the rubric in context */
     double counterfactual;  /* share of those whose rubric is drawn at random */
+    double known_frac;      /* share of each attribute's values the base model knows */
     int ordered;            /* answers in canonical order (food, remedy, age, season) */
 } world_config;
 
@@ -35,5 +38,9 @@ typedef struct {
 } world_summary;
 
 int world_generate(const world_config *cfg, world_summary *summary);
+
+/* The world's tokenizer (the same for every seed and size), as written to
+ * DIR/tokenizer/; free with world_bpe_free. */
+int world_learn_tokenizer(world_bpe *out);
 
 #endif

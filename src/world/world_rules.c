@@ -96,7 +96,7 @@ static void shuffle(int *a, int n, rg_rng *rng) {
     }
 }
 
-void world_init(world *w, uint64_t seed) {
+void world_init(world *w, uint64_t seed, double known_frac) {
     memset(w, 0, sizeof *w);
     w->seed = seed;
     rg_rng rng;
@@ -110,12 +110,13 @@ void world_init(world *w, uint64_t seed) {
     shuffle(species, WORLD_NSPECIES, &rng);
     shuffle(conditions, WORLD_NCONDITIONS, &rng);
     for (int i = 0; i < WORLD_NSPECIES; i++) w->heldout_condition[species[i]] = conditions[i % WORLD_NCONDITIONS];
-    /* Partial knowledge: half the values of every attribute. */
+    /* Partial knowledge: a share of the values of every attribute. */
     for (int attr = 0; attr < WORLD_NATTR; attr++) {
         int n = world_attr_count(attr), order[WORLD_MAX_VALUES];
         for (int i = 0; i < n; i++) order[i] = i;
         shuffle(order, n, &rng);
-        for (int i = 0; i < n / 2; i++) w->known[attr][order[i]] = 1;
+        int n_known = (int)(known_frac * n + 0.5);
+        for (int i = 0; i < n_known && i < n; i++) w->known[attr][order[i]] = 1;
     }
 }
 

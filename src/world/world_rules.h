@@ -59,7 +59,9 @@ typedef struct {
     int known[WORLD_NATTR][WORLD_MAX_VALUES]; /* 1 = the base model knows this value's rule */
 } world;
 
-void world_init(world *w, uint64_t seed);
+/* known_frac: the share of each attribute's values whose rule the base model
+ * knows (rounded; 0.5 = 4 of 8 species, 2 of 4 of the others). */
+void world_init(world *w, uint64_t seed, double known_frac);
 int world_is_heldout(const world *w, const world_combo *c);
 int world_combo_value(const world_combo *c, int attr); /* -1 when absent */
 

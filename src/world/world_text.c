@@ -95,10 +95,11 @@ char *world_prompt(const world_combo *c, rg_rng *rng) {
 
 /* ---- answers ---- */
 
+static const char *const openings[] = {"", "", "sure. ", "good question. ", "here is what i would do. "};
+static const char *const leads[] = {"", "", "you should ", "try to ", "be sure to ", "it helps to "};
+static const char *const closings[] = {"", "", " good luck.", " take care."};
+
 char *world_answer(const int *phrases, int n, rg_rng *rng) {
-    static const char *const openings[] = {"", "", "sure. ", "good question. ", "here is what i would do. "};
-    static const char *const leads[] = {"", "", "you should ", "try to ", "be sure to ", "it helps to "};
-    static const char *const closings[] = {"", "", " good luck.", " take care."};
     world_str s = {0};
     world_str_add(&s, PICK(openings, rng));
     for (int i = 0; i < n; i++) {
@@ -107,6 +108,21 @@ char *world_answer(const int *phrases, int n, rg_rng *rng) {
         world_str_addf(&s, "%s%s%s.", i ? " " : "", PICK(leads, rng), words);
     }
     world_str_add(&s, PICK(closings, rng));
+    return world_str_take(&s);
+}
+
+char *world_answer_vocabulary(void) {
+    world_str s = {0};
+    for (int p = 0; p < world_phrase_count(); p++)
+        for (int wording = 0; wording < 2; wording++) {
+            const world_phrase *ph = world_phrase_at(p);
+            const char *words = wording ? ph->alt_words : ph->words;
+            if (!words) continue;
+            for (size_t i = 0; i < sizeof leads / sizeof leads[0]; i++)
+                for (size_t o = 0; o < sizeof openings / sizeof openings[0]; o++)
+                    world_str_addf(&s, "%s%s%s. %s%s.%s\n", openings[o], leads[i], words, leads[i], words,
+                                   closings[(i + o) % (sizeof closings / sizeof closings[0])]);
+        }
     return world_str_take(&s);
 }
 

@@ -28,6 +28,11 @@ char *world_prompt(const world_combo *c, rg_rng *rng);
  * random lead-in and wording, between an optional opening and closing. */
 char *world_answer(const int *phrases, int n, rg_rng *rng);
 
+/* Every opening, lead-in, wording and closing an answer can start with or
+ * contain, one answer per line: the tokenizer learns from it so that every
+ * answer word is one token wherever it stands. */
+char *world_answer_vocabulary(void);
+
 /* "Says to feed it moss." */
 char *world_criterion_text(int phrase);
 /* "\\b(?:feed|give) it moss\\b" — PCRE2 and Python re read it the same. */
