@@ -354,10 +354,41 @@ static void test_splits_valid_disjoint_and_references_score_one(void **state) {
     remove_dir(dir);
 }
 
+/* Decodes ids back to bytes: special tokens as their text, learnt tokens
+ * through the inverse of the byte-level mapping. */
+static char *decode_ids(const world_bpe *bpe, const int32_t *ids, int n) {
+    char byte_chars[256][3];
+    for (int b = 0; b < 256; b++) world_byte_char((unsigned char)b, byte_chars[b]);
+    size_t cap = 16, len = 0;
+    char *out = malloc(cap);
+    for (int i = 0; i < n; i++) {
+        const char *piece = ids[i] >= bpe->n_tokens ? WORLD_SPECIAL_TOKENS[ids[i] - bpe->n_tokens] : bpe->tokens[ids[i]];
+        int special = ids[i] >= bpe->n_tokens;
+        while (*piece) {
+            if (len + 2 > cap) out = realloc(out, cap *= 2);
+            if (special) {
+                out[len++] = *piece++;
+                continue;
+            }
+            int b = 0;
+            size_t w = ((unsigned char)*piece < 0x80) ? 1 : 2;
+            while (b < 256 && strncmp(byte_chars[b], piece, w) != 0) b++;
+            assert_true(b < 256);
+            out[len++] = (char)b;
+            piece += w;
+        }
+    }
+    out[len] = 0;
+    return out;
+}
+
 static void expect_ids(world_pretokenizer *pre, const world_bpe *bpe, const char *text, const cJSON *ids,
                        int want_one_token_per_chunk) {
     encoder e = {bpe, NULL, 0, 0, 0};
     assert_int_equal(world_pretokenize(pre, text, encode_chunk, &e), RG_OK);
+    char *decoded = decode_ids(bpe, e.ids, e.n);
+    assert_string_equal(decoded, text); /* rgsd's own round trip */
+    free(decoded);
     if (e.n != cJSON_GetArraySize(ids)) fail_msg("%d ids, reference has %d: %s", e.n, cJSON_GetArraySize(ids), text);
     for (int i = 0; i < e.n; i++)
         if (e.ids[i] != cJSON_GetArrayItem(ids, i)->valueint)
