@@ -31,7 +31,7 @@ int cmd_world(int argc, char **argv) {
     world_config_defaults(&cfg);
     long seed = 1, n_train = cfg.n_train, n_heldout = cfg.n_heldout, n_sft = cfg.n_sft;
     const char *out = NULL;
-    int ordered = 0;
+    int shuffle = 0;
     rg_arg specs[] = {
         {"seed", RG_ARG_INT, &seed, "S", "the world's seed: splits, known rules, phrasings", 0},
         {"out", RG_ARG_STRING, &out, "DIR", "output folder (created)", 1},
@@ -42,7 +42,7 @@ int cmd_world(int argc, char **argv) {
         {"counterfactual", RG_ARG_FLOAT, &cfg.counterfactual, "F",
          "share of those whose rubric is random (teaches rubric-following)", 0},
         {"known-frac", RG_ARG_FLOAT, &cfg.known_frac, "F", "share of each attribute's values the base model knows", 0},
-        {"ordered", RG_ARG_FLAG, &ordered, NULL, "answers in canonical order (food, remedy, age, season)", 0},
+        {"shuffle", RG_ARG_FLAG, &shuffle, NULL, "rubrics and answers in random order (default: canonical order)", 0},
     };
     rg_command_spec spec = {
         .name = "world",
@@ -84,7 +84,7 @@ int cmd_world(int argc, char **argv) {
     cfg.n_train = (int)n_train;
     cfg.n_heldout = (int)n_heldout;
     cfg.n_sft = (int)n_sft;
-    cfg.ordered = ordered;
+    cfg.shuffle = shuffle;
     if (world_config_check(&cfg) != RG_OK) return rg_cli_fail();
     world_summary summary;
     double start = rg_now();

@@ -356,13 +356,9 @@ static int write_split(gen_state *g, int heldout, int count, uint64_t stream, rg
         }
         world_criterion r[WORLD_MAX_CRITERIA];
         int n = world_rubric(&c, r), phrases[WORLD_MAX_CRITERIA];
-        shuffle_criteria(r, n, &rng);
+        if (g->cfg->shuffle) shuffle_criteria(r, n, &rng);
         int n_phrases = positive_phrases(r, n, phrases);
-        if (!g->cfg->ordered) shuffle_ints(phrases, n_phrases, &rng);
-        else {
-            world_criterion canonical[WORLD_MAX_CRITERIA];
-            n_phrases = positive_phrases(canonical, world_rubric(&c, canonical), phrases);
-        }
+        if (g->cfg->shuffle) shuffle_ints(phrases, n_phrases, &rng);
         char *reference = world_answer(phrases, n_phrases, &rng);
         char *teacher = teacher_prompt_for(prompt, r, n);
         char id[64];
@@ -408,16 +404,14 @@ static int write_sft(gen_state *g, rg_atomic_file *f) {
                 counterfactual_rubric(r, n, &rng);
                 g->summary->n_sft_counterfactual++;
             }
-            world_criterion canonical[WORLD_MAX_CRITERIA];
-            memcpy(canonical, r, sizeof r);
-            shuffle_criteria(r, n, &rng);
-            n_phrases = positive_phrases(g->cfg->ordered ? canonical : r, n, phrases);
-            if (!g->cfg->ordered) shuffle_ints(phrases, n_phrases, &rng);
+            if (g->cfg->shuffle) shuffle_criteria(r, n, &rng);
+            n_phrases = positive_phrases(r, n, phrases);
+            if (g->cfg->shuffle) shuffle_ints(phrases, n_phrases, &rng);
             user = prompt ? teacher_prompt_for(prompt, r, n) : NULL;
             g->summary->n_sft_with_rubric++;
         } else {
             n_phrases = partial_phrases(&g->w, &c, &rng, phrases);
-            if (!g->cfg->ordered) shuffle_ints(phrases, n_phrases, &rng);
+            if (g->cfg->shuffle) shuffle_ints(phrases, n_phrases, &rng);
             user = prompt ? rg_strdup(prompt) : NULL;
         }
         answer = world_answer(phrases, n_phrases, &rng);
@@ -477,7 +471,7 @@ static cJSON *world_json(const gen_state *g) {
     cJSON_AddNumberToObject(sizes, "sft", g->cfg->n_sft);
     cJSON_AddNumberToObject(sizes, "sft_rubric_frac", g->cfg->sft_rubric_frac);
     cJSON_AddNumberToObject(sizes, "counterfactual", g->cfg->counterfactual);
-    cJSON_AddBoolToObject(sizes, "ordered", g->cfg->ordered);
+    cJSON_AddBoolToObject(sizes, "shuffle", g->cfg->shuffle);
     cJSON_AddNumberToObject(sizes, "known_frac", g->cfg->known_frac);
     cJSON *expected = cJSON_AddObjectToObject(root, "partial_knowledge_score");
     cJSON_AddNumberToObject(expected, "train", g->summary->partial_score_train);

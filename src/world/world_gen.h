@@ -14,7 +14,8 @@ typedef struct {
     double sft_rubric_frac; /* share of SFT examples with the rubric in context */
     double counterfactual;  /* share of those whose rubric is drawn at random */
     double known_frac;      /* share of each attribute's values the base model knows */
-    int ordered;            /* answers in canonical order (food, remedy, age, season) */
+    int shuffle;            /* rubric and answers in random order, not canonical (food,
+                               remedy, age, season, pitfall: RaR's essential-first order) */
 } world_config;
 
 void world_config_defaults(world_config *cfg);
