@@ -50,7 +50,7 @@ static int32_t single_end_token(const rg_lm *lm) {
 
 /* --eval-every: rg_eval_run on the current student (under LoRA the merged rollout copy). */
 static int run_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eval_data, rg_judge *judge,
-                    const rg_eval_options *options, long step, rg_text_buf *metrics, const char *out_dir) {
+                    const rg_eval_options *options, long step, rg_text_buf *metrics, const char *eval_out) {
     rg_lm student = *lm; /* shallow: the same tokenizer and template, the student's weights */
     student.model = *policy;
     rg_eval_result result;
@@ -65,10 +65,10 @@ static int run_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *e
     rg_info("eval at step %ld: score %.4f +- %.4f, balanced %.4f, %.1f tokens per response", step,
             s->healthbench.overall.mean, s->healthbench.overall.std_error, s->balanced.mean, s->response_tokens.mean);
     int rc = rg_text_append(metrics, line);
-    if (rc == RG_OK && out_dir) {
+    if (rc == RG_OK && eval_out) { /* beside the checkpoint, not in it: a checkpoint replaces its whole folder */
         char name[64];
-        snprintf(name, sizeof name, "eval-step-%ld", step);
-        char *dir = rg_path_join(out_dir, name);
+        snprintf(name, sizeof name, "step-%ld", step);
+        char *dir = rg_path_join(eval_out, name);
         rg_eval_report_info info = {.options = options};
         rc = dir ? rg_eval_write_report(&result, eval_data->examples, &info, dir) : RG_ERR;
         free(dir);
@@ -81,7 +81,7 @@ int cmd_train(int argc, char **argv) {
     const char *model_dir = NULL, *data_path = NULL, *out_dir = NULL, *targets = "all", *schedule = "cosine";
     const char *save_dtype = "f32", *chat_family = NULL, *adapter_dir = NULL, *teacher_template_path = NULL;
     const char *teacher_context = "rubric", *clip_mode = "none", *system = NULL, *teacher_dtype = "bf16";
-    const char *eval_path = NULL, *judge_text = NULL, *judge_cache = NULL;
+    const char *eval_path = NULL, *judge_text = NULL, *judge_cache = NULL, *eval_out = NULL;
     long lora_rank = 0, warmup = 0, epochs = 1, steps = 0, batch_size = 8, grad_accum = 1, seed = 0, save_every = 0,
          head_chunk = 256, stop_after = 0, max_new = 256, gen_batch = 8, context = 0, top_k = 0, eval_every = 0,
          eval_samples = 1, eval_max_new = 0;
@@ -144,6 +144,7 @@ int cmd_train(int argc, char **argv) {
         {"judge", RG_ARG_STRING, &judge_text, "SPEC", "judge for --eval-every: rule | local:DIR | http:URL#model=M",
          0},
         {"judge-cache", RG_ARG_STRING, &judge_cache, "FILE", "SQLite verdict cache for the evaluation judge", 0},
+        {"eval-out", RG_ARG_STRING, &eval_out, "DIR", "write each evaluation's report into DIR/step-N", 0},
         {"eval-samples", RG_ARG_INT, &eval_samples, "K", "responses per held-out example (default 1)", 0},
         {"eval-max-new", RG_ARG_INT, &eval_max_new, "N", "evaluation tokens at most (default --max-new)", 0},
         {"resume", RG_ARG_FLAG, &resume, NULL, "continue exactly from the checkpoint in --out", 0},
@@ -364,7 +365,7 @@ int cmd_train(int argc, char **argv) {
                 }
                 policy = &run.rollout;
             }
-            if (run_eval(&lm, policy, &eval_data, judge, &eval_options, trainer.step, &metrics, out_dir) != RG_OK) {
+            if (run_eval(&lm, policy, &eval_data, judge, &eval_options, trainer.step, &metrics, eval_out) != RG_OK) {
                 failed = 1;
                 break;
             }

@@ -83,4 +83,10 @@ int rg_rgsd_think_mask(const int32_t *response, int n, int32_t think_open, int32
  * config) = base (f32 or bf16-decoded) with every adapter merged in. */
 int rg_rgsd_refresh_rollout(rg_model *rollout, const rg_model *base, const rg_lora *lora);
 
+/* log p(response[i] | prompt, response[<i]) for i < response_len, by the
+ * training forward (no gradients) of model over prompt + response; acts sized
+ * for prompt_len + response_len. For the judge-free gap of `rgsd gap`. */
+int rg_rgsd_response_logprobs(const rg_model *model, rg_train_acts *acts, const int32_t *prompt, int prompt_len,
+                              const int32_t *response, int response_len, double *logprobs);
+
 #endif
