@@ -32,13 +32,13 @@ int cmd_gap(int argc, char **argv) {
         {"model", RG_ARG_STRING, &model_dir, "DIR", "Hugging Face model folder", 1},
         {"adapter", RG_ARG_STRING, &adapter_dir, "DIR", "PEFT LoRA adapter merged into the model", 0},
         {"data", RG_ARG_STRING, &data_path, "FILE", "rubric data, JSONL, any format", 1},
-        {"teacher-context", RG_ARG_STRING, &teacher_context, "WHAT", "rubric | reference (default rubric)", 0},
+        {"teacher-context", RG_ARG_STRING, &teacher_context, "WHAT", "rubric | reference", 0},
         {"teacher-template", RG_ARG_STRING, &teacher_template_path, "FILE", "teacher prompt template", 0},
-        {"max-new", RG_ARG_INT, &max_new, "N", "response tokens at most (default 256)", 0},
-        {"temperature", RG_ARG_FLOAT, &temperature, "T", "sampling temperature (default 1.0)", 0},
-        {"seed", RG_ARG_INT, &seed, "N", "sampling seed (default 0)", 0},
-        {"gen-batch", RG_ARG_INT, &gen_batch, "N", "sequences decoded together (default 8)", 0},
-        {"context", RG_ARG_INT, &context, "N", "tokens a sequence may span (default max_position_embeddings, <= 4096)",
+        {"max-new", RG_ARG_INT, &max_new, "N", "response tokens at most", 0},
+        {"temperature", RG_ARG_FLOAT, &temperature, "T", "sampling temperature", 0},
+        {"seed", RG_ARG_INT, &seed, "N", "sampling seed", 0},
+        {"gen-batch", RG_ARG_INT, &gen_batch, "N", "sequences decoded together", 0},
+        {"context", RG_ARG_INT, &context, "N", "tokens a sequence may span",
          0},
         {"system", RG_ARG_STRING, &system, "TEXT", "system message for conversations without one", 0},
         {"no-thinking", RG_ARG_FLAG, &no_thinking, NULL, "Qwen3: enable_thinking = false", 0},
@@ -53,7 +53,7 @@ int cmd_gap(int argc, char **argv) {
         .summary = "The self-internalisation gap, judge-free: one response per example sampled with the rubric in the "
                    "prompt, scored with and without it; gap = mean over response tokens of log p(y|with rubric) - "
                    "log p(y|without). Prints one JSON line per example, then a summary line {\"gap\": ...}.",
-        .examples = "rgsd gap --model qwen --adapter run1 --data heldout.jsonl > gap.jsonl",
+        .examples = "rgsd gap --model qwen --adapter run1 --data heldout.jsonl > gap.jsonl\n",
         .args = specs,
         .nargs = (int)(sizeof specs / sizeof *specs),
     };
