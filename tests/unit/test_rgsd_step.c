@@ -27,6 +27,7 @@
 #include "io/safetensors.h"
 #include "model/model.h"
 #include "rgsd/rgsd.h"
+#include "rgsd/rgsd_run.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -255,6 +256,62 @@ static void run_lora(const char *variant) {
     cJSON_Delete(root);
 }
 
+/* The whole step (rg_rgsd_step: rollouts, both passes, AdamW) with the teacher
+ * prompt set equal to the student prompt and the teacher equal to the student:
+ * if both passes score the same response ids at aligned positions, the
+ * divergence and the gap are 0 at every position (a re-tokenised or shifted
+ * response would not be). Then the teacher stays bit-identical while the
+ * student moves, and the next step's loss is positive. Full and LoRA. */
+static void whole_step(int lora_rank) {
+    const char *dir = ref_dir("qwen3_untied");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    SKIP_UNLESS_FILE(path, "RGSD step reference (make refs with /usr/bin/python3 + torch)");
+    rg_model student, teacher;
+    assert_int_equal(rg_model_load(&student, dir, RG_WEIGHTS_F32), RG_OK);
+    assert_int_equal(rg_model_load(&teacher, dir, RG_WEIGHTS_F32), RG_OK);
+    float *teacher_before = malloc(sizeof(float) * teacher.n_params);
+    memcpy(teacher_before, teacher.params, sizeof(float) * teacher.n_params);
+    int32_t ids[3][6] = {{1, 5, 9, 3, 7, 11}, {4, 4, 8, 15, 16, 23}, {42, 7, 7, 1, 2, 3}};
+    rg_rgsd_prompt prompts[3];
+    for (int i = 0; i < 3; i++)
+        prompts[i] = (rg_rgsd_prompt){.example = (size_t)i, .student_prompt = ids[i], .student_prompt_len = 6,
+                                      .teacher_prompt = ids[i], .teacher_prompt_len = 6};
+    rg_rgsd_data data = {.prompts = prompts, .n = 3, .max_prompt_len = 6};
+    rg_trainer_config cfg = trainer_config(lora_rank);
+    cfg.schedule.lr = 1e-2f;
+    cfg.batch_size = 3;
+    rg_trainer tr;
+    assert_int_equal(rg_trainer_init(&tr, &student, &cfg, 6 + 8 + 1, 3), RG_OK);
+    rg_rgsd_config rc = {.jsd = {.beta = 0.5f},
+                         .gen = {.max_new = 8, .sample = {.temperature = 1.0f, .top_p = 1.0f}, .seed = 3, .batch = 2},
+                         .think_open = -1, .think_close = -1, .end_token = -1};
+    rg_rgsd_run run;
+    assert_int_equal(rg_rgsd_run_init(&run, &tr, lora_rank ? NULL : &teacher, &rc), RG_OK);
+    rg_rgsd_step_stats st;
+    if (rg_rgsd_step(&run, &data, &st) != RG_OK) fail_msg("%s", rg_errmsg());
+    assert_true(st.loss_tokens > 0 && st.response_tokens == st.loss_tokens);
+    if (fabs(st.loss) > 1e-6 || fabs(st.gap) > 1e-6) fail_msg("same model, same prompt: loss %g, gap %g", st.loss, st.gap);
+    assert_int_equal(tr.step, 1);
+    /* that step's gradient was zero; now the teacher sees other prompts, so the student really moves */
+    for (int i = 0; i < 3; i++) prompts[i].teacher_prompt = ids[(i + 1) % 3];
+    if (rg_rgsd_step(&run, &data, &st) != RG_OK) fail_msg("%s", rg_errmsg());
+    assert_true(st.loss > 1e-4);
+    if (rg_rgsd_step(&run, &data, &st) != RG_OK) fail_msg("%s", rg_errmsg());
+    assert_int_equal(tr.step, 3);
+    assert_memory_equal(teacher.params, teacher_before, sizeof(float) * teacher.n_params);
+    if (lora_rank) assert_memory_equal(student.params, teacher_before, sizeof(float) * teacher.n_params);
+    else assert_true(memcmp(student.params, teacher_before, sizeof(float) * teacher.n_params) != 0);
+    rg_rgsd_run_free(&run);
+    rg_trainer_free(&tr);
+    free(teacher_before);
+    rg_model_free(&teacher);
+    rg_model_free(&student);
+}
+
+static void test_whole_step_full(void **state) { (void)state; whole_step(0); }
+static void test_whole_step_lora(void **state) { (void)state; whole_step(4); }
+
 static void test_full_qwen3(void **state) { (void)state; run_full("qwen3_untied"); }
 static void test_full_qwen2_tied(void **state) { (void)state; run_full("qwen2_tied"); }
 static void test_lora_qwen3(void **state) { (void)state; run_lora("qwen3_untied"); }
@@ -289,6 +346,8 @@ int main(void) {
         cmocka_unit_test(test_full_qwen2_tied),
         cmocka_unit_test(test_lora_qwen3),
         cmocka_unit_test(test_lora_qwen2_tied),
+        cmocka_unit_test(test_whole_step_full),
+        cmocka_unit_test(test_whole_step_lora),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
