@@ -12,6 +12,7 @@
 #include "base/timer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/train_run.h"
 #include "io/file.h"
 #include "model/model.h"
 #include "nn/nn.h"
@@ -20,33 +21,6 @@
 #include "train/checkpoint.h"
 #include "train/sft_data.h"
 #include "train/trainer.h"
-
-static volatile sig_atomic_t stop_requested = 0;
-static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
-
-/* A growing string: the metrics lines, written into every checkpoint. */
-typedef struct {
-    char *text;
-    size_t len, cap;
-} text_buf;
-
-static int text_append(text_buf *b, const char *s) {
-    size_t n = strlen(s);
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *grown = rg_realloc(b->text, cap);
-        if (!grown) return RG_ERR;
-        b->text = grown;
-        b->cap = cap;
-    }
-    memcpy(b->text + b->len, s, n + 1);
-    b->len += n;
-    return RG_OK;
-}
 
 int cmd_sft(int argc, char **argv) {
     const char *model_dir = NULL, *data_path = NULL, *out_dir = NULL, *targets = "all", *schedule = "cosine";
@@ -135,7 +109,7 @@ int cmd_sft(int argc, char **argv) {
     rg_chat_template *tmpl = NULL;
     rg_sft_data data = {0};
     rg_trainer trainer = {0};
-    text_buf metrics = {0};
+    rg_text_buf metrics = {0};
     int rc = 1, trainer_ready = 0;
     if (rg_schedule_parse(schedule, &cfg.schedule.kind) != RG_OK) goto done;
     if (rg_lora_parse_targets(targets, &cfg.lora_targets) != RG_OK) goto done;
@@ -174,18 +148,7 @@ int cmd_sft(int argc, char **argv) {
     if (adapter_dir) memcpy(trainer.lora.params, start_adapter.params, sizeof(float) * trainer.lora.n_params);
     if (resume) {
         if (rg_trainer_resume(&trainer, out_dir) != RG_OK) goto done;
-        char *mpath = rg_path_join(out_dir, "metrics.jsonl");
-        char *old = NULL;
-        size_t old_len = 0;
-        if (mpath && rg_file_exists(mpath) && rg_read_file(mpath, &old, &old_len) == RG_OK) {
-            if (text_append(&metrics, old) != RG_OK) {
-                free(old);
-                free(mpath);
-                goto done;
-            }
-            free(old);
-        }
-        free(mpath);
+        if (rg_text_append_metrics_of(&metrics, out_dir) != RG_OK) goto done;
         rg_info("resuming at step %ld of %ld (example %llu)", trainer.step, total_steps,
                 (unsigned long long)trainer.cursor);
     }
@@ -194,11 +157,8 @@ int cmd_sft(int argc, char **argv) {
             lora_rank > 0 ? (model.dtype == RG_WEIGHTS_BF16 ? " on a bf16 base" : " on an f32 base") : "", total_steps,
             per_step);
 
-    struct sigaction sa = {0}, old_int, old_term;
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    rg_stop_signals saved_signals;
+    rg_stop_signals_install(&saved_signals);
     rg_progress progress;
     rg_progress_start(&progress, "sft", total_steps);
     progress.enabled = !quiet;
@@ -207,7 +167,7 @@ int cmd_sft(int argc, char **argv) {
     int failed = 0;
     long stop_at = stop_after > 0 ? trainer.step + stop_after : total_steps;
     if (stop_at > total_steps) stop_at = total_steps;
-    while (trainer.step < stop_at && !stop_requested) {
+    while (trainer.step < stop_at && !rg_stop_requested) {
         rg_step_stats st;
         double t0 = rg_now();
         if (rg_trainer_step(&trainer, data.examples, &st) != RG_OK) {
@@ -222,7 +182,7 @@ int cmd_sft(int argc, char **argv) {
                  "\"lr\": %.6g, \"grad_norm\": %.6f, \"clipped\": %s, \"tokens_per_s\": %.1f, \"step_s\": %.3f}\n",
                  trainer.step, (double)trainer.cursor / data.n, st.loss, st.tokens, st.seq_tokens, (double)st.lr,
                  st.grad_norm, st.clipped ? "true" : "false", st.seq_tokens / (dt > 0 ? dt : 1e-9), dt);
-        if (text_append(&metrics, line) != RG_OK) {
+        if (rg_text_append(&metrics, line) != RG_OK) {
             failed = 1;
             break;
         }
@@ -237,13 +197,12 @@ int cmd_sft(int argc, char **argv) {
         }
     }
     rg_progress_finish(&progress, NULL);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    rg_stop_signals_restore(&saved_signals);
     if (failed) goto done;
     if (rg_trainer_save(&trainer, model_dir, out_dir, out_dtype, "metrics.jsonl", metrics.text ? metrics.text : "") !=
         RG_OK)
         goto done;
-    if (stop_requested) {
+    if (rg_stop_requested) {
         rg_info("interrupted: step %ld saved to %s; continue with --resume", trainer.step, out_dir);
         rc = 130;
     } else {
@@ -258,6 +217,6 @@ done:
     if (tmpl) rg_chat_template_free(tmpl);
     if (tok) rg_tokenizer_free(tok);
     if (model.params) rg_model_free(&model);
-    free(metrics.text);
+    rg_text_free(&metrics);
     return rc;
 }

@@ -92,6 +92,11 @@ int rg_trainer_step(rg_trainer *t, const rg_train_example *examples, rg_step_sta
     }
     stats->tokens = tokens;
     stats->loss = tokens ? loss_sum / (double)tokens : 0.0;
+    return rg_trainer_apply(t, n, stats);
+}
+
+int rg_trainer_apply(rg_trainer *t, int n, rg_step_stats *stats) {
+    rg_lora *lora = t->cfg.lora_rank > 0 ? &t->lora : NULL;
     stats->grad_norm = sqrt(rg_grad_sq_sum(t->trainable_grads, t->n_trainable));
     if (!isfinite(stats->grad_norm))
         return rg_error("step %ld: the gradient is not finite (loss %g); lower the learning rate", t->step + 1,

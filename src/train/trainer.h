@@ -83,6 +83,11 @@ void rg_trainer_free(rg_trainer *t);
 int rg_trainer_example_at(rg_trainer *t, uint64_t c);
 /* One optimizer step over the next batch_size * grad_accum examples. */
 int rg_trainer_step(rg_trainer *t, const rg_train_example *examples, rg_step_stats *stats);
+/* The second half of a step, for trainers with their own loss (RGSD, GRPO):
+ * the gradients of the step's n examples are in t->trainable_grads (zeroed by
+ * the caller before the first one); fills stats->grad_norm, clipped and lr,
+ * clips, applies AdamW, and advances step and cursor (by n). */
+int rg_trainer_apply(rg_trainer *t, int n, rg_step_stats *stats);
 
 /* The checkpoint folder (atomic): the model (HF folder, dtype RG_F32 or
  * RG_BF16) or the adapter (PEFT folder), train_state.safetensors, and

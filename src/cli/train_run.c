@@ -1,0 +1,65 @@
+/* train_run.c — see train_run.h. */
+#include "cli/train_run.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "io/file.h"
+
+volatile sig_atomic_t rg_stop_requested = 0;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    rg_stop_requested = 1;
+}
+
+void rg_stop_signals_install(rg_stop_signals *saved) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    rg_stop_requested = 0;
+    sigaction(SIGINT, &sa, &saved->old_int);
+    sigaction(SIGTERM, &sa, &saved->old_term);
+}
+
+void rg_stop_signals_restore(const rg_stop_signals *saved) {
+    sigaction(SIGINT, &saved->old_int, NULL);
+    sigaction(SIGTERM, &saved->old_term, NULL);
+}
+
+int rg_text_append(rg_text_buf *b, const char *s) {
+    size_t n = strlen(s);
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *grown = rg_realloc(b->text, cap);
+        if (!grown) return RG_ERR;
+        b->text = grown;
+        b->cap = cap;
+    }
+    memcpy(b->text + b->len, s, n + 1);
+    b->len += n;
+    return RG_OK;
+}
+
+void rg_text_free(rg_text_buf *b) {
+    free(b->text);
+    memset(b, 0, sizeof *b);
+}
+
+int rg_text_append_metrics_of(rg_text_buf *b, const char *out_dir) {
+    char *path = rg_path_join(out_dir, "metrics.jsonl");
+    if (!path) return RG_ERR;
+    int rc = RG_OK;
+    if (rg_file_exists(path)) {
+        char *old = NULL;
+        size_t old_len = 0;
+        rc = rg_read_file(path, &old, &old_len);
+        if (rc == RG_OK) rc = rg_text_append(b, old);
+        free(old);
+    }
+    free(path);
+    return rc;
+}

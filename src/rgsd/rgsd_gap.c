@@ -1,0 +1,62 @@
+/* rgsd_gap.c — per-token log-probabilities of a response under a prompt,
+ * for the self-internalisation gap (rgsd gap). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "model/train.h"
+#include "rgsd/rgsd.h"
+
+typedef struct {
+    const int32_t *targets;
+    double *logprobs;
+    int next_row;
+} logprob_head;
+
+/* log_softmax(logits)[target], in double for the log-sum-exp. */
+static int logprob_head_fn(void *ctx, const int32_t *positions, int n, float *logits, int V) {
+    (void)positions;
+    logprob_head *h = ctx;
+    for (int r = 0; r < n; r++) {
+        const float *row = logits + (size_t)r * (size_t)V;
+        float max = row[0];
+        for (int v = 1; v < V; v++) max = row[v] > max ? row[v] : max;
+        double sum = 0;
+        for (int v = 0; v < V; v++) sum += exp((double)row[v] - max);
+        int32_t target = h->targets[h->next_row];
+        h->logprobs[h->next_row] = (double)row[target] - max - log(sum);
+        h->next_row++;
+    }
+    return RG_OK;
+}
+
+int rg_rgsd_response_logprobs(const rg_model *model, rg_train_acts *acts, const int32_t *prompt, int prompt_len,
+                              const int32_t *response, int response_len, double *logprobs) {
+    if (response_len < 1) return RG_OK;
+    int T = prompt_len + response_len - 1;
+    if (prompt_len < 1 || T > acts->max_T)
+        return rg_error("gap: a sequence of %d tokens does not fit the %d planned", T, acts->max_T);
+    int32_t *ids = rg_malloc(sizeof(int32_t) * (size_t)(T + 1));
+    int32_t *positions = rg_malloc(sizeof(int32_t) * (size_t)response_len);
+    int rc = RG_ERR;
+    if (ids && positions) {
+        memcpy(ids, prompt, sizeof(int32_t) * (size_t)prompt_len);
+        memcpy(ids + prompt_len, response, sizeof(int32_t) * (size_t)response_len);
+        for (int i = 0; i < response_len; i++) {
+            positions[i] = prompt_len - 1 + i;
+            if (response[i] < 0 || response[i] >= model->cfg.vocab_size) {
+                rg_error("gap: token %d outside the vocabulary", response[i]);
+                goto done;
+            }
+        }
+        logprob_head head = {.targets = response, .logprobs = logprobs};
+        if (rg_train_forward(model, NULL, acts, ids, T) == RG_OK &&
+            rg_train_head(model, NULL, acts, positions, response_len, logprob_head_fn, &head, 0) == RG_OK)
+            rc = RG_OK;
+    }
+done:
+    free(ids);
+    free(positions);
+    return rc;
+}

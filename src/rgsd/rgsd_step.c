@@ -1,0 +1,130 @@
+/* rgsd_step.c — one RGSD optimizer step (see rgsd_run.h): rollouts from the
+ * student, teacher and student passes over the same ids, AdamW. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/timer.h"
+#include "rgsd/rgsd_run.h"
+
+int rg_rgsd_run_init(rg_rgsd_run *run, rg_trainer *trainer, const rg_model *teacher, const rg_rgsd_config *cfg) {
+    memset(run, 0, sizeof *run);
+    run->trainer = trainer;
+    run->teacher = teacher;
+    run->cfg = *cfg;
+    if (cfg->gen.max_new < 1) return rg_error("rgsd: --max-new must be >= 1");
+    if (trainer->cfg.lora_rank == 0 && !teacher)
+        return rg_error("rgsd: full fine-tuning needs a frozen teacher copy");
+    int rows = cfg->gen.max_new + 1;
+    run->teacher_logits = rg_malloc(sizeof(float) * rg_rgsd_teacher_floats(trainer->model, rows));
+    if (!run->teacher_logits) goto fail;
+    if (trainer->cfg.lora_rank > 0 && rg_model_alloc(&run->rollout, &trainer->model->cfg, RG_WEIGHTS_F32) != RG_OK)
+        goto fail;
+    return RG_OK;
+fail:
+    rg_rgsd_run_free(run);
+    return RG_ERR;
+}
+
+void rg_rgsd_run_free(rg_rgsd_run *run) {
+    free(run->teacher_logits);
+    if (run->rollout.params) rg_model_free(&run->rollout);
+    memset(run, 0, sizeof *run);
+}
+
+int rg_rgsd_step(rg_rgsd_run *run, const rg_rgsd_data *data, rg_rgsd_step_stats *st) {
+    memset(st, 0, sizeof *st);
+    rg_trainer *t = run->trainer;
+    const int n = t->cfg.batch_size * t->cfg.grad_accum;
+    double step_start = rg_now();
+    const rg_rgsd_prompt **batch = rg_calloc((size_t)n, sizeof *batch);
+    const int32_t **prompt_ids = rg_calloc((size_t)n, sizeof *prompt_ids);
+    int *prompt_lens = rg_calloc((size_t)n, sizeof *prompt_lens);
+    rg_gen_result *rollouts = rg_calloc((size_t)n, sizeof *rollouts);
+    rg_rgsd_sequence *seqs = rg_calloc((size_t)n, sizeof *seqs);
+    int32_t **responses = rg_calloc((size_t)n, sizeof *responses);
+    uint8_t **masks = rg_calloc((size_t)n, sizeof *masks);
+    int rc = RG_ERR, generated = 0;
+    if (!batch || !prompt_ids || !prompt_lens || !rollouts || !seqs || !responses || !masks) goto done;
+    for (int i = 0; i < n; i++) {
+        batch[i] = &data->prompts[rg_trainer_example_at(t, t->cursor + (uint64_t)i)];
+        prompt_ids[i] = batch[i]->student_prompt;
+        prompt_lens[i] = batch[i]->student_prompt_len;
+    }
+
+    /* 1. rollouts from the student (under LoRA: the merged copy of this step's weights) */
+    double t0 = rg_now();
+    const rg_model *policy = t->model;
+    if (t->cfg.lora_rank > 0) {
+        if (rg_rgsd_refresh_rollout(&run->rollout, t->model, &t->lora) != RG_OK) goto done;
+        policy = &run->rollout;
+    }
+    rg_gen_options gen = run->cfg.gen;
+    gen.seed = run->cfg.gen.seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->step + 1; /* (seed, step): resumable */
+    if (rg_generate(policy, n, prompt_ids, prompt_lens, &gen, rollouts, NULL, NULL) != RG_OK) goto done;
+    generated = 1;
+    st->gen_s = rg_now() - t0;
+
+    /* y = the generated ids, plus the end token when it is known for certain */
+    for (int i = 0; i < n; i++) {
+        const rg_gen_result *g = &rollouts[i];
+        int len = g->n_tokens + (g->stopped && run->cfg.end_token >= 0);
+        responses[i] = rg_malloc(sizeof(int32_t) * (size_t)(len ? len : 1));
+        masks[i] = rg_malloc((size_t)(len ? len : 1));
+        if (!responses[i] || !masks[i]) goto done;
+        memcpy(responses[i], g->tokens, sizeof(int32_t) * (size_t)g->n_tokens);
+        if (len > g->n_tokens) responses[i][g->n_tokens] = run->cfg.end_token;
+        rg_rgsd_think_mask(responses[i], len, run->cfg.think_open, run->cfg.think_close, batch[i]->starts_in_think,
+                           masks[i]);
+        seqs[i] = (rg_rgsd_sequence){.student_prompt = batch[i]->student_prompt,
+                                     .student_prompt_len = batch[i]->student_prompt_len,
+                                     .teacher_prompt = batch[i]->teacher_prompt,
+                                     .teacher_prompt_len = batch[i]->teacher_prompt_len,
+                                     .response = responses[i],
+                                     .response_len = len,
+                                     .loss_mask = masks[i]};
+        st->response_tokens += g->n_tokens;
+        st->stopped += g->stopped;
+    }
+
+    /* 2-4. teacher, student, backward: gradients accumulate over the batch */
+    memset(t->trainable_grads, 0, sizeof(float) * t->n_trainable);
+    rg_rgsd_stats pass = {0};
+    if (rg_rgsd_accumulate(t, run->teacher, &run->cfg.jsd, seqs, n, run->teacher_logits, &pass) != RG_OK) goto done;
+
+    /* 5. clip, schedule, AdamW */
+    double t4 = rg_now();
+    st->opt.loss = pass.tokens ? pass.loss_sum / (double)pass.tokens : 0.0;
+    st->opt.tokens = pass.tokens;
+    st->opt.seq_tokens = pass.seq_tokens;
+    if (rg_trainer_apply(t, n, &st->opt) != RG_OK) goto done;
+    st->optimizer_s = rg_now() - t4;
+
+    st->loss = st->opt.loss;
+    st->clip_fraction = pass.clip_total > 0 ? pass.clipped / pass.clip_total : 0.0;
+    st->gap = pass.tokens ? pass.gap_sum / (double)pass.tokens : 0.0;
+    st->entropy = pass.tokens ? pass.entropy_sum / (double)pass.tokens : 0.0;
+    st->response_len = (double)st->response_tokens / n;
+    st->stopped /= n;
+    st->loss_tokens = pass.tokens;
+    st->seq_tokens = pass.seq_tokens;
+    st->teacher_s = pass.teacher_s;
+    st->student_s = pass.student_s;
+    st->backward_s = pass.backward_s;
+    st->step_s = rg_now() - step_start;
+    rc = RG_OK;
+done:
+    if (generated) rg_gen_results_free(rollouts, n);
+    if (responses)
+        for (int i = 0; i < n; i++) free(responses[i]);
+    if (masks)
+        for (int i = 0; i < n; i++) free(masks[i]);
+    free(batch);
+    free(prompt_ids);
+    free(prompt_lens);
+    free(rollouts);
+    free(seqs);
+    free(responses);
+    free(masks);
+    return rc;
+}
