@@ -14,6 +14,7 @@
 #include "cli/lm_cli.h"
 #include "eval/eval.h"
 #include "model/lora.h"
+#include "nn/nn.h"
 #include "train/checkpoint.h"
 
 typedef struct {
@@ -135,6 +136,7 @@ int cmd_eval(int argc, char **argv) {
     if (teacher_template_path && !with_rubric)
         return rg_error("--teacher-template needs --with-rubric (see --help)"), rg_cli_fail();
 
+    nn_blas_init(); /* OpenBLAS's AVX2/AVX-512 kernels where it fell back to SSE3 (before any thread uses it) */
     rg_judge_spec judge_spec;
     if (rg_judge_spec_parse(judge_text, &judge_spec)) return rg_cli_fail();
     rg_dataset data = {0};
