@@ -14,7 +14,12 @@
  *      loss, surrogate mean, k3 mean:  |c - r| <= 2e-5 * max(1, |r|)
  *      clipped token count: equal (no ratio within 2e-3 of a boundary)
  *      each gradient: max |c - r| <= 5e-5 * max(1e-3, max |r|) over the tensor
- *    and the reference weights are bit-identical after an optimizer step. */
+ *    and the reference weights are bit-identical after an optimizer step.
+ * 3. pi_old: the rollout-time log-probs rg_generate reports per token (KV-cache
+ *    inference path) equal log softmax at temperature 1, untruncated, of the
+ *    training forward over prompt + y (rg_rgsd_response_logprobs), also when
+ *    sampling at temperature 0.7 with top-p 0.9 and top-k 20: |c - r| <= 1e-4,
+ *    and the end token's log-prob is reported when a rollout stops. */
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -24,7 +29,10 @@
 #include "grpo/grpo.h"
 #include "io/file.h"
 #include "io/safetensors.h"
+#include "model/generate.h"
 #include "model/model.h"
+#include "model/train.h"
+#include "rgsd/rgsd.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -297,6 +305,55 @@ static void run_lora(const char *variant) {
     cJSON_Delete(root);
 }
 
+/* 8 rollouts of 2 prompts; returns how many stopped on the end token. */
+static int rollout_logprobs_case(const rg_model *model, rg_train_acts *acts, rg_sample_params sample) {
+    int32_t p0[5] = {3, 14, 15, 92, 65}, p1[3] = {35, 89, 79};
+    const int32_t *prompts[8];
+    int lens[8];
+    for (int i = 0; i < 8; i++) prompts[i] = i % 2 ? p1 : p0, lens[i] = i % 2 ? 3 : 5;
+    /* the config's one eos id (2) is the only end token: y gets it appended when a rollout stopped */
+    assert_int_equal(model->cfg.n_eos, 1);
+    int32_t stop[1] = {model->cfg.eos_ids[0]};
+    rg_gen_options o = {.max_new = 20, .sample = sample, .seed = 11, .batch = 4};
+    rg_gen_result res[8];
+    int stopped = 0;
+    assert_int_equal(rg_generate(model, 8, prompts, lens, &o, res, NULL, NULL), RG_OK);
+    for (int i = 0; i < 8; i++) {
+        int32_t y[24];
+        stopped += res[i].stopped;
+        int n = res[i].n_tokens;
+        memcpy(y, res[i].tokens, sizeof(int32_t) * (size_t)n);
+        if (res[i].stopped) y[n++] = stop[0];
+        double want[24], sum = 0;
+        assert_int_equal(rg_rgsd_response_logprobs(model, acts, prompts[i], lens[i], y, n, want), RG_OK);
+        for (int t = 0; t < n; t++) {
+            if (fabs(res[i].logprobs[t] - want[t]) > 1e-4)
+                fail_msg("rollout %d token %d: rollout log-prob %.6f, training forward %.6f", i, t, res[i].logprobs[t],
+                         want[t]);
+            sum += res[i].logprobs[t];
+        }
+        assert_true(fabs(sum - res[i].sum_logprob) < 1e-3);
+    }
+    rg_gen_results_free(res, 8);
+    return stopped;
+}
+
+static void test_rollout_logprobs(void **state) {
+    (void)state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", ref_dir("qwen3_untied"));
+    SKIP_UNLESS_FILE(path, "GRPO step reference (make refs with /usr/bin/python3 + torch)");
+    rg_model model;
+    assert_int_equal(rg_model_load(&model, ref_dir("qwen3_untied"), RG_WEIGHTS_F32), RG_OK);
+    rg_train_acts acts;
+    assert_int_equal(rg_train_acts_alloc(&acts, &model.cfg, NULL, 32, 8), RG_OK);
+    int stopped = rollout_logprobs_case(&model, &acts, (rg_sample_params){.temperature = 1.0f, .top_p = 1.0f});
+    stopped += rollout_logprobs_case(&model, &acts, (rg_sample_params){.temperature = 0.7f, .top_k = 20, .top_p = 0.9f});
+    if (stopped == 0) fail_msg("no rollout stopped: the end token's log-prob went unchecked (change the seed)");
+    rg_train_acts_free(&acts);
+    rg_model_free(&model);
+}
+
 static void test_full_qwen3(void **state) { (void)state; run_full("qwen3_untied"); }
 static void test_full_qwen2_tied(void **state) { (void)state; run_full("qwen2_tied"); }
 static void test_lora_qwen3(void **state) { (void)state; run_lora("qwen3_untied"); }
@@ -305,6 +362,7 @@ static void test_lora_qwen2_tied(void **state) { (void)state; run_lora("qwen2_ti
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_advantages_by_hand), cmocka_unit_test(test_head_by_hand),
+        cmocka_unit_test(test_rollout_logprobs),
         cmocka_unit_test(test_full_qwen3),         cmocka_unit_test(test_full_qwen2_tied),
         cmocka_unit_test(test_lora_qwen3),         cmocka_unit_test(test_lora_qwen2_tied),
     };
