@@ -92,6 +92,42 @@ $PY tests/ref/train_check.py check-peft "$T/lora" "$T/base" || die "PEFT folder 
 [ "$(grep -c '"eval": true' "$T/lora/metrics.jsonl")" -eq 2 ] || die "expected 2 evaluation lines"
 [ -f "$T/evals/step-2/report.json" ] || die "no evaluation report"
 
+# 5b. an OpenAI-compatible judge (tests/ref/fake_openai_server.py: "met" when the response under judgment
+#     contains "honey", usage 11 + 7 tokens per answer): per step, requests = verdicts = 2 prompts x G 3 x
+#     5 criteria, judge_tokens = 18 per request; the same run again with the verdict cache: 0 requests,
+#     every verdict a cache hit, the same rewards.
+start_server() {
+    printf '%s\n' "$1" > "$T/script.json"
+    /usr/bin/python3 tests/ref/fake_openai_server.py --script "$T/script.json" --log "$T/requests.jsonl" \
+        --lifetime 60 > "$T/port" &
+    SERVER=$!
+    for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+    [ -s "$T/port" ] || die "fake server did not start"
+}
+yes='{\"explanation\": \"ok\", \"criteria_met\": true}'
+no='{\"explanation\": \"no\", \"criteria_met\": false}'
+start_server "{\"rules\": [{\"if_contains\": \"honey\", \"content\": \"$yes\"}], \"default\": {\"content\": \"$no\"}}"
+trap 'kill $SERVER 2>/dev/null; rm -rf "$T"' EXIT
+export NO_PROXY=127.0.0.1 RGSD_E2E_KEY=sk-e2e-grpo
+SPEC="http:http://127.0.0.1:$(cat "$T/port")/v1#model=grader&key_env=RGSD_E2E_KEY&concurrency=4&timeout=5&backoff=0.01"
+HRUN="$R grpo --model $T/base --data $T/five.jsonl --judge $SPEC --judge-cache $T/verdicts.sqlite --batch 2 --group 3 --steps 2 --lr 1e-3 --max-new 24 --seed 4 --no-progress"
+$HRUN --out "$T/h1" 2>"$T/log" || { cat "$T/log"; die "grpo with the http judge"; }
+$HRUN --out "$T/h2" 2>"$T/log" || { cat "$T/log"; die "grpo with the http judge, cached"; }
+kill $SERVER 2>/dev/null
+[ "$(wc -l < "$T/requests.jsonl")" -eq 60 ] || die "expected 60 requests to the judge, got $(wc -l < "$T/requests.jsonl")"
+$PY - "$T/h1/metrics.jsonl" "$T/h2/metrics.jsonl" <<'PYEOF' || die "http judge accounting"
+import json, sys
+first = [json.loads(l) for l in open(sys.argv[1])]
+again = [json.loads(l) for l in open(sys.argv[2])]
+for a, b in zip(first, again):
+    assert a["judge_verdicts"] == 30 and a["judge_requests"] == 30 and a["judge_calls"] == 30, a
+    assert a["judge_tokens"] == 30 * 18 and a["judge_cache_hits"] == 0, a
+    assert b["judge_verdicts"] == 30 and b["judge_cache_hits"] == 30 and b["judge_requests"] == 0, b
+    assert b["judge_calls"] == 0 and b["judge_tokens"] == 0, b
+    assert a["reward"] == b["reward"], (a["reward"], b["reward"])
+PYEOF
+grep -q "$RGSD_E2E_KEY" "$T/log" "$T/h1/metrics.jsonl" && die "the API key leaked"
+
 # 6. bad input: one line, non-zero, nothing generated or written
 $R grpo --model "$T/base" --data "$DATA" --judge "bogus:x" --out "$T/x1" 2>"$T/log"; [ $? -ne 0 ] || die "bad judge spec accepted"
 [ "$(wc -l < "$T/log")" -eq 1 ] || { cat "$T/log"; die "bad judge spec: not one line"; }
