@@ -11,7 +11,9 @@
  *         position); rollout-time log-probs come from generation.
  * Random Qwen2-like model (no end token: every rollout runs to max_new, so
  * both sides generate the same lengths). Prints ratios; never fails.
- *   build/bench/rgsd [HIDDEN LAYERS VOCAB PROMPTS MAX_NEW]  (RGSD_BENCH_SMALL=1: tiny) */
+ *   build/bench/rgsd [HIDDEN LAYERS VOCAB PROMPTS MAX_NEW TEACHER_PROMPT]  (RGSD_BENCH_SMALL=1: tiny)
+ * The teacher prompt (default 112 tokens, the student's 48) carries the
+ * rubric; at equal lengths the training passes cost exactly 1/G of GRPO's. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +99,7 @@ int main(int argc, char **argv) {
     int vocab = argc > 3 ? atoi(argv[3]) : (small ? 512 : 16384);
     int n_prompts = argc > 4 ? atoi(argv[4]) : (small ? 2 : 8);
     int max_new = argc > 5 ? atoi(argv[5]) : (small ? 16 : 64);
-    int prompt_len = 48, teacher_len = 112;
+    int prompt_len = 48, teacher_len = argc > 6 ? atoi(argv[6]) : 112; /* the rubric makes the teacher's prompt longer */
     rg_model_config c = {0};
     c.arch = RG_ARCH_QWEN2;
     c.hidden_size = hidden, c.intermediate_size = 3 * hidden, c.n_layers = layers, c.n_heads = hidden / 64 > 0 ? hidden / 64 : 1;
