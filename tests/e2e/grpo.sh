@@ -12,6 +12,7 @@
 #   4. 4 steps == 2 steps + --resume + 2 steps, byte for byte (model, state, metrics);
 #   5. LoRA writes a PEFT folder PyTorch-side checks accept; --eval-every adds
 #      evaluation lines;
+#   5c. rewards by hand (balanced and HealthBench) with an always-"met" http judge;
 #   6. bad input: a wrong judge spec, data without `match` patterns for the rule
 #      judge, --group 1 -> one clear line, non-zero exit, before any generation
 #      (no output folder).
@@ -127,6 +128,36 @@ for a, b in zip(first, again):
     assert a["reward"] == b["reward"], (a["reward"], b["reward"])
 PYEOF
 grep -q "$RGSD_E2E_KEY" "$T/log" "$T/h1/metrics.jsonl" && die "the API key leaked"
+
+# 5c. rewards by hand: a judge that says "met" to everything, one example repeated (ids differ): every
+#     rollout's balanced reward is sum(w > 0) / sum |w| and its HealthBench score sum(w) / sum(w > 0)
+#     (penalties met count against); every group has zero std, so the surrogate is exactly 0.
+start_server "{\"default\": {\"content\": \"$yes\"}}"
+SPEC="http:http://127.0.0.1:$(cat "$T/port")/v1#model=grader&key_env=RGSD_E2E_KEY&concurrency=4&timeout=5&backoff=0.01"
+$PY - "$T/five.jsonl" "$T/same.jsonl" <<'PYEOF' || die "repeated example"
+import json, sys
+ex = json.loads(open(sys.argv[1]).readline())
+with open(sys.argv[2], "w") as out:
+    for i in range(4):
+        ex["id"] = "same-%d" % i
+        out.write(json.dumps(ex) + "\n")
+PYEOF
+for kind in balanced healthbench; do
+    $R grpo --model "$T/base" --data "$T/same.jsonl" --judge "$SPEC" --reward $kind --batch 2 --group 3 --steps 2 \
+        --max-new 16 --out "$T/r_$kind" --no-progress 2>"$T/log" || { cat "$T/log"; die "grpo --reward $kind"; }
+done
+kill $SERVER 2>/dev/null
+$PY - "$T/same.jsonl" "$T/r_balanced/metrics.jsonl" "$T/r_healthbench/metrics.jsonl" <<'PYEOF' || die "rewards by hand"
+import json, sys
+w = [c["weight"] for c in json.loads(open(sys.argv[1]).readline())["rubric"]]
+balanced = sum(x for x in w if x > 0) / sum(abs(x) for x in w)
+healthbench = sum(w) / sum(x for x in w if x > 0)
+for path, want in ((sys.argv[2], balanced), (sys.argv[3], healthbench)):
+    for l in map(json.loads, open(path)):
+        assert abs(l["reward"] - want) < 1e-6 and l["reward_std"] == 0, (path, l["reward"], want)
+        assert l["zero_std_groups"] == 1 and l["surrogate"] == 0 and l["clip_fraction"] == 0, l
+print("rewards by hand: balanced %.6f, healthbench %.6f" % (balanced, healthbench))
+PYEOF
 
 # 6. bad input: one line, non-zero, nothing generated or written
 $R grpo --model "$T/base" --data "$DATA" --judge "bogus:x" --out "$T/x1" 2>"$T/log"; [ $? -ne 0 ] || die "bad judge spec accepted"
