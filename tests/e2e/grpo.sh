@@ -12,6 +12,7 @@
 #   4. 4 steps == 2 steps + --resume + 2 steps, byte for byte (model, state, metrics);
 #   5. LoRA writes a PEFT folder PyTorch-side checks accept; --eval-every adds
 #      evaluation lines;
+#   5b. an http judge (fake OpenAI server): requests, verdicts and tokens per step; a cached rerun pays 0;
 #   5c. rewards by hand (balanced and HealthBench) with an always-"met" http judge;
 #   6. bad input: a wrong judge spec, data without `match` patterns for the rule
 #      judge, --group 1 -> one clear line, non-zero exit, before any generation
