@@ -10,6 +10,7 @@
 #   4. metrics.jsonl carries every metric of DESIGN section 5, judge_calls 0;
 #   5. LoRA writes a PEFT folder PyTorch-side checks accept; --eval-every with
 #      the rule judge adds evaluation lines;
+#   Ctrl-C saves a resumable checkpoint (exit 130);
 #   6. examples the teacher cannot take are skipped and counted, or rejected
 #      with --strict; bad flags fail with one line.
 # Single-threaded (OMP_NUM_THREADS=1): tiny shapes run faster than with two threads.
@@ -82,6 +83,18 @@ $PY tests/ref/train_check.py check-peft "$T/lora" "$T/base" || die "PEFT folder 
 [ "$(grep -c '"eval": true' "$T/lora/metrics.jsonl")" -eq 2 ] || die "expected 2 evaluation lines"
 [ -f "$T/evals/step-4/report.json" ] || die "no evaluation report"
 $R gap --model "$T/base" --adapter "$T/lora" --data "$DATA" --max-new 16 >/dev/null 2>"$T/log" || { cat "$T/log"; die "gap --adapter"; }
+
+# Ctrl-C: finishes the step, saves, exits 130; --resume continues
+$R train --model "$T/base" --data "$DATA" --out "$T/int" --steps 1000000 --batch 2 --max-new 16 --no-progress 2>"$T/log" &
+PID=$!
+sleep 2
+kill -INT $PID
+wait $PID; rc=$?
+[ $rc -eq 130 ] || { cat "$T/log"; die "SIGINT: exit $rc, want 130"; }
+[ -f "$T/int/train_state.safetensors" ] || die "SIGINT: no checkpoint"
+$R train --model "$T/base" --data "$DATA" --out "$T/int" --steps 1000000 --batch 2 --max-new 16 --stop-after 1 \
+    --resume --no-progress 2>"$T/log" || { cat "$T/log"; die "resume after SIGINT"; }
+ls "$T" | grep -q "tmp-" && die "a temp folder was left behind"
 
 # 6. examples the teacher cannot take; bad input
 $R train --model "$T/base" --data "$DATA" --out "$T/short" --context 120 --max-new 16 --steps 1 --batch 2 --no-progress \
