@@ -14,6 +14,7 @@
 #      evaluation lines;
 #   5b. an http judge (fake OpenAI server): requests, verdicts and tokens per step; a cached rerun pays 0;
 #   5c. rewards by hand (balanced and HealthBench) with an always-"met" http judge;
+#   Ctrl-C saves a resumable checkpoint (exit 130);
 #   6. bad input: a wrong judge spec, data without `match` patterns for the rule
 #      judge, --group 1 -> one clear line, non-zero exit, before any generation
 #      (no output folder).
@@ -159,6 +160,19 @@ for path, want in ((sys.argv[2], balanced), (sys.argv[3], healthbench)):
         assert l["zero_std_groups"] == 1 and l["surrogate"] == 0 and l["clip_fraction"] == 0, l
 print("rewards by hand: balanced %.6f, healthbench %.6f" % (balanced, healthbench))
 PYEOF
+
+# Ctrl-C: finishes the step, saves, exits 130; --resume continues
+$R grpo --model "$T/base" --data "$DATA" --judge rule --out "$T/int" --steps 1000000 --batch 2 --group 3 --max-new 16 \
+    --no-progress 2>"$T/log" &
+PID=$!
+sleep 2
+kill -INT $PID
+wait $PID; rc=$?
+[ $rc -eq 130 ] || { cat "$T/log"; die "SIGINT: exit $rc, want 130"; }
+[ -f "$T/int/train_state.safetensors" ] || die "SIGINT: no checkpoint"
+$R grpo --model "$T/base" --data "$DATA" --judge rule --out "$T/int" --steps 1000000 --batch 2 --group 3 --max-new 16 \
+    --stop-after 1 --resume --no-progress 2>"$T/log" || { cat "$T/log"; die "resume after SIGINT"; }
+grep -q "resuming at step" "$T/log" || die "SIGINT checkpoint not resumed"
 
 # 6. bad input: one line, non-zero, nothing generated or written
 $R grpo --model "$T/base" --data "$DATA" --judge "bogus:x" --out "$T/x1" 2>"$T/log"; [ $? -ne 0 ] || die "bad judge spec accepted"
