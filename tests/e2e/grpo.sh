@@ -101,6 +101,10 @@ $PY tests/ref/train_check.py check-peft "$T/lora" "$T/base" || die "PEFT folder 
 #     every verdict a cache hit, the same rewards.
 start_server() {
     printf '%s\n' "$1" > "$T/script.json"
+    # Empty the port file here, not only in the child's redirection: the
+    # child may not have run yet when the loop below first looks, and would
+    # then read the previous server's port.
+    : > "$T/port"
     /usr/bin/python3 tests/ref/fake_openai_server.py --script "$T/script.json" --log "$T/requests.jsonl" \
         --lifetime 60 > "$T/port" &
     SERVER=$!
