@@ -24,14 +24,16 @@ static int set_value(const rg_command_spec *spec, const rg_arg *arg, const char 
     case RG_ARG_INT: {
         long v = strtol(value, &end, 10);
         if (errno || end == value || *end)
-            return rg_error("rgsd %s: --%s wants an integer, got '%s'", spec->name, arg->name, value);
+            return rg_error("rgsd %s: --%s wants an integer, got '%s' (see rgsd %s --help)", spec->name, arg->name,
+                            value, spec->name);
         *(long *)arg->target = v;
         return RG_OK;
     }
     case RG_ARG_FLOAT: {
         double v = strtod(value, &end);
         if (errno || end == value || *end || !isfinite(v))
-            return rg_error("rgsd %s: --%s wants a number, got '%s'", spec->name, arg->name, value);
+            return rg_error("rgsd %s: --%s wants a number, got '%s' (see rgsd %s --help)", spec->name, arg->name,
+                            value, spec->name);
         *(double *)arg->target = v;
         return RG_OK;
     }
@@ -68,7 +70,7 @@ int rg_args_parse(const rg_command_spec *spec, int argc, char **argv, char **pos
                             spec->name);
         seen[arg - spec->args] = 1;
         if (arg->type == RG_ARG_FLAG) {
-            if (eq) return rg_error("rgsd %s: --%s takes no value", spec->name, arg->name);
+            if (eq) return rg_error("rgsd %s: --%s takes no value (see rgsd %s --help)", spec->name, arg->name, spec->name);
             *(int *)arg->target = 1;
             continue;
         }
@@ -78,8 +80,8 @@ int rg_args_parse(const rg_command_spec *spec, int argc, char **argv, char **pos
         else if (i + 1 < argc)
             value = argv[++i];
         else
-            return rg_error("rgsd %s: --%s needs a value (%s)", spec->name, arg->name,
-                            arg->metavar ? arg->metavar : "VALUE");
+            return rg_error("rgsd %s: --%s needs a value %s (see rgsd %s --help)", spec->name, arg->name,
+                            arg->metavar ? arg->metavar : "VALUE", spec->name);
         if (set_value(spec, arg, value) != RG_OK) return RG_ERR;
     }
     for (int i = 0; i < spec->nargs; i++)

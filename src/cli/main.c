@@ -15,7 +15,9 @@ typedef struct {
 } command_entry;
 
 int rg_cli_fail(void) {
-    fprintf(stderr, "rgsd: %s\n", rg_errmsg());
+    const char *msg = rg_errmsg();
+    /* Flag-parser messages already start with "rgsd <command>:". */
+    fprintf(stderr, "%s%s\n", strncmp(msg, "rgsd ", 5) == 0 ? "" : "rgsd: ", msg);
     return strstr(rg_errmsg(), "--help") ? 2 : 1;
 }
 
