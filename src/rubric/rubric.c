@@ -174,7 +174,8 @@ int rg_rubric_next(rg_rubric_reader *r, rg_example *ex) {
             }
             return RG_ERR;
         }
-        int rc = rg_example_from_json(value, rg_jsonl_name(r->in), rg_jsonl_line(r->in), ex);
+        int rc = rg_example_from_json_opts(value, rg_jsonl_name(r->in), rg_jsonl_line(r->in),
+                                           r->options.allow_empty_rubric, ex);
         cJSON_Delete(value);
         if (rc == RG_OK) return 1;
         if (!r->options.skip_bad) return RG_ERR;

@@ -104,6 +104,10 @@ typedef struct {
  * messages ("source:line: field: problem") and in a made-up id. On error
  * *out is left zeroed. */
 int rg_example_from_json(const cJSON *root, const char *source, long line, rg_example *out);
+/* The same; allow_empty_rubric accepts a rubric array with no criteria
+ * (ncriteria == 0) instead of rejecting the line. */
+int rg_example_from_json_opts(const cJSON *root, const char *source, long line, int allow_empty_rubric,
+                              rg_example *out);
 /* The same from a JSON text (one object). */
 int rg_example_parse(const char *json_text, const char *source, long line, rg_example *out);
 /* The example in the rgsd native format (a new cJSON object; NULL with error). */
@@ -112,6 +116,10 @@ void rg_example_free(rg_example *ex);
 
 typedef struct {
     int skip_bad; /* skip invalid lines and count them (warning on stderr) instead of failing */
+    /* Accept an empty rubric array (ncriteria == 0) rather than reject the
+     * line: the RGSD trainer skips and counts such examples itself (or
+     * refuses them under --strict); scoring commands keep the default. */
+    int allow_empty_rubric;
 } rg_rubric_options;
 
 typedef struct rg_rubric_reader rg_rubric_reader;

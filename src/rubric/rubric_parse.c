@@ -22,6 +22,7 @@
 typedef struct {
     const char *source;
     long line;
+    int allow_empty_rubric; /* see rg_rubric_options */
 } origin;
 
 static int field_error(const origin *o, const char *path, const char *fmt, ...)
@@ -356,7 +357,10 @@ static int parse_rubric(const origin *o, rg_format format, const char *path, con
     if (!v) return field_error(o, path, "missing");
     if (!cJSON_IsArray(v)) return field_error(o, path, "expected an array of criteria, got %s", json_type(v));
     size_t n = (size_t)cJSON_GetArraySize(v);
-    if (n == 0) return field_error(o, path, "empty rubric (at least one criterion is needed)");
+    if (n == 0) {
+        if (o->allow_empty_rubric) return RG_OK;
+        return field_error(o, path, "empty rubric (at least one criterion is needed)");
+    }
     ex->rubric = rg_calloc(n, sizeof *ex->rubric);
     if (!ex->rubric) return RG_ERR;
     size_t i = 0;
@@ -534,8 +538,13 @@ static int detect_format(const origin *o, const cJSON *root, rg_format *format) 
 }
 
 int rg_example_from_json(const cJSON *root, const char *source, long line, rg_example *out) {
+    return rg_example_from_json_opts(root, source, line, 0, out);
+}
+
+int rg_example_from_json_opts(const cJSON *root, const char *source, long line, int allow_empty_rubric,
+                              rg_example *out) {
     memset(out, 0, sizeof *out);
-    origin o = {source ? source : "<memory>", line};
+    origin o = {source ? source : "<memory>", line, allow_empty_rubric};
     if (!cJSON_IsObject(root)) {
         if (line > 0) return rg_error("%s:%ld: expected a JSON object, got %s", o.source, line, json_type(root));
         return rg_error("%s: expected a JSON object, got %s", o.source, json_type(root));

@@ -248,6 +248,27 @@ static char *write_fixture(const char *text) {
     return path;
 }
 
+/* The trainer's mode: an empty rubric is a valid example with no criteria
+ * (it skips and counts it), while any other defect is still an error. */
+static void empty_rubric_allowed_on_request(void **state) {
+    (void)state;
+    cJSON *root = cJSON_Parse("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"rubric\":[]}");
+    assert_non_null(root);
+    rg_example ex;
+    assert_int_equal(rg_example_from_json(root, "t.jsonl", 3, &ex), RG_ERR);
+    assert_string_equal(rg_errmsg(), "t.jsonl:3: rubric: empty rubric (at least one criterion is needed)");
+    assert_int_equal(rg_example_from_json_opts(root, "t.jsonl", 3, 1, &ex), RG_OK);
+    assert_int_equal(ex.ncriteria, 0);
+    assert_int_equal(ex.nmessages, 1);
+    assert_string_equal(ex.messages[0].content, "hi");
+    rg_example_free(&ex);
+    cJSON_Delete(root);
+    root = cJSON_Parse("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"rubric\":{}}");
+    assert_int_equal(rg_example_from_json_opts(root, "t.jsonl", 4, 1, &ex), RG_ERR);
+    assert_non_null(strstr(rg_errmsg(), "t.jsonl:4: rubric: expected an array"));
+    cJSON_Delete(root);
+}
+
 static void remove_fixture(char *path) {
     unlink(path);
     *strrchr(path, '/') = '\0';
@@ -408,6 +429,7 @@ int main(void) {
         cmocka_unit_test(researchrubrics_string_prompt_and_axis),
         cmocka_unit_test(native_with_match_polarity_and_numeric_id),
         cmocka_unit_test(errors_name_file_line_and_field),
+        cmocka_unit_test(empty_rubric_allowed_on_request),
         cmocka_unit_test(a_file_may_mix_formats_and_bad_lines_stop_or_skip),
         cmocka_unit_test(loads_all_shared_data_and_round_trips),
     };
