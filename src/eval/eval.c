@@ -57,7 +57,7 @@ static rg_length_stats length_stats(const double *values, size_t n) {
  * byte tokens that form no character: replace each invalid byte with U+FFFD
  * (as Hugging Face's decode does), so every text written or shown to a judge
  * is valid UTF-8. Takes ownership of `text`. */
-static char *valid_utf8(char *text) {
+char *rg_eval_valid_utf8(char *text) {
     size_t len = strlen(text);
     char *out = malloc(3 * len + 1);
     if (!out) {
@@ -221,7 +221,7 @@ static int generate_all(const rg_lm *lm, const rg_eval_options *o, int32_t **ids
         resp->response_tokens = gen[i].n_tokens;
         resp->stopped = gen[i].stopped;
         if (rg_tokenizer_decode(lm->tok, gen[i].tokens, gen[i].n_tokens, &resp->response, NULL)) goto done;
-        if (!(resp->response = valid_utf8(resp->response))) goto done;
+        if (!(resp->response = rg_eval_valid_utf8(resp->response))) goto done;
         resp->response_chars = utf8_code_points(resp->response);
         r->summary.prompt_tokens += prompt_lens[i];
         r->summary.new_tokens += gen[i].n_tokens;

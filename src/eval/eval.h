@@ -127,4 +127,9 @@ int rg_eval_write_report(const rg_eval_result *result, const rg_example *example
 /* The summary as the text table `rgsd eval` prints (malloc'd). */
 char *rg_eval_summary_text(const rg_eval_result *result, const rg_eval_report_info *info);
 
+/* Generated text made valid UTF-8 (each invalid byte -> U+FFFD, as Hugging
+ * Face's decode does) before a judge sees it. Takes ownership of `text`;
+ * NULL (error set) when out of memory. Shared with `rgsd grpo`. */
+char *rg_eval_valid_utf8(char *text);
+
 #endif

@@ -30,6 +30,7 @@ static int is_stop(const rg_model *model, const rg_gen_options *o, int token) {
 static int take_token(const rg_model *model, const rg_gen_options *o, slot_state *s, const rg_sample_result *pick,
                       rg_gen_result *r, int room_left) {
     r->sum_logprob += pick->logprob;
+    r->logprobs[r->n_tokens] = pick->logprob;
     if (is_stop(model, o, pick->token)) {
         r->stopped = 1;
         return 1;
@@ -77,7 +78,8 @@ int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prom
                 slot_state *s = &slots[b];
                 rg_gen_result *r = &results[p];
                 r->tokens = rg_malloc(sizeof(int32_t) * (size_t)o->max_new);
-                if (!r->tokens) goto done;
+                r->logprobs = rg_malloc(sizeof(float) * (size_t)(o->max_new + 1));
+                if (!r->tokens || !r->logprobs) goto done;
                 rg_rng_seed(&s->rng, o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)p);
                 s->start = rg_now();
                 rg_infer_reset(&st, b);
@@ -143,6 +145,8 @@ done:
 void rg_gen_results_free(rg_gen_result *results, int n) {
     for (int i = 0; i < n; i++) {
         free(results[i].tokens);
+        free(results[i].logprobs);
         results[i].tokens = NULL;
+        results[i].logprobs = NULL;
     }
 }

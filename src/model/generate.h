@@ -32,6 +32,9 @@ typedef struct {
     int stopped;           /* 1: ended on an end token; 0: reached max_new or the context */
     double seconds;        /* from the start of its prefill to its last token */
     double sum_logprob;    /* sum of log p(token) under the model (temperature 1) */
+    float *logprobs;       /* [n_tokens + stopped]: log p(token) of each drawn token under the untruncated
+                              temperature-1 softmax, the end token's last when it stopped (malloc'd; GRPO's
+                              rollout-time log-probs) */
 } rg_gen_result;
 
 /* Called after each finished sequence (may be NULL). */

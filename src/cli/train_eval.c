@@ -1,0 +1,38 @@
+/* train_eval.c — see train_eval.h. */
+#include "cli/train_eval.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "io/file.h"
+
+int rg_train_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eval_data, rg_judge *judge,
+                  const rg_eval_options *options, long step, rg_text_buf *metrics, const char *eval_out) {
+    rg_lm current = *lm; /* shallow: the same tokenizer and template, the policy's weights */
+    current.model = *policy;
+    rg_eval_result result;
+    if (rg_eval_run(&current, eval_data->examples, eval_data->count, judge, options, &result) != RG_OK) return RG_ERR;
+    const rg_eval_summary *s = &result.summary;
+    char line[512];
+    snprintf(line, sizeof line,
+             "{\"step\": %ld, \"eval\": true, \"score\": %.6f, \"score_se\": %.6f, \"balanced\": %.6f, "
+             "\"response_tokens\": %.2f, \"responses\": %zu, \"judge_verdicts\": %lld, \"eval_s\": %.3f}\n",
+             step, s->healthbench.overall.mean, s->healthbench.overall.std_error, s->balanced.mean,
+             s->response_tokens.mean, s->n_responses, (long long)s->judge.verdicts,
+             s->generate_seconds + s->judge.seconds);
+    rg_info("eval at step %ld: score %.4f +- %.4f, balanced %.4f, %.1f tokens per response", step,
+            s->healthbench.overall.mean, s->healthbench.overall.std_error, s->balanced.mean, s->response_tokens.mean);
+    int rc = rg_text_append(metrics, line);
+    if (rc == RG_OK && eval_out) {
+        char name[64];
+        snprintf(name, sizeof name, "step-%ld", step);
+        char *dir = rg_path_join(eval_out, name);
+        rg_eval_report_info info = {.options = options};
+        rc = dir ? rg_eval_write_report(&result, eval_data->examples, &info, dir) : RG_ERR;
+        free(dir);
+    }
+    rg_eval_result_free(&result);
+    return rc;
+}

@@ -1,0 +1,207 @@
+/* grpo_step.c — one GRPO optimizer step (see grpo_run.h): G rollouts per
+ * prompt from the policy, judged against each prompt's rubric, rewards,
+ * group-normalised advantages, reference and policy passes, AdamW. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/timer.h"
+#include "eval/eval.h"
+#include "grpo/grpo_run.h"
+#include "rgsd/rgsd.h"
+
+int rg_grpo_run_init(rg_grpo_run *run, rg_trainer *trainer, const rg_model *reference, const rg_lm *lm,
+                     const rg_example *examples, rg_judge *judge, const rg_grpo_config *cfg) {
+    memset(run, 0, sizeof *run);
+    run->trainer = trainer;
+    run->reference = reference;
+    run->lm = lm;
+    run->examples = examples;
+    run->judge = judge;
+    run->cfg = *cfg;
+    if (cfg->gen.max_new < 1) return rg_error("grpo: --max-new must be >= 1");
+    if (cfg->group_size < 2) return rg_error("grpo: --group must be >= 2 (advantages compare rollouts of a prompt)");
+    if (trainer->cfg.lora_rank == 0 && !reference && cfg->loss.kl_coef > 0)
+        return rg_error("grpo: full fine-tuning with a KL term needs a frozen reference copy");
+    run->ref_scratch = rg_malloc(sizeof(double) * (size_t)(cfg->gen.max_new + 1));
+    if (!run->ref_scratch) goto fail;
+    if (trainer->cfg.lora_rank > 0 && rg_model_alloc(&run->rollout, &trainer->model->cfg, RG_WEIGHTS_F32) != RG_OK)
+        goto fail;
+    return RG_OK;
+fail:
+    rg_grpo_run_free(run);
+    return RG_ERR;
+}
+
+void rg_grpo_run_free(rg_grpo_run *run) {
+    free(run->ref_scratch);
+    if (run->rollout.params) rg_model_free(&run->rollout);
+    memset(run, 0, sizeof *run);
+}
+
+/* The judge's cumulative counters after minus before: this step's work. */
+static rg_judge_stats judge_delta(const rg_judge_stats *after, const rg_judge_stats *before) {
+    rg_judge_stats d = {
+        .verdicts = after->verdicts - before->verdicts,
+        .cache_hits = after->cache_hits - before->cache_hits,
+        .requests = after->requests - before->requests,
+        .retries = after->retries - before->retries,
+        .failures = after->failures - before->failures,
+        .prompt_tokens = after->prompt_tokens - before->prompt_tokens,
+        .completion_tokens = after->completion_tokens - before->completion_tokens,
+        .seconds = after->seconds - before->seconds,
+    };
+    return d;
+}
+
+int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats *st) {
+    memset(st, 0, sizeof *st);
+    rg_trainer *t = run->trainer;
+    const int G = run->cfg.group_size;
+    const int n_prompts = t->cfg.batch_size * t->cfg.grad_accum;
+    const int n = n_prompts * G;
+    double step_start = rg_now();
+    const rg_grpo_prompt **batch = rg_calloc((size_t)n, sizeof *batch);
+    const int32_t **prompt_ids = rg_calloc((size_t)n, sizeof *prompt_ids);
+    int *prompt_lens = rg_calloc((size_t)n, sizeof *prompt_lens);
+    rg_gen_result *rollouts = rg_calloc((size_t)n, sizeof *rollouts);
+    rg_grpo_sequence *seqs = rg_calloc((size_t)n, sizeof *seqs);
+    int32_t **responses = rg_calloc((size_t)n, sizeof *responses);
+    char **texts = rg_calloc((size_t)n, sizeof *texts);
+    rg_judge_item *items = rg_calloc((size_t)n, sizeof *items);
+    unsigned char *met = NULL;
+    double *rewards = rg_calloc((size_t)n, sizeof *rewards);
+    double *advantages = rg_calloc((size_t)n, sizeof *advantages);
+    int rc = RG_ERR, generated = 0;
+    if (!batch || !prompt_ids || !prompt_lens || !rollouts || !seqs || !responses || !texts || !items || !rewards ||
+        !advantages)
+        goto done;
+    size_t max_criteria = 1;
+    for (int p = 0; p < n_prompts; p++) {
+        const rg_grpo_prompt *prompt = &data->prompts[rg_trainer_example_at(t, t->cursor + (uint64_t)p)];
+        size_t nc = run->examples[prompt->example].ncriteria;
+        if (nc > max_criteria) max_criteria = nc;
+        for (int g = 0; g < G; g++) { /* group p = rollouts [p*G, (p+1)*G) */
+            int i = p * G + g;
+            batch[i] = prompt;
+            prompt_ids[i] = prompt->prompt;
+            prompt_lens[i] = prompt->prompt_len;
+        }
+    }
+    if (!(met = rg_malloc(max_criteria))) goto done;
+
+    /* 1. rollouts from the policy (under LoRA: the merged copy of this step's weights) */
+    double t0 = rg_now();
+    const rg_model *policy = t->model;
+    if (t->cfg.lora_rank > 0) {
+        if (rg_rgsd_refresh_rollout(&run->rollout, t->model, &t->lora) != RG_OK) goto done;
+        policy = &run->rollout;
+    }
+    rg_gen_options gen = run->cfg.gen;
+    gen.seed = run->cfg.gen.seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->step + 1; /* (seed, step): resumable */
+    if (rg_generate(policy, n, prompt_ids, prompt_lens, &gen, rollouts, NULL, NULL) != RG_OK) goto done;
+    generated = 1;
+    st->gen_s = rg_now() - t0;
+
+    /* y = the generated ids (+ the end token when it is known for certain), pi_old their log-probs */
+    for (int i = 0; i < n; i++) {
+        const rg_gen_result *g = &rollouts[i];
+        int len = g->n_tokens + (g->stopped && run->cfg.end_token >= 0);
+        responses[i] = rg_malloc(sizeof(int32_t) * (size_t)(len ? len : 1));
+        if (!responses[i]) goto done;
+        memcpy(responses[i], g->tokens, sizeof(int32_t) * (size_t)g->n_tokens);
+        if (len > g->n_tokens) responses[i][g->n_tokens] = run->cfg.end_token;
+        seqs[i] = (rg_grpo_sequence){.prompt = batch[i]->prompt, .prompt_len = batch[i]->prompt_len,
+                                     .response = responses[i], .response_len = len, .old_logprobs = g->logprobs};
+        if (rg_tokenizer_decode(run->lm->tok, g->tokens, g->n_tokens, &texts[i], NULL) != RG_OK) goto done;
+        if (!(texts[i] = rg_eval_valid_utf8(texts[i]))) goto done;
+        const rg_example *ex = &run->examples[batch[i]->example];
+        items[i] = (rg_judge_item){.example = ex, .response = texts[i],
+                                   .verdicts = rg_calloc(ex->ncriteria ? ex->ncriteria : 1, sizeof(rg_verdict))};
+        if (!items[i].verdicts) goto done;
+        st->response_tokens += g->n_tokens;
+        st->stopped += g->stopped;
+    }
+
+    /* 2. judge every (prompt, rollout) against the prompt's rubric; rewards */
+    double t1 = rg_now();
+    rg_judge_stats before = *rg_judge_get_stats(run->judge);
+    int judged = rg_judge_run(run->judge, items, n);
+    st->judge = judge_delta(rg_judge_get_stats(run->judge), &before);
+    if (judged != RG_OK) goto done;
+    for (int i = 0; i < n; i++) {
+        const rg_example *ex = items[i].example;
+        for (size_t c = 0; c < ex->ncriteria; c++) met[c] = items[i].verdicts[c].met == 1;
+        rewards[i] = rg_grpo_reward_of(run->cfg.reward, ex, met);
+    }
+    st->judge_s = rg_now() - t1;
+
+    /* 3. advantages, per group */
+    int zero_std = 0;
+    if (rg_grpo_advantages(rewards, n_prompts, G, run->cfg.scale_by_std, advantages, &zero_std) != RG_OK) goto done;
+    for (int i = 0; i < n; i++) seqs[i].advantage = (float)advantages[i];
+
+    /* 4. reference, policy, backward: gradients accumulate over the batch */
+    memset(t->trainable_grads, 0, sizeof(float) * t->n_trainable);
+    rg_grpo_stats pass = {0};
+    if (rg_grpo_accumulate(t, run->reference, &run->cfg.loss, seqs, n, run->ref_scratch, &pass) != RG_OK) goto done;
+
+    /* 5. clip, schedule, AdamW */
+    double t4 = rg_now();
+    long tokens = pass.head.tokens;
+    st->opt.loss = tokens ? pass.head.loss_sum / (double)tokens : 0.0;
+    st->opt.tokens = tokens;
+    st->opt.seq_tokens = pass.seq_tokens;
+    if (rg_trainer_apply(t, n_prompts, &st->opt) != RG_OK) goto done;
+    st->optimizer_s = rg_now() - t4;
+
+    double sum = 0, sum_sq = 0;
+    for (int i = 0; i < n; i++) sum += rewards[i];
+    st->reward_mean = sum / n;
+    for (int i = 0; i < n; i++) sum_sq += (rewards[i] - st->reward_mean) * (rewards[i] - st->reward_mean);
+    st->reward_std = sqrt(sum_sq / n);
+    st->zero_std_fraction = (double)zero_std / n_prompts;
+    st->loss = st->opt.loss;
+    /* statistics over the tokens that ran (skipped sequences have A = 0, no KL: nothing to report) */
+    st->surrogate = tokens ? pass.head.surrogate_sum / (double)tokens : 0.0;
+    st->kl = tokens ? pass.head.kl_sum / (double)tokens : 0.0;
+    long measured = 0;
+    for (int i = 0; i < n; i++)
+        if (!(seqs[i].advantage == 0.0f && run->cfg.loss.kl_coef == 0.0f)) measured += seqs[i].response_len;
+    st->ratio = measured ? pass.head.ratio_sum / (double)measured : 1.0;
+    st->clip_fraction = tokens ? (double)pass.head.clipped / (double)tokens : 0.0;
+    st->rollouts = n;
+    st->response_len = (double)st->response_tokens / n;
+    st->stopped /= n;
+    st->loss_tokens = tokens;
+    st->seq_tokens = pass.seq_tokens;
+    st->skipped = pass.skipped;
+    st->reference_s = pass.reference_s;
+    st->student_s = pass.student_s;
+    st->backward_s = pass.backward_s;
+    st->step_s = rg_now() - step_start;
+    rc = RG_OK;
+done:
+    if (generated) rg_gen_results_free(rollouts, n);
+    for (int i = 0; i < n; i++) {
+        if (responses) free(responses[i]);
+        if (texts) free(texts[i]);
+        if (items && items[i].verdicts) {
+            rg_verdicts_clear(items[i].verdicts, (int)items[i].example->ncriteria);
+            free(items[i].verdicts);
+        }
+    }
+    free(batch);
+    free(prompt_ids);
+    free(prompt_lens);
+    free(rollouts);
+    free(seqs);
+    free(responses);
+    free(texts);
+    free(items);
+    free(met);
+    free(rewards);
+    free(advantages);
+    return rc;
+}
