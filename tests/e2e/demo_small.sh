@@ -1,0 +1,52 @@
+#!/bin/sh
+# `make demo` scaled down to seconds: the same tools/demo.sh on a tiny world
+# (few SFT steps, 2 RGSD and 2 GRPO steps, a handful of held-out prompts);
+# checks that every stage ran, the table has every row, curve.svg is
+# well-formed XML with both curves, report.md and summary.json exist, and the
+# RGSD row states zero judge calls while GRPO's counts G x prompts x steps x
+# criteria verdicts. The numbers themselves are not checked here (a few
+# seconds of training mean nothing); docs/demo.md records a full run.
+set -u
+die() { echo "FAIL: $*"; exit 1; }
+PY=/usr/bin/python3
+[ -x "$PY" ] || { echo "no /usr/bin/python3 (the demo's reporter needs its standard library)"; exit 77; }
+R=${RGSD_BIN:-build/rgsd}
+T=$(mktemp -d /tmp/rgsd-e2e-demo-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+DEMO_OUT=$T/out RGSD_BIN=$R DEMO_WORLD_ARGS="--train 16 --heldout 8 --sft 64" DEMO_HIDDEN=32 DEMO_LAYERS=1 \
+    DEMO_SFT_STEPS=4 DEMO_SFT_BATCH=4 DEMO_RL_STEPS=2 DEMO_RL_BATCH=2 DEMO_GROUP=4 DEMO_EVAL_EVERY=1 \
+    DEMO_EVAL_SAMPLES=1 DEMO_MAX_NEW=16 DEMO_PROGRESS=--no-progress OMP_NUM_THREADS=1 \
+    sh tools/demo.sh > "$T/log" 2>&1 || { cat "$T/log"; die "demo.sh failed"; }
+O=$T/out
+for f in report.md curve.svg summary.json stage_times.txt eval-base/report.json eval-base-rubric/report.json \
+    rgsd/metrics.jsonl grpo/metrics.jsonl; do
+    [ -s "$O/$f" ] || { cat "$T/log"; die "missing $f"; }
+done
+for s in world init sft eval_base eval_base_rubric rgsd grpo total; do
+    grep -q "^$s [0-9.]*$" "$O/stage_times.txt" || die "no time for stage $s"
+done
+"$PY" - "$O" <<'PYEOF' || die "report check"
+import json, sys, xml.etree.ElementTree as ET
+out = sys.argv[1]
+svg = ET.parse(out + "/curve.svg").getroot()
+ns = "{http://www.w3.org/2000/svg}"
+assert svg.tag == ns + "svg", svg.tag
+assert len(svg.findall(ns + "polyline")) == 2, "want one curve per method"
+s = json.load(open(out + "/summary.json"))
+rows = {r["method"].split(" ")[0]: r for r in s["rows"]}
+assert [r["method"] for r in s["rows"]][:2] == ["base, no rubric", "base + rubric in context"]
+rgsd, grpo = rows["RGSD"], rows["GRPO"]
+assert rgsd["judge_calls"] == 0 and rgsd["rollouts"] == 2 * 2, rgsd   # 2 steps x 2 prompts x 1 rollout
+assert grpo["rollouts"] == 2 * 2 * 4, grpo                            # x G = 4
+assert grpo["judge_calls"] >= grpo["rollouts"] * 3, grpo              # >= 3 criteria per rubric
+for r in s["rows"]:
+    assert 0.0 <= r["score"] <= 1.0 and r["se"] >= 0 and r["length"] > 0, r
+assert len(s["curves"]["rgsd"]) == 3 and len(s["curves"]["grpo"]) == 3  # step 0 + 2 evaluations
+report = open(out + "/report.md").read()
+for word in ("RGSD", "GRPO", "conditioning gap", "curve.svg"):
+    assert word in report, word
+PYEOF
+grep -q "| RGSD" "$T/log" || die "the table was not printed"
+echo "demo_small: ok ($(grep '^total' "$O/stage_times.txt"))"
+exit 0
