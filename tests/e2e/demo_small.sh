@@ -48,5 +48,27 @@ for word in ("RGSD", "GRPO", "conditioning gap", "curve.svg"):
     assert word in report, word
 PYEOF
 grep -q "| RGSD" "$T/log" || die "the table was not printed"
+
+# rgsd world model: the folder's config matches the flags and the tokenizer
+# (631 tokens, eos = <|im_end|>, read from tokenizer.json by Python); bad input
+# fails with one line and writes nothing.
+"$PY" - "$O/init" <<'PYEOF' || die "world model config"
+import json, sys
+d = sys.argv[1]
+cfg = json.load(open(d + "/config.json"))
+tok = json.load(open(d + "/tokenizer.json"))
+vocab = 1 + max(max(tok["model"]["vocab"].values()), max(t["id"] for t in tok["added_tokens"]))
+im_end = [t["id"] for t in tok["added_tokens"] if t["content"] == "<|im_end|>"][0]
+assert cfg["architectures"] == ["Qwen2ForCausalLM"] and cfg["hidden_size"] == 32 and cfg["num_hidden_layers"] == 1
+assert cfg["vocab_size"] == vocab == 631 and cfg["eos_token_id"] == im_end and cfg["tie_word_embeddings"] is True
+PYEOF
+"$R" world model --tokenizer "$O/world/tokenizer" --out "$T/m" --hidden 30 2>"$T/err"; rc=$?
+[ $rc -ne 0 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && [ ! -e "$T/m" ] || die "bad --hidden: exit $rc, $(cat "$T/err")"
+"$R" world model --tokenizer "$T/nowhere" --out "$T/m" 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "nowhere" "$T/err" && [ ! -e "$T/m" ] || die "missing tokenizer: exit $rc, $(cat "$T/err")"
+"$R" world model --tokenizer "$O/world/tokenizer" 2>"$T/err"; [ $? -eq 2 ] || die "missing --out: not a usage error"
+"$R" world model --tokenizer "$O/world/tokenizer" --out "$T/m" --arch llama --layers 2 --hidden 32 2>"$T/err" \
+    || die "llama: $(cat "$T/err")"
+"$R" generate --model "$T/m" --prompt "hello" --max-new 4 >/dev/null 2>&1 || die "the llama folder does not load"
 echo "demo_small: ok ($(grep '^total' "$O/stage_times.txt"))"
 exit 0
