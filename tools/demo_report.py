@@ -113,6 +113,16 @@ if not r_rgsd.get("missing") and not r_grpo.get("missing"):
         targets.append("RGSD / GRPO: %.0f%% of GRPO's gain (%+.1f vs %+.1f points) in %.0f%% of its training wall time "
                        "(target >= 80%% in <= 25%%): %s" % (100 * frac, 100 * gain_r, 100 * gain_g, 100 * tfrac,
                                                             "met" if ok else "NOT met"))
+    if gain_g > 0:
+        # From the curves: the first evaluation at which each method is at 80% of GRPO's final gain.
+        level = rows[0]["score"] + 0.8 * gain_g
+        reach = {}
+        for name in ("rgsd", "grpo"):
+            hits = [t for t, score in curves[name] if score >= level]
+            reach[name] = hits[0] if hits else None
+        fmt = lambda t: "%.1f s" % t if t is not None else "never"
+        targets.append("time to reach 80%% of GRPO's final gain (score %.3f): RGSD %s, GRPO %s (training seconds)"
+                       % (level, fmt(reach["rgsd"]), fmt(reach["grpo"])))
 else:
     targets.append("RGSD / GRPO comparison: not measured (GRPO missing)")
 
