@@ -67,6 +67,9 @@ PYEOF
 "$R" world model --tokenizer "$T/nowhere" --out "$T/m" 2>"$T/err"; rc=$?
 [ $rc -eq 1 ] && grep -q "nowhere" "$T/err" && [ ! -e "$T/m" ] || die "missing tokenizer: exit $rc, $(cat "$T/err")"
 "$R" world model --tokenizer "$O/world/tokenizer" 2>"$T/err"; [ $? -eq 2 ] || die "missing --out: not a usage error"
+mkdir "$T/keep" && echo precious > "$T/keep/notes.txt"
+"$R" world model --tokenizer "$O/world/tokenizer" --out "$T/keep" 2>"$T/err" && die "replaced a folder that is no model"
+[ "$(cat "$T/keep/notes.txt")" = precious ] || die "an unrelated --out folder was touched"
 "$R" world model --tokenizer "$O/world/tokenizer" --out "$T/m" --arch llama --layers 2 --hidden 32 2>"$T/err" \
     || die "llama: $(cat "$T/err")"
 "$R" generate --model "$T/m" --prompt "hello" --max-new 4 >/dev/null 2>&1 || die "the llama folder does not load"
