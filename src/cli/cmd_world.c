@@ -26,7 +26,10 @@ static void print_summary(const world_config *cfg, const world_summary *s, doubl
             s->sft_answer_tokens.min, s->sft_answer_tokens.max, s->partial_score_train, s->partial_score_heldout);
 }
 
+int world_model_main(int argc, char **argv); /* world_model.c: `rgsd world model` */
+
 int cmd_world(int argc, char **argv) {
+    if (argc >= 1 && strcmp(argv[0], "model") == 0) return world_model_main(argc - 1, argv + 1);
     world_config cfg;
     world_config_defaults(&cfg);
     long seed = 1, n_train = cfg.n_train, n_heldout = cfg.n_heldout, n_sft = cfg.n_sft;

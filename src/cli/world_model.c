@@ -1,0 +1,155 @@
+/* world_model.c — `rgsd world model`: a random-initialised tiny model folder
+ * for the rubric world (the base that `rgsd sft` then teaches), written by
+ * rgsd itself so the demo needs no PyTorch.
+ *
+ * The folder is a real Hugging Face one: config.json (Qwen2ForCausalLM or
+ * LlamaForCausalLM, tied embeddings, vocab_size = the tokenizer's, eos =
+ * <|im_end|>), model.safetensors (f32, rg_model_init_random's seeded uniform
+ * values), and the tokenizer files copied from --tokenizer. Written into a
+ * temp folder and renamed into place (checkpoint.h), so a failure leaves
+ * nothing behind. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "io/file.h"
+#include "model/config.h"
+#include "model/model.h"
+#include "train/checkpoint.h"
+
+int world_model_main(int argc, char **argv);
+
+/* vocab = 1 + the largest id in model.vocab and added_tokens; im_end = the id
+ * of <|im_end|> (the chat's end of turn, the model's eos). */
+static int tokenizer_vocab(const char *path, int *vocab, int *im_end) {
+    char *text;
+    size_t len;
+    if (rg_read_file(path, &text, &len) != RG_OK) return RG_ERR;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!root) return rg_error("%s: not valid JSON", path);
+    int max_id = -1;
+    *im_end = -1;
+    const cJSON *model_vocab = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "model"), "vocab");
+    const cJSON *item;
+    cJSON_ArrayForEach(item, model_vocab) {
+        if (cJSON_IsNumber(item) && item->valueint > max_id) max_id = item->valueint;
+    }
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "added_tokens")) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(item, "content");
+        if (!cJSON_IsNumber(id)) continue;
+        if (id->valueint > max_id) max_id = id->valueint;
+        if (cJSON_IsString(content) && strcmp(content->valuestring, "<|im_end|>") == 0) *im_end = id->valueint;
+    }
+    cJSON_Delete(root);
+    if (max_id < 0) return rg_error("%s: no model.vocab entries", path);
+    if (*im_end < 0) return rg_error("%s: no <|im_end|> added token (the eos of a chat model)", path);
+    *vocab = max_id + 1;
+    return RG_OK;
+}
+
+static int copy_file(const char *src_dir, const char *dst_dir, const char *name, int required) {
+    char src[4096], dst[4096];
+    snprintf(src, sizeof src, "%s/%s", src_dir, name);
+    snprintf(dst, sizeof dst, "%s/%s", dst_dir, name);
+    if (!rg_file_exists(src)) return required ? rg_error("%s: not found", src) : RG_OK;
+    char *data;
+    size_t len;
+    if (rg_read_file(src, &data, &len) != RG_OK) return RG_ERR;
+    int rc = rg_write_file_atomic(dst, data, len);
+    free(data);
+    return rc;
+}
+
+int world_model_main(int argc, char **argv) {
+    const char *out = NULL, *tok_dir = NULL, *arch = "qwen2";
+    long hidden = 128, layers = 2, heads = 4, kv_heads = 2, intermediate = 0, context = 512, seed = 11;
+    double scale = 1.0;
+    rg_arg specs[] = {
+        {"tokenizer", RG_ARG_STRING, &tok_dir, "DIR", "folder with tokenizer.json (e.g. WORLD/tokenizer)", 1},
+        {"out", RG_ARG_STRING, &out, "DIR", "model folder to write", 1},
+        {"arch", RG_ARG_STRING, &arch, "NAME", "qwen2 | llama (default qwen2)", 0},
+        {"hidden", RG_ARG_INT, &hidden, "C", "hidden size (default 128)", 0},
+        {"layers", RG_ARG_INT, &layers, "L", "decoder layers (default 2)", 0},
+        {"heads", RG_ARG_INT, &heads, "H", "attention heads (default 4)", 0},
+        {"kv-heads", RG_ARG_INT, &kv_heads, "K", "key/value heads (default 2)", 0},
+        {"intermediate", RG_ARG_INT, &intermediate, "I", "SwiGLU width; 0 = 2 x hidden (default 0)", 0},
+        {"context", RG_ARG_INT, &context, "N", "max_position_embeddings (default 512)", 0},
+        {"seed", RG_ARG_INT, &seed, "S", "seed of the random weights (default 11)", 0},
+        {"scale", RG_ARG_FLOAT, &scale, "F", "matrix init std = F / sqrt(fan_in) (default 1)", 0},
+    };
+    rg_command_spec spec = {
+        .name = "world model",
+        .synopsis = "--tokenizer DIR --out DIR [--hidden C] [--layers L] [...]",
+        .summary = "Writes a random-initialised tiny Hugging Face model folder whose vocabulary is the tokenizer's "
+                   "(tied embeddings, eos <|im_end|>), the base that `rgsd sft` trains on the world's sft.jsonl.",
+        .examples = "  rgsd world model --tokenizer world/tokenizer --out init --hidden 128 --layers 2\n",
+        .args = specs,
+        .nargs = (int)(sizeof specs / sizeof specs[0]),
+        .max_positional = 0,
+    };
+    int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
+    if (parsed == 1) return 0;
+    if (parsed != 0) return rg_cli_fail();
+    int is_llama = strcmp(arch, "llama") == 0;
+    if (!is_llama && strcmp(arch, "qwen2") != 0) {
+        rg_error("rgsd world model: --arch must be qwen2 or llama, got '%s'", arch);
+        return rg_cli_fail();
+    }
+    if (intermediate == 0) intermediate = 2 * hidden;
+    if (hidden < 8 || hidden > 8192 || layers < 1 || layers > 64 || heads < 1 || kv_heads < 1 || heads % kv_heads ||
+        hidden % heads || (hidden / heads) % 2 || intermediate < 1 || intermediate > 65536 || context < 16 ||
+        context > 1 << 20 || seed < 0 || !(scale > 0)) {
+        rg_error("rgsd world model: bad shape (hidden %ld must split into %ld heads of even size, heads a multiple of "
+                 "kv-heads %ld, layers 1..64, context >= 16, scale > 0)",
+                 hidden, heads, kv_heads);
+        return rg_cli_fail();
+    }
+    char tok_path[4096];
+    snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", tok_dir);
+    int vocab = 0, im_end = -1;
+    if (tokenizer_vocab(tok_path, &vocab, &im_end) != RG_OK) return rg_cli_fail();
+
+    char config_json[2048];
+    snprintf(config_json, sizeof config_json,
+             "{\n  \"architectures\": [\"%s\"],\n  \"model_type\": \"%s\",\n  \"hidden_size\": %ld,\n"
+             "  \"intermediate_size\": %ld,\n  \"num_hidden_layers\": %ld,\n  \"num_attention_heads\": %ld,\n"
+             "  \"num_key_value_heads\": %ld,\n  \"vocab_size\": %d,\n  \"max_position_embeddings\": %ld,\n"
+             "  \"rms_norm_eps\": 1e-06,\n  \"rope_theta\": 10000.0,\n  \"hidden_act\": \"silu\",\n"
+             "  \"tie_word_embeddings\": true,%s\n  \"torch_dtype\": \"float32\",\n  \"eos_token_id\": %d\n}\n",
+             is_llama ? "LlamaForCausalLM" : "Qwen2ForCausalLM", is_llama ? "llama" : "qwen2", hidden, intermediate,
+             layers, heads, kv_heads, vocab, context,
+             is_llama ? "\n  \"attention_bias\": false,\n  \"mlp_bias\": false," : "", im_end);
+    rg_model_config cfg;
+    if (rg_config_parse(config_json, "config.json", &cfg) != RG_OK) return rg_cli_fail();
+    rg_model model;
+    if (rg_model_alloc(&model, &cfg, RG_WEIGHTS_F32) != RG_OK) return rg_cli_fail();
+    rg_model_init_random(&model, (uint64_t)seed, (float)scale);
+
+    char *stage = rg_dir_begin(out);
+    int rc = stage ? RG_OK : RG_ERR;
+    if (rc == RG_OK) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/config.json", stage);
+        rc = rg_write_file_atomic(path, config_json, strlen(config_json));
+    }
+    if (rc == RG_OK) rc = copy_file(tok_dir, stage, "tokenizer.json", 1);
+    if (rc == RG_OK) rc = copy_file(tok_dir, stage, "tokenizer_config.json", 0);
+    /* rg_hf_save copies config + tokenizer from its source folder: here the stage itself. */
+    if (rc == RG_OK) rc = rg_hf_save(&model, stage, stage, RG_F32);
+    size_t n_params = model.n_params;
+    rg_model_free(&model);
+    if (rc != RG_OK) {
+        rg_dir_abort(stage);
+        return rg_cli_fail();
+    }
+    if (rg_dir_commit(stage, out) != RG_OK) return rg_cli_fail();
+    fprintf(stderr, "world model: %s %s, %ld layers, hidden %ld, vocab %d, %.2fM parameters (seed %ld)\n", out,
+            is_llama ? "LlamaForCausalLM" : "Qwen2ForCausalLM", layers, hidden, vocab, n_params / 1e6, seed);
+    return 0;
+}
