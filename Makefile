@@ -44,18 +44,22 @@ export RGSD_SHARED ?= $(SHARED)
 export RGSD_REF_DIR ?= $(abspath build/ref)
 export RGSD_NODE_DIR ?= $(abspath tests/ref)
 
-.PHONY: all help deps test test-unit test-asan test-e2e refs demo bench clean
+.PHONY: all help deps deps-build test test-unit test-asan test-e2e refs demo bench clean
 all: $(B)/rgsd
 
 help:
 	@echo "make          build build/rgsd"
-	@echo "make deps     install missing Debian and npm packages (apt-get as root)"
+	@echo "make deps     install missing Debian and npm packages for build and tests (apt-get as root)"
+	@echo "make deps-build  only what building and the demo need"
 	@echo "make test     deps + build + every test (unit, reference, ASan+UBSan, end-to-end)"
 	@echo "make demo     run the main job on the built-in default"
 	@echo "make bench    build and run the benchmarks in bench/ (never fail on timing)"
 
 deps:
-	@sh tools/deps.sh
+	@sh tools/deps.sh test
+
+deps-build:
+	@sh tools/deps.sh build
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -101,7 +105,8 @@ test: deps
 bench: $(BENCH_BIN) $(B)/rgsd
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || true; done
 
-demo: deps $(B)/rgsd
+demo: deps-build
+	@$(MAKE) --no-print-directory $(B)/rgsd
 	@sh tools/demo.sh
 
 clean:

