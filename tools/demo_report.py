@@ -163,13 +163,15 @@ for value, label in ((rows[0]["score"], "base, no rubric"), (rows[1]["score"], "
                % (L, sy(value), W - R, sy(value)))
     svg.append('<text x="%d" y="%.1f" text-anchor="end" fill="gray">%s</text>' % (W - R - 4, sy(value) - 4, label))
 colors = {"rgsd": "#1f77b4", "grpo": "#d62728"}
-names = {"rgsd": "RGSD", "grpo": "GRPO (G=%s, rule judge)"}
 for k, (name, points) in enumerate(curves.items()):
     path = " ".join("%.1f,%.1f" % (sx(x), sy(y)) for x, y in points)
     svg.append('<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>' % (path, colors[name]))
     for x, y in points:
         svg.append('<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>' % (sx(x), sy(y), colors[name]))
-    svg.append('<text x="%d" y="%d" fill="%s">%s</text>' % (L + 10, T + 16 + 16 * k, colors[name],
+    # Legend: a colour swatch, then the name (some renderers ignore a text fill).
+    svg.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="3"/>'
+               % (L + 10, T + 12 + 16 * k, L + 28, T + 12 + 16 * k, colors[name]))
+    svg.append('<text x="%d" y="%d" fill="%s">%s</text>' % (L + 34, T + 16 + 16 * k, colors[name],
                                                            "RGSD" if name == "rgsd" else "GRPO (rule judge)"))
 svg.append("</svg>")
 with open(os.path.join(out, "curve.svg"), "w") as f:
