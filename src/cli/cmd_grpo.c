@@ -16,6 +16,7 @@
 #include "cli/lm_cli.h"
 #include "cli/train_eval.h"
 #include "cli/train_run.h"
+#include "cli/train_setup.h"
 #include "grpo/grpo_run.h"
 #include "io/file.h"
 #include "nn/nn.h"
@@ -29,16 +30,6 @@ typedef struct {
     long response_tokens, seq_tokens, steps, judge_verdicts, judge_requests, judge_cache_hits, judge_tokens;
     double first_reward, last_reward;
 } run_totals;
-
-/* The one token every rollout can stop on, or -1 when there are several. */
-static int32_t single_end_token(const rg_lm *lm) {
-    int32_t end = lm->end_of_turn;
-    for (int i = 0; i < lm->model.cfg.n_eos; i++) {
-        if (end < 0) end = lm->model.cfg.eos_ids[i];
-        else if (lm->model.cfg.eos_ids[i] != end) return -1;
-    }
-    return end;
-}
 
 /* The rule judge needs `match` patterns on every criterion: checked before any model is loaded. */
 static int check_rule_patterns(const char *path, const rg_dataset *data) {
@@ -138,9 +129,7 @@ int cmd_grpo(int argc, char **argv) {
     nn_blas_init();
 
     rg_dtype out_dtype;
-    if (strcmp(save_dtype, "f32") == 0) out_dtype = RG_F32;
-    else if (strcmp(save_dtype, "bf16") == 0) out_dtype = RG_BF16;
-    else return rg_error("rgsd grpo: --save-dtype must be f32 or bf16"), rg_cli_fail();
+    if (rg_save_dtype_parse(save_dtype, &out_dtype) != RG_OK) return rg_error("rgsd grpo: --save-dtype must be f32 or bf16"), rg_cli_fail();
     rg_grpo_reward reward;
     if (strcmp(reward_name, "balanced") == 0) reward = RG_GRPO_REWARD_BALANCED;
     else if (strcmp(reward_name, "healthbench") == 0) reward = RG_GRPO_REWARD_HEALTHBENCH;
@@ -183,10 +172,7 @@ int cmd_grpo(int argc, char **argv) {
     if (rg_judge_spec_parse(judge_text, &judge_spec) != RG_OK) goto done;
     judge_spec_ready = 1;
     int lora_mode = lora_rank > 0 || adapter_dir;
-    rg_rubric_options load_options = {.skip_bad = skip_bad};
-    if (rg_rubric_load_all(data_path, &load_options, &data) != RG_OK) goto done;
-    if (data.skipped) rg_warn("%s: %zu invalid lines skipped (--skip-bad)", data_path, data.skipped);
-    if (eval_path && rg_rubric_load_all(eval_path, &load_options, &eval_data) != RG_OK) goto done;
+    if (rg_train_load_rubric(data_path, eval_path, skip_bad, &data, &eval_data) != RG_OK) goto done;
     if (judge_spec.kind == RG_JUDGE_RULE &&
         (check_rule_patterns(data_path, &data) != RG_OK || (eval_path && check_rule_patterns(eval_path, &eval_data))))
         goto done;
@@ -194,25 +180,12 @@ int cmd_grpo(int argc, char **argv) {
     if (rg_judge_open(&judge, &judge_spec, &judge_options) != RG_OK) goto done;
     if (rg_lm_open(&lm, model_dir, NULL, chat_family, lora_mode && !f32_base) != RG_OK) goto done;
     lm_open = 1;
-    if (!lora_mode && kl_coef > 0 &&
-        rg_model_load(&reference, model_dir, strcmp(ref_dtype, "f32") == 0 ? RG_WEIGHTS_F32 : RG_WEIGHTS_BF16) !=
-            RG_OK)
+    if (!lora_mode && kl_coef > 0 && rg_train_load_frozen(&reference, model_dir, ref_dtype) != RG_OK) goto done;
+    if (rg_train_config_lora(&cfg, &lm.model.cfg, adapter_dir, &lora_rank, lora_alpha, lr, warmup, min_lr_ratio,
+                             &start_adapter) != RG_OK)
         goto done;
-    if (adapter_dir) {
-        if (rg_peft_load(&start_adapter, &lm.model.cfg, adapter_dir) != RG_OK) goto done;
-        lora_rank = start_adapter.rank;
-        lora_alpha = start_adapter.alpha;
-        cfg.lora_targets = start_adapter.targets;
-    }
-    cfg.lora_rank = (int)lora_rank;
-    cfg.lora_alpha = (float)(lora_alpha > 0 ? lora_alpha : 2.0 * (double)lora_rank);
-    cfg.schedule.lr = (float)(lr > 0 ? lr : (lora_rank > 0 ? 1e-4 : 1e-5));
-    cfg.schedule.warmup_steps = warmup;
-    cfg.schedule.min_ratio = (float)min_lr_ratio;
 
-    int max_position = lm.model.cfg.max_position;
-    int context_len = context > 0 ? (int)context : (max_position < 4096 ? max_position : 4096);
-    if (context_len > max_position) context_len = max_position;
+    int context_len = rg_train_context_len(&lm.model, context);
     rg_grpo_data_options data_options = {.system = system, .enable_thinking = !no_thinking, .max_new = (int)max_new,
                                          .context_len = context_len, .strict = strict, .reward = reward};
     if (rg_grpo_data_build(&prompts, &lm, data.examples, data.count, &data_options) != RG_OK) goto done;
@@ -226,7 +199,7 @@ int cmd_grpo(int argc, char **argv) {
         goto done;
     }
     int per_step = (int)(batch_size * grad_accum);
-    long total_steps = steps > 0 ? steps : ((long)prompts.n * epochs + per_step - 1) / per_step;
+    long total_steps = rg_train_total_steps(steps, prompts.n, epochs, per_step);
     cfg.schedule.total_steps = total_steps;
     if (rg_trainer_init(&trainer, &lm.model, &cfg, prompts.max_prompt_len + (int)max_new, prompts.n) != RG_OK)
         goto done;
@@ -246,29 +219,17 @@ int cmd_grpo(int argc, char **argv) {
                 .context = context_len,
                 .stop_ids = stop,
                 .n_stop_ids = lm.end_of_turn >= 0},
-        .end_token = single_end_token(&lm),
+        .end_token = rg_single_end_token(&lm),
     };
     if (rg_grpo_run_init(&run, &trainer, lora_mode || kl_coef == 0 ? NULL : &reference, &lm, data.examples, judge,
                          &gcfg) != RG_OK)
         goto done;
     run_ready = 1;
-    if (resume) {
-        if (rg_trainer_resume(&trainer, out_dir) != RG_OK) goto done;
-        if (rg_text_append_metrics_of(&metrics, out_dir) != RG_OK) goto done;
-        rg_info("resuming at step %ld of %ld (prompt %llu)", trainer.step, total_steps,
-                (unsigned long long)trainer.cursor);
-    }
+    if (resume && rg_train_resume_from(&trainer, out_dir, &metrics, total_steps, "prompt") != RG_OK) goto done;
     rg_eval_options eval_options = rg_eval_defaults();
-    if (eval_every > 0) {
-        eval_options.samples = (int)eval_samples;
-        eval_options.system = system;
-        eval_options.enable_thinking = !no_thinking;
-        eval_options.max_new = (int)(eval_max_new > 0 ? eval_max_new : max_new);
-        eval_options.seed = (uint64_t)seed;
-        eval_options.batch = (int)gen_batch;
-        eval_options.context = context_len;
-        eval_options.skip_long = 1;
-    }
+    if (eval_every > 0)
+        eval_options = rg_train_eval_options(eval_samples, system, no_thinking, eval_max_new, max_new, seed, gen_batch,
+                                             context_len);
     rg_info("rgsd grpo: %d prompts (%zu skipped), %s%s, %ld steps of %d prompts x %ld rollouts, max-new %ld; "
             "reward %s, advantages %s, clip eps %.2f, KL coef %g (%s); judge %s",
             prompts.n, prompts.skipped_no_reward + prompts.skipped_long, lora_rank > 0 ? "LoRA" : "full fine-tuning",
@@ -288,8 +249,7 @@ int cmd_grpo(int argc, char **argv) {
     double start = rg_now();
     run_totals tot = {0};
     int failed = 0;
-    long stop_at = stop_after > 0 ? trainer.step + stop_after : total_steps;
-    if (stop_at > total_steps) stop_at = total_steps;
+    long stop_at = rg_train_stop_at(trainer.step, stop_after, total_steps);
     long first_step = trainer.step;
     while (trainer.step < stop_at && !rg_stop_requested) {
         rg_grpo_step_stats st;
@@ -338,23 +298,14 @@ int cmd_grpo(int argc, char **argv) {
         int last = trainer.step == total_steps;
         if (eval_every > 0 && (trainer.step % eval_every == 0 || last)) {
             double e0 = rg_now();
-            const rg_model *policy = &lm.model;
-            if (lora_rank > 0) {
-                if (rg_rgsd_refresh_rollout(&run.rollout, &lm.model, &trainer.lora) != RG_OK) {
-                    failed = 1;
-                    break;
-                }
-                policy = &run.rollout;
-            }
-            if (rg_train_eval(&lm, policy, &eval_data, judge, &eval_options, trainer.step, &metrics, eval_out) !=
-                RG_OK) {
+            if (rg_train_eval_policy(&lm, &run.rollout, lora_rank > 0 ? &trainer.lora : NULL, &eval_data, judge,
+                                     &eval_options, trainer.step, &metrics, eval_out) != RG_OK) {
                 failed = 1;
                 break;
             }
             tot.eval_s += rg_now() - e0;
         }
-        if (save_every > 0 && trainer.step % save_every == 0 && !last &&
-            rg_trainer_save(&trainer, model_dir, out_dir, out_dtype, "metrics.jsonl", metrics.text) != RG_OK) {
+        if (rg_train_save_every(&trainer, model_dir, out_dir, out_dtype, save_every, total_steps, &metrics) != RG_OK) {
             failed = 1;
             break;
         }
@@ -362,9 +313,7 @@ int cmd_grpo(int argc, char **argv) {
     rg_progress_finish(&progress, NULL);
     rg_stop_signals_restore(&saved_signals);
     if (failed) goto done;
-    if (rg_trainer_save(&trainer, model_dir, out_dir, out_dtype, "metrics.jsonl", metrics.text ? metrics.text : "") !=
-        RG_OK)
-        goto done;
+    if (rg_train_save_final(&trainer, model_dir, out_dir, out_dtype, &metrics) != RG_OK) goto done;
     double wall = rg_now() - start;
     if (tot.steps > 0)
         rg_info("rgsd grpo: %ld steps in %.1f s (%.2f s/step, %.0f tokens/s); reward %.4f -> %.4f; judge: %ld verdicts "
@@ -374,14 +323,7 @@ int cmd_grpo(int argc, char **argv) {
                 tot.first_reward, tot.last_reward, tot.judge_verdicts, tot.judge_cache_hits, tot.judge_requests,
                 tot.judge_tokens, tot.judge_s, tot.gen_s, tot.judge_s, tot.reference_s, tot.student_s, tot.backward_s,
                 tot.optimizer_s, tot.eval_s > 0 ? ", evaluation see metrics" : "");
-    if (rg_stop_requested) {
-        rg_info("interrupted: step %ld saved to %s; continue with --resume", trainer.step, out_dir);
-        rc = 130;
-    } else {
-        rg_info("saved %s (%s) after %ld of %ld steps", out_dir, lora_rank > 0 ? "PEFT adapter" : "model",
-                trainer.step, total_steps);
-        rc = 0;
-    }
+    rc = rg_train_closing(&trainer, out_dir, lora_rank, total_steps);
 done:
     if (rc == 1) rg_cli_fail();
     if (run_ready) rg_grpo_run_free(&run);

@@ -13,6 +13,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/train_run.h"
+#include "cli/train_setup.h"
 #include "io/file.h"
 #include "model/model.h"
 #include "nn/nn.h"
@@ -84,11 +85,7 @@ int cmd_sft(int argc, char **argv) {
     nn_blas_init(); /* OpenBLAS's AVX2/AVX-512 kernels, not its SSE3 fallback */
 
     rg_dtype out_dtype;
-    if (strcmp(save_dtype, "f32") == 0)
-        out_dtype = RG_F32;
-    else if (strcmp(save_dtype, "bf16") == 0)
-        out_dtype = RG_BF16;
-    else
+    if (rg_save_dtype_parse(save_dtype, &out_dtype) != RG_OK)
         return rg_error("rgsd sft: --save-dtype must be f32 or bf16 (see rgsd sft --help)"), rg_cli_fail();
     if (lora_rank < 0 || batch_size < 1 || grad_accum < 1 || epochs < 1 || steps < 0 || warmup < 0 || save_every < 0 ||
         max_len < 2 || head_chunk < 1 || stop_after < 0 || lr < 0 || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) ||
@@ -116,17 +113,9 @@ int cmd_sft(int argc, char **argv) {
     if (rg_model_load(&model, model_dir, (lora_rank > 0 || adapter_dir) && !f32_base ? RG_WEIGHTS_BF16 : RG_WEIGHTS_F32) !=
         RG_OK)
         goto done;
-    if (adapter_dir) {
-        if (rg_peft_load(&start_adapter, &model.cfg, adapter_dir) != RG_OK) goto done;
-        lora_rank = start_adapter.rank;
-        lora_alpha = start_adapter.alpha;
-        cfg.lora_targets = start_adapter.targets;
-    }
-    cfg.lora_rank = (int)lora_rank;
-    cfg.lora_alpha = (float)(lora_alpha > 0 ? lora_alpha : 2.0 * (double)lora_rank);
-    cfg.schedule.lr = (float)(lr > 0 ? lr : (lora_rank > 0 ? 1e-4 : 1e-5));
-    cfg.schedule.warmup_steps = warmup;
-    cfg.schedule.min_ratio = (float)min_lr_ratio;
+    if (rg_train_config_lora(&cfg, &model.cfg, adapter_dir, &lora_rank, lora_alpha, lr, warmup, min_lr_ratio,
+                             &start_adapter) != RG_OK)
+        goto done;
 
     /* The tokenizer and template only when the data needs them (pre-tokenised data runs without). */
     char *tok_path = rg_path_join(model_dir, "tokenizer.json");
@@ -141,17 +130,12 @@ int cmd_sft(int argc, char **argv) {
     }
     if (rg_sft_data_load(&data, data_path, tok, tmpl, (int)max_len, model.cfg.vocab_size) != RG_OK) goto done;
     int per_step = (int)(batch_size * grad_accum);
-    long total_steps = steps > 0 ? steps : ((long)data.n * epochs + per_step - 1) / per_step;
+    long total_steps = rg_train_total_steps(steps, data.n, epochs, per_step);
     cfg.schedule.total_steps = total_steps;
     if (rg_trainer_init(&trainer, &model, &cfg, data.max_T, data.n) != RG_OK) goto done;
     trainer_ready = 1;
     if (adapter_dir) memcpy(trainer.lora.params, start_adapter.params, sizeof(float) * trainer.lora.n_params);
-    if (resume) {
-        if (rg_trainer_resume(&trainer, out_dir) != RG_OK) goto done;
-        if (rg_text_append_metrics_of(&metrics, out_dir) != RG_OK) goto done;
-        rg_info("resuming at step %ld of %ld (example %llu)", trainer.step, total_steps,
-                (unsigned long long)trainer.cursor);
-    }
+    if (resume && rg_train_resume_from(&trainer, out_dir, &metrics, total_steps, "example") != RG_OK) goto done;
     rg_info("sft: %d examples, %ld tokens (%ld targets), longest %d; %s%s, %ld steps of %d sequences", data.n,
             data.tokens, data.loss_tokens, data.max_T, lora_rank > 0 ? "LoRA" : "full fine-tuning",
             lora_rank > 0 ? (model.dtype == RG_WEIGHTS_BF16 ? " on a bf16 base" : " on an f32 base") : "", total_steps,
@@ -165,8 +149,7 @@ int cmd_sft(int argc, char **argv) {
     double start = rg_now();
     long tokens_done = 0;
     int failed = 0;
-    long stop_at = stop_after > 0 ? trainer.step + stop_after : total_steps;
-    if (stop_at > total_steps) stop_at = total_steps;
+    long stop_at = rg_train_stop_at(trainer.step, stop_after, total_steps);
     while (trainer.step < stop_at && !rg_stop_requested) {
         rg_step_stats st;
         double t0 = rg_now();
@@ -190,8 +173,7 @@ int cmd_sft(int argc, char **argv) {
         snprintf(extra, sizeof extra, "loss %.4f  %.0f tok/s", st.loss,
                  tokens_done / fmax(rg_now() - start, 1e-9));
         rg_progress_update(&progress, trainer.step, extra);
-        if (save_every > 0 && trainer.step % save_every == 0 && trainer.step < total_steps &&
-            rg_trainer_save(&trainer, model_dir, out_dir, out_dtype, "metrics.jsonl", metrics.text) != RG_OK) {
+        if (rg_train_save_every(&trainer, model_dir, out_dir, out_dtype, save_every, total_steps, &metrics) != RG_OK) {
             failed = 1;
             break;
         }
@@ -199,16 +181,8 @@ int cmd_sft(int argc, char **argv) {
     rg_progress_finish(&progress, NULL);
     rg_stop_signals_restore(&saved_signals);
     if (failed) goto done;
-    if (rg_trainer_save(&trainer, model_dir, out_dir, out_dtype, "metrics.jsonl", metrics.text ? metrics.text : "") !=
-        RG_OK)
-        goto done;
-    if (rg_stop_requested) {
-        rg_info("interrupted: step %ld saved to %s; continue with --resume", trainer.step, out_dir);
-        rc = 130;
-    } else {
-        rg_info("saved %s (%s) after %ld of %ld steps", out_dir, lora_rank > 0 ? "PEFT adapter" : "model", trainer.step, total_steps);
-        rc = 0;
-    }
+    if (rg_train_save_final(&trainer, model_dir, out_dir, out_dtype, &metrics) != RG_OK) goto done;
+    rc = rg_train_closing(&trainer, out_dir, lora_rank, total_steps);
 done:
     if (rc == 1) rg_cli_fail();
     if (trainer_ready) rg_trainer_free(&trainer);

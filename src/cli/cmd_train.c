@@ -14,7 +14,9 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/lm_cli.h"
+#include "cli/train_eval.h"
 #include "cli/train_run.h"
+#include "cli/train_setup.h"
 #include "eval/eval.h"
 #include "io/file.h"
 #include "nn/nn.h"
@@ -35,46 +37,6 @@ static int parse_clip_mode(const char *s, nn_clip_mode *mode) {
     else if (strcmp(s, "entry") == 0) *mode = NN_CLIP_ENTRY;
     else return rg_error("--clip-mode must be none, token or entry (got '%s')", s);
     return RG_OK;
-}
-
-/* The one token every rollout can stop on, or -1 when there are several (then
- * the end token is left out of y: which one ended a rollout is not recorded). */
-static int32_t single_end_token(const rg_lm *lm) {
-    int32_t end = lm->end_of_turn;
-    for (int i = 0; i < lm->model.cfg.n_eos; i++) {
-        if (end < 0) end = lm->model.cfg.eos_ids[i];
-        else if (lm->model.cfg.eos_ids[i] != end) return -1;
-    }
-    return end;
-}
-
-/* --eval-every: rg_eval_run on the current student (under LoRA the merged rollout copy). */
-static int run_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eval_data, rg_judge *judge,
-                    const rg_eval_options *options, long step, rg_text_buf *metrics, const char *eval_out) {
-    rg_lm student = *lm; /* shallow: the same tokenizer and template, the student's weights */
-    student.model = *policy;
-    rg_eval_result result;
-    if (rg_eval_run(&student, eval_data->examples, eval_data->count, judge, options, &result) != RG_OK) return RG_ERR;
-    const rg_eval_summary *s = &result.summary;
-    char line[512];
-    snprintf(line, sizeof line,
-             "{\"step\": %ld, \"eval\": true, \"score\": %.6f, \"score_se\": %.6f, \"balanced\": %.6f, "
-             "\"response_tokens\": %.2f, \"responses\": %zu, \"judge_verdicts\": %lld, \"eval_s\": %.3f}\n",
-             step, s->healthbench.overall.mean, s->healthbench.overall.std_error, s->balanced.mean, s->response_tokens.mean,
-             s->n_responses, (long long)s->judge.verdicts, s->generate_seconds + s->judge.seconds);
-    rg_info("eval at step %ld: score %.4f +- %.4f, balanced %.4f, %.1f tokens per response", step,
-            s->healthbench.overall.mean, s->healthbench.overall.std_error, s->balanced.mean, s->response_tokens.mean);
-    int rc = rg_text_append(metrics, line);
-    if (rc == RG_OK && eval_out) { /* beside the checkpoint, not in it: a checkpoint replaces its whole folder */
-        char name[64];
-        snprintf(name, sizeof name, "step-%ld", step);
-        char *dir = rg_path_join(eval_out, name);
-        rg_eval_report_info info = {.options = options};
-        rc = dir ? rg_eval_write_report(&result, eval_data->examples, &info, dir) : RG_ERR;
-        free(dir);
-    }
-    rg_eval_result_free(&result);
-    return rc;
 }
 
 int cmd_train(int argc, char **argv) {
@@ -169,9 +131,7 @@ int cmd_train(int argc, char **argv) {
     nn_blas_init();
 
     rg_dtype out_dtype;
-    if (strcmp(save_dtype, "f32") == 0) out_dtype = RG_F32;
-    else if (strcmp(save_dtype, "bf16") == 0) out_dtype = RG_BF16;
-    else return rg_error("rgsd train: --save-dtype must be f32 or bf16"), rg_cli_fail();
+    if (rg_save_dtype_parse(save_dtype, &out_dtype) != RG_OK) return rg_error("rgsd train: --save-dtype must be f32 or bf16"), rg_cli_fail();
     rg_teacher_context tcontext;
     if (strcmp(teacher_context, "rubric") == 0) tcontext = RG_TEACHER_CONTEXT_RUBRIC;
     else if (strcmp(teacher_context, "reference") == 0) tcontext = RG_TEACHER_CONTEXT_REFERENCE;
@@ -219,31 +179,16 @@ int cmd_train(int argc, char **argv) {
         judge_spec_ready = 1;
     }
     int lora_mode = lora_rank > 0 || adapter_dir;
-    rg_rubric_options load_options = {.skip_bad = skip_bad};
-    if (rg_rubric_load_all(data_path, &load_options, &data) != RG_OK) goto done;
-    if (data.skipped) rg_warn("%s: %zu invalid lines skipped (--skip-bad)", data_path, data.skipped);
-    if (eval_path && rg_rubric_load_all(eval_path, &load_options, &eval_data) != RG_OK) goto done;
+    if (rg_train_load_rubric(data_path, eval_path, skip_bad, &data, &eval_data) != RG_OK) goto done;
     if (teacher_template_path && rg_teacher_template_load(teacher_template_path, &tmpl) != RG_OK) goto done;
     if (rg_lm_open(&lm, model_dir, NULL, chat_family, lora_mode && !f32_base) != RG_OK) goto done;
     lm_open = 1;
-    if (!lora_mode && rg_model_load(&teacher, model_dir,
-                                    strcmp(teacher_dtype, "f32") == 0 ? RG_WEIGHTS_F32 : RG_WEIGHTS_BF16) != RG_OK)
+    if (!lora_mode && rg_train_load_frozen(&teacher, model_dir, teacher_dtype) != RG_OK) goto done;
+    if (rg_train_config_lora(&cfg, &lm.model.cfg, adapter_dir, &lora_rank, lora_alpha, lr, warmup, min_lr_ratio,
+                             &start_adapter) != RG_OK)
         goto done;
-    if (adapter_dir) {
-        if (rg_peft_load(&start_adapter, &lm.model.cfg, adapter_dir) != RG_OK) goto done;
-        lora_rank = start_adapter.rank;
-        lora_alpha = start_adapter.alpha;
-        cfg.lora_targets = start_adapter.targets;
-    }
-    cfg.lora_rank = (int)lora_rank;
-    cfg.lora_alpha = (float)(lora_alpha > 0 ? lora_alpha : 2.0 * (double)lora_rank);
-    cfg.schedule.lr = (float)(lr > 0 ? lr : (lora_rank > 0 ? 1e-4 : 1e-5));
-    cfg.schedule.warmup_steps = warmup;
-    cfg.schedule.min_ratio = (float)min_lr_ratio;
 
-    int max_position = lm.model.cfg.max_position;
-    int context_len = context > 0 ? (int)context : (max_position < 4096 ? max_position : 4096);
-    if (context_len > max_position) context_len = max_position;
+    int context_len = rg_train_context_len(&lm.model, context);
     rg_rgsd_data_options data_options = {.teacher_template = tmpl, .context = tcontext, .system = system,
                                          .enable_thinking = !no_thinking, .max_new = (int)max_new,
                                          .context_len = context_len, .strict = strict};
@@ -258,7 +203,7 @@ int cmd_train(int argc, char **argv) {
         goto done;
     }
     int per_step = (int)(batch_size * grad_accum);
-    long total_steps = steps > 0 ? steps : ((long)prompts.n * epochs + per_step - 1) / per_step;
+    long total_steps = rg_train_total_steps(steps, prompts.n, epochs, per_step);
     cfg.schedule.total_steps = total_steps;
     if (rg_trainer_init(&trainer, &lm.model, &cfg, prompts.max_prompt_len + (int)max_new, prompts.n) != RG_OK)
         goto done;
@@ -279,28 +224,17 @@ int cmd_train(int argc, char **argv) {
                 .n_stop_ids = lm.end_of_turn >= 0},
         .think_open = think_open,
         .think_close = think_close,
-        .end_token = single_end_token(&lm),
+        .end_token = rg_single_end_token(&lm),
     };
     if (rg_rgsd_run_init(&run, &trainer, lora_mode ? NULL : &teacher, &rcfg) != RG_OK) goto done;
     run_ready = 1;
-    if (resume) {
-        if (rg_trainer_resume(&trainer, out_dir) != RG_OK) goto done;
-        if (rg_text_append_metrics_of(&metrics, out_dir) != RG_OK) goto done;
-        rg_info("resuming at step %ld of %ld (prompt %llu)", trainer.step, total_steps,
-                (unsigned long long)trainer.cursor);
-    }
+    if (resume && rg_train_resume_from(&trainer, out_dir, &metrics, total_steps, "prompt") != RG_OK) goto done;
     rg_eval_options eval_options = rg_eval_defaults();
     if (eval_every > 0) {
         rg_judge_options judge_options = {.cache_path = judge_cache};
         if (rg_judge_open(&judge, &judge_spec, &judge_options) != RG_OK) goto done;
-        eval_options.samples = (int)eval_samples;
-        eval_options.system = system;
-        eval_options.enable_thinking = !no_thinking;
-        eval_options.max_new = (int)(eval_max_new > 0 ? eval_max_new : max_new);
-        eval_options.seed = (uint64_t)seed;
-        eval_options.batch = (int)gen_batch;
-        eval_options.context = context_len;
-        eval_options.skip_long = 1;
+        eval_options = rg_train_eval_options(eval_samples, system, no_thinking, eval_max_new, max_new, seed, gen_batch,
+                                             context_len);
     }
     rg_info("rgsd train: %d prompts (%zu skipped), %s%s, %ld steps of %d prompts x 1 rollout, max-new %ld; "
             "JSD beta %.2f, %s, clip %s%s; teacher: %s; judge calls during training: 0",
@@ -318,8 +252,7 @@ int cmd_train(int argc, char **argv) {
     double start = rg_now();
     run_totals tot = {0};
     int failed = 0;
-    long stop_at = stop_after > 0 ? trainer.step + stop_after : total_steps;
-    if (stop_at > total_steps) stop_at = total_steps;
+    long stop_at = rg_train_stop_at(trainer.step, stop_after, total_steps);
     long first_step = trainer.step;
     while (trainer.step < stop_at && !rg_stop_requested) {
         rg_rgsd_step_stats st;
@@ -357,22 +290,14 @@ int cmd_train(int argc, char **argv) {
         int last = trainer.step == total_steps;
         if (eval_every > 0 && (trainer.step % eval_every == 0 || last)) {
             double e0 = rg_now();
-            const rg_model *policy = &lm.model;
-            if (lora_rank > 0) {
-                if (rg_rgsd_refresh_rollout(&run.rollout, &lm.model, &trainer.lora) != RG_OK) {
-                    failed = 1;
-                    break;
-                }
-                policy = &run.rollout;
-            }
-            if (run_eval(&lm, policy, &eval_data, judge, &eval_options, trainer.step, &metrics, eval_out) != RG_OK) {
+            if (rg_train_eval_policy(&lm, &run.rollout, lora_rank > 0 ? &trainer.lora : NULL, &eval_data, judge,
+                                     &eval_options, trainer.step, &metrics, eval_out) != RG_OK) {
                 failed = 1;
                 break;
             }
             tot.eval_s += rg_now() - e0;
         }
-        if (save_every > 0 && trainer.step % save_every == 0 && !last &&
-            rg_trainer_save(&trainer, model_dir, out_dir, out_dtype, "metrics.jsonl", metrics.text) != RG_OK) {
+        if (rg_train_save_every(&trainer, model_dir, out_dir, out_dtype, save_every, total_steps, &metrics) != RG_OK) {
             failed = 1;
             break;
         }
@@ -380,9 +305,7 @@ int cmd_train(int argc, char **argv) {
     rg_progress_finish(&progress, NULL);
     rg_stop_signals_restore(&saved_signals);
     if (failed) goto done;
-    if (rg_trainer_save(&trainer, model_dir, out_dir, out_dtype, "metrics.jsonl", metrics.text ? metrics.text : "") !=
-        RG_OK)
-        goto done;
+    if (rg_train_save_final(&trainer, model_dir, out_dir, out_dtype, &metrics) != RG_OK) goto done;
     double wall = rg_now() - start;
     if (tot.steps > 0)
         rg_info("rgsd train: %ld steps in %.1f s (%.2f s/step, %.0f tokens/s); gap %+.4f -> %+.4f, loss %.4f -> %.4f; "
@@ -391,14 +314,7 @@ int cmd_train(int argc, char **argv) {
                 tot.steps, wall, wall / (double)tot.steps, (tot.seq_tokens + tot.response_tokens) / fmax(wall, 1e-9),
                 tot.first_gap, tot.last_gap, tot.first_loss, tot.last_loss, tot.gen_s, tot.teacher_s, tot.student_s,
                 tot.backward_s, tot.optimizer_s, tot.eval_s > 0 ? ", evaluation (judged) see metrics" : "");
-    if (rg_stop_requested) {
-        rg_info("interrupted: step %ld saved to %s; continue with --resume", trainer.step, out_dir);
-        rc = 130;
-    } else {
-        rg_info("saved %s (%s) after %ld of %ld steps", out_dir, lora_rank > 0 ? "PEFT adapter" : "model",
-                trainer.step, total_steps);
-        rc = 0;
-    }
+    rc = rg_train_closing(&trainer, out_dir, lora_rank, total_steps);
 done:
     if (rc == 1) rg_cli_fail();
     if (judge) rg_judge_close(judge);

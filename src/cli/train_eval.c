@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "io/file.h"
+#include "rgsd/rgsd.h"
 
 int rg_train_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eval_data, rg_judge *judge,
                   const rg_eval_options *options, long step, rg_text_buf *metrics, const char *eval_out) {
@@ -25,7 +26,7 @@ int rg_train_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eva
     rg_info("eval at step %ld: score %.4f +- %.4f, balanced %.4f, %.1f tokens per response", step,
             s->healthbench.overall.mean, s->healthbench.overall.std_error, s->balanced.mean, s->response_tokens.mean);
     int rc = rg_text_append(metrics, line);
-    if (rc == RG_OK && eval_out) {
+    if (rc == RG_OK && eval_out) { /* beside the checkpoint, not in it: a checkpoint replaces its whole folder */
         char name[64];
         snprintf(name, sizeof name, "step-%ld", step);
         char *dir = rg_path_join(eval_out, name);
@@ -35,4 +36,15 @@ int rg_train_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eva
     }
     rg_eval_result_free(&result);
     return rc;
+}
+
+int rg_train_eval_policy(const rg_lm *lm, rg_model *rollout, const rg_lora *lora, const rg_dataset *eval_data,
+                         rg_judge *judge, const rg_eval_options *options, long step, rg_text_buf *metrics,
+                         const char *eval_out) {
+    const rg_model *policy = &lm->model;
+    if (lora) {
+        if (rg_rgsd_refresh_rollout(rollout, &lm->model, lora) != RG_OK) return RG_ERR;
+        policy = rollout;
+    }
+    return rg_train_eval(lm, policy, eval_data, judge, options, step, metrics, eval_out);
 }

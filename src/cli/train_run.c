@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "io/file.h"
 
 volatile sig_atomic_t rg_stop_requested = 0;
@@ -62,4 +63,25 @@ int rg_text_append_metrics_of(rg_text_buf *b, const char *out_dir) {
     }
     free(path);
     return rc;
+}
+
+int rg_train_save_every(const rg_trainer *trainer, const char *model_dir, const char *out_dir, rg_dtype dtype,
+                        long save_every, long total_steps, const rg_text_buf *metrics) {
+    if (save_every <= 0 || trainer->step % save_every != 0 || trainer->step >= total_steps) return RG_OK;
+    return rg_trainer_save(trainer, model_dir, out_dir, dtype, "metrics.jsonl", metrics->text);
+}
+
+int rg_train_save_final(const rg_trainer *trainer, const char *model_dir, const char *out_dir, rg_dtype dtype,
+                        const rg_text_buf *metrics) {
+    return rg_trainer_save(trainer, model_dir, out_dir, dtype, "metrics.jsonl", metrics->text ? metrics->text : "");
+}
+
+int rg_train_closing(const rg_trainer *trainer, const char *out_dir, long lora_rank, long total_steps) {
+    if (rg_stop_requested) {
+        rg_info("interrupted: step %ld saved to %s; continue with --resume", trainer->step, out_dir);
+        return 130;
+    }
+    rg_info("saved %s (%s) after %ld of %ld steps", out_dir, lora_rank > 0 ? "PEFT adapter" : "model", trainer->step,
+            total_steps);
+    return 0;
 }

@@ -1,0 +1,57 @@
+/* train_setup.h — the setup steps `rgsd sft`, `rgsd train` and `rgsd grpo`
+ * share before their loops: the --save-dtype name, the LoRA / --adapter /
+ * learning-rate part of the trainer config, the step count, the context
+ * length, the frozen teacher / reference copy, the rubric data, --resume, and
+ * --eval-every's generation options. Each command keeps its own flag table
+ * (their help texts differ) and its own error messages. */
+#ifndef RG_TRAIN_SETUP_H
+#define RG_TRAIN_SETUP_H
+
+#include <stdint.h>
+
+#include "cli/lm_cli.h"
+#include "cli/train_run.h"
+#include "eval/eval.h"
+#include "io/dtype.h"
+#include "rubric/rubric.h"
+#include "train/trainer.h"
+
+/* "f32" | "bf16"; RG_ERR without a message otherwise (the caller's message names its command and flag). */
+int rg_save_dtype_parse(const char *name, rg_dtype *out);
+
+/* --adapter DIR (may be NULL) loads start_adapter and takes rank, alpha and targets from it; then
+ * cfg gets the LoRA rank, alpha (0 = 2 x rank) and the schedule's lr (0 = 1e-4 under LoRA, 1e-5
+ * full), warmup and floor. *lora_rank is updated (the adapter's rank) for the caller's messages. */
+int rg_train_config_lora(rg_trainer_config *cfg, const rg_model_config *model_cfg, const char *adapter_dir,
+                         long *lora_rank, double lora_alpha, double lr, long warmup, double min_lr_ratio,
+                         rg_lora *start_adapter);
+
+/* Optimizer steps: --steps, else enough batches of per_step examples for `epochs` passes over n. */
+long rg_train_total_steps(long steps, long n, long epochs, int per_step);
+
+/* The step the loop stops at: --stop-after N steps of this invocation, never past total_steps. */
+long rg_train_stop_at(long step, long stop_after, long total_steps);
+
+/* Tokens a sequence may span: --context, else the model's maximum capped at 4096; never past the maximum. */
+int rg_train_context_len(const rg_model *model, long context);
+
+/* The one token every rollout can stop on, or -1 when there are several (then the end token is left
+ * out of the trained response: which one ended a rollout is not recorded). */
+int32_t rg_single_end_token(const rg_lm *lm);
+
+/* The frozen copy of the base (teacher or reference) for full fine-tuning, in "f32" or bf16. */
+int rg_train_load_frozen(rg_model *copy, const char *model_dir, const char *dtype_name);
+
+/* The training rubric data (warning about --skip-bad lines) and, when eval_path is given, the held-out data. */
+int rg_train_load_rubric(const char *data_path, const char *eval_path, int skip_bad, rg_dataset *data,
+                         rg_dataset *eval_data);
+
+/* --resume: the trainer state and metrics of out_dir; what_name names the cursor's unit in the log line. */
+int rg_train_resume_from(rg_trainer *trainer, const char *out_dir, rg_text_buf *metrics, long total_steps,
+                         const char *what_name);
+
+/* --eval-every's options: the rollouts' prompt rendering, seed, batch and context; eval_max_new 0 = max_new. */
+rg_eval_options rg_train_eval_options(long eval_samples, const char *system, int no_thinking, long eval_max_new,
+                                      long max_new, long seed, long gen_batch, int context_len);
+
+#endif
