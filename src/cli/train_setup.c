@@ -14,20 +14,20 @@ int rg_save_dtype_parse(const char *name, rg_dtype *out) {
     return RG_OK;
 }
 
-int rg_train_config_lora(rg_trainer_config *cfg, const rg_model_config *model_cfg, const char *adapter_dir,
-                         long *lora_rank, double lora_alpha, double lr, long warmup, double min_lr_ratio,
+int rg_train_config_lora(rg_trainer_config *cfg, const rg_model_config *model_cfg, rg_train_flags *flags,
                          rg_lora *start_adapter) {
-    if (adapter_dir) {
-        if (rg_peft_load(start_adapter, model_cfg, adapter_dir) != RG_OK) return RG_ERR;
-        *lora_rank = start_adapter->rank;
-        lora_alpha = start_adapter->alpha;
+    if (flags->adapter_dir) {
+        if (rg_peft_load(start_adapter, model_cfg, flags->adapter_dir) != RG_OK) return RG_ERR;
+        flags->lora_rank = start_adapter->rank;
+        flags->lora_alpha = start_adapter->alpha;
         cfg->lora_targets = start_adapter->targets;
     }
-    cfg->lora_rank = (int)*lora_rank;
-    cfg->lora_alpha = (float)(lora_alpha > 0 ? lora_alpha : 2.0 * (double)*lora_rank);
-    cfg->schedule.lr = (float)(lr > 0 ? lr : (*lora_rank > 0 ? 1e-4 : 1e-5));
-    cfg->schedule.warmup_steps = warmup;
-    cfg->schedule.min_ratio = (float)min_lr_ratio;
+    long rank = flags->lora_rank;
+    cfg->lora_rank = (int)rank;
+    cfg->lora_alpha = (float)(flags->lora_alpha > 0 ? flags->lora_alpha : 2.0 * (double)rank);
+    cfg->schedule.lr = (float)(flags->lr > 0 ? flags->lr : (rank > 0 ? 1e-4 : 1e-5));
+    cfg->schedule.warmup_steps = flags->warmup;
+    cfg->schedule.min_ratio = (float)flags->min_lr_ratio;
     return RG_OK;
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cli/lm_cli.h"
+#include "cli/train_flags.h"
 #include "cli/train_run.h"
 #include "eval/eval.h"
 #include "io/dtype.h"
@@ -21,9 +22,8 @@ int rg_save_dtype_parse(const char *name, rg_dtype *out);
 
 /* --adapter DIR (may be NULL) loads start_adapter and takes rank, alpha and targets from it; then
  * cfg gets the LoRA rank, alpha (0 = 2 x rank) and the schedule's lr (0 = 1e-4 under LoRA, 1e-5
- * full), warmup and floor. *lora_rank is updated (the adapter's rank) for the caller's messages. */
-int rg_train_config_lora(rg_trainer_config *cfg, const rg_model_config *model_cfg, const char *adapter_dir,
-                         long *lora_rank, double lora_alpha, double lr, long warmup, double min_lr_ratio,
+ * full), warmup and floor. flags->lora_rank and lora_alpha become the adapter's. */
+int rg_train_config_lora(rg_trainer_config *cfg, const rg_model_config *model_cfg, rg_train_flags *flags,
                          rg_lora *start_adapter);
 
 /* Optimizer steps: --steps, else enough batches of per_step examples for `epochs` passes over n. */
