@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/timer.h"
 #include "model/generate.h"
+#include "rubric/chat_prompt.h"
 
 rg_eval_options rg_eval_defaults(void) {
     return (rg_eval_options){.samples = 1,
@@ -100,18 +101,7 @@ static int render_prompt(const rg_lm *lm, const rg_example *ex, const rg_eval_op
             return RG_ERR;
         messages = teacher, n_messages = n_teacher;
     }
-    int add_system = o->system && (n_messages == 0 || messages[0].role != RG_ROLE_SYSTEM);
-    rg_chat_message *chat = rg_calloc(n_messages + 1, sizeof *chat);
-    int rc = RG_ERR;
-    if (chat) {
-        int n = 0;
-        if (add_system) chat[n++] = (rg_chat_message){.role = "system", .content = o->system};
-        for (size_t m = 0; m < n_messages; m++)
-            chat[n++] = (rg_chat_message){.role = rg_role_name(messages[m].role), .content = messages[m].content};
-        rg_chat_options chat_options = {.add_generation_prompt = 1, .enable_thinking = o->enable_thinking};
-        rc = rg_chat_render(lm->chat, chat, n, &chat_options, text);
-    }
-    free(chat);
+    int rc = rg_chat_prompt_render(lm->chat, messages, n_messages, o->system, o->enable_thinking, text);
     if (teacher) rg_teacher_messages_free(teacher, n_teacher);
     return rc;
 }
