@@ -114,9 +114,8 @@ int cmd_train(int argc, char **argv) {
     if (rg_save_dtype_parse(f.save_dtype, &out_dtype) != RG_OK)
         return rg_error("rgsd train: --save-dtype must be f32 or bf16"), rg_cli_fail();
     rg_teacher_context tcontext;
-    if (strcmp(teacher_context, "rubric") == 0) tcontext = RG_TEACHER_CONTEXT_RUBRIC;
-    else if (strcmp(teacher_context, "reference") == 0) tcontext = RG_TEACHER_CONTEXT_REFERENCE;
-    else return rg_error("rgsd train: --teacher-context must be rubric or reference"), rg_cli_fail();
+    if (rg_teacher_context_parse(teacher_context, &tcontext) != RG_OK)
+        return rg_error("rgsd train: --teacher-context must be rubric or reference"), rg_cli_fail();
     if (strcmp(teacher_dtype, "bf16") != 0 && strcmp(teacher_dtype, "f32") != 0)
         return rg_error("rgsd train: --teacher-dtype must be bf16 or f32"), rg_cli_fail();
     nn_jsd_config jsd = {.beta = (float)beta, .tau = (float)tau, .top_k = (int)top_k};
@@ -180,8 +179,8 @@ int cmd_train(int argc, char **argv) {
     trainer_ready = 1;
     if (f.adapter_dir) memcpy(trainer.lora.params, start_adapter.params, sizeof(float) * trainer.lora.n_params);
 
-    int32_t think_open = rg_tokenizer_token_id(lm.tok, "<think>"), think_close = rg_tokenizer_token_id(lm.tok, "</think>");
-    if (keep_think || think_open < 0 || think_close < 0) think_open = think_close = -1;
+    int32_t think_open, think_close;
+    rg_think_tokens(&lm, keep_think, &think_open, &think_close);
     int32_t stop[1] = {lm.end_of_turn};
     rg_rgsd_config rcfg = {
         .jsd = jsd,

@@ -31,6 +31,19 @@ int rg_train_config_lora(rg_trainer_config *cfg, const rg_model_config *model_cf
     return RG_OK;
 }
 
+int rg_teacher_context_parse(const char *name, rg_teacher_context *out) {
+    if (strcmp(name, "rubric") == 0) *out = RG_TEACHER_CONTEXT_RUBRIC;
+    else if (strcmp(name, "reference") == 0) *out = RG_TEACHER_CONTEXT_REFERENCE;
+    else return RG_ERR;
+    return RG_OK;
+}
+
+void rg_think_tokens(const rg_lm *lm, int keep_think, int32_t *think_open, int32_t *think_close) {
+    *think_open = rg_tokenizer_token_id(lm->tok, "<think>");
+    *think_close = rg_tokenizer_token_id(lm->tok, "</think>");
+    if (keep_think || *think_open < 0 || *think_close < 0) *think_open = *think_close = -1;
+}
+
 long rg_train_total_steps(long steps, long n, long epochs, int per_step) {
     return steps > 0 ? steps : (n * epochs + per_step - 1) / per_step;
 }

@@ -15,6 +15,7 @@
 #include "eval/eval.h"
 #include "io/dtype.h"
 #include "rubric/rubric.h"
+#include "rubric/teacher_prompt.h"
 #include "train/trainer.h"
 
 /* "f32" | "bf16"; RG_ERR without a message otherwise (the caller's message names its command and flag). */
@@ -34,6 +35,13 @@ long rg_train_stop_at(long step, long stop_after, long total_steps);
 
 /* Tokens a sequence may span: --context, else the model's maximum capped at 4096; never past the maximum. */
 int rg_train_context_len(const rg_model *model, long context);
+
+/* --teacher-context (rgsd train, rgsd gap): "rubric" | "reference"; RG_ERR without a message otherwise. */
+int rg_teacher_context_parse(const char *name, rg_teacher_context *out);
+
+/* The <think> / </think> token ids whose span is left out (rgsd train: of the loss; rgsd gap: of the
+ * measured tokens); both -1 under --keep-think or when the tokenizer lacks either. */
+void rg_think_tokens(const rg_lm *lm, int keep_think, int32_t *think_open, int32_t *think_close);
 
 /* The one token every rollout can stop on, or -1 when there are several (then the end token is left
  * out of the trained response: which one ended a rollout is not recorded). */
