@@ -213,6 +213,10 @@ int cmd_grpo(int argc, char **argv) {
                                                                                         : "reference: frozen bf16 copy")),
             judge_spec.text);
 
+    rg_train_evaluation evaluation = {.lm = &lm, .rollout = &run.rollout,
+                                      .lora = f.lora_rank > 0 ? &trainer.lora : NULL, .eval_data = &eval_data,
+                                      .judge = judge, .options = &eval_options, .every = eval_every,
+                                      .eval_out = eval_out};
     rg_stop_signals saved_signals;
     rg_stop_signals_install(&saved_signals);
     rg_progress progress;
@@ -267,18 +271,9 @@ int cmd_grpo(int argc, char **argv) {
                  st.reward_mean, st.kl, st.clip_fraction, (long long)st.judge.verdicts,
                  (tot.seq_tokens + tot.response_tokens) / fmax(elapsed, 1e-9), eta);
         rg_progress_update(&progress, trainer.step, extra);
-        int last = trainer.step == total_steps;
-        if (eval_every > 0 && (trainer.step % eval_every == 0 || last)) {
-            double e0 = rg_now();
-            if (rg_train_eval_policy(&lm, &run.rollout, f.lora_rank > 0 ? &trainer.lora : NULL, &eval_data, judge,
-                                     &eval_options, trainer.step, &metrics, eval_out) != RG_OK) {
-                failed = 1;
-                break;
-            }
-            tot.eval_s += rg_now() - e0;
-        }
-        if (rg_train_save_every(&trainer, f.model_dir, f.out_dir, out_dtype, f.save_every, total_steps, &metrics) !=
-            RG_OK) {
+        if (rg_train_eval_if_due(&evaluation, trainer.step, total_steps, &metrics, &tot.eval_s) != RG_OK ||
+            rg_train_save_every(&trainer, f.model_dir, f.out_dir, out_dtype, f.save_every, total_steps, &metrics) !=
+                RG_OK) {
             failed = 1;
             break;
         }

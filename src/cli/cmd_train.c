@@ -213,6 +213,10 @@ int cmd_train(int argc, char **argv) {
             jsd.clip != NN_CLIP_NONE ? " (tau set)" : "",
             lora_mode ? "the base with adapters off" : (strcmp(teacher_dtype, "f32") == 0 ? "frozen f32 copy" : "frozen bf16 copy"));
 
+    rg_train_evaluation evaluation = {.lm = &lm, .rollout = &run.rollout,
+                                      .lora = f.lora_rank > 0 ? &trainer.lora : NULL, .eval_data = &eval_data,
+                                      .judge = judge, .options = &eval_options, .every = eval_every,
+                                      .eval_out = eval_out};
     rg_stop_signals saved_signals;
     rg_stop_signals_install(&saved_signals);
     rg_progress progress;
@@ -256,18 +260,9 @@ int cmd_train(int argc, char **argv) {
         snprintf(extra, sizeof extra, "loss %.4f  gap %+.4f  %.0f tok/s  ETA %.0fs", st.loss, st.gap,
                  (tot.seq_tokens + tot.response_tokens) / fmax(elapsed, 1e-9), eta);
         rg_progress_update(&progress, trainer.step, extra);
-        int last = trainer.step == total_steps;
-        if (eval_every > 0 && (trainer.step % eval_every == 0 || last)) {
-            double e0 = rg_now();
-            if (rg_train_eval_policy(&lm, &run.rollout, f.lora_rank > 0 ? &trainer.lora : NULL, &eval_data, judge,
-                                     &eval_options, trainer.step, &metrics, eval_out) != RG_OK) {
-                failed = 1;
-                break;
-            }
-            tot.eval_s += rg_now() - e0;
-        }
-        if (rg_train_save_every(&trainer, f.model_dir, f.out_dir, out_dtype, f.save_every, total_steps, &metrics) !=
-            RG_OK) {
+        if (rg_train_eval_if_due(&evaluation, trainer.step, total_steps, &metrics, &tot.eval_s) != RG_OK ||
+            rg_train_save_every(&trainer, f.model_dir, f.out_dir, out_dtype, f.save_every, total_steps, &metrics) !=
+                RG_OK) {
             failed = 1;
             break;
         }

@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/timer.h"
 #include "io/file.h"
 #include "rgsd/rgsd.h"
 
@@ -38,13 +39,17 @@ int rg_train_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eva
     return rc;
 }
 
-int rg_train_eval_policy(const rg_lm *lm, rg_model *rollout, const rg_lora *lora, const rg_dataset *eval_data,
-                         rg_judge *judge, const rg_eval_options *options, long step, rg_text_buf *metrics,
-                         const char *eval_out) {
-    const rg_model *policy = &lm->model;
-    if (lora) {
-        if (rg_rgsd_refresh_rollout(rollout, &lm->model, lora) != RG_OK) return RG_ERR;
-        policy = rollout;
+int rg_train_eval_if_due(const rg_train_evaluation *ev, long step, long total_steps, rg_text_buf *metrics,
+                         double *eval_s) {
+    if (ev->every <= 0 || (step % ev->every != 0 && step != total_steps)) return RG_OK;
+    double start = rg_now();
+    const rg_model *policy = &ev->lm->model;
+    if (ev->lora) {
+        if (rg_rgsd_refresh_rollout(ev->rollout, &ev->lm->model, ev->lora) != RG_OK) return RG_ERR;
+        policy = ev->rollout;
     }
-    return rg_train_eval(lm, policy, eval_data, judge, options, step, metrics, eval_out);
+    if (rg_train_eval(ev->lm, policy, ev->eval_data, ev->judge, ev->options, step, metrics, ev->eval_out) != RG_OK)
+        return RG_ERR;
+    *eval_s += rg_now() - start;
+    return RG_OK;
 }
