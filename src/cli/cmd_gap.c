@@ -92,7 +92,7 @@ int cmd_gap(int argc, char **argv) {
         rg_lora_free(&lora);
         if (merged != RG_OK) goto done;
     }
-    int context_len = rg_train_context_len(&lm.model, context);
+    int context_len = rg_context_len(&lm.model.cfg, context);
     rg_rgsd_data_options data_options = {.teacher_template = tmpl, .context = tcontext, .system = system,
                                          .enable_thinking = !no_thinking, .max_new = (int)max_new,
                                          .context_len = context_len, .strict = strict};

@@ -157,7 +157,7 @@ int cmd_grpo(int argc, char **argv) {
     if (!lora_mode && kl_coef > 0 && rg_train_load_frozen(&reference, f.model_dir, ref_dtype) != RG_OK) goto done;
     if (rg_train_config_lora(&cfg, &lm.model.cfg, &f, &start_adapter) != RG_OK) goto done;
 
-    int context_len = rg_train_context_len(&lm.model, context);
+    int context_len = rg_context_len(&lm.model.cfg, context);
     rg_grpo_data_options data_options = {.system = system, .enable_thinking = !no_thinking, .max_new = (int)max_new,
                                          .context_len = context_len, .strict = strict, .reward = reward};
     if (rg_grpo_data_build(&prompts, &lm, data.examples, data.count, &data_options) != RG_OK) goto done;

@@ -157,7 +157,7 @@ int cmd_train(int argc, char **argv) {
     if (!lora_mode && rg_train_load_frozen(&teacher, f.model_dir, teacher_dtype) != RG_OK) goto done;
     if (rg_train_config_lora(&cfg, &lm.model.cfg, &f, &start_adapter) != RG_OK) goto done;
 
-    int context_len = rg_train_context_len(&lm.model, context);
+    int context_len = rg_context_len(&lm.model.cfg, context);
     rg_rgsd_data_options data_options = {.teacher_template = tmpl, .context = tcontext, .system = system,
                                          .enable_thinking = !no_thinking, .max_new = (int)max_new,
                                          .context_len = context_len, .strict = strict};

@@ -53,12 +53,6 @@ long rg_train_stop_at(long step, long stop_after, long total_steps) {
     return stop_at > total_steps ? total_steps : stop_at;
 }
 
-int rg_train_context_len(const rg_model *model, long context) {
-    int max_position = model->cfg.max_position;
-    int context_len = context > 0 ? (int)context : (max_position < 4096 ? max_position : 4096);
-    return context_len > max_position ? max_position : context_len;
-}
-
 int32_t rg_single_end_token(const rg_lm *lm) {
     int32_t end = lm->end_of_turn;
     for (int i = 0; i < lm->model.cfg.n_eos; i++) {

@@ -33,9 +33,6 @@ long rg_train_total_steps(long steps, long n, long epochs, int per_step);
 /* The step the loop stops at: --stop-after N steps of this invocation, never past total_steps. */
 long rg_train_stop_at(long step, long stop_after, long total_steps);
 
-/* Tokens a sequence may span: --context, else the model's maximum capped at 4096; never past the maximum. */
-int rg_train_context_len(const rg_model *model, long context);
-
 /* --teacher-context (rgsd train, rgsd gap): "rubric" | "reference"; RG_ERR without a message otherwise. */
 int rg_teacher_context_parse(const char *name, rg_teacher_context *out);
 

@@ -106,12 +106,6 @@ static int render_prompt(const rg_lm *lm, const rg_example *ex, const rg_eval_op
     return rc;
 }
 
-static int effective_context(const rg_model *model, int requested) {
-    int max_position = model->cfg.max_position;
-    int context = requested > 0 ? requested : (max_position < 4096 ? max_position : 4096);
-    return context > max_position ? max_position : context;
-}
-
 void rg_eval_result_free(rg_eval_result *r) {
     if (!r) return;
     for (size_t i = 0; i < r->n_responses; i++) {
@@ -142,7 +136,7 @@ static void stats_delta(rg_judge_stats *out, const rg_judge_stats *after, const 
 /* Renders and encodes every prompt; fills prompts[], the kept examples and their ids. */
 static int prepare_prompts(const rg_lm *lm, const rg_example *examples, size_t n_examples, const rg_eval_options *o,
                            rg_eval_result *r, int32_t **ids, int *lens, size_t *kept, size_t *n_kept) {
-    int context = effective_context(&lm->model, o->context);
+    int context = rg_context_len(&lm->model.cfg, o->context);
     *n_kept = 0;
     for (size_t e = 0; e < n_examples; e++) {
         const rg_example *ex = &examples[e];
