@@ -1,9 +1,10 @@
 /* train_setup.h — the setup steps `rgsd sft`, `rgsd train` and `rgsd grpo`
- * share before their loops: the --save-dtype name, the LoRA / --adapter /
- * learning-rate part of the trainer config, the step count, the context
- * length, the frozen teacher / reference copy, the rubric data, --resume, and
- * --eval-every's generation options. Each command keeps its own flag table
- * (their help texts differ) and its own error messages. */
+ * share before their loops: the --save-dtype name (also `rgsd merge`'s
+ * --dtype), the LoRA / --adapter / learning-rate part of the trainer config,
+ * the step count, --teacher-context and the <think> tokens (also `rgsd gap`),
+ * the frozen teacher / reference copy, the rubric data, --resume, and
+ * --eval-every's generation options. Each command keeps its own error
+ * messages (they name the command). */
 #ifndef RG_TRAIN_SETUP_H
 #define RG_TRAIN_SETUP_H
 
