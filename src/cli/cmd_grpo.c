@@ -9,7 +9,6 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "base/progress.h"
 #include "base/timer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -217,17 +216,11 @@ int cmd_grpo(int argc, char **argv) {
                                       .lora = f.lora_rank > 0 ? &trainer.lora : NULL, .eval_data = &eval_data,
                                       .judge = judge, .options = &eval_options, .every = eval_every,
                                       .eval_out = eval_out};
-    rg_stop_signals saved_signals;
-    rg_stop_signals_install(&saved_signals);
-    rg_progress progress;
-    rg_progress_start(&progress, "grpo", total_steps);
-    progress.enabled = !f.quiet;
-    double start = rg_now();
+    rg_train_loop loop;
+    rg_train_loop_begin(&loop, "grpo", trainer.step, f.stop_after, total_steps, f.quiet);
     run_totals tot = {0};
     int failed = 0;
-    long stop_at = rg_train_stop_at(trainer.step, f.stop_after, total_steps);
-    long first_step = trainer.step;
-    while (trainer.step < stop_at && !rg_stop_requested) {
+    while (trainer.step < loop.stop_at && !rg_stop_requested) {
         rg_grpo_step_stats st;
         if (rg_grpo_step(&run, &prompts, &st) != RG_OK) {
             failed = 1;
@@ -264,13 +257,13 @@ int cmd_grpo(int argc, char **argv) {
             failed = 1;
             break;
         }
-        double elapsed = rg_now() - start;
-        double eta = elapsed / (double)(trainer.step - first_step) * (double)(stop_at - trainer.step);
+        double elapsed = rg_now() - loop.start;
+        double eta = rg_train_loop_eta(&loop, trainer.step, elapsed);
         char extra[192];
         snprintf(extra, sizeof extra, "reward %.3f  kl %.4f  clip %.3f  judge %lld  %.0f tok/s  ETA %.0fs",
                  st.reward_mean, st.kl, st.clip_fraction, (long long)st.judge.verdicts,
                  (tot.seq_tokens + tot.response_tokens) / fmax(elapsed, 1e-9), eta);
-        rg_progress_update(&progress, trainer.step, extra);
+        rg_progress_update(&loop.progress, trainer.step, extra);
         if (rg_train_eval_if_due(&evaluation, trainer.step, total_steps, &metrics, &tot.eval_s) != RG_OK ||
             rg_train_save_every(&trainer, f.model_dir, f.out_dir, out_dtype, f.save_every, total_steps, &metrics) !=
                 RG_OK) {
@@ -278,11 +271,10 @@ int cmd_grpo(int argc, char **argv) {
             break;
         }
     }
-    rg_progress_finish(&progress, NULL);
-    rg_stop_signals_restore(&saved_signals);
+    rg_train_loop_end(&loop);
     if (failed) goto done;
     if (rg_train_save_final(&trainer, f.model_dir, f.out_dir, out_dtype, &metrics) != RG_OK) goto done;
-    double wall = rg_now() - start;
+    double wall = rg_now() - loop.start;
     if (tot.steps > 0)
         rg_info("rgsd grpo: %ld steps in %.1f s (%.2f s/step, %.0f tokens/s); reward %.4f -> %.4f; judge: %ld verdicts "
                 "(%ld cached), %ld requests, %ld tokens, %.1f s; time: generation %.1f s, judging %.1f s, reference "

@@ -8,7 +8,6 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "base/progress.h"
 #include "base/timer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -127,16 +126,11 @@ int cmd_sft(int argc, char **argv) {
             f.lora_rank > 0 ? (model.dtype == RG_WEIGHTS_BF16 ? " on a bf16 base" : " on an f32 base") : "",
             total_steps, per_step);
 
-    rg_stop_signals saved_signals;
-    rg_stop_signals_install(&saved_signals);
-    rg_progress progress;
-    rg_progress_start(&progress, "sft", total_steps);
-    progress.enabled = !f.quiet;
-    double start = rg_now();
+    rg_train_loop loop;
+    rg_train_loop_begin(&loop, "sft", trainer.step, f.stop_after, total_steps, f.quiet);
     long tokens_done = 0;
     int failed = 0;
-    long stop_at = rg_train_stop_at(trainer.step, f.stop_after, total_steps);
-    while (trainer.step < stop_at && !rg_stop_requested) {
+    while (trainer.step < loop.stop_at && !rg_stop_requested) {
         rg_step_stats st;
         double t0 = rg_now();
         if (rg_trainer_step(&trainer, data.examples, &st) != RG_OK) {
@@ -157,16 +151,15 @@ int cmd_sft(int argc, char **argv) {
         }
         char extra[128];
         snprintf(extra, sizeof extra, "loss %.4f  %.0f tok/s", st.loss,
-                 tokens_done / fmax(rg_now() - start, 1e-9));
-        rg_progress_update(&progress, trainer.step, extra);
+                 tokens_done / fmax(rg_now() - loop.start, 1e-9));
+        rg_progress_update(&loop.progress, trainer.step, extra);
         if (rg_train_save_every(&trainer, f.model_dir, f.out_dir, out_dtype, f.save_every, total_steps, &metrics) !=
             RG_OK) {
             failed = 1;
             break;
         }
     }
-    rg_progress_finish(&progress, NULL);
-    rg_stop_signals_restore(&saved_signals);
+    rg_train_loop_end(&loop);
     if (failed) goto done;
     if (rg_train_save_final(&trainer, f.model_dir, f.out_dir, out_dtype, &metrics) != RG_OK) goto done;
     rc = rg_train_closing(&trainer, f.out_dir, f.lora_rank, total_steps);

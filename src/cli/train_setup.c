@@ -48,11 +48,6 @@ long rg_train_total_steps(long steps, long n, long epochs, int per_step) {
     return steps > 0 ? steps : (n * epochs + per_step - 1) / per_step;
 }
 
-long rg_train_stop_at(long step, long stop_after, long total_steps) {
-    long stop_at = stop_after > 0 ? step + stop_after : total_steps;
-    return stop_at > total_steps ? total_steps : stop_at;
-}
-
 int32_t rg_single_end_token(const rg_lm *lm) {
     int32_t end = lm->end_of_turn;
     for (int i = 0; i < lm->model.cfg.n_eos; i++) {

@@ -31,9 +31,6 @@ int rg_train_config_lora(rg_trainer_config *cfg, const rg_model_config *model_cf
 /* Optimizer steps: --steps, else enough batches of per_step examples for `epochs` passes over n. */
 long rg_train_total_steps(long steps, long n, long epochs, int per_step);
 
-/* The step the loop stops at: --stop-after N steps of this invocation, never past total_steps. */
-long rg_train_stop_at(long step, long stop_after, long total_steps);
-
 /* --teacher-context (rgsd train, rgsd gap): "rubric" | "reference"; RG_ERR without a message otherwise. */
 int rg_teacher_context_parse(const char *name, rg_teacher_context *out);
 
