@@ -17,6 +17,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/lm_cli.h"
+#include "cli/train_setup.h"
 #include "model/train.h"
 #include "nn/nn.h"
 #include "rgsd/rgsd_run.h"
@@ -62,9 +63,8 @@ int cmd_gap(int argc, char **argv) {
     if (parsed < 0) return rg_cli_fail();
     nn_blas_init();
     rg_teacher_context tcontext;
-    if (strcmp(teacher_context, "rubric") == 0) tcontext = RG_TEACHER_CONTEXT_RUBRIC;
-    else if (strcmp(teacher_context, "reference") == 0) tcontext = RG_TEACHER_CONTEXT_REFERENCE;
-    else return rg_error("rgsd gap: --teacher-context must be rubric or reference"), rg_cli_fail();
+    if (rg_teacher_context_parse(teacher_context, &tcontext) != RG_OK)
+        return rg_error("rgsd gap: --teacher-context must be rubric or reference"), rg_cli_fail();
     if (max_new < 1 || gen_batch < 1 || gen_batch > RG_GEN_MAX_BATCH || context < 0 || !(temperature >= 0))
         return rg_error("rgsd gap: a numeric flag is out of range (see rgsd gap --help)"), rg_cli_fail();
 
@@ -92,9 +92,7 @@ int cmd_gap(int argc, char **argv) {
         rg_lora_free(&lora);
         if (merged != RG_OK) goto done;
     }
-    int max_position = lm.model.cfg.max_position;
-    int context_len = context > 0 ? (int)context : (max_position < 4096 ? max_position : 4096);
-    if (context_len > max_position) context_len = max_position;
+    int context_len = rg_context_len(&lm.model.cfg, context);
     rg_rgsd_data_options data_options = {.teacher_template = tmpl, .context = tcontext, .system = system,
                                          .enable_thinking = !no_thinking, .max_new = (int)max_new,
                                          .context_len = context_len, .strict = strict};
@@ -126,8 +124,8 @@ int cmd_gap(int argc, char **argv) {
     generated = 1;
     if (rg_train_acts_alloc(&acts, &lm.model.cfg, NULL, prompts.max_prompt_len + (int)max_new, 64) != RG_OK) goto done;
     acts_ready = 1;
-    int32_t think_open = rg_tokenizer_token_id(lm.tok, "<think>"), think_close = rg_tokenizer_token_id(lm.tok, "</think>");
-    if (keep_think || think_open < 0 || think_close < 0) think_open = think_close = -1;
+    int32_t think_open, think_close;
+    rg_think_tokens(&lm, keep_think, &think_open, &think_close);
     double total = 0;
     long tokens = 0;
     for (int i = 0; i < n; i++) {

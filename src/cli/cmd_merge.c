@@ -1,11 +1,11 @@
 /* cmd_merge.c — `rgsd merge`: fold a LoRA adapter (PEFT folder) into its base
  * model and write a full Hugging Face checkpoint. */
-#include <string.h>
 
 #include "base/error.h"
 #include "base/log.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/train_setup.h"
 #include "model/model.h"
 #include "nn/nn.h"
 #include "train/checkpoint.h"
@@ -32,11 +32,7 @@ int cmd_merge(int argc, char **argv) {
     if (parsed < 0) return rg_cli_fail();
     nn_blas_init(); /* OpenBLAS's AVX2/AVX-512 kernels, not its SSE3 fallback */
     rg_dtype dtype;
-    if (strcmp(dtype_name, "f32") == 0)
-        dtype = RG_F32;
-    else if (strcmp(dtype_name, "bf16") == 0)
-        dtype = RG_BF16;
-    else
+    if (rg_save_dtype_parse(dtype_name, &dtype) != RG_OK)
         return rg_error("rgsd merge: --dtype must be f32 or bf16 (see rgsd merge --help)"), rg_cli_fail();
     rg_model model;
     if (rg_model_load_adapted(&model, model_dir, adapter_dir) != RG_OK) return rg_cli_fail();

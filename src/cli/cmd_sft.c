@@ -8,11 +8,12 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "base/progress.h"
 #include "base/timer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/train_run.h"
+#include "cli/train_flags.h"
+#include "cli/train_setup.h"
 #include "io/file.h"
 #include "model/model.h"
 #include "nn/nn.h"
@@ -23,49 +24,45 @@
 #include "train/trainer.h"
 
 int cmd_sft(int argc, char **argv) {
-    const char *model_dir = NULL, *data_path = NULL, *out_dir = NULL, *targets = "all", *schedule = "cosine";
-    const char *save_dtype = "f32", *chat_family = NULL, *adapter_dir = NULL;
-    long lora_rank = 0, warmup = 0, epochs = 1, steps = 0, batch_size = 4, grad_accum = 1, max_len = 2048,
-         seed = 0, save_every = 0, head_chunk = 256, stop_after = 0;
-    double lora_alpha = 0, lr = 0, weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, max_grad_norm = 1.0,
-           min_lr_ratio = 0.0;
-    int resume = 0, f32_base = 0, quiet = 0;
+    rg_train_flags f = rg_train_flags_defaults(4);
+    long max_len = 2048;
     rg_arg specs[] = {
-        {"model", RG_ARG_STRING, &model_dir, "DIR", "Hugging Face model folder to fine-tune", 1},
-        {"data", RG_ARG_STRING, &data_path, "FILE", "JSONL: {\"messages\":[...]} or {\"input_ids\",\"loss_mask\"}",
+        {"model", RG_ARG_STRING, &f.model_dir, "DIR", "Hugging Face model folder to fine-tune", 1},
+        {"data", RG_ARG_STRING, &f.data_path, "FILE", "JSONL: {\"messages\":[...]} or {\"input_ids\",\"loss_mask\"}",
          1},
-        {"out", RG_ARG_STRING, &out_dir, "DIR", "checkpoint folder (model or PEFT adapter + train state + metrics)",
+        {"out", RG_ARG_STRING, &f.out_dir, "DIR", "checkpoint folder (model or PEFT adapter + train state + metrics)",
          1},
-        {"lora-rank", RG_ARG_INT, &lora_rank, "R", "LoRA rank; 0 = full fine-tuning (default 0)", 0},
-        {"lora-alpha", RG_ARG_FLOAT, &lora_alpha, "A", "LoRA alpha; scaling = alpha / rank (default 2 * rank)", 0},
-        {"lora-targets", RG_ARG_STRING, &targets, "LIST",
+        {"lora-rank", RG_ARG_INT, &f.lora_rank, "R", "LoRA rank; 0 = full fine-tuning (default 0)", 0},
+        {"lora-alpha", RG_ARG_FLOAT, &f.lora_alpha, "A", "LoRA alpha; scaling = alpha / rank (default 2 * rank)", 0},
+        {"lora-targets", RG_ARG_STRING, &f.targets, "LIST",
          "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj or all (default all)", 0},
-        {"adapter", RG_ARG_STRING, &adapter_dir, "DIR", "start LoRA from this PEFT adapter (rank/targets from it)", 0},
-        {"f32-base", RG_ARG_FLAG, &f32_base, NULL, "LoRA: keep the frozen base in f32 (default bf16)", 0},
-        {"lr", RG_ARG_FLOAT, &lr, "LR", "peak learning rate (default 1e-4 LoRA, 1e-5 full)", 0},
-        {"schedule", RG_ARG_STRING, &schedule, "NAME", "constant | cosine (default cosine)", 0},
-        {"min-lr-ratio", RG_ARG_FLOAT, &min_lr_ratio, "F", "cosine floor as a fraction of --lr (default 0)", 0},
-        {"warmup", RG_ARG_INT, &warmup, "N", "linear warmup steps (default 0)", 0},
-        {"epochs", RG_ARG_INT, &epochs, "N", "passes over the data (default 1)", 0},
-        {"steps", RG_ARG_INT, &steps, "N", "optimizer steps (overrides --epochs)", 0},
-        {"batch-size", RG_ARG_INT, &batch_size, "N", "sequences per micro-batch (default 4)", 0},
-        {"grad-accum", RG_ARG_INT, &grad_accum, "N", "micro-batches per optimizer step (default 1)", 0},
+        {"adapter", RG_ARG_STRING, &f.adapter_dir, "DIR", "start LoRA from this PEFT adapter (rank/targets from it)",
+         0},
+        {"f32-base", RG_ARG_FLAG, &f.f32_base, NULL, "LoRA: keep the frozen base in f32 (default bf16)", 0},
+        {"lr", RG_ARG_FLOAT, &f.lr, "LR", "peak learning rate (default 1e-4 LoRA, 1e-5 full)", 0},
+        {"schedule", RG_ARG_STRING, &f.schedule, "NAME", "constant | cosine (default cosine)", 0},
+        {"min-lr-ratio", RG_ARG_FLOAT, &f.min_lr_ratio, "F", "cosine floor as a fraction of --lr (default 0)", 0},
+        {"warmup", RG_ARG_INT, &f.warmup, "N", "linear warmup steps (default 0)", 0},
+        {"epochs", RG_ARG_INT, &f.epochs, "N", "passes over the data (default 1)", 0},
+        {"steps", RG_ARG_INT, &f.steps, "N", "optimizer steps (overrides --epochs)", 0},
+        {"batch-size", RG_ARG_INT, &f.batch_size, "N", "sequences per micro-batch (default 4)", 0},
+        {"grad-accum", RG_ARG_INT, &f.grad_accum, "N", "micro-batches per optimizer step (default 1)", 0},
         {"max-len", RG_ARG_INT, &max_len, "N", "cut sequences to N tokens (default 2048)", 0},
-        {"weight-decay", RG_ARG_FLOAT, &weight_decay, "F", "AdamW decay on matrices, not norms/biases (default 0)",
+        {"weight-decay", RG_ARG_FLOAT, &f.weight_decay, "F", "AdamW decay on matrices, not norms/biases (default 0)",
          0},
-        {"beta1", RG_ARG_FLOAT, &beta1, "F", "AdamW beta1 (default 0.9)", 0},
-        {"beta2", RG_ARG_FLOAT, &beta2, "F", "AdamW beta2 (default 0.999)", 0},
-        {"eps", RG_ARG_FLOAT, &eps, "F", "AdamW epsilon (default 1e-8)", 0},
-        {"max-grad-norm", RG_ARG_FLOAT, &max_grad_norm, "F", "global-norm clipping; 0 = off (default 1.0)", 0},
-        {"seed", RG_ARG_INT, &seed, "N", "seed of the data order and LoRA init (default 0)", 0},
-        {"stop-after", RG_ARG_INT, &stop_after, "N", "save and stop after N steps of this invocation (resume later)",
+        {"beta1", RG_ARG_FLOAT, &f.beta1, "F", "AdamW beta1 (default 0.9)", 0},
+        {"beta2", RG_ARG_FLOAT, &f.beta2, "F", "AdamW beta2 (default 0.999)", 0},
+        {"eps", RG_ARG_FLOAT, &f.eps, "F", "AdamW epsilon (default 1e-8)", 0},
+        {"max-grad-norm", RG_ARG_FLOAT, &f.max_grad_norm, "F", "global-norm clipping; 0 = off (default 1.0)", 0},
+        {"seed", RG_ARG_INT, &f.seed, "N", "seed of the data order and LoRA init (default 0)", 0},
+        {"stop-after", RG_ARG_INT, &f.stop_after, "N", "save and stop after N steps of this invocation (resume later)",
          0},
-        {"save-every", RG_ARG_INT, &save_every, "N", "also checkpoint every N steps (default: at the end only)", 0},
-        {"save-dtype", RG_ARG_STRING, &save_dtype, "f32|bf16", "full fine-tuning: model.safetensors dtype", 0},
-        {"head-chunk", RG_ARG_INT, &head_chunk, "N", "LM-head positions per chunk (default 256)", 0},
-        {"chat-template", RG_ARG_STRING, &chat_family, "FAMILY", "override the model's chat template", 0},
-        {"resume", RG_ARG_FLAG, &resume, NULL, "continue exactly from the checkpoint in --out", 0},
-        {"no-progress", RG_ARG_FLAG, &quiet, NULL, "no progress bar", 0},
+        {"save-every", RG_ARG_INT, &f.save_every, "N", "also checkpoint every N steps (default: at the end only)", 0},
+        {"save-dtype", RG_ARG_STRING, &f.save_dtype, "f32|bf16", "full fine-tuning: model.safetensors dtype", 0},
+        {"head-chunk", RG_ARG_INT, &f.head_chunk, "N", "LM-head positions per chunk (default 256)", 0},
+        {"chat-template", RG_ARG_STRING, &f.chat_family, "FAMILY", "override the model's chat template", 0},
+        {"resume", RG_ARG_FLAG, &f.resume, NULL, "continue exactly from the checkpoint in --out", 0},
+        {"no-progress", RG_ARG_FLAG, &f.quiet, NULL, "no progress bar", 0},
     };
     rg_command_spec spec = {
         .name = "sft",
@@ -84,25 +81,12 @@ int cmd_sft(int argc, char **argv) {
     nn_blas_init(); /* OpenBLAS's AVX2/AVX-512 kernels, not its SSE3 fallback */
 
     rg_dtype out_dtype;
-    if (strcmp(save_dtype, "f32") == 0)
-        out_dtype = RG_F32;
-    else if (strcmp(save_dtype, "bf16") == 0)
-        out_dtype = RG_BF16;
-    else
+    if (rg_save_dtype_parse(f.save_dtype, &out_dtype) != RG_OK)
         return rg_error("rgsd sft: --save-dtype must be f32 or bf16 (see rgsd sft --help)"), rg_cli_fail();
-    if (lora_rank < 0 || batch_size < 1 || grad_accum < 1 || epochs < 1 || steps < 0 || warmup < 0 || save_every < 0 ||
-        max_len < 2 || head_chunk < 1 || stop_after < 0 || lr < 0 || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) ||
-        !(eps > 0) || weight_decay < 0 || max_grad_norm < 0)
+    if (!rg_train_flags_in_range(&f) || max_len < 2)
         return rg_error("rgsd sft: a numeric flag is out of range (see rgsd sft --help)"), rg_cli_fail();
 
-    rg_trainer_config cfg = {
-        .adam = {.beta1 = beta1, .beta2 = beta2, .eps = eps, .weight_decay = weight_decay},
-        .max_grad_norm = (float)max_grad_norm,
-        .batch_size = (int)batch_size,
-        .grad_accum = (int)grad_accum,
-        .seed = (uint64_t)seed,
-        .head_chunk = (int)head_chunk,
-    };
+    rg_trainer_config cfg = rg_train_flags_config(&f);
     rg_lora start_adapter = {0};
     rg_model model = {0};
     rg_tokenizer *tok = NULL;
@@ -111,63 +95,42 @@ int cmd_sft(int argc, char **argv) {
     rg_trainer trainer = {0};
     rg_text_buf metrics = {0};
     int rc = 1, trainer_ready = 0;
-    if (rg_schedule_parse(schedule, &cfg.schedule.kind) != RG_OK) goto done;
-    if (rg_lora_parse_targets(targets, &cfg.lora_targets) != RG_OK) goto done;
-    if (rg_model_load(&model, model_dir, (lora_rank > 0 || adapter_dir) && !f32_base ? RG_WEIGHTS_BF16 : RG_WEIGHTS_F32) !=
-        RG_OK)
+    if (rg_schedule_parse(f.schedule, &cfg.schedule.kind) != RG_OK) goto done;
+    if (rg_lora_parse_targets(f.targets, &cfg.lora_targets) != RG_OK) goto done;
+    if (rg_model_load(&model, f.model_dir,
+                      (f.lora_rank > 0 || f.adapter_dir) && !f.f32_base ? RG_WEIGHTS_BF16 : RG_WEIGHTS_F32) != RG_OK)
         goto done;
-    if (adapter_dir) {
-        if (rg_peft_load(&start_adapter, &model.cfg, adapter_dir) != RG_OK) goto done;
-        lora_rank = start_adapter.rank;
-        lora_alpha = start_adapter.alpha;
-        cfg.lora_targets = start_adapter.targets;
-    }
-    cfg.lora_rank = (int)lora_rank;
-    cfg.lora_alpha = (float)(lora_alpha > 0 ? lora_alpha : 2.0 * (double)lora_rank);
-    cfg.schedule.lr = (float)(lr > 0 ? lr : (lora_rank > 0 ? 1e-4 : 1e-5));
-    cfg.schedule.warmup_steps = warmup;
-    cfg.schedule.min_ratio = (float)min_lr_ratio;
+    if (rg_train_config_lora(&cfg, &model.cfg, &f, &start_adapter) != RG_OK) goto done;
 
     /* The tokenizer and template only when the data needs them (pre-tokenised data runs without). */
-    char *tok_path = rg_path_join(model_dir, "tokenizer.json");
+    char *tok_path = rg_path_join(f.model_dir, "tokenizer.json");
     int have_tokenizer = tok_path && rg_file_exists(tok_path);
     free(tok_path);
     if (have_tokenizer) {
-        if (rg_tokenizer_load(model_dir, &tok) != RG_OK) goto done;
-        if (rg_chat_template_open(model_dir, chat_family, &tmpl) != RG_OK) {
+        if (rg_tokenizer_load(f.model_dir, &tok) != RG_OK) goto done;
+        if (rg_chat_template_open(f.model_dir, f.chat_family, &tmpl) != RG_OK) {
             rg_warn("%s; only pre-tokenised lines (input_ids) can be used", rg_errmsg());
             tmpl = NULL;
         }
     }
-    if (rg_sft_data_load(&data, data_path, tok, tmpl, (int)max_len, model.cfg.vocab_size) != RG_OK) goto done;
-    int per_step = (int)(batch_size * grad_accum);
-    long total_steps = steps > 0 ? steps : ((long)data.n * epochs + per_step - 1) / per_step;
+    if (rg_sft_data_load(&data, f.data_path, tok, tmpl, (int)max_len, model.cfg.vocab_size) != RG_OK) goto done;
+    int per_step = (int)(f.batch_size * f.grad_accum);
+    long total_steps = rg_train_total_steps(f.steps, data.n, f.epochs, per_step);
     cfg.schedule.total_steps = total_steps;
     if (rg_trainer_init(&trainer, &model, &cfg, data.max_T, data.n) != RG_OK) goto done;
     trainer_ready = 1;
-    if (adapter_dir) memcpy(trainer.lora.params, start_adapter.params, sizeof(float) * trainer.lora.n_params);
-    if (resume) {
-        if (rg_trainer_resume(&trainer, out_dir) != RG_OK) goto done;
-        if (rg_text_append_metrics_of(&metrics, out_dir) != RG_OK) goto done;
-        rg_info("resuming at step %ld of %ld (example %llu)", trainer.step, total_steps,
-                (unsigned long long)trainer.cursor);
-    }
+    if (f.adapter_dir) memcpy(trainer.lora.params, start_adapter.params, sizeof(float) * trainer.lora.n_params);
+    if (f.resume && rg_train_resume_from(&trainer, f.out_dir, &metrics, total_steps, "example") != RG_OK) goto done;
     rg_info("sft: %d examples, %ld tokens (%ld targets), longest %d; %s%s, %ld steps of %d sequences", data.n,
-            data.tokens, data.loss_tokens, data.max_T, lora_rank > 0 ? "LoRA" : "full fine-tuning",
-            lora_rank > 0 ? (model.dtype == RG_WEIGHTS_BF16 ? " on a bf16 base" : " on an f32 base") : "", total_steps,
-            per_step);
+            data.tokens, data.loss_tokens, data.max_T, f.lora_rank > 0 ? "LoRA" : "full fine-tuning",
+            f.lora_rank > 0 ? (model.dtype == RG_WEIGHTS_BF16 ? " on a bf16 base" : " on an f32 base") : "",
+            total_steps, per_step);
 
-    rg_stop_signals saved_signals;
-    rg_stop_signals_install(&saved_signals);
-    rg_progress progress;
-    rg_progress_start(&progress, "sft", total_steps);
-    progress.enabled = !quiet;
-    double start = rg_now();
+    rg_train_loop loop;
+    rg_train_loop_begin(&loop, "sft", trainer.step, f.stop_after, total_steps, f.quiet);
     long tokens_done = 0;
     int failed = 0;
-    long stop_at = stop_after > 0 ? trainer.step + stop_after : total_steps;
-    if (stop_at > total_steps) stop_at = total_steps;
-    while (trainer.step < stop_at && !rg_stop_requested) {
+    while (trainer.step < loop.stop_at && !rg_stop_requested) {
         rg_step_stats st;
         double t0 = rg_now();
         if (rg_trainer_step(&trainer, data.examples, &st) != RG_OK) {
@@ -188,27 +151,18 @@ int cmd_sft(int argc, char **argv) {
         }
         char extra[128];
         snprintf(extra, sizeof extra, "loss %.4f  %.0f tok/s", st.loss,
-                 tokens_done / fmax(rg_now() - start, 1e-9));
-        rg_progress_update(&progress, trainer.step, extra);
-        if (save_every > 0 && trainer.step % save_every == 0 && trainer.step < total_steps &&
-            rg_trainer_save(&trainer, model_dir, out_dir, out_dtype, "metrics.jsonl", metrics.text) != RG_OK) {
+                 tokens_done / fmax(rg_now() - loop.start, 1e-9));
+        rg_progress_update(&loop.progress, trainer.step, extra);
+        if (rg_train_save_every(&trainer, f.model_dir, f.out_dir, out_dtype, f.save_every, total_steps, &metrics) !=
+            RG_OK) {
             failed = 1;
             break;
         }
     }
-    rg_progress_finish(&progress, NULL);
-    rg_stop_signals_restore(&saved_signals);
+    rg_train_loop_end(&loop);
     if (failed) goto done;
-    if (rg_trainer_save(&trainer, model_dir, out_dir, out_dtype, "metrics.jsonl", metrics.text ? metrics.text : "") !=
-        RG_OK)
-        goto done;
-    if (rg_stop_requested) {
-        rg_info("interrupted: step %ld saved to %s; continue with --resume", trainer.step, out_dir);
-        rc = 130;
-    } else {
-        rg_info("saved %s (%s) after %ld of %ld steps", out_dir, lora_rank > 0 ? "PEFT adapter" : "model", trainer.step, total_steps);
-        rc = 0;
-    }
+    if (rg_train_save_final(&trainer, f.model_dir, f.out_dir, out_dtype, &metrics) != RG_OK) goto done;
+    rc = rg_train_closing(&trainer, f.out_dir, f.lora_rank, total_steps);
 done:
     if (rc == 1) rg_cli_fail();
     if (trainer_ready) rg_trainer_free(&trainer);

@@ -9,12 +9,14 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "base/progress.h"
 #include "base/timer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/lm_cli.h"
+#include "cli/train_eval.h"
 #include "cli/train_run.h"
+#include "cli/train_flags.h"
+#include "cli/train_setup.h"
 #include "eval/eval.h"
 #include "io/file.h"
 #include "nn/nn.h"
@@ -37,61 +39,18 @@ static int parse_clip_mode(const char *s, nn_clip_mode *mode) {
     return RG_OK;
 }
 
-/* The one token every rollout can stop on, or -1 when there are several (then
- * the end token is left out of y: which one ended a rollout is not recorded). */
-static int32_t single_end_token(const rg_lm *lm) {
-    int32_t end = lm->end_of_turn;
-    for (int i = 0; i < lm->model.cfg.n_eos; i++) {
-        if (end < 0) end = lm->model.cfg.eos_ids[i];
-        else if (lm->model.cfg.eos_ids[i] != end) return -1;
-    }
-    return end;
-}
-
-/* --eval-every: rg_eval_run on the current student (under LoRA the merged rollout copy). */
-static int run_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eval_data, rg_judge *judge,
-                    const rg_eval_options *options, long step, rg_text_buf *metrics, const char *eval_out) {
-    rg_lm student = *lm; /* shallow: the same tokenizer and template, the student's weights */
-    student.model = *policy;
-    rg_eval_result result;
-    if (rg_eval_run(&student, eval_data->examples, eval_data->count, judge, options, &result) != RG_OK) return RG_ERR;
-    const rg_eval_summary *s = &result.summary;
-    char line[512];
-    snprintf(line, sizeof line,
-             "{\"step\": %ld, \"eval\": true, \"score\": %.6f, \"score_se\": %.6f, \"balanced\": %.6f, "
-             "\"response_tokens\": %.2f, \"responses\": %zu, \"judge_verdicts\": %lld, \"eval_s\": %.3f}\n",
-             step, s->healthbench.overall.mean, s->healthbench.overall.std_error, s->balanced.mean, s->response_tokens.mean,
-             s->n_responses, (long long)s->judge.verdicts, s->generate_seconds + s->judge.seconds);
-    rg_info("eval at step %ld: score %.4f +- %.4f, balanced %.4f, %.1f tokens per response", step,
-            s->healthbench.overall.mean, s->healthbench.overall.std_error, s->balanced.mean, s->response_tokens.mean);
-    int rc = rg_text_append(metrics, line);
-    if (rc == RG_OK && eval_out) { /* beside the checkpoint, not in it: a checkpoint replaces its whole folder */
-        char name[64];
-        snprintf(name, sizeof name, "step-%ld", step);
-        char *dir = rg_path_join(eval_out, name);
-        rg_eval_report_info info = {.options = options};
-        rc = dir ? rg_eval_write_report(&result, eval_data->examples, &info, dir) : RG_ERR;
-        free(dir);
-    }
-    rg_eval_result_free(&result);
-    return rc;
-}
-
 int cmd_train(int argc, char **argv) {
-    const char *model_dir = NULL, *data_path = NULL, *out_dir = NULL, *targets = "all", *schedule = "cosine";
-    const char *save_dtype = "f32", *chat_family = NULL, *adapter_dir = NULL, *teacher_template_path = NULL;
-    const char *teacher_context = "rubric", *clip_mode = "none", *system = NULL, *teacher_dtype = "bf16";
-    const char *eval_path = NULL, *judge_text = NULL, *judge_cache = NULL, *eval_out = NULL;
-    long lora_rank = 0, warmup = 0, epochs = 1, steps = 0, batch_size = 8, grad_accum = 1, seed = 0, save_every = 0,
-         head_chunk = 256, stop_after = 0, max_new = 256, gen_batch = 8, context = 0, top_k = 0, eval_every = 0,
-         eval_samples = 1, eval_max_new = 0;
-    double lora_alpha = 0, lr = 0, weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, max_grad_norm = 1.0,
-           min_lr_ratio = 0.0, beta = 0.5, tau = 0.05, temperature = 1.0, top_p = 1.0;
-    int resume = 0, f32_base = 0, quiet = 0, strict = 0, skip_bad = 0, no_thinking = 0, keep_think = 0;
+    rg_train_flags f = rg_train_flags_defaults(8);
+    const char *teacher_template_path = NULL, *teacher_context = "rubric", *clip_mode = "none", *system = NULL;
+    const char *teacher_dtype = "bf16", *eval_path = NULL, *judge_text = NULL, *judge_cache = NULL, *eval_out = NULL;
+    long max_new = 256, gen_batch = 8, context = 0, top_k = 0, eval_every = 0, eval_samples = 1, eval_max_new = 0;
+    double beta = 0.5, tau = 0.05, temperature = 1.0, top_p = 1.0;
+    int strict = 0, skip_bad = 0, no_thinking = 0, keep_think = 0;
     rg_arg specs[] = {
-        {"model", RG_ARG_STRING, &model_dir, "DIR", "Hugging Face model folder (student and teacher)", 1},
-        {"data", RG_ARG_STRING, &data_path, "FILE", "rubric data, JSONL, any format (docs/rubric-data.md)", 1},
-        {"out", RG_ARG_STRING, &out_dir, "DIR", "checkpoint folder (model or PEFT adapter + train state + metrics)", 1},
+        {"model", RG_ARG_STRING, &f.model_dir, "DIR", "Hugging Face model folder (student and teacher)", 1},
+        {"data", RG_ARG_STRING, &f.data_path, "FILE", "rubric data, JSONL, any format (docs/rubric-data.md)", 1},
+        {"out", RG_ARG_STRING, &f.out_dir, "DIR", "checkpoint folder (model or PEFT adapter + train state + metrics)",
+         1},
         {"beta", RG_ARG_FLOAT, &beta, "B", "generalized JSD weight: 0 forward KL, 1 reverse KL", 0},
         {"topk", RG_ARG_INT, &top_k, "K", "divergence over the teacher's top-K + one tail bucket; 0 = full vocabulary",
          0},
@@ -114,31 +73,14 @@ int cmd_train(int argc, char **argv) {
         {"strict", RG_ARG_FLAG, &strict, NULL, "an example the teacher cannot take is an error (default: skip, count)",
          0},
         {"skip-bad", RG_ARG_FLAG, &skip_bad, NULL, "skip (and count) invalid data lines instead of failing", 0},
-        {"lora-rank", RG_ARG_INT, &lora_rank, "R", "LoRA rank; 0 = full fine-tuning", 0},
-        {"lora-alpha", RG_ARG_FLOAT, &lora_alpha, "A", "LoRA alpha; scaling = alpha / rank", 0},
-        {"lora-targets", RG_ARG_STRING, &targets, "LIST",
-         "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj or all", 0},
-        {"adapter", RG_ARG_STRING, &adapter_dir, "DIR", "start LoRA from this PEFT adapter (rank/targets from it)", 0},
-        {"f32-base", RG_ARG_FLAG, &f32_base, NULL, "LoRA: keep the frozen base in f32", 0},
-        {"lr", RG_ARG_FLOAT, &lr, "LR", "peak learning rate", 0},
-        {"schedule", RG_ARG_STRING, &schedule, "NAME", "constant | cosine", 0},
-        {"min-lr-ratio", RG_ARG_FLOAT, &min_lr_ratio, "F", "cosine floor as a fraction of --lr", 0},
-        {"warmup", RG_ARG_INT, &warmup, "N", "linear warmup steps", 0},
-        {"epochs", RG_ARG_INT, &epochs, "N", "passes over the prompts", 0},
-        {"steps", RG_ARG_INT, &steps, "N", "optimizer steps (overrides --epochs)", 0},
-        {"batch", RG_ARG_INT, &batch_size, "N", "prompts per step, one rollout each", 0},
-        {"grad-accum", RG_ARG_INT, &grad_accum, "N", "batches per optimizer step", 0},
-        {"weight-decay", RG_ARG_FLOAT, &weight_decay, "F", "AdamW decay on matrices", 0},
-        {"beta1", RG_ARG_FLOAT, &beta1, "F", "AdamW beta1", 0},
-        {"beta2", RG_ARG_FLOAT, &beta2, "F", "AdamW beta2", 0},
-        {"eps", RG_ARG_FLOAT, &eps, "F", "AdamW epsilon", 0},
-        {"max-grad-norm", RG_ARG_FLOAT, &max_grad_norm, "F", "global-norm clipping; 0 = off", 0},
-        {"seed", RG_ARG_INT, &seed, "N", "seed of the data order, rollouts and LoRA init", 0},
-        {"stop-after", RG_ARG_INT, &stop_after, "N", "save and stop after N steps of this invocation", 0},
-        {"save-every", RG_ARG_INT, &save_every, "N", "also checkpoint every N steps (default: at the end only)", 0},
-        {"save-dtype", RG_ARG_STRING, &save_dtype, "f32|bf16", "full fine-tuning: model.safetensors dtype", 0},
-        {"head-chunk", RG_ARG_INT, &head_chunk, "N", "LM-head positions per chunk", 0},
-        {"chat-template", RG_ARG_STRING, &chat_family, "FAMILY", "override the model's chat template", 0},
+        {"lora-rank", RG_ARG_INT, &f.lora_rank, "R", "LoRA rank; 0 = full fine-tuning", 0},
+        {"lora-alpha", RG_ARG_FLOAT, &f.lora_alpha, "A", "LoRA alpha; scaling = alpha / rank", 0},
+        RG_TRAIN_FLAG_ROWS_LORA(f),
+        {"lr", RG_ARG_FLOAT, &f.lr, "LR", "peak learning rate", 0},
+        RG_TRAIN_FLAG_ROWS_SCHEDULE(f),
+        {"batch", RG_ARG_INT, &f.batch_size, "N", "prompts per step, one rollout each", 0},
+        {"grad-accum", RG_ARG_INT, &f.grad_accum, "N", "batches per optimizer step", 0},
+        RG_TRAIN_FLAG_ROWS_OPTIMIZER(f),
         {"eval-data", RG_ARG_STRING, &eval_path, "FILE", "held-out rubric data for --eval-every", 0},
         {"eval-every", RG_ARG_INT, &eval_every, "N", "evaluate the student every N steps and at the end", 0},
         {"judge", RG_ARG_STRING, &judge_text, "SPEC", "judge for --eval-every: rule | local:DIR | http:URL#model=M",
@@ -147,8 +89,7 @@ int cmd_train(int argc, char **argv) {
         {"eval-out", RG_ARG_STRING, &eval_out, "DIR", "write each evaluation's report into DIR/step-N", 0},
         {"eval-samples", RG_ARG_INT, &eval_samples, "K", "responses per held-out example", 0},
         {"eval-max-new", RG_ARG_INT, &eval_max_new, "N", "evaluation tokens at most", 0},
-        {"resume", RG_ARG_FLAG, &resume, NULL, "continue exactly from the checkpoint in --out", 0},
-        {"no-progress", RG_ARG_FLAG, &quiet, NULL, "no progress line", 0},
+        RG_TRAIN_FLAG_ROWS_RUN(f),
     };
     rg_command_spec spec = {
         .name = "train",
@@ -169,35 +110,24 @@ int cmd_train(int argc, char **argv) {
     nn_blas_init();
 
     rg_dtype out_dtype;
-    if (strcmp(save_dtype, "f32") == 0) out_dtype = RG_F32;
-    else if (strcmp(save_dtype, "bf16") == 0) out_dtype = RG_BF16;
-    else return rg_error("rgsd train: --save-dtype must be f32 or bf16"), rg_cli_fail();
+    if (rg_save_dtype_parse(f.save_dtype, &out_dtype) != RG_OK)
+        return rg_error("rgsd train: --save-dtype must be f32 or bf16"), rg_cli_fail();
     rg_teacher_context tcontext;
-    if (strcmp(teacher_context, "rubric") == 0) tcontext = RG_TEACHER_CONTEXT_RUBRIC;
-    else if (strcmp(teacher_context, "reference") == 0) tcontext = RG_TEACHER_CONTEXT_REFERENCE;
-    else return rg_error("rgsd train: --teacher-context must be rubric or reference"), rg_cli_fail();
+    if (rg_teacher_context_parse(teacher_context, &tcontext) != RG_OK)
+        return rg_error("rgsd train: --teacher-context must be rubric or reference"), rg_cli_fail();
     if (strcmp(teacher_dtype, "bf16") != 0 && strcmp(teacher_dtype, "f32") != 0)
         return rg_error("rgsd train: --teacher-dtype must be bf16 or f32"), rg_cli_fail();
     nn_jsd_config jsd = {.beta = (float)beta, .tau = (float)tau, .top_k = (int)top_k};
     if (parse_clip_mode(clip_mode, &jsd.clip) != RG_OK) return rg_cli_fail();
     if (!(beta >= 0 && beta <= 1) || top_k < 0 || !(tau > 0) || max_new < 1 || gen_batch < 1 ||
         gen_batch > RG_GEN_MAX_BATCH || context < 0 || !(temperature >= 0) || !(top_p > 0 && top_p <= 1) ||
-        lora_rank < 0 || batch_size < 1 || grad_accum < 1 || epochs < 1 || steps < 0 || warmup < 0 || save_every < 0 ||
-        head_chunk < 1 || stop_after < 0 || lr < 0 || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) ||
-        !(eps > 0) || weight_decay < 0 || max_grad_norm < 0 || eval_every < 0 || eval_samples < 1 || eval_max_new < 0)
+        !rg_train_flags_in_range(&f) || eval_every < 0 || eval_samples < 1 || eval_max_new < 0)
         return rg_error("rgsd train: a numeric flag is out of range (see rgsd train --help)"), rg_cli_fail();
     if ((eval_every > 0) != (eval_path != NULL) || (eval_every > 0 && !judge_text))
         return rg_error("rgsd train: --eval-every N needs --eval-data FILE and --judge SPEC (and they need it)"),
                rg_cli_fail();
 
-    rg_trainer_config cfg = {
-        .adam = {.beta1 = beta1, .beta2 = beta2, .eps = eps, .weight_decay = weight_decay},
-        .max_grad_norm = (float)max_grad_norm,
-        .batch_size = (int)batch_size,
-        .grad_accum = (int)grad_accum,
-        .seed = (uint64_t)seed,
-        .head_chunk = (int)head_chunk,
-    };
+    rg_trainer_config cfg = rg_train_flags_config(&f);
     rg_lm lm = {0};
     int lm_open = 0, trainer_ready = 0, run_ready = 0;
     rg_lora start_adapter = {0};
@@ -212,38 +142,21 @@ int cmd_train(int argc, char **argv) {
     int judge_spec_ready = 0;
     rg_text_buf metrics = {0};
     int rc = 1;
-    if (rg_schedule_parse(schedule, &cfg.schedule.kind) != RG_OK) goto done;
-    if (rg_lora_parse_targets(targets, &cfg.lora_targets) != RG_OK) goto done;
+    if (rg_schedule_parse(f.schedule, &cfg.schedule.kind) != RG_OK) goto done;
+    if (rg_lora_parse_targets(f.targets, &cfg.lora_targets) != RG_OK) goto done;
     if (eval_every > 0) {
         if (rg_judge_spec_parse(judge_text, &judge_spec) != RG_OK) goto done;
         judge_spec_ready = 1;
     }
-    int lora_mode = lora_rank > 0 || adapter_dir;
-    rg_rubric_options load_options = {.skip_bad = skip_bad};
-    if (rg_rubric_load_all(data_path, &load_options, &data) != RG_OK) goto done;
-    if (data.skipped) rg_warn("%s: %zu invalid lines skipped (--skip-bad)", data_path, data.skipped);
-    if (eval_path && rg_rubric_load_all(eval_path, &load_options, &eval_data) != RG_OK) goto done;
+    int lora_mode = f.lora_rank > 0 || f.adapter_dir;
+    if (rg_train_load_rubric(f.data_path, eval_path, skip_bad, &data, &eval_data) != RG_OK) goto done;
     if (teacher_template_path && rg_teacher_template_load(teacher_template_path, &tmpl) != RG_OK) goto done;
-    if (rg_lm_open(&lm, model_dir, NULL, chat_family, lora_mode && !f32_base) != RG_OK) goto done;
+    if (rg_lm_open(&lm, f.model_dir, NULL, f.chat_family, lora_mode && !f.f32_base) != RG_OK) goto done;
     lm_open = 1;
-    if (!lora_mode && rg_model_load(&teacher, model_dir,
-                                    strcmp(teacher_dtype, "f32") == 0 ? RG_WEIGHTS_F32 : RG_WEIGHTS_BF16) != RG_OK)
-        goto done;
-    if (adapter_dir) {
-        if (rg_peft_load(&start_adapter, &lm.model.cfg, adapter_dir) != RG_OK) goto done;
-        lora_rank = start_adapter.rank;
-        lora_alpha = start_adapter.alpha;
-        cfg.lora_targets = start_adapter.targets;
-    }
-    cfg.lora_rank = (int)lora_rank;
-    cfg.lora_alpha = (float)(lora_alpha > 0 ? lora_alpha : 2.0 * (double)lora_rank);
-    cfg.schedule.lr = (float)(lr > 0 ? lr : (lora_rank > 0 ? 1e-4 : 1e-5));
-    cfg.schedule.warmup_steps = warmup;
-    cfg.schedule.min_ratio = (float)min_lr_ratio;
+    if (!lora_mode && rg_train_load_frozen(&teacher, f.model_dir, teacher_dtype) != RG_OK) goto done;
+    if (rg_train_config_lora(&cfg, &lm.model.cfg, &f, &start_adapter) != RG_OK) goto done;
 
-    int max_position = lm.model.cfg.max_position;
-    int context_len = context > 0 ? (int)context : (max_position < 4096 ? max_position : 4096);
-    if (context_len > max_position) context_len = max_position;
+    int context_len = rg_context_len(&lm.model.cfg, context);
     rg_rgsd_data_options data_options = {.teacher_template = tmpl, .context = tcontext, .system = system,
                                          .enable_thinking = !no_thinking, .max_new = (int)max_new,
                                          .context_len = context_len, .strict = strict};
@@ -254,74 +167,60 @@ int cmd_train(int argc, char **argv) {
                 prompts.skipped_empty + prompts.skipped_long, prompts.skipped_empty, prompts.skipped_long, max_new,
                 context_len);
     if (prompts.n == 0) {
-        rg_error("%s: no example left to train on", data_path);
+        rg_error("%s: no example left to train on", f.data_path);
         goto done;
     }
-    int per_step = (int)(batch_size * grad_accum);
-    long total_steps = steps > 0 ? steps : ((long)prompts.n * epochs + per_step - 1) / per_step;
+    int per_step = (int)(f.batch_size * f.grad_accum);
+    long total_steps = rg_train_total_steps(f.steps, prompts.n, f.epochs, per_step);
     cfg.schedule.total_steps = total_steps;
     if (rg_trainer_init(&trainer, &lm.model, &cfg, prompts.max_prompt_len + (int)max_new, prompts.n) != RG_OK)
         goto done;
     trainer_ready = 1;
-    if (adapter_dir) memcpy(trainer.lora.params, start_adapter.params, sizeof(float) * trainer.lora.n_params);
+    if (f.adapter_dir) memcpy(trainer.lora.params, start_adapter.params, sizeof(float) * trainer.lora.n_params);
 
-    int32_t think_open = rg_tokenizer_token_id(lm.tok, "<think>"), think_close = rg_tokenizer_token_id(lm.tok, "</think>");
-    if (keep_think || think_open < 0 || think_close < 0) think_open = think_close = -1;
+    int32_t think_open, think_close;
+    rg_think_tokens(&lm, keep_think, &think_open, &think_close);
     int32_t stop[1] = {lm.end_of_turn};
     rg_rgsd_config rcfg = {
         .jsd = jsd,
         .gen = {.max_new = (int)max_new,
                 .sample = {.temperature = (float)temperature, .top_p = (float)top_p},
-                .seed = (uint64_t)seed,
+                .seed = (uint64_t)f.seed,
                 .batch = (int)gen_batch,
                 .context = context_len,
                 .stop_ids = stop,
                 .n_stop_ids = lm.end_of_turn >= 0},
         .think_open = think_open,
         .think_close = think_close,
-        .end_token = single_end_token(&lm),
+        .end_token = rg_single_end_token(&lm),
     };
     if (rg_rgsd_run_init(&run, &trainer, lora_mode ? NULL : &teacher, &rcfg) != RG_OK) goto done;
     run_ready = 1;
-    if (resume) {
-        if (rg_trainer_resume(&trainer, out_dir) != RG_OK) goto done;
-        if (rg_text_append_metrics_of(&metrics, out_dir) != RG_OK) goto done;
-        rg_info("resuming at step %ld of %ld (prompt %llu)", trainer.step, total_steps,
-                (unsigned long long)trainer.cursor);
-    }
+    if (f.resume && rg_train_resume_from(&trainer, f.out_dir, &metrics, total_steps, "prompt") != RG_OK) goto done;
     rg_eval_options eval_options = rg_eval_defaults();
     if (eval_every > 0) {
         rg_judge_options judge_options = {.cache_path = judge_cache};
         if (rg_judge_open(&judge, &judge_spec, &judge_options) != RG_OK) goto done;
-        eval_options.samples = (int)eval_samples;
-        eval_options.system = system;
-        eval_options.enable_thinking = !no_thinking;
-        eval_options.max_new = (int)(eval_max_new > 0 ? eval_max_new : max_new);
-        eval_options.seed = (uint64_t)seed;
-        eval_options.batch = (int)gen_batch;
-        eval_options.context = context_len;
-        eval_options.skip_long = 1;
+        eval_options = rg_train_eval_options(eval_samples, system, no_thinking, eval_max_new, max_new, f.seed,
+                                             gen_batch, context_len);
     }
     rg_info("rgsd train: %d prompts (%zu skipped), %s%s, %ld steps of %d prompts x 1 rollout, max-new %ld; "
             "JSD beta %.2f, %s, clip %s%s; teacher: %s; judge calls during training: 0",
-            prompts.n, prompts.skipped_empty + prompts.skipped_long, lora_rank > 0 ? "LoRA" : "full fine-tuning",
-            lora_rank > 0 ? (lm.model.dtype == RG_WEIGHTS_BF16 ? " on a bf16 base" : " on an f32 base") : "",
+            prompts.n, prompts.skipped_empty + prompts.skipped_long, f.lora_rank > 0 ? "LoRA" : "full fine-tuning",
+            f.lora_rank > 0 ? (lm.model.dtype == RG_WEIGHTS_BF16 ? " on a bf16 base" : " on an f32 base") : "",
             total_steps, per_step, max_new, beta, top_k > 0 ? "top-k + tail" : "full vocabulary", clip_mode,
             jsd.clip != NN_CLIP_NONE ? " (tau set)" : "",
             lora_mode ? "the base with adapters off" : (strcmp(teacher_dtype, "f32") == 0 ? "frozen f32 copy" : "frozen bf16 copy"));
 
-    rg_stop_signals saved_signals;
-    rg_stop_signals_install(&saved_signals);
-    rg_progress progress;
-    rg_progress_start(&progress, "rgsd", total_steps);
-    progress.enabled = !quiet;
-    double start = rg_now();
+    rg_train_evaluation evaluation = {.lm = &lm, .rollout = &run.rollout,
+                                      .lora = f.lora_rank > 0 ? &trainer.lora : NULL, .eval_data = &eval_data,
+                                      .judge = judge, .options = &eval_options, .every = eval_every,
+                                      .eval_out = eval_out};
+    rg_train_loop loop;
+    rg_train_loop_begin(&loop, "rgsd", trainer.step, f.stop_after, total_steps, f.quiet);
     run_totals tot = {0};
     int failed = 0;
-    long stop_at = stop_after > 0 ? trainer.step + stop_after : total_steps;
-    if (stop_at > total_steps) stop_at = total_steps;
-    long first_step = trainer.step;
-    while (trainer.step < stop_at && !rg_stop_requested) {
+    while (trainer.step < loop.stop_at && !rg_stop_requested) {
         rg_rgsd_step_stats st;
         if (rg_rgsd_step(&run, &prompts, &st) != RG_OK) {
             failed = 1;
@@ -348,42 +247,23 @@ int cmd_train(int argc, char **argv) {
             failed = 1;
             break;
         }
-        double elapsed = rg_now() - start;
-        double eta = elapsed / (double)(trainer.step - first_step) * (double)(stop_at - trainer.step);
+        double elapsed = rg_now() - loop.start;
+        double eta = rg_train_loop_eta(&loop, trainer.step, elapsed);
         char extra[160];
         snprintf(extra, sizeof extra, "loss %.4f  gap %+.4f  %.0f tok/s  ETA %.0fs", st.loss, st.gap,
                  (tot.seq_tokens + tot.response_tokens) / fmax(elapsed, 1e-9), eta);
-        rg_progress_update(&progress, trainer.step, extra);
-        int last = trainer.step == total_steps;
-        if (eval_every > 0 && (trainer.step % eval_every == 0 || last)) {
-            double e0 = rg_now();
-            const rg_model *policy = &lm.model;
-            if (lora_rank > 0) {
-                if (rg_rgsd_refresh_rollout(&run.rollout, &lm.model, &trainer.lora) != RG_OK) {
-                    failed = 1;
-                    break;
-                }
-                policy = &run.rollout;
-            }
-            if (run_eval(&lm, policy, &eval_data, judge, &eval_options, trainer.step, &metrics, eval_out) != RG_OK) {
-                failed = 1;
-                break;
-            }
-            tot.eval_s += rg_now() - e0;
-        }
-        if (save_every > 0 && trainer.step % save_every == 0 && !last &&
-            rg_trainer_save(&trainer, model_dir, out_dir, out_dtype, "metrics.jsonl", metrics.text) != RG_OK) {
+        rg_progress_update(&loop.progress, trainer.step, extra);
+        if (rg_train_eval_if_due(&evaluation, trainer.step, total_steps, &metrics, &tot.eval_s) != RG_OK ||
+            rg_train_save_every(&trainer, f.model_dir, f.out_dir, out_dtype, f.save_every, total_steps, &metrics) !=
+                RG_OK) {
             failed = 1;
             break;
         }
     }
-    rg_progress_finish(&progress, NULL);
-    rg_stop_signals_restore(&saved_signals);
+    rg_train_loop_end(&loop);
     if (failed) goto done;
-    if (rg_trainer_save(&trainer, model_dir, out_dir, out_dtype, "metrics.jsonl", metrics.text ? metrics.text : "") !=
-        RG_OK)
-        goto done;
-    double wall = rg_now() - start;
+    if (rg_train_save_final(&trainer, f.model_dir, f.out_dir, out_dtype, &metrics) != RG_OK) goto done;
+    double wall = rg_now() - loop.start;
     if (tot.steps > 0)
         rg_info("rgsd train: %ld steps in %.1f s (%.2f s/step, %.0f tokens/s); gap %+.4f -> %+.4f, loss %.4f -> %.4f; "
                 "time: generation %.1f s, teacher %.1f s, student %.1f s, backward %.1f s, optimizer %.1f s%s; "
@@ -391,14 +271,7 @@ int cmd_train(int argc, char **argv) {
                 tot.steps, wall, wall / (double)tot.steps, (tot.seq_tokens + tot.response_tokens) / fmax(wall, 1e-9),
                 tot.first_gap, tot.last_gap, tot.first_loss, tot.last_loss, tot.gen_s, tot.teacher_s, tot.student_s,
                 tot.backward_s, tot.optimizer_s, tot.eval_s > 0 ? ", evaluation (judged) see metrics" : "");
-    if (rg_stop_requested) {
-        rg_info("interrupted: step %ld saved to %s; continue with --resume", trainer.step, out_dir);
-        rc = 130;
-    } else {
-        rg_info("saved %s (%s) after %ld of %ld steps", out_dir, lora_rank > 0 ? "PEFT adapter" : "model",
-                trainer.step, total_steps);
-        rc = 0;
-    }
+    rc = rg_train_closing(&trainer, f.out_dir, f.lora_rank, total_steps);
 done:
     if (rc == 1) rg_cli_fail();
     if (judge) rg_judge_close(judge);

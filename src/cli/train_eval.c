@@ -6,7 +6,9 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/timer.h"
 #include "io/file.h"
+#include "rgsd/rgsd.h"
 
 int rg_train_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eval_data, rg_judge *judge,
                   const rg_eval_options *options, long step, rg_text_buf *metrics, const char *eval_out) {
@@ -25,7 +27,7 @@ int rg_train_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eva
     rg_info("eval at step %ld: score %.4f +- %.4f, balanced %.4f, %.1f tokens per response", step,
             s->healthbench.overall.mean, s->healthbench.overall.std_error, s->balanced.mean, s->response_tokens.mean);
     int rc = rg_text_append(metrics, line);
-    if (rc == RG_OK && eval_out) {
+    if (rc == RG_OK && eval_out) { /* beside the checkpoint, not in it: a checkpoint replaces its whole folder */
         char name[64];
         snprintf(name, sizeof name, "step-%ld", step);
         char *dir = rg_path_join(eval_out, name);
@@ -35,4 +37,19 @@ int rg_train_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eva
     }
     rg_eval_result_free(&result);
     return rc;
+}
+
+int rg_train_eval_if_due(const rg_train_evaluation *ev, long step, long total_steps, rg_text_buf *metrics,
+                         double *eval_s) {
+    if (ev->every <= 0 || (step % ev->every != 0 && step != total_steps)) return RG_OK;
+    double start = rg_now();
+    const rg_model *policy = &ev->lm->model;
+    if (ev->lora) {
+        if (rg_rgsd_refresh_rollout(ev->rollout, &ev->lm->model, ev->lora) != RG_OK) return RG_ERR;
+        policy = ev->rollout;
+    }
+    if (rg_train_eval(ev->lm, policy, ev->eval_data, ev->judge, ev->options, step, metrics, ev->eval_out) != RG_OK)
+        return RG_ERR;
+    *eval_s += rg_now() - start;
+    return RG_OK;
 }

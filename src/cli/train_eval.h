@@ -2,7 +2,7 @@
  * current policy on held-out rubric data with a judge, append one
  * {"step": N, "eval": true, ...} line to the metrics, and optionally write
  * the full report into eval_out/step-N (beside the checkpoint, not in it).
- * Same line and report as `rgsd train`'s (cmd_train.c's run_eval). */
+ * `rgsd train` and `rgsd grpo` both use it. */
 #ifndef RG_TRAIN_EVAL_H
 #define RG_TRAIN_EVAL_H
 
@@ -16,5 +16,22 @@
  * tokenizer and template. eval_out may be NULL. */
 int rg_train_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eval_data, rg_judge *judge,
                   const rg_eval_options *options, long step, rg_text_buf *metrics, const char *eval_out);
+
+/* What --eval-every needs inside a training loop. */
+typedef struct {
+    const rg_lm *lm;
+    rg_model *rollout;        /* the f32 copy a LoRA adapter is merged into */
+    const rg_lora *lora;      /* the adapter being trained; NULL in full fine-tuning (the policy is lm->model) */
+    const rg_dataset *eval_data;
+    rg_judge *judge;
+    const rg_eval_options *options;
+    long every;               /* 0: never */
+    const char *eval_out;     /* may be NULL */
+} rg_train_evaluation;
+
+/* After step `step` of total_steps: rg_train_eval when step is a multiple of ev->every or the last step,
+ * its seconds added to *eval_s; nothing otherwise. */
+int rg_train_eval_if_due(const rg_train_evaluation *ev, long step, long total_steps, rg_text_buf *metrics,
+                         double *eval_s);
 
 #endif

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/log.h"
+#include "base/timer.h"
 #include "io/file.h"
 
 volatile sig_atomic_t rg_stop_requested = 0;
@@ -62,4 +64,45 @@ int rg_text_append_metrics_of(rg_text_buf *b, const char *out_dir) {
     }
     free(path);
     return rc;
+}
+
+int rg_train_save_every(const rg_trainer *trainer, const char *model_dir, const char *out_dir, rg_dtype dtype,
+                        long save_every, long total_steps, const rg_text_buf *metrics) {
+    if (save_every <= 0 || trainer->step % save_every != 0 || trainer->step >= total_steps) return RG_OK;
+    return rg_trainer_save(trainer, model_dir, out_dir, dtype, "metrics.jsonl", metrics->text);
+}
+
+int rg_train_save_final(const rg_trainer *trainer, const char *model_dir, const char *out_dir, rg_dtype dtype,
+                        const rg_text_buf *metrics) {
+    return rg_trainer_save(trainer, model_dir, out_dir, dtype, "metrics.jsonl", metrics->text ? metrics->text : "");
+}
+
+int rg_train_closing(const rg_trainer *trainer, const char *out_dir, long lora_rank, long total_steps) {
+    if (rg_stop_requested) {
+        rg_info("interrupted: step %ld saved to %s; continue with --resume", trainer->step, out_dir);
+        return 130;
+    }
+    rg_info("saved %s (%s) after %ld of %ld steps", out_dir, lora_rank > 0 ? "PEFT adapter" : "model", trainer->step,
+            total_steps);
+    return 0;
+}
+
+void rg_train_loop_begin(rg_train_loop *loop, const char *name, long step, long stop_after, long total_steps,
+                         int quiet) {
+    rg_stop_signals_install(&loop->saved_signals);
+    rg_progress_start(&loop->progress, name, total_steps);
+    loop->progress.enabled = !quiet;
+    loop->start = rg_now();
+    loop->first_step = step;
+    long stop_at = stop_after > 0 ? step + stop_after : total_steps;
+    loop->stop_at = stop_at > total_steps ? total_steps : stop_at;
+}
+
+double rg_train_loop_eta(const rg_train_loop *loop, long step, double elapsed) {
+    return elapsed / (double)(step - loop->first_step) * (double)(loop->stop_at - step);
+}
+
+void rg_train_loop_end(rg_train_loop *loop) {
+    rg_progress_finish(&loop->progress, NULL);
+    rg_stop_signals_restore(&loop->saved_signals);
 }

@@ -1,12 +1,16 @@
 /* train_run.h — run management the training commands share (sft, train,
  * grpo): the metrics lines kept in memory and written into every checkpoint,
  * the metrics of a resumed run read back, and Ctrl-C / SIGTERM turned into
- * "finish the step, save, exit 130". */
+ * "finish the step, save, exit 130", and the checkpoints around the loop. */
 #ifndef RG_TRAIN_RUN_H
 #define RG_TRAIN_RUN_H
 
 #include <signal.h>
 #include <stddef.h>
+
+#include "base/progress.h"
+#include "io/dtype.h"
+#include "train/trainer.h"
 
 /* A growing string (metrics.jsonl's text). */
 typedef struct {
@@ -26,5 +30,28 @@ typedef struct {
 } rg_stop_signals;
 void rg_stop_signals_install(rg_stop_signals *saved);
 void rg_stop_signals_restore(const rg_stop_signals *saved);
+
+/* The loop around the steps: Ctrl-C / SIGTERM caught, the progress line, the wall clock, and the step
+ * this invocation stops at (--stop-after N steps of it, never past total_steps). */
+typedef struct {
+    rg_stop_signals saved_signals;
+    rg_progress progress;
+    double start;         /* rg_now() when the loop began */
+    long first_step, stop_at;
+} rg_train_loop;
+void rg_train_loop_begin(rg_train_loop *loop, const char *name, long step, long stop_after, long total_steps,
+                         int quiet);
+/* Seconds left to stop_at after `step`, at the pace of this invocation so far (elapsed seconds). */
+double rg_train_loop_eta(const rg_train_loop *loop, long step, double elapsed);
+void rg_train_loop_end(rg_train_loop *loop);
+
+/* --save-every N: a checkpoint after every N-th step but the last (the final save follows the loop). */
+int rg_train_save_every(const rg_trainer *trainer, const char *model_dir, const char *out_dir, rg_dtype dtype,
+                        long save_every, long total_steps, const rg_text_buf *metrics);
+/* The checkpoint after the loop, metrics.jsonl included (empty when no step ran). */
+int rg_train_save_final(const rg_trainer *trainer, const char *model_dir, const char *out_dir, rg_dtype dtype,
+                        const rg_text_buf *metrics);
+/* The closing log line; returns the exit code: 130 after Ctrl-C / SIGTERM ("continue with --resume"), else 0. */
+int rg_train_closing(const rg_trainer *trainer, const char *out_dir, long lora_rank, long total_steps);
 
 #endif

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/timer.h"
 #include "model/generate.h"
+#include "rubric/chat_prompt.h"
 
 rg_eval_options rg_eval_defaults(void) {
     return (rg_eval_options){.samples = 1,
@@ -100,26 +101,9 @@ static int render_prompt(const rg_lm *lm, const rg_example *ex, const rg_eval_op
             return RG_ERR;
         messages = teacher, n_messages = n_teacher;
     }
-    int add_system = o->system && (n_messages == 0 || messages[0].role != RG_ROLE_SYSTEM);
-    rg_chat_message *chat = rg_calloc(n_messages + 1, sizeof *chat);
-    int rc = RG_ERR;
-    if (chat) {
-        int n = 0;
-        if (add_system) chat[n++] = (rg_chat_message){.role = "system", .content = o->system};
-        for (size_t m = 0; m < n_messages; m++)
-            chat[n++] = (rg_chat_message){.role = rg_role_name(messages[m].role), .content = messages[m].content};
-        rg_chat_options chat_options = {.add_generation_prompt = 1, .enable_thinking = o->enable_thinking};
-        rc = rg_chat_render(lm->chat, chat, n, &chat_options, text);
-    }
-    free(chat);
+    int rc = rg_chat_prompt_render(lm->chat, messages, n_messages, o->system, o->enable_thinking, text);
     if (teacher) rg_teacher_messages_free(teacher, n_teacher);
     return rc;
-}
-
-static int effective_context(const rg_model *model, int requested) {
-    int max_position = model->cfg.max_position;
-    int context = requested > 0 ? requested : (max_position < 4096 ? max_position : 4096);
-    return context > max_position ? max_position : context;
 }
 
 void rg_eval_result_free(rg_eval_result *r) {
@@ -152,7 +136,7 @@ static void stats_delta(rg_judge_stats *out, const rg_judge_stats *after, const 
 /* Renders and encodes every prompt; fills prompts[], the kept examples and their ids. */
 static int prepare_prompts(const rg_lm *lm, const rg_example *examples, size_t n_examples, const rg_eval_options *o,
                            rg_eval_result *r, int32_t **ids, int *lens, size_t *kept, size_t *n_kept) {
-    int context = effective_context(&lm->model, o->context);
+    int context = rg_context_len(&lm->model.cfg, o->context);
     *n_kept = 0;
     for (size_t e = 0; e < n_examples; e++) {
         const rg_example *ex = &examples[e];

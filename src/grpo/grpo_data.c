@@ -7,27 +7,8 @@
 
 #include "base/error.h"
 #include "grpo/grpo_run.h"
+#include "rubric/chat_prompt.h"
 #include "rubric/score.h"
-
-/* messages (plus a system message in front when asked and absent) -> chat ids;
- * the same rendering as the RGSD student prompt and `rgsd eval`. */
-static int encode_prompt(const rg_lm *lm, const rg_example *ex, const rg_grpo_data_options *o, int32_t **ids,
-                         int *n_ids) {
-    int add_system = o->system && (ex->nmessages == 0 || ex->messages[0].role != RG_ROLE_SYSTEM);
-    rg_chat_message *chat = rg_calloc(ex->nmessages + 1, sizeof *chat);
-    if (!chat) return RG_ERR;
-    int n = 0;
-    if (add_system) chat[n++] = (rg_chat_message){.role = "system", .content = o->system};
-    for (size_t m = 0; m < ex->nmessages; m++)
-        chat[n++] = (rg_chat_message){.role = rg_role_name(ex->messages[m].role), .content = ex->messages[m].content};
-    rg_chat_options chat_options = {.add_generation_prompt = 1, .enable_thinking = o->enable_thinking};
-    char *text = NULL;
-    int rc = rg_chat_render(lm->chat, chat, n, &chat_options, &text);
-    free(chat);
-    if (rc == RG_OK) rc = rg_tokenizer_encode(lm->tok, text, strlen(text), 1, ids, n_ids);
-    free(text);
-    return rc;
-}
 
 /* 1 when some verdicts give a defined reward (a positive weight for HealthBench, any weight for balanced). */
 static int reward_defined(rg_grpo_reward kind, const rg_example *ex) {
@@ -58,7 +39,9 @@ int rg_grpo_data_build(rg_grpo_data *d, const rg_lm *lm, const rg_example *examp
             continue;
         }
         rg_grpo_prompt p = {.example = e};
-        if (encode_prompt(lm, ex, o, &p.prompt, &p.prompt_len) != RG_OK) {
+        /* the same rendering as the RGSD student prompt and `rgsd eval` */
+        if (rg_chat_prompt_encode(lm->chat, lm->tok, ex->messages, ex->nmessages, o->system, o->enable_thinking,
+                                  &p.prompt, &p.prompt_len) != RG_OK) {
             rg_grpo_data_free(d);
             return rg_error_prefix("example '%s' (line %ld)", name, ex->line), RG_ERR;
         }

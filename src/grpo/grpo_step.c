@@ -9,7 +9,7 @@
 #include "base/timer.h"
 #include "eval/eval.h"
 #include "grpo/grpo_run.h"
-#include "rgsd/rgsd.h"
+#include "rgsd/rollout.h"
 
 int rg_grpo_run_init(rg_grpo_run *run, rg_trainer *trainer, const rg_model *reference, const rg_lm *lm,
                      const rg_example *examples, rg_judge *judge, const rg_grpo_config *cfg) {
@@ -93,25 +93,15 @@ int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats 
 
     /* 1. rollouts from the policy (under LoRA: the merged copy of this step's weights) */
     double t0 = rg_now();
-    const rg_model *policy = t->model;
-    if (t->cfg.lora_rank > 0) {
-        if (rg_rgsd_refresh_rollout(&run->rollout, t->model, &t->lora) != RG_OK) goto done;
-        policy = &run->rollout;
-    }
-    rg_gen_options gen = run->cfg.gen;
-    gen.seed = run->cfg.gen.seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->step + 1; /* (seed, step): resumable */
-    if (rg_generate(policy, n, prompt_ids, prompt_lens, &gen, rollouts, NULL, NULL) != RG_OK) goto done;
+    if (rg_rollouts_generate(&run->rollout, t, &run->cfg.gen, n, prompt_ids, prompt_lens, rollouts) != RG_OK) goto done;
     generated = 1;
     st->gen_s = rg_now() - t0;
 
     /* y = the generated ids (+ the end token when it is known for certain), pi_old their log-probs */
     for (int i = 0; i < n; i++) {
         const rg_gen_result *g = &rollouts[i];
-        int len = g->n_tokens + (g->stopped && run->cfg.end_token >= 0);
-        responses[i] = rg_malloc(sizeof(int32_t) * (size_t)(len ? len : 1));
-        if (!responses[i]) goto done;
-        memcpy(responses[i], g->tokens, sizeof(int32_t) * (size_t)g->n_tokens);
-        if (len > g->n_tokens) responses[i][g->n_tokens] = run->cfg.end_token;
+        int len;
+        if (!(responses[i] = rg_rollout_response(g, run->cfg.end_token, &len))) goto done;
         seqs[i] = (rg_grpo_sequence){.prompt = batch[i]->prompt, .prompt_len = batch[i]->prompt_len,
                                      .response = responses[i], .response_len = len, .old_logprobs = g->logprobs};
         if (rg_tokenizer_decode(run->lm->tok, g->tokens, g->n_tokens, &texts[i], NULL) != RG_OK) goto done;

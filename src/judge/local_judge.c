@@ -18,6 +18,7 @@
 #include "judge/grader.h"
 #include "judge/judge_internal.h"
 #include "judge/local_judge.h"
+#include "model/generate.h"
 #include "model/infer.h"
 
 /* Prompt rows one step processes, over all prompts of the batch. */
@@ -70,8 +71,7 @@ int local_judge_open(rg_judge *judge) {
                         "P(yes) vs P(no) at the next token)",
                         spec->text, local->n_yes == 0 ? "yes" : "no");
     const rg_model_config *cfg = &local->lm.model.cfg;
-    local->context = spec->local_context > 0 ? spec->local_context : (cfg->max_position < 4096 ? cfg->max_position : 4096);
-    if (local->context > cfg->max_position) local->context = cfg->max_position;
+    local->context = rg_context_len(cfg, spec->local_context);
     local->batch = spec->local_batch > 0 ? spec->local_batch : 4;
     int rows = PREFILL_ROWS > local->batch ? PREFILL_ROWS : local->batch;
     if (rg_infer_init(&local->infer, &local->lm.model, local->batch, local->context, rows)) return RG_ERR;

@@ -40,14 +40,19 @@ static int take_token(const rg_model *model, const rg_gen_options *o, slot_state
     return r->n_tokens >= o->max_new || room_left <= 0;
 }
 
+int rg_context_len(const rg_model_config *cfg, long requested) {
+    int max_position = cfg->max_position;
+    int context = requested > 0 ? (int)requested : (max_position < 4096 ? max_position : 4096);
+    return context > max_position ? max_position : context;
+}
+
 int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prompts, const int *prompt_lens,
                 const rg_gen_options *o, rg_gen_result *results, rg_gen_progress_fn progress, void *ctx) {
     memset(results, 0, sizeof *results * (size_t)n_prompts);
     if (o->max_new <= 0) return rg_error("max new tokens must be > 0");
     const int batch = o->batch > 0 ? o->batch : 1;
     if (batch > RG_GEN_MAX_BATCH) return rg_error("batch %d is larger than %d", batch, RG_GEN_MAX_BATCH);
-    int context = o->context > 0 ? o->context : (model->cfg.max_position < 4096 ? model->cfg.max_position : 4096);
-    if (context > model->cfg.max_position) context = model->cfg.max_position;
+    int context = rg_context_len(&model->cfg, o->context);
     for (int i = 0; i < n_prompts; i++) {
         if (prompt_lens[i] <= 0) return rg_error("prompt %d is empty", i + 1);
         if (prompt_lens[i] >= context)

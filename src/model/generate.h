@@ -40,6 +40,11 @@ typedef struct {
 /* Called after each finished sequence (may be NULL). */
 typedef void (*rg_gen_progress_fn)(void *ctx, int finished, int total);
 
+/* The context a run uses: `requested` tokens when > 0, else max_position_embeddings capped at 4096;
+ * never past max_position_embeddings. The one rule of rg_generate, `rgsd eval`, the trainers and the
+ * local judge. */
+int rg_context_len(const rg_model_config *cfg, long requested);
+
 /* prompts[i][0 .. prompt_lens[i]) -> results[i] (caller frees with rg_gen_results_free).
  * A prompt that leaves no room in the context is an error naming it. */
 int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prompts, const int *prompt_lens,

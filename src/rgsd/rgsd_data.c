@@ -6,24 +6,12 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "rgsd/rgsd_run.h"
+#include "rubric/chat_prompt.h"
 
 /* messages (plus a system message in front when asked and absent) -> chat ids. */
 static int encode_conversation(const rg_lm *lm, const rg_message *messages, size_t n_messages,
                                const rg_rgsd_data_options *o, int32_t **ids, int *n_ids) {
-    int add_system = o->system && (n_messages == 0 || messages[0].role != RG_ROLE_SYSTEM);
-    rg_chat_message *chat = rg_calloc(n_messages + 1, sizeof *chat);
-    if (!chat) return RG_ERR;
-    int n = 0;
-    if (add_system) chat[n++] = (rg_chat_message){.role = "system", .content = o->system};
-    for (size_t m = 0; m < n_messages; m++)
-        chat[n++] = (rg_chat_message){.role = rg_role_name(messages[m].role), .content = messages[m].content};
-    rg_chat_options chat_options = {.add_generation_prompt = 1, .enable_thinking = o->enable_thinking};
-    char *text = NULL;
-    int rc = rg_chat_render(lm->chat, chat, n, &chat_options, &text);
-    free(chat);
-    if (rc == RG_OK) rc = rg_tokenizer_encode(lm->tok, text, strlen(text), 1, ids, n_ids);
-    free(text);
-    return rc;
+    return rg_chat_prompt_encode(lm->chat, lm->tok, messages, n_messages, o->system, o->enable_thinking, ids, n_ids);
 }
 
 /* 1 when the prompt ends inside an open <think> span. */

@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "base/timer.h"
 #include "rgsd/rgsd_run.h"
+#include "rgsd/rollout.h"
 
 int rg_rgsd_run_init(rg_rgsd_run *run, rg_trainer *trainer, const rg_model *teacher, const rg_rgsd_config *cfg) {
     memset(run, 0, sizeof *run);
@@ -54,26 +55,16 @@ int rg_rgsd_step(rg_rgsd_run *run, const rg_rgsd_data *data, rg_rgsd_step_stats 
 
     /* 1. rollouts from the student (under LoRA: the merged copy of this step's weights) */
     double t0 = rg_now();
-    const rg_model *policy = t->model;
-    if (t->cfg.lora_rank > 0) {
-        if (rg_rgsd_refresh_rollout(&run->rollout, t->model, &t->lora) != RG_OK) goto done;
-        policy = &run->rollout;
-    }
-    rg_gen_options gen = run->cfg.gen;
-    gen.seed = run->cfg.gen.seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->step + 1; /* (seed, step): resumable */
-    if (rg_generate(policy, n, prompt_ids, prompt_lens, &gen, rollouts, NULL, NULL) != RG_OK) goto done;
+    if (rg_rollouts_generate(&run->rollout, t, &run->cfg.gen, n, prompt_ids, prompt_lens, rollouts) != RG_OK) goto done;
     generated = 1;
     st->gen_s = rg_now() - t0;
 
     /* y = the generated ids, plus the end token when it is known for certain */
     for (int i = 0; i < n; i++) {
         const rg_gen_result *g = &rollouts[i];
-        int len = g->n_tokens + (g->stopped && run->cfg.end_token >= 0);
-        responses[i] = rg_malloc(sizeof(int32_t) * (size_t)(len ? len : 1));
-        masks[i] = rg_malloc((size_t)(len ? len : 1));
-        if (!responses[i] || !masks[i]) goto done;
-        memcpy(responses[i], g->tokens, sizeof(int32_t) * (size_t)g->n_tokens);
-        if (len > g->n_tokens) responses[i][g->n_tokens] = run->cfg.end_token;
+        int len;
+        if (!(responses[i] = rg_rollout_response(g, run->cfg.end_token, &len))) goto done;
+        if (!(masks[i] = rg_malloc((size_t)(len ? len : 1)))) goto done;
         rg_rgsd_think_mask(responses[i], len, run->cfg.think_open, run->cfg.think_close, batch[i]->starts_in_think,
                            masks[i]);
         seqs[i] = (rg_rgsd_sequence){.student_prompt = batch[i]->student_prompt,

@@ -1,0 +1,94 @@
+/* train_setup.c — see train_setup.h. */
+#include "cli/train_setup.h"
+
+#include <string.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "train/checkpoint.h"
+
+int rg_save_dtype_parse(const char *name, rg_dtype *out) {
+    if (strcmp(name, "f32") == 0) *out = RG_F32;
+    else if (strcmp(name, "bf16") == 0) *out = RG_BF16;
+    else return RG_ERR;
+    return RG_OK;
+}
+
+int rg_train_config_lora(rg_trainer_config *cfg, const rg_model_config *model_cfg, rg_train_flags *flags,
+                         rg_lora *start_adapter) {
+    if (flags->adapter_dir) {
+        if (rg_peft_load(start_adapter, model_cfg, flags->adapter_dir) != RG_OK) return RG_ERR;
+        flags->lora_rank = start_adapter->rank;
+        flags->lora_alpha = start_adapter->alpha;
+        cfg->lora_targets = start_adapter->targets;
+    }
+    long rank = flags->lora_rank;
+    cfg->lora_rank = (int)rank;
+    cfg->lora_alpha = (float)(flags->lora_alpha > 0 ? flags->lora_alpha : 2.0 * (double)rank);
+    cfg->schedule.lr = (float)(flags->lr > 0 ? flags->lr : (rank > 0 ? 1e-4 : 1e-5));
+    cfg->schedule.warmup_steps = flags->warmup;
+    cfg->schedule.min_ratio = (float)flags->min_lr_ratio;
+    return RG_OK;
+}
+
+int rg_teacher_context_parse(const char *name, rg_teacher_context *out) {
+    if (strcmp(name, "rubric") == 0) *out = RG_TEACHER_CONTEXT_RUBRIC;
+    else if (strcmp(name, "reference") == 0) *out = RG_TEACHER_CONTEXT_REFERENCE;
+    else return RG_ERR;
+    return RG_OK;
+}
+
+void rg_think_tokens(const rg_lm *lm, int keep_think, int32_t *think_open, int32_t *think_close) {
+    *think_open = rg_tokenizer_token_id(lm->tok, "<think>");
+    *think_close = rg_tokenizer_token_id(lm->tok, "</think>");
+    if (keep_think || *think_open < 0 || *think_close < 0) *think_open = *think_close = -1;
+}
+
+long rg_train_total_steps(long steps, long n, long epochs, int per_step) {
+    return steps > 0 ? steps : (n * epochs + per_step - 1) / per_step;
+}
+
+int32_t rg_single_end_token(const rg_lm *lm) {
+    int32_t end = lm->end_of_turn;
+    for (int i = 0; i < lm->model.cfg.n_eos; i++) {
+        if (end < 0) end = lm->model.cfg.eos_ids[i];
+        else if (lm->model.cfg.eos_ids[i] != end) return -1;
+    }
+    return end;
+}
+
+int rg_train_load_frozen(rg_model *copy, const char *model_dir, const char *dtype_name) {
+    return rg_model_load(copy, model_dir, strcmp(dtype_name, "f32") == 0 ? RG_WEIGHTS_F32 : RG_WEIGHTS_BF16);
+}
+
+int rg_train_load_rubric(const char *data_path, const char *eval_path, int skip_bad, rg_dataset *data,
+                         rg_dataset *eval_data) {
+    rg_rubric_options load_options = {.skip_bad = skip_bad};
+    if (rg_rubric_load_all(data_path, &load_options, data) != RG_OK) return RG_ERR;
+    if (data->skipped) rg_warn("%s: %zu invalid lines skipped (--skip-bad)", data_path, data->skipped);
+    if (eval_path && rg_rubric_load_all(eval_path, &load_options, eval_data) != RG_OK) return RG_ERR;
+    return RG_OK;
+}
+
+int rg_train_resume_from(rg_trainer *trainer, const char *out_dir, rg_text_buf *metrics, long total_steps,
+                         const char *what_name) {
+    if (rg_trainer_resume(trainer, out_dir) != RG_OK) return RG_ERR;
+    if (rg_text_append_metrics_of(metrics, out_dir) != RG_OK) return RG_ERR;
+    rg_info("resuming at step %ld of %ld (%s %llu)", trainer->step, total_steps, what_name,
+            (unsigned long long)trainer->cursor);
+    return RG_OK;
+}
+
+rg_eval_options rg_train_eval_options(long eval_samples, const char *system, int no_thinking, long eval_max_new,
+                                      long max_new, long seed, long gen_batch, int context_len) {
+    rg_eval_options options = rg_eval_defaults();
+    options.samples = (int)eval_samples;
+    options.system = system;
+    options.enable_thinking = !no_thinking;
+    options.max_new = (int)(eval_max_new > 0 ? eval_max_new : max_new);
+    options.seed = (uint64_t)seed;
+    options.batch = (int)gen_batch;
+    options.context = context_len;
+    options.skip_long = 1;
+    return options;
+}
