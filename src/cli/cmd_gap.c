@@ -80,7 +80,7 @@ int cmd_gap(int argc, char **argv) {
     double *with = NULL, *without = NULL;
     uint8_t *mask = NULL;
     int rc = 1;
-    rg_rubric_options load_options = {.skip_bad = skip_bad};
+    rg_rubric_options load_options = {.skip_bad = skip_bad, .allow_empty_rubric = 1}; /* skipped and counted below */
     if (rg_rubric_load_all(data_path, &load_options, &data) != RG_OK) goto done;
     if (teacher_template_path && rg_teacher_template_load(teacher_template_path, &tmpl) != RG_OK) goto done;
     if (rg_lm_open(&lm, model_dir, NULL, chat_family, 0) != RG_OK) goto done;

@@ -145,7 +145,7 @@ int cmd_grpo(int argc, char **argv) {
     if (rg_judge_spec_parse(judge_text, &judge_spec) != RG_OK) goto done;
     judge_spec_ready = 1;
     int lora_mode = f.lora_rank > 0 || f.adapter_dir;
-    if (rg_train_load_rubric(f.data_path, eval_path, skip_bad, &data, &eval_data) != RG_OK) goto done;
+    if (rg_train_load_rubric(f.data_path, eval_path, skip_bad, 0, &data, &eval_data) != RG_OK) goto done;
     if (judge_spec.kind == RG_JUDGE_RULE &&
         (check_rule_patterns(f.data_path, &data) != RG_OK || (eval_path && check_rule_patterns(eval_path, &eval_data))))
         goto done;

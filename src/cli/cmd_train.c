@@ -149,7 +149,7 @@ int cmd_train(int argc, char **argv) {
         judge_spec_ready = 1;
     }
     int lora_mode = f.lora_rank > 0 || f.adapter_dir;
-    if (rg_train_load_rubric(f.data_path, eval_path, skip_bad, &data, &eval_data) != RG_OK) goto done;
+    if (rg_train_load_rubric(f.data_path, eval_path, skip_bad, 1, &data, &eval_data) != RG_OK) goto done;
     if (teacher_template_path && rg_teacher_template_load(teacher_template_path, &tmpl) != RG_OK) goto done;
     if (rg_lm_open(&lm, f.model_dir, NULL, f.chat_family, lora_mode && !f.f32_base) != RG_OK) goto done;
     lm_open = 1;

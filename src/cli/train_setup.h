@@ -46,8 +46,8 @@ int32_t rg_single_end_token(const rg_lm *lm);
 int rg_train_load_frozen(rg_model *copy, const char *model_dir, const char *dtype_name);
 
 /* The training rubric data (warning about --skip-bad lines) and, when eval_path is given, the held-out data. */
-int rg_train_load_rubric(const char *data_path, const char *eval_path, int skip_bad, rg_dataset *data,
-                         rg_dataset *eval_data);
+int rg_train_load_rubric(const char *data_path, const char *eval_path, int skip_bad, int allow_empty_rubric,
+                         rg_dataset *data, rg_dataset *eval_data);
 
 /* --resume: the trainer state and metrics of out_dir; what_name names the cursor's unit in the log line. */
 int rg_train_resume_from(rg_trainer *trainer, const char *out_dir, rg_text_buf *metrics, long total_steps,

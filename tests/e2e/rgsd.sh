@@ -104,6 +104,16 @@ $R train --model "$T/base" --data "$DATA" --out "$T/strict" --context 120 --max-
     2>"$T/log" && die "--strict accepted a teacher prompt past the context"
 grep -q "passes the context" "$T/log" || die "--strict error does not say why"
 [ -e "$T/strict" ] && die "--strict failure left an output folder"
+# An example with an empty rubric gives the teacher nothing to condition on: skipped and counted (not a
+# loader error), or refused by --strict with the example named.
+{ head -n 3 "$DATA"; echo '{"id": "no-criteria", "messages": [{"role": "user", "content": "hello"}], "rubric": []}'; } \
+    > "$T/empty.jsonl"
+$R train --model "$T/base" --data "$T/empty.jsonl" --out "$T/empty" --max-new 16 --steps 1 --batch 2 --no-progress \
+    2>"$T/log" || { cat "$T/log"; die "an empty rubric stopped the run"; }
+grep -q "1 with nothing for the teacher" "$T/log" || { cat "$T/log"; die "the empty-rubric example was not counted"; }
+$R train --model "$T/base" --data "$T/empty.jsonl" --out "$T/empty-strict" --max-new 16 --steps 1 --strict \
+    --no-progress 2>"$T/log" && die "--strict accepted an empty rubric"
+grep -q "no-criteria.*empty rubric" "$T/log" || { cat "$T/log"; die "--strict error does not name the example"; }
 $R train --model "$T/base" --data "$DATA" --out "$T/x" --clip-mode sometimes 2>"$T/log"; [ $? -ne 0 ] || die "bad --clip-mode accepted"
 [ "$(wc -l < "$T/log")" -eq 1 ] || die "bad --clip-mode: not one line"
 $R train --model "$T/base" --data "$DATA" --out "$T/x" --beta 1.5 2>/dev/null && die "--beta 1.5 accepted"
