@@ -132,8 +132,10 @@ test: deps
 bench: $(BENCH_BIN) $(B)/rgsd
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || true; done
 
+# The build as one progress line (the steps at most: every object and the link).
 demo: deps-build
-	@$(MAKE) --no-print-directory $(B)/rgsd
+	@set -o pipefail; $(MAKE) --no-print-directory $(B)/rgsd | \
+		sh tools/build_progress.sh $(words $(LIB_OBJ) $(CLI_OBJ) link) $(B)/rgsd
 	@sh tools/demo.sh
 
 clean:

@@ -2,7 +2,8 @@
 # The Makefile on a machine without the libraries: one line naming the
 # Debian packages and `make deps-build`, before any compiler runs (it used to
 # be a compiler error about cjson.h). And a quiet build: "  CC file" per
-# object, the whole command with V=1. Runs from the repository root.
+# object, the whole command with V=1, and for make demo one progress line.
+# Runs from the repository root.
 set -u
 [ -f Makefile ] && [ -f tools/check_deps.sh ] || { echo "needs the repository root"; exit 77; }
 command -v make >/dev/null 2>&1 || { echo "needs make"; exit 77; }
@@ -25,4 +26,8 @@ make --no-print-directory B="$tmp/q" "$tmp/q/src/base/timer.o" >"$tmp/out" 2>&1 
 [ "$(cat "$tmp/out")" = "  CC   src/base/timer.c" ] || fail "not quiet: $(cat "$tmp/out")"
 make --no-print-directory V=1 B="$tmp/v" "$tmp/v/src/base/timer.o" >"$tmp/out" 2>&1 || fail "V=1 build: $(cat "$tmp/out")"
 grep -q -- "-Wall -Wextra -Werror.*-c src/base/timer.c" "$tmp/out" || fail "V=1 hides the command: $(cat "$tmp/out")"
+# make demo's build: one progress line rewritten in place.
+make --no-print-directory B="$tmp/p" "$tmp/p/src/base/timer.o" "$tmp/p/src/base/rng.o" \
+    | sh tools/build_progress.sh 2 rgsd >"$tmp/out" || fail "progress build"
+[ "$(cat "$tmp/out")" = "$(printf '\rbuilding rgsd: 1/2\rbuilding rgsd: 2/2')" ] || fail "progress: $(od -c "$tmp/out")"
 exit 0
