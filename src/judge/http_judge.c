@@ -272,8 +272,12 @@ static void finish_attempt(http_run *run, http_request *req, CURLcode result) {
             req->bad_answers++;
         } else if (decide(run, req, content) != RG_OK) {
             /* Say when max_tokens cut the answer: then the fix is a larger limit. */
-            why = cut ? rg_sprintf("%s; the answer was cut at max_tokens=%d", rg_errmsg(), spec->max_tokens)
-                      : rg_sprintf("%s", rg_errmsg());
+            if (!cut)
+                why = rg_sprintf("%s", rg_errmsg());
+            else if (spec->max_tokens > 0)
+                why = rg_sprintf("%s; the answer was cut at max_tokens=%d", rg_errmsg(), spec->max_tokens);
+            else
+                why = rg_sprintf("%s; the endpoint cut the answer at its own length limit", rg_errmsg());
             raw = content;
             content = NULL;
             req->bad_answers++;

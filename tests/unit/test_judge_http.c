@@ -556,6 +556,10 @@ static void answer_cut_at_max_tokens_is_named(void **state) {
           "concurrency=1&retries=0&max_tokens=5", NULL);
     assert_int_equal(rg_judge_run(f->judge, f->items, 1), RG_ERR);
     if (!strstr(rg_errmsg(), "cut at max_tokens=5")) fail_msg("the message does not name max_tokens: %s", rg_errmsg());
+    /* Without a max_tokens of ours, the endpoint's own limit is blamed. */
+    start(f, "", "concurrency=1&retries=0&max_tokens=0", NULL);
+    assert_int_equal(rg_judge_run(f->judge, f->items, 1), RG_ERR);
+    if (!strstr(rg_errmsg(), "its own length limit")) fail_msg("the message does not blame the endpoint: %s", rg_errmsg());
 }
 
 static void unset_key_variable_is_an_error(void **state) {
