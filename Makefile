@@ -53,7 +53,7 @@ endif
 # demo` and `make test` run them first, so they are not checked at this level.
 CHECKED_GOALS := $(filter-out help deps deps-build clean demo test,$(or $(MAKECMDGOALS),all))
 ifneq ($(CHECKED_GOALS),)
-DEPS_KIND := $(if $(filter test-% refs bench $(B)/tests/% $(B)/bench/% build/tests/% build-asan/tests/%,$(CHECKED_GOALS)),test,build)
+DEPS_KIND := $(if $(filter test-% $(B)/tests/% build/tests/% build-asan/tests/%,$(CHECKED_GOALS)),test,build)
 MISSING_DEPS := $(shell sh tools/check_deps.sh $(DEPS_KIND) $(BLAS_DIR))
 ifneq ($(MISSING_DEPS),)
 $(error missing: $(MISSING_DEPS); run `make deps-build` as root (or `make deps` for the tests))
