@@ -9,14 +9,27 @@
 #define RG_ERRMSG_CAP 1024
 
 static _Thread_local char errmsg[RG_ERRMSG_CAP];
+static _Thread_local int errmsg_is_usage;
 
 int rg_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(errmsg, sizeof errmsg, fmt, ap);
     va_end(ap);
+    errmsg_is_usage = 0;
     return RG_ERR;
 }
+
+int rg_usage_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errmsg, sizeof errmsg, fmt, ap);
+    va_end(ap);
+    errmsg_is_usage = 1;
+    return RG_ERR;
+}
+
+int rg_error_is_usage(void) { return errmsg_is_usage; }
 
 int rg_error_prefix(const char *fmt, ...) {
     char prefix[RG_ERRMSG_CAP];
@@ -40,7 +53,10 @@ int rg_error_prefix(const char *fmt, ...) {
 
 const char *rg_errmsg(void) { return errmsg; }
 
-void rg_error_clear(void) { errmsg[0] = '\0'; }
+void rg_error_clear(void) {
+    errmsg[0] = '\0';
+    errmsg_is_usage = 0;
+}
 
 void *rg_malloc(size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);

@@ -147,12 +147,12 @@ static int data_check(int argc, char **argv) {
     }
     if (nfiles == 0) {
         free(files);
-        rg_error("rgsd data check: no FILE given (see rgsd data check --help)");
+        rg_usage_error("rgsd data check: no FILE given (see rgsd data check --help)");
         return rg_cli_fail();
     }
     if (top < 0) {
         free(files);
-        rg_error("rgsd data check: --top must be 0 or more, got %ld (see rgsd data check --help)", top);
+        rg_usage_error("rgsd data check: --top must be 0 or more, got %ld (see rgsd data check --help)", top);
         return rg_cli_fail();
     }
     rg_data_stats *per_file = calloc((size_t)nfiles, sizeof *per_file);

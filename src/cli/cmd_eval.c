@@ -123,18 +123,20 @@ int cmd_eval(int argc, char **argv) {
         args, (int)(sizeof args / sizeof args[0]), 0};
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     if (parsed != 0) return parsed == 1 ? 0 : rg_cli_fail();
-    if (samples < 1 || samples > 4096) return rg_error("--samples must be in 1..4096 (see --help)"), rg_cli_fail();
-    if (max_new <= 0 || max_new > 1000000) return rg_error("--max-new must be in 1..1000000 (see --help)"), rg_cli_fail();
-    if (batch <= 0 || batch > 64) return rg_error("--batch must be in 1..64 (see --help)"), rg_cli_fail();
-    if (temperature < 0) return rg_error("--temperature must be >= 0 (see --help)"), rg_cli_fail();
-    if (!(top_p > 0 && top_p <= 1)) return rg_error("--top-p must be in (0, 1] (see --help)"), rg_cli_fail();
-    if (top_k < 0) return rg_error("--top-k must be >= 0 (see --help)"), rg_cli_fail();
-    if (context < 0) return rg_error("--context must be >= 0 (see --help)"), rg_cli_fail();
+    if (samples < 1 || samples > 4096)
+        return rg_usage_error("--samples must be in 1..4096 (see --help)"), rg_cli_fail();
+    if (max_new <= 0 || max_new > 1000000)
+        return rg_usage_error("--max-new must be in 1..1000000 (see --help)"), rg_cli_fail();
+    if (batch <= 0 || batch > 64) return rg_usage_error("--batch must be in 1..64 (see --help)"), rg_cli_fail();
+    if (temperature < 0) return rg_usage_error("--temperature must be >= 0 (see --help)"), rg_cli_fail();
+    if (!(top_p > 0 && top_p <= 1)) return rg_usage_error("--top-p must be in (0, 1] (see --help)"), rg_cli_fail();
+    if (top_k < 0) return rg_usage_error("--top-k must be >= 0 (see --help)"), rg_cli_fail();
+    if (context < 0) return rg_usage_error("--context must be >= 0 (see --help)"), rg_cli_fail();
     if (resamples < 1 || resamples > 1000000) return rg_error("--resamples must be in 1..1000000"), rg_cli_fail();
     if (adapter_dir && bf16)
-        return rg_error("--adapter is merged into f32 weights; drop --bf16 (see --help)"), rg_cli_fail();
+        return rg_usage_error("--adapter is merged into f32 weights; drop --bf16 (see --help)"), rg_cli_fail();
     if (teacher_template_path && !with_rubric)
-        return rg_error("--teacher-template needs --with-rubric (see --help)"), rg_cli_fail();
+        return rg_usage_error("--teacher-template needs --with-rubric (see --help)"), rg_cli_fail();
 
     nn_blas_init(); /* OpenBLAS's AVX2/AVX-512 kernels where it fell back to SSE3 (before any thread uses it) */
     rg_judge_spec judge_spec;

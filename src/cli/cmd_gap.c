@@ -66,7 +66,7 @@ int cmd_gap(int argc, char **argv) {
     if (rg_teacher_context_parse(teacher_context, &tcontext) != RG_OK)
         return rg_error("rgsd gap: --teacher-context must be rubric or reference"), rg_cli_fail();
     if (max_new < 1 || gen_batch < 1 || gen_batch > RG_GEN_MAX_BATCH || context < 0 || !(temperature >= 0))
-        return rg_error("rgsd gap: a numeric flag is out of range (see rgsd gap --help)"), rg_cli_fail();
+        return rg_usage_error("rgsd gap: a numeric flag is out of range (see rgsd gap --help)"), rg_cli_fail();
 
     rg_lm lm = {0};
     int lm_open = 0, acts_ready = 0, generated = 0;

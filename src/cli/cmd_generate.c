@@ -126,14 +126,15 @@ int cmd_generate(int argc, char **argv) {
     if (parsed != 0) return parsed == 1 ? 0 : rg_cli_fail();
     nn_blas_init(); /* OpenBLAS's AVX2/AVX-512 kernels where it fell back to SSE3 */
     if ((prompt_text == NULL) == (data == NULL)) {
-        rg_error("give exactly one of --prompt and --data (see rgsd generate --help)");
+        rg_usage_error("give exactly one of --prompt and --data (see rgsd generate --help)");
         return rg_cli_fail();
     }
-    if (max_new <= 0 || max_new > 1000000) return rg_error("--max-new must be in 1..1000000 (see --help)"), rg_cli_fail();
-    if (batch <= 0 || batch > 64) return rg_error("--batch must be in 1..64 (see --help)"), rg_cli_fail();
-    if (temperature < 0) return rg_error("--temperature must be >= 0 (see --help)"), rg_cli_fail();
-    if (!(top_p > 0 && top_p <= 1)) return rg_error("--top-p must be in (0, 1] (see --help)"), rg_cli_fail();
-    if (top_k < 0) return rg_error("--top-k must be >= 0 (see --help)"), rg_cli_fail();
+    if (max_new <= 0 || max_new > 1000000)
+        return rg_usage_error("--max-new must be in 1..1000000 (see --help)"), rg_cli_fail();
+    if (batch <= 0 || batch > 64) return rg_usage_error("--batch must be in 1..64 (see --help)"), rg_cli_fail();
+    if (temperature < 0) return rg_usage_error("--temperature must be >= 0 (see --help)"), rg_cli_fail();
+    if (!(top_p > 0 && top_p <= 1)) return rg_usage_error("--top-p must be in (0, 1] (see --help)"), rg_cli_fail();
+    if (top_k < 0) return rg_usage_error("--top-k must be >= 0 (see --help)"), rg_cli_fail();
 
     rg_lm lm;
     if (rg_lm_open(&lm, model_path, tokenizer, chat_family, bf16)) return rg_cli_fail();

@@ -122,7 +122,7 @@ int cmd_grpo(int argc, char **argv) {
         gen_batch < 1 || gen_batch > RG_GEN_MAX_BATCH || context < 0 || !(temperature >= 0) ||
         !(top_p > 0 && top_p <= 1) || top_k < 0 || !rg_train_flags_in_range(&f) || eval_every < 0 ||
         eval_samples < 1 || eval_max_new < 0)
-        return rg_error("rgsd grpo: a numeric flag is out of range (see rgsd grpo --help)"), rg_cli_fail();
+        return rg_usage_error("rgsd grpo: a numeric flag is out of range (see rgsd grpo --help)"), rg_cli_fail();
     if ((eval_every > 0) != (eval_path != NULL))
         return rg_error("rgsd grpo: --eval-every N and --eval-data FILE go together"), rg_cli_fail();
 

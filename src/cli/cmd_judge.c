@@ -411,7 +411,7 @@ int cmd_judge(int argc, char **argv) {
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     if (parsed != 0) return parsed == 1 ? 0 : rg_cli_fail();
     if (a.resamples < 1 || a.resamples > 1000000) {
-        rg_error("rgsd judge: --resamples must be in [1, 1000000], got %ld (see rgsd judge --help)", a.resamples);
+        rg_usage_error("rgsd judge: --resamples must be in [1, 1000000], got %ld (see rgsd judge --help)", a.resamples);
         return rg_cli_fail();
     }
     judge_run run = {0};

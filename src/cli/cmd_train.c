@@ -122,7 +122,7 @@ int cmd_train(int argc, char **argv) {
     if (!(beta >= 0 && beta <= 1) || top_k < 0 || !(tau > 0) || max_new < 1 || gen_batch < 1 ||
         gen_batch > RG_GEN_MAX_BATCH || context < 0 || !(temperature >= 0) || !(top_p > 0 && top_p <= 1) ||
         !rg_train_flags_in_range(&f) || eval_every < 0 || eval_samples < 1 || eval_max_new < 0)
-        return rg_error("rgsd train: a numeric flag is out of range (see rgsd train --help)"), rg_cli_fail();
+        return rg_usage_error("rgsd train: a numeric flag is out of range (see rgsd train --help)"), rg_cli_fail();
     if ((eval_every > 0) != (eval_path != NULL) || (eval_every > 0 && !judge_text))
         return rg_error("rgsd train: --eval-every N needs --eval-data FILE and --judge SPEC (and they need it)"),
                rg_cli_fail();
