@@ -6,7 +6,13 @@
  * respected, so a brace inside a string does not count), parses each with
  * cJSON, and keeps the LAST span that parses and that `accept` approves: a
  * model that reasons first gives its final answer last. A span that parses is
- * taken whole (objects nested inside it are not tried separately). */
+ * taken whole (objects nested inside it are not tried separately).
+ *
+ * Linear in the length of the text whatever it holds (a hostile endpoint may
+ * answer megabytes of braces). Limits that buy this: a '{' inside a string
+ * literal of an enclosing span is never a candidate of its own, and objects
+ * nested deeper than cJSON's nesting limit inside a span that fails may be
+ * missed. */
 #ifndef RG_JSON_EXTRACT_H
 #define RG_JSON_EXTRACT_H
 
