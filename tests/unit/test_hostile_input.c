@@ -12,7 +12,9 @@
 #include <time.h>
 
 #include "base/error.h"
+#include "cli/judge_responses.h"
 #include "judge/json_extract.h"
+#include "rubric/rubric.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -92,9 +94,48 @@ static void json_extraction_is_linear(void **state) {
                   "{\"score\":6}", 5);
 }
 
+/* `rgsd judge` matched each response to its example by scanning every
+ * example: 100k lines took 134 s. 200k lines, responses in reverse order. */
+static void judge_matching_is_linear(void **state) {
+    (void)state;
+    const size_t n = 200000;
+    rg_dataset data = {.examples = calloc(n, sizeof(rg_example)), .count = n};
+    rg_response_set set = {.lines = calloc(n, sizeof(rg_response_line)), .count = n};
+    for (size_t e = 0; e < n; e++) {
+        data.examples[e].id = rg_sprintf("example-%zu", e);
+        data.examples[e].line = (long)e + 1;
+        set.lines[e].id = rg_sprintf("example-%zu", n - 1 - e);
+        set.lines[e].line = (long)e + 1;
+    }
+    alarm(30);
+    double t0 = now_s();
+    assert_int_equal(rg_match_responses("r.jsonl", "d.jsonl", &data, &set), RG_OK);
+    double dt = now_s() - t0;
+    alarm(0);
+    fprintf(stderr, "  judge matching, %zu responses by id: %.3f s (bound 3 s)\n", n, dt);
+    for (size_t k = 0; k < n; k++) assert_int_equal(set.lines[k].example, n - 1 - k);
+    assert_true(dt < 3);
+
+    /* A shared id is an error only when a response asks for it; it names both lines. */
+    free(data.examples[7].id);
+    data.examples[7].id = rg_strdup("example-3");
+    free(set.lines[0].id);
+    set.lines[0].id = rg_strdup("example-5");
+    set.count = 1;
+    assert_int_equal(rg_match_responses("r.jsonl", "d.jsonl", &data, &set), RG_OK);
+    free(set.lines[0].id);
+    set.lines[0].id = rg_strdup("example-3");
+    assert_int_equal(rg_match_responses("r.jsonl", "d.jsonl", &data, &set), RG_ERR);
+    assert_non_null(strstr(rg_errmsg(), "d.jsonl: examples on lines 4 and 8 share the id 'example-3'"));
+    set.count = n;
+    rg_response_set_free(&set);
+    rg_dataset_free(&data);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(json_extraction_is_linear),
+        cmocka_unit_test(judge_matching_is_linear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
