@@ -9,11 +9,16 @@
 #include "test_util.h"
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "base/error.h"
 #include "cli/judge_responses.h"
+#include "io/file.h"
 #include "judge/json_extract.h"
+#include "model/config.h"
+#include "model/model.h"
 #include "rubric/rubric.h"
 
 static double now_s(void) {
@@ -132,10 +137,175 @@ static void judge_matching_is_linear(void **state) {
     rg_dataset_free(&data);
 }
 
+/* ---- model configs ---------------------------------------------------- */
+
+static const char *TINY_CONFIG =
+    "{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": 8, \"intermediate_size\": 16,"
+    " \"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"num_key_value_heads\": 1, \"vocab_size\": 10,"
+    " \"max_position_embeddings\": 6, \"tie_word_embeddings\": true, \"eos_token_id\": 2}";
+
+/* TINY_CONFIG with `from` replaced by `to`, into a static buffer. */
+static const char *edited(const char *from, const char *to) {
+    static char text[2048];
+    const char *at = strstr(TINY_CONFIG, from);
+    assert_non_null(at);
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - TINY_CONFIG), TINY_CONFIG, to, at + strlen(from));
+    return text;
+}
+
+static void expect_config_error(const char *from, const char *to, const char *needle) {
+    rg_model_config cfg;
+    assert_int_equal(rg_config_parse(edited(from, to), "m/config.json", &cfg), RG_ERR);
+    fprintf(stderr, "  %s -> %s\n", to, rg_errmsg());
+    if (!strstr(rg_errmsg(), needle) || !strstr(rg_errmsg(), "m/config.json")) fail_msg("lacks '%s'", needle);
+}
+
+static void config_numbers_in_range(void **state) {
+    (void)state;
+    rg_model_config cfg;
+    assert_int_equal(rg_config_parse(edited("\"eos_token_id\": 2", "\"eos_token_id\": 2, \"bos_token_id\": null"),
+                                     "c", &cfg), RG_OK);
+    assert_int_equal(cfg.bos_id, -1);
+    assert_int_equal(rg_config_parse(edited("\"eos_token_id\": 2", "\"eos_token_id\": 2, \"bos_token_id\": 9"),
+                                     "c", &cfg), RG_OK);
+    assert_int_equal(cfg.bos_id, 9);
+    expect_config_error("\"eos_token_id\": 2", "\"eos_token_id\": 1e20", "eos_token_id");
+    expect_config_error("\"eos_token_id\": 2", "\"eos_token_id\": [2, 1e20]", "eos_token_id");
+    expect_config_error("\"eos_token_id\": 2", "\"eos_token_id\": 2, \"bos_token_id\": 1e20", "bos_token_id");
+    expect_config_error("\"eos_token_id\": 2", "\"eos_token_id\": 2, \"bos_token_id\": -3", "bos_token_id");
+    expect_config_error("\"eos_token_id\": 2", "\"eos_token_id\": 2, \"bos_token_id\": 10", "bos_token_id");
+    expect_config_error("\"eos_token_id\": 2", "\"eos_token_id\": 2, \"bos_token_id\": \"1\"", "bos_token_id");
+    /* 100000 heads of 100000: 1e10 overflows the int that holds the width. */
+    expect_config_error("\"num_attention_heads\": 2", "\"num_attention_heads\": 100000, \"head_dim\": 100000",
+                        "num_attention_heads");
+}
+
+/* A folder with `config` and a safetensors file holding the tensors of
+ * TINY_CONFIG (F32 zeros). */
+static char *tiny_folder(const char *config) {
+    struct { const char *name; int rows, cols; } t[] = {
+        {"model.embed_tokens.weight", 10, 8}, {"model.layers.0.input_layernorm.weight", 8, 0},
+        {"model.layers.0.self_attn.q_proj.weight", 8, 8}, {"model.layers.0.self_attn.k_proj.weight", 4, 8},
+        {"model.layers.0.self_attn.v_proj.weight", 4, 8}, {"model.layers.0.self_attn.o_proj.weight", 8, 8},
+        {"model.layers.0.post_attention_layernorm.weight", 8, 0}, {"model.layers.0.mlp.gate_proj.weight", 16, 8},
+        {"model.layers.0.mlp.up_proj.weight", 16, 8}, {"model.layers.0.mlp.down_proj.weight", 8, 16},
+        {"model.norm.weight", 8, 0},
+    };
+    char header[4096];
+    size_t off = 0, len = (size_t)snprintf(header, sizeof header, "{");
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        size_t bytes = (size_t)t[i].rows * (size_t)(t[i].cols ? t[i].cols : 1) * 4;
+        char shape[32];
+        if (t[i].cols) snprintf(shape, sizeof shape, "[%d,%d]", t[i].rows, t[i].cols);
+        else snprintf(shape, sizeof shape, "[%d]", t[i].rows);
+        len += (size_t)snprintf(header + len, sizeof header - len,
+                                "%s\"%s\":{\"dtype\":\"F32\",\"shape\":%s,\"data_offsets\":[%zu,%zu]}", i ? "," : "",
+                                t[i].name, shape, off, off + bytes);
+        off += bytes;
+    }
+    snprintf(header + len, sizeof header - len, "}");
+    char *dir = test_tmpdir();
+    char *p = rg_path_join(dir, "config.json");
+    assert_int_equal(rg_write_file_atomic(p, config, strlen(config)), RG_OK);
+    free(p);
+    p = rg_path_join(dir, "model.safetensors");
+    FILE *f = fopen(p, "wb");
+    uint64_t n = strlen(header);
+    fwrite(&n, 8, 1, f);
+    fwrite(header, 1, n, f);
+    for (size_t i = 0; i < off; i++) fputc(0, f);
+    fclose(f);
+    free(p);
+    return dir;
+}
+
+static void remove_folder(char *dir) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
+/* Loads `dir` in a child process; returns the growth of its peak resident
+ * memory in MB, and the error message in `why`. */
+static long load_peak_mb(const char *dir, char *why, size_t why_size) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        struct rusage before, after;
+        getrusage(RUSAGE_SELF, &before);
+        rg_model model;
+        int rc = rg_model_load(&model, dir, RG_WEIGHTS_F32);
+        getrusage(RUSAGE_SELF, &after);
+        if (rc == RG_OK) rg_model_free(&model);
+        char msg[1024];
+        int n = snprintf(msg, sizeof msg, "%ld %s", (after.ru_maxrss - before.ru_maxrss) / 1024,
+                         rc == RG_OK ? "loaded" : rg_errmsg());
+        if (write(fds[1], msg, (size_t)n) < 0) _exit(2);
+        _exit(0);
+    }
+    close(fds[1]);
+    char msg[1024] = {0};
+    ssize_t got = read(fds[0], msg, sizeof msg - 1);
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(got > 0);
+    long mb = strtol(msg, NULL, 10);
+    snprintf(why, why_size, "%s", strchr(msg, ' ') + 1);
+    return mb;
+}
+
+/* config.json claims a 1,000,000 x 256 embedding (1 GB of f32) that the file
+ * does not hold: the shape error must come before the memory is taken. */
+static void model_shapes_checked_before_memory(void **state) {
+    (void)state;
+    char why[1024];
+    char *dir = tiny_folder(edited("\"vocab_size\": 10", "\"vocab_size\": 1000000"));
+    char *p = rg_path_join(dir, "config.json");
+    char *text = NULL;
+    size_t len;
+    assert_int_equal(rg_read_file(p, &text, &len), RG_OK);
+    free(p);
+    char *big = malloc(len + 64);
+    /* hidden 256 (heads 2 of 128): the embedding alone is 1e6 * 256 floats */
+    const char *at = strstr(text, "\"hidden_size\": 8");
+    snprintf(big, len + 64, "%.*s\"hidden_size\": 256%s", (int)(at - text), text, at + strlen("\"hidden_size\": 8"));
+    p = rg_path_join(dir, "config.json");
+    assert_int_equal(rg_write_file_atomic(p, big, strlen(big)), RG_OK);
+    free(p);
+    free(big);
+    free(text);
+    long mb = load_peak_mb(dir, why, sizeof why);
+    fprintf(stderr, "  claimed 1 GB of parameters: peak memory +%ld MB, error: %s\n", mb, why);
+    assert_non_null(strstr(why, "model.embed_tokens.weight"));
+    assert_true(mb < 100);
+    remove_folder(dir);
+
+    /* A billion layers claimed by a file of 11 tensors: refused before the table. */
+    dir = tiny_folder(edited("\"num_hidden_layers\": 1", "\"num_hidden_layers\": 1000000000"));
+    mb = load_peak_mb(dir, why, sizeof why);
+    fprintf(stderr, "  claimed 1e9 layers: peak memory +%ld MB, error: %s\n", mb, why);
+    assert_non_null(strstr(why, "1000000000 layers"));
+    assert_true(mb < 100);
+    remove_folder(dir);
+
+    /* And the real thing still loads. */
+    dir = tiny_folder(TINY_CONFIG);
+    load_peak_mb(dir, why, sizeof why);
+    assert_string_equal(why, "loaded");
+    remove_folder(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(json_extraction_is_linear),
         cmocka_unit_test(judge_matching_is_linear),
+        cmocka_unit_test(config_numbers_in_range),
+        cmocka_unit_test(model_shapes_checked_before_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
