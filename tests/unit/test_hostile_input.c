@@ -8,15 +8,20 @@
  * code they guard against would run for hours. */
 #include "test_util.h"
 
+#include "fake_openai.h"
+
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #include "base/error.h"
+#include "base/log.h"
+#include "base/text.h"
 #include "cli/judge_responses.h"
 #include "io/file.h"
 #include "judge/json_extract.h"
+#include "judge/judge.h"
 #include "model/config.h"
 #include "model/model.h"
 #include "rubric/rubric.h"
@@ -300,12 +305,167 @@ static void model_shapes_checked_before_memory(void **state) {
     remove_folder(dir);
 }
 
+/* ---- untrusted text in messages and outputs ---------------------------- */
+
+/* One printable line: no byte below 0x20, no DEL, valid UTF-8, no C1. */
+static void assert_one_safe_line(const char *s, size_t cap) {
+    assert_true(strlen(s) < cap);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) fail_msg("control byte 0x%02x in '%s'", *p, s);
+        if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) fail_msg("C1 control in '%s'", s);
+    }
+    assert_int_equal(rg_utf8_invalid_at(s, strlen(s)), -1);
+}
+
+static void messages_are_one_safe_line(void **state) {
+    (void)state;
+    char out[64];
+    assert_string_equal(rg_text_escape(out, sizeof out, "a\nb\tc\x1b[2J\x7f\xff \xc2\x9b \xe2\x80\xae z", SIZE_MAX),
+                        "a\\nb\\tc\\x1b[2J\\x7f\\xff \\u009b \\u202e z");
+    /* escaping twice changes nothing: messages are re-wrapped as they travel */
+    char twice[64];
+    assert_string_equal(rg_text_escape(twice, sizeof twice, out, SIZE_MAX), out);
+    /* cut at a character boundary, marked */
+    assert_string_equal(rg_text_escape(out, 10, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", SIZE_MAX), "\xc3\xa9\xc3\xa9\xc3\xa9...");
+    assert_string_equal(rg_text_escape(out, sizeof out, "abcdef", 3), "abc...");
+    assert_string_equal(rg_text_escape(out, sizeof out, "abc", 3), "abc");
+
+    /* rg_error: an answer that clears the screen, a config value that sets
+     * the terminal title, several lines, a megabyte */
+    rg_error("grader said: %s", "ok\x1b[2J\x1b]0;pwned\x07\nline 2\r\nline 3");
+    fprintf(stderr, "  message: %s\n", rg_errmsg());
+    assert_one_safe_line(rg_errmsg(), 1024);
+    assert_non_null(strstr(rg_errmsg(), "ok\\x1b[2J\\x1b]0;pwned\\x07\\nline 2\\r\\nline 3"));
+    char *big = repeat("\n\xff", 1 << 20, "");
+    rg_error("config.json: field 'architectures' is '%s'", big);
+    assert_one_safe_line(rg_errmsg(), 1024);
+    assert_non_null(strstr(rg_errmsg(), "..."));
+    rg_error_prefix("loading %s", "m\x1b[31m");
+    assert_one_safe_line(rg_errmsg(), 1024);
+    const char *expect_start = "loading m\\x1b[31m: config.json";
+    assert_int_equal(strncmp(rg_errmsg(), expect_start, strlen(expect_start)), 0);
+
+    /* warnings and info lines too */
+    char path[] = "/tmp/rgsd-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    rg_warn("bad tensor name '%s'", "w\x1b[2J\nx");
+    rg_warn("%s", big);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fd);
+    free(big);
+    char *text;
+    size_t len;
+    assert_int_equal(rg_read_file(path, &text, &len), RG_OK);
+    unlink(path);
+    char *second = strchr(text, '\n');
+    assert_non_null(second);
+    *second++ = '\0';
+    assert_string_equal(text, "warning: bad tensor name 'w\\x1b[2J\\nx'");
+    assert_non_null(strchr(second, '\n'));
+    *strchr(second, '\n') = '\0';
+    assert_one_safe_line(second, 4200);
+    free(text);
+
+    /* repair for outputs: invalid sequences become U+FFFD */
+    char *fixed = rg_utf8_repair("a\xff" "b\xc3\xa9\xed\xa0\x80" "c\xc3", 10);
+    assert_string_equal(fixed, "a\xef\xbf\xbd" "b\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "c\xef\xbf\xbd");
+    free(fixed);
+}
+
+/* An endpoint answering invalid UTF-8 and terminal escapes: the verdict, the
+ * failures file and the message stay valid, one line, parseable. */
+static void endpoint_text_is_made_safe(void **state) {
+    (void)state;
+    if (!fake_openai_available()) {
+        fprintf(stderr, "skipped: needs %s and %s\n", FAKE_PYTHON, fake_openai_script_path());
+        skip();
+    }
+    char *dir = test_tmpdir();
+    /* \udcff is sent as the raw byte 0xff (see fake_openai_server.py) */
+    const char *script =
+        "{\"rules\": ["
+        "{\"if_contains\": \"[GOOD]\", \"body\": \"{\\\"choices\\\": [{\\\"message\\\": {\\\"content\\\": "
+        "\\\"{\\\\\\\"criteria_met\\\\\\\": true, \\\\\\\"explanation\\\\\\\": \\\\\\\"ok \\udcff\\udcfe\\\\\\\"}\\\"}}]}\"},"
+        "{\"if_contains\": \"[BAD]\", \"body\": \"{\\\"choices\\\": [{\\\"message\\\": {\\\"content\\\": "
+        "\\\"no verdict \\udcff \\\\u001b[2J\\\"}}]}\"}],"
+        " \"default\": {\"status\": 500, \"body\": \"oops\\n\\u001b]0;pwned\\u0007 \\udcff\"}}";
+    fake_openai server = {0};
+    if (fake_openai_start(&server, dir, script) != 0) fail_msg("fake server did not start with %s", script);
+    setenv("NO_PROXY", "127.0.0.1", 1);
+    setenv("RGSD_TEST_HOSTILE_KEY", "test-key", 1);
+    char spec_text[256], failures[600];
+    snprintf(spec_text, sizeof spec_text, "http:%s#model=g&key_env=RGSD_TEST_HOSTILE_KEY&backoff=0.01&retries=0",
+             server.url);
+    snprintf(failures, sizeof failures, "%s/failures.jsonl", dir);
+    rg_judge_spec spec;
+    assert_int_equal(rg_judge_spec_parse(spec_text, &spec), RG_OK);
+    rg_judge_options options = {.failures_path = failures};
+    rg_judge *judge;
+    assert_int_equal(rg_judge_open(&judge, &spec, &options), RG_OK);
+    rg_judge_spec_free(&spec);
+
+    rg_example ex;
+    assert_int_equal(rg_example_parse("{\"id\": \"e\", \"messages\": [{\"role\": \"user\", \"content\": \"q\"}],"
+                                      " \"rubric\": [{\"text\": \"[GOOD] a\", \"weight\": 1}]}", "t", 1, &ex),
+                     RG_OK);
+    rg_verdict verdicts[1] = {0};
+    rg_judge_item item = {.example = &ex, .response = "r", .verdicts = verdicts};
+    assert_int_equal(rg_judge_run(judge, &item, 1), RG_OK);
+    assert_int_equal(verdicts[0].met, 1);
+    assert_string_equal(verdicts[0].explanation, "ok \xef\xbf\xbd\xef\xbf\xbd");
+    rg_verdicts_clear(verdicts, 1);
+    rg_example_free(&ex);
+
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(rg_example_parse(k == 0 ? "{\"id\": \"e\", \"messages\": [{\"role\": \"user\", \"content\": \"q\"}],"
+                                                   " \"rubric\": [{\"text\": \"[BAD] a\", \"weight\": 1}]}"
+                                                 : "{\"id\": \"e\", \"messages\": [{\"role\": \"user\", \"content\": \"q\"}],"
+                                                   " \"rubric\": [{\"text\": \"[OTHER] a\", \"weight\": 1}]}",
+                                          "t", 1, &ex),
+                         RG_OK);
+        item = (rg_judge_item){.example = &ex, .response = "r", .verdicts = verdicts};
+        assert_int_equal(rg_judge_run(judge, &item, 1), RG_ERR);
+        fprintf(stderr, "  message: %s\n", rg_errmsg());
+        assert_one_safe_line(rg_errmsg(), 1024);
+        rg_verdicts_clear(verdicts, 1);
+        rg_example_free(&ex);
+    }
+    rg_judge_close(judge);
+    fake_openai_stop(&server);
+
+    /* every failure line parses, in valid UTF-8 */
+    char *text;
+    size_t len;
+    assert_int_equal(rg_read_file(failures, &text, &len), RG_OK);
+    assert_int_equal(rg_utf8_invalid_at(text, len), -1);
+    int lines = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+        cJSON *record = cJSON_Parse(line);
+        if (!record) fail_msg("failures line does not parse: %s", line);
+        cJSON_Delete(record);
+    }
+    assert_int_equal(lines, 2);
+    free(text);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(json_extraction_is_linear),
         cmocka_unit_test(judge_matching_is_linear),
         cmocka_unit_test(config_numbers_in_range),
         cmocka_unit_test(model_shapes_checked_before_memory),
+        cmocka_unit_test(messages_are_one_safe_line),
+        cmocka_unit_test(endpoint_text_is_made_safe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
