@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/text.h"
 #include "io/file.h"
 
 const char *rg_arch_name(rg_arch arch) {
@@ -19,6 +20,11 @@ const char *rg_arch_name(rg_arch arch) {
     }
     return "?";
 }
+
+/* A string from the file, quoted in a message: escaped and cut short so the
+ * rest of the message (what is expected) survives a megabyte-long value. */
+#define QUOTE_CAP 80
+static const char *quoted(char buf[QUOTE_CAP], const char *s) { return rg_text_escape(buf, QUOTE_CAP, s, 64); }
 
 /* An integer field: required (no default) when def_value < 0 is passed with required = 1. */
 static int get_int(const cJSON *root, const char *source, const char *field, int required, int def_value,
@@ -123,7 +129,7 @@ static int parse_rope_scaling(const cJSON *root, const char *source, rg_model_co
     if (strcmp(type->valuestring, "default") == 0) return RG_OK;
     if (strcmp(type->valuestring, "llama3") != 0)
         return rg_error("%s: field 'rope_scaling.rope_type' is '%s'; only 'llama3' (or none) is supported", source,
-                        type->valuestring);
+                        quoted((char[QUOTE_CAP]){0}, type->valuestring));
     cfg->rope_llama3 = 1;
     if (get_double(rs, source, "factor", 1, 0, &cfg->rope_factor) ||
         get_double(rs, source, "low_freq_factor", 1, 0, &cfg->rope_low_freq_factor) ||
@@ -163,7 +169,7 @@ int rg_config_parse(const char *json_text, const char *source, rg_model_config *
     else {
         rg_error("%s: field 'architectures' is '%s'; supported: LlamaForCausalLM, Qwen2ForCausalLM, "
                  "Qwen3ForCausalLM",
-                 source, arch);
+                 source, quoted((char[QUOTE_CAP]){0}, arch));
         goto done;
     }
 
@@ -245,7 +251,7 @@ int rg_config_parse(const char *json_text, const char *source, rg_model_config *
         if (strcmp(dtype->valuestring, "float32") && strcmp(dtype->valuestring, "bfloat16") &&
             strcmp(dtype->valuestring, "float16")) {
             rg_error("%s: field 'torch_dtype' is '%s'; expected float32, bfloat16 or float16", source,
-                     dtype->valuestring);
+                     quoted((char[QUOTE_CAP]){0}, dtype->valuestring));
             goto done;
         }
         snprintf(cfg->torch_dtype, sizeof cfg->torch_dtype, "%s", dtype->valuestring);

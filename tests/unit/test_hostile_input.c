@@ -142,6 +142,8 @@ static void judge_matching_is_linear(void **state) {
     rg_dataset_free(&data);
 }
 
+static void assert_one_safe_line(const char *s, size_t cap);
+
 /* ---- model configs ---------------------------------------------------- */
 
 static const char *TINY_CONFIG =
@@ -183,6 +185,21 @@ static void config_numbers_in_range(void **state) {
     /* 100000 heads of 100000: 1e10 overflows the int that holds the width. */
     expect_config_error("\"num_attention_heads\": 2", "\"num_attention_heads\": 100000, \"head_dim\": 100000",
                         "num_attention_heads");
+}
+
+/* A config string quoted in a message: escaped and cut, so the message
+ * keeps what was expected and cannot retitle the terminal. */
+static void config_strings_quoted_safely(void **state) {
+    (void)state;
+    char *value = repeat("A", 1500, "");
+    memcpy(value, "\x1b]0;pwned\x07", 10);
+    rg_model_config cfg;
+    assert_int_equal(rg_config_parse(edited("LlamaForCausalLM", value), "m/config.json", &cfg), RG_ERR);
+    free(value);
+    fprintf(stderr, "  %s\n", rg_errmsg());
+    assert_one_safe_line(rg_errmsg(), 1024);
+    assert_non_null(strstr(rg_errmsg(), "'\\x1b]0;pwned\\x07AAA"));
+    assert_non_null(strstr(rg_errmsg(), "...'; supported: LlamaForCausalLM"));
 }
 
 /* A folder with `config` and a safetensors file holding the tensors of
@@ -378,6 +395,23 @@ static void messages_are_one_safe_line(void **state) {
     free(fixed);
 }
 
+/* RaR's category becomes a tag that is printed and written: UTF-8 only. */
+static void rar_category_is_utf8(void **state) {
+    (void)state;
+    rg_example ex;
+    const char *good = "{\"question\": \"q\", \"rubric\": [{\"title\": \"t\", \"description\": \"d\", \"weight\": 2,"
+                       " \"category\": \"Essential\"}]}";
+    assert_int_equal(rg_example_parse(good, "rar.jsonl", 3, &ex), RG_OK);
+    rg_example_free(&ex);
+    const char *bad = "{\"question\": \"q\", \"rubric\": [{\"title\": \"t\", \"description\": \"d\", \"weight\": 2,"
+                      " \"category\": \"Ess\xff" "ential\"}]}";
+    assert_int_equal(rg_example_parse(bad, "rar.jsonl", 3, &ex), RG_ERR);
+    fprintf(stderr, "  %s\n", rg_errmsg());
+    assert_non_null(strstr(rg_errmsg(), "rar.jsonl:3"));
+    assert_non_null(strstr(rg_errmsg(), "category"));
+    assert_non_null(strstr(rg_errmsg(), "invalid UTF-8 at byte 3"));
+}
+
 /* An endpoint answering invalid UTF-8 and terminal escapes: the verdict, the
  * failures file and the message stay valid, one line, parseable. */
 static void endpoint_text_is_made_safe(void **state) {
@@ -463,8 +497,10 @@ int main(void) {
         cmocka_unit_test(json_extraction_is_linear),
         cmocka_unit_test(judge_matching_is_linear),
         cmocka_unit_test(config_numbers_in_range),
+        cmocka_unit_test(config_strings_quoted_safely),
         cmocka_unit_test(model_shapes_checked_before_memory),
         cmocka_unit_test(messages_are_one_safe_line),
+        cmocka_unit_test(rar_category_is_utf8),
         cmocka_unit_test(endpoint_text_is_made_safe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
