@@ -17,6 +17,7 @@
 
 #include "base/error.h"
 #include "base/progress.h"
+#include "base/text.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/judge_responses.h"
@@ -196,8 +197,8 @@ static void print_summary(const judge_args *a, judge_run *run, const rg_judge_st
     if (run->dataset_score.ntags) {
         printf("  per tag:\n");
         for (size_t t = 0; t < run->dataset_score.ntags; t++) {
-            char label[128];
-            snprintf(label, sizeof label, "  %s", run->dataset_score.tags[t].tag);
+            char label[128] = "  "; /* a tag from the data: printed as one safe line */
+            rg_text_escape(label + 2, sizeof label - 2, run->dataset_score.tags[t].tag, 100);
             print_stats_line(label, &run->dataset_score.tags[t].stats);
         }
     }
