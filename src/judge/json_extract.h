@@ -9,10 +9,11 @@
  * taken whole (objects nested inside it are not tried separately).
  *
  * Linear in the length of the text whatever it holds (a hostile endpoint may
- * answer megabytes of braces). Limits that buy this: a '{' inside a string
- * literal of an enclosing span is never a candidate of its own, and objects
- * nested deeper than cJSON's nesting limit inside a span that fails may be
- * missed. */
+ * answer megabytes of braces): a budget bounds the rescans of failed spans,
+ * and past it an object inside a string of a failed span, or nested deeper
+ * than cJSON's limit inside one, may be missed. A text of 4 GiB or more is
+ * not searched. Memory: 4 bytes per character plus the nesting depth.
+ */
 #ifndef RG_JSON_EXTRACT_H
 #define RG_JSON_EXTRACT_H
 
