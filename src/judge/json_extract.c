@@ -21,8 +21,9 @@
  *     not C recursion: a hostile answer may nest a million braces.
  *  4. A '{' still open at the end may have read the rest in the wrong string
  *     parity ("{" in prose, then the real answer): the pass is rerun after
- *     it (at most RESTARTS times, O(n) each), then the spans that closed
- *     inside the open braces are tried as they are. */
+ *     it (at most RESTARTS times, O(n) each; not at all when no quote
+ *     follows it, as the rerun would match the same), then the spans that
+ *     closed inside the open braces are tried as they are. */
 #include "judge/json_extract.h"
 
 #include <stdint.h>
@@ -51,6 +52,7 @@ typedef struct {
     void *ctx;
     cJSON *best;
     int oom;
+    int parity_matters;   /* the last pass saw a quote after its lowest open '{' */
     size_t rescan_budget; /* characters that may still be rescanned */
     int rescan_depth;     /* rescans running inside one another */
 } scan;
@@ -133,10 +135,11 @@ static void search(scan *s, size_t open, size_t close) {
  * at once. Returns the lowest '{' left open at the end, or SIZE_MAX. */
 static size_t match_pass(scan *s, size_t from, size_t n) {
     for (size_t i = from; i < n; i++) s->close_at[i] = NONE; /* stale from an earlier pass */
-    size_t depth = 0;
-    int in_string = 0;
+    size_t depth = 0, last_quote = 0;
+    int in_string = 0, quotes = 0;
     for (size_t i = from; i < n && !s->oom; i++) {
         char c = s->text[i];
+        if (c == '"') last_quote = i, quotes = 1;
         if (in_string) {
             if (c == '\\' && i + 1 < n)
                 i++;
@@ -162,14 +165,17 @@ static size_t match_pass(scan *s, size_t from, size_t n) {
             if (depth == 0) search(s, open, i);
         }
     }
-    return depth && !s->oom ? s->stack[0] : SIZE_MAX;
+    if (!depth || s->oom) return SIZE_MAX;
+    /* Without a quote after it, a rerun would match exactly the same. */
+    s->parity_matters = quotes && last_quote > s->stack[0];
+    return s->stack[0];
 }
 
 /* Matching passes over [from, to), rerun after a '{' left open (at most
  * `restarts` times), then the spans that closed inside the open ones. */
 static void scan_region(scan *s, size_t from, size_t to, int restarts) {
     size_t open = match_pass(s, from, to);
-    for (int r = 0; open != SIZE_MAX && r < restarts && !s->oom; r++) {
+    for (int r = 0; open != SIZE_MAX && r < restarts && s->parity_matters && !s->oom; r++) {
         if (s->rescan_depth > 0) { /* inside a failed span: paid from the budget */
             if (to - open - 1 > s->rescan_budget) break;
             s->rescan_budget -= to - open - 1;
