@@ -28,6 +28,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/rng.h"
+#include "base/text.h"
 #include "base/timer.h"
 #include "judge/grader.h"
 #include "judge/http_request.h"
@@ -295,7 +296,9 @@ static void finish_attempt(http_run *run, http_request *req, CURLcode result) {
         req->state = REQUEST_WAITING;
         return;
     } else {
-        why = rg_sprintf("HTTP %ld from %s: %.200s", status, spec->url, req->response ? req->response : "");
+        char body[256]; /* the body quoted: one line, cut at a character */
+        rg_text_escape(body, sizeof body, req->response ? req->response : "", 200);
+        why = rg_sprintf("HTTP %ld from %s: %s", status, spec->url, body);
         retryable = status == 408 || status == 429 || status >= 500;
         if (status == 401 || status == 403 || status == 404) {
             if (!run->stop_reason) run->stop_reason = why ? rg_strdup(why) : NULL;

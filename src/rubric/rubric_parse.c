@@ -301,6 +301,9 @@ static int parse_rar_item(const origin *o, const char *item, const cJSON *it, rg
     if (category && !cJSON_IsNull(category)) {
         path_key(field, sizeof field, item, "category");
         if (!cJSON_IsString(category)) return field_error(o, field, "expected a string, got %s", json_type(category));
+        /* checked like every other string: it becomes a tag, printed and written out */
+        long bad = invalid_utf8_at(category->valuestring);
+        if (bad >= 0) return field_error(o, field, "invalid UTF-8 at byte %ld", bad);
         if (is_blank_text(category->valuestring)) return field_error(o, field, "empty");
         return add_tag(&c->tags, &c->ntags, "category", category->valuestring, 1);
     }

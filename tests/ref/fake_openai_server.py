@@ -17,7 +17,9 @@ script, a JSON object:
 
     REPLY = {"status": 200,                 # HTTP status (default 200)
              "content": "...",              # wrapped as choices[0].message.content
-             "body": "...",                 # or the raw body, sent as it is
+             "body": "...",                 # or the raw body, sent as it is (a lone
+                                            # surrogate \udc80-\udcff goes out as that
+                                            # raw byte: invalid UTF-8 on purpose)
              "usage": [prompt, completion], # token counts in the wrapper (default [11, 7])
              "finish_reason": "stop",       # in the wrapper ("length": cut at max_tokens)
              "delay": 0.0,                  # seconds to wait before answering
@@ -117,7 +119,7 @@ def make_handler(script):
                               "total_tokens": prompt_tokens + completion_tokens}})
             if reply.get("echo_auth"):  # a server that echoes the key in its error, as some do
                 body += " key=" + self.headers.get("Authorization", "")
-            data = body.encode("utf-8")
+            data = body.encode("utf-8", "surrogateescape")
             try:
                 self.send_response(int(reply.get("status", 200)))
                 self.send_header("Content-Type", "application/json")
