@@ -147,6 +147,74 @@ static int take_string_list(const origin *o, const char *path, const cJSON *v, c
     return RG_OK;
 }
 
+/* One value of a tag object as text: strings as they are, numbers and
+ * booleans as JSON writes them, nested objects and arrays as compact JSON
+ * without their null members (RubricHub's tags.parameters holds ~40 keys, all
+ * null but the one or two the verifier uses). NULL in *out: nothing to say
+ * (null, "", an object or array of nulls). */
+static int tag_value_text(const cJSON *v, char **out) {
+    *out = NULL;
+    if (!v || cJSON_IsNull(v)) return RG_OK;
+    if (cJSON_IsString(v)) {
+        if (is_blank_text(v->valuestring)) return RG_OK;
+        *out = rg_strdup(v->valuestring);
+        return *out ? RG_OK : RG_ERR;
+    }
+    cJSON *copy = cJSON_Duplicate(v, 1);
+    if (!copy) return rg_error("out of memory");
+    /* Drop null members one level down: what remains is what the data say. */
+    if (cJSON_IsObject(copy) || cJSON_IsArray(copy)) {
+        cJSON *e = copy->child;
+        while (e) {
+            cJSON *next = e->next;
+            if (cJSON_IsNull(e)) cJSON_Delete(cJSON_DetachItemViaPointer(copy, e));
+            e = next;
+        }
+        if (!copy->child) {
+            cJSON_Delete(copy);
+            return RG_OK;
+        }
+    }
+    *out = cJSON_PrintUnformatted(copy);
+    cJSON_Delete(copy);
+    return *out ? RG_OK : rg_error("out of memory");
+}
+
+/* Criterion tags: an array of strings ("axis:accuracy"), or an object as the
+ * verl exports write them ({"axis": "accuracy", "cluster": null, "level":
+ * "example"}), taken as "key:value" strings in the object's order; null and
+ * empty values say nothing and are skipped. */
+static int take_tags(const origin *o, const char *path, const cJSON *v, char ***items, size_t *count) {
+    if (!cJSON_IsObject(v)) return take_string_list(o, path, v, items, count);
+    *items = NULL;
+    *count = 0;
+    size_t n = (size_t)cJSON_GetArraySize(v);
+    if (n == 0) return RG_OK;
+    char **list = rg_calloc(n, sizeof *list);
+    if (!list) return RG_ERR;
+    *items = list;
+    char key_path[300];
+    for (const cJSON *e = v->child; e; e = e->next) {
+        path_key(key_path, sizeof key_path, path, e->string ? e->string : "");
+        if (!e->string || is_blank_text(e->string)) return field_error(o, key_path, "empty tag name");
+        long bad = invalid_utf8_at(e->string);
+        if (bad >= 0) return field_error(o, key_path, "invalid UTF-8 at byte %ld of the name", bad);
+        char *value = NULL;
+        if (tag_value_text(e, &value)) return RG_ERR;
+        if (!value) continue;
+        bad = invalid_utf8_at(value);
+        if (bad >= 0) {
+            free(value);
+            return field_error(o, key_path, "invalid UTF-8 at byte %ld", bad);
+        }
+        list[*count] = rg_sprintf("%s:%s", e->string, value);
+        free(value);
+        if (!list[*count]) return RG_ERR;
+        (*count)++;
+    }
+    return RG_OK;
+}
+
 /* Appends "prefix:value" to a tag list (value lower-cased when asked). */
 static int add_tag(char ***tags, size_t *ntags, const char *prefix, const char *value, int lower) {
     char **grown = rg_realloc(*tags, (*ntags + 1) * sizeof *grown);
@@ -327,8 +395,7 @@ static int parse_item(const origin *o, rg_format format, const char *item, const
     if (parse_polarity(o, path_key(field, sizeof field, item, "polarity"), polarity, c)) return RG_ERR;
     if (format != RG_FORMAT_RESEARCHRUBRICS) {
         path_key(field, sizeof field, item, "tags");
-        if (take_string_list(o, field, cJSON_GetObjectItemCaseSensitive(it, "tags"), &c->tags, &c->ntags))
-            return RG_ERR;
+        if (take_tags(o, field, cJSON_GetObjectItemCaseSensitive(it, "tags"), &c->tags, &c->ntags)) return RG_ERR;
         if (check_unique_tags(o, field, c->tags, c->ntags)) return RG_ERR;
     } else {
         const cJSON *axis = cJSON_GetObjectItemCaseSensitive(it, "axis");
@@ -446,19 +513,22 @@ static int parse_healthbench(const origin *o, const cJSON *root, rg_example *ex)
 
 static int parse_rubrichub(const origin *o, const cJSON *root, rg_example *ex) {
     if (parse_messages(o, "prompt", cJSON_GetObjectItemCaseSensitive(root, "prompt"), ex)) return RG_ERR;
-    /* verl exports put the rubric under different names. */
-    const cJSON *rubric = cJSON_GetObjectItemCaseSensitive(root, "rubrics");
-    const char *path = "rubrics";
+    /* verl exports put the rubric under different names. reward_model.rubrics
+     * comes first: RubricHub's instruction-following rows carry the same
+     * criteria twice, and only that copy has the tags saying which criteria
+     * are checks for a code verifier. */
+    const cJSON *reward_model = cJSON_GetObjectItemCaseSensitive(root, "reward_model");
+    if (reward_model && !cJSON_IsNull(reward_model) && !cJSON_IsObject(reward_model))
+        return field_error(o, "reward_model", "expected an object, got %s", json_type(reward_model));
+    const cJSON *rubric = cJSON_GetObjectItemCaseSensitive(reward_model, "rubrics");
+    const char *path = "reward_model.rubrics";
+    if (!rubric) {
+        rubric = cJSON_GetObjectItemCaseSensitive(root, "rubrics");
+        path = "rubrics";
+    }
     if (!rubric) {
         rubric = cJSON_GetObjectItemCaseSensitive(root, "Rubrics");
         path = "Rubrics";
-    }
-    if (!rubric) {
-        const cJSON *reward_model = cJSON_GetObjectItemCaseSensitive(root, "reward_model");
-        if (reward_model && !cJSON_IsObject(reward_model))
-            return field_error(o, "reward_model", "expected an object, got %s", json_type(reward_model));
-        rubric = cJSON_GetObjectItemCaseSensitive(reward_model, "rubrics");
-        path = "reward_model.rubrics";
     }
     if (!rubric) return field_error(o, "rubrics", "missing (RubricHub wants rubrics, Rubrics or reward_model.rubrics)");
     if (parse_rubric(o, RG_FORMAT_RUBRICHUB, path, rubric, ex)) return RG_ERR;
