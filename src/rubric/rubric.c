@@ -8,7 +8,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "io/jsonl.h"
+#include "io/records.h"
 
 const char *rg_format_name(rg_format format) {
     switch (format) {
@@ -130,7 +130,7 @@ cJSON *rg_example_to_json(const rg_example *ex) {
 /* ---- streaming reader -------------------------------------------------- */
 
 struct rg_rubric_reader {
-    rg_jsonl *in;
+    rg_records *in;
     rg_rubric_options options;
     size_t skipped;
     char *first_skip_reason;
@@ -141,7 +141,7 @@ int rg_rubric_open(rg_rubric_reader **out, const char *path, const rg_rubric_opt
     rg_rubric_reader *r = rg_calloc(1, sizeof *r);
     if (!r) return RG_ERR;
     if (options) r->options = *options;
-    if (rg_jsonl_open(&r->in, path)) {
+    if (rg_records_open(&r->in, path)) {
         free(r);
         return RG_ERR;
     }
@@ -157,7 +157,7 @@ static void note_skip(rg_rubric_reader *r) {
     if (r->skipped <= 5)
         rg_warn("skipped: %s", rg_errmsg());
     else if (r->skipped == 6)
-        rg_warn("%s: more bad lines skipped (counted, not shown)", rg_jsonl_name(r->in));
+        rg_warn("%s: more bad lines skipped (counted, not shown)", rg_records_name(r->in));
     rg_error_clear();
 }
 
@@ -165,17 +165,17 @@ int rg_rubric_next(rg_rubric_reader *r, rg_example *ex) {
     memset(ex, 0, sizeof *ex);
     for (;;) {
         cJSON *value = NULL;
-        int got = rg_jsonl_next(r->in, &value);
+        int got = rg_records_next(r->in, &value);
         if (got == 0) return 0;
         if (got < 0) {
-            if (r->options.skip_bad && !rg_jsonl_failed(r->in)) {
+            if (r->options.skip_bad && !rg_records_failed(r->in)) {
                 note_skip(r);
                 continue;
             }
             return RG_ERR;
         }
-        int rc = rg_example_from_json_opts(value, rg_jsonl_name(r->in), rg_jsonl_line(r->in),
-                                           r->options.allow_empty_rubric, ex);
+        int rc = rg_example_from_record(value, rg_records_name(r->in), rg_records_line(r->in),
+                                        rg_records_index(r->in), r->options.allow_empty_rubric, ex);
         cJSON_Delete(value);
         if (rc == RG_OK) return 1;
         if (!r->options.skip_bad) return RG_ERR;
@@ -188,7 +188,7 @@ const char *rg_rubric_first_skip_reason(const rg_rubric_reader *r) { return r->f
 
 void rg_rubric_close(rg_rubric_reader *r) {
     if (!r) return;
-    rg_jsonl_close(r->in);
+    rg_records_close(r->in);
     free(r->first_skip_reason);
     free(r);
 }

@@ -108,6 +108,12 @@ int rg_example_from_json(const cJSON *root, const char *source, long line, rg_ex
  * (ncriteria == 0) instead of rejecting the line. */
 int rg_example_from_json_opts(const cJSON *root, const char *source, long line, int allow_empty_rubric,
                               rg_example *out);
+/* The same for a record of a data file (io/records.h): `index` >= 0 is its
+ * element index in a JSON array, -1 otherwise. In an array, errors name the
+ * path from the file's root ("data.json:17: [3].rubrics[0].points: ...") and
+ * a made-up id is "FILE[3]" (elements may share a line). */
+int rg_example_from_record(const cJSON *root, const char *source, long line, long index, int allow_empty_rubric,
+                           rg_example *out);
 /* The same from a JSON text (one object). */
 int rg_example_parse(const char *json_text, const char *source, long line, rg_example *out);
 /* The example in the rgsd native format (a new cJSON object; NULL with error). */

@@ -22,6 +22,7 @@
 typedef struct {
     const char *source;
     long line;
+    long index;             /* element of a JSON array, or -1 */
     int allow_empty_rubric; /* see rg_rubric_options */
 } origin;
 
@@ -34,6 +35,10 @@ static int field_error(const origin *o, const char *path, const char *fmt, ...) 
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
+    /* In a JSON array the path starts at the file's root, as jq writes it. */
+    char root_path[320] = "";
+    if (o->index >= 0) snprintf(root_path, sizeof root_path, "[%ld]%s%s", o->index, path[0] == '[' ? "" : ".", path);
+    if (o->index >= 0) path = root_path;
     if (o->line > 0) return rg_error("%s:%ld: %s: %s", o->source, o->line, path, detail);
     return rg_error("%s: %s: %s", o->source, path, detail);
 }
@@ -462,7 +467,9 @@ static int take_id(const origin *o, const cJSON *root, const char *format_key, r
         return take_string(o, keys[k], v, 1, &ex->id);
     }
     const char *base = strrchr(o->source, '/');
-    ex->id = rg_sprintf("%s:%ld", base ? base + 1 : o->source, o->line);
+    /* Elements of a JSON array may share a line: their index names them. */
+    if (o->index >= 0) ex->id = rg_sprintf("%s[%ld]", base ? base + 1 : o->source, o->index);
+    else ex->id = rg_sprintf("%s:%ld", base ? base + 1 : o->source, o->line);
     return ex->id ? RG_OK : RG_ERR;
 }
 
@@ -613,11 +620,19 @@ int rg_example_from_json(const cJSON *root, const char *source, long line, rg_ex
 
 int rg_example_from_json_opts(const cJSON *root, const char *source, long line, int allow_empty_rubric,
                               rg_example *out) {
+    return rg_example_from_record(root, source, line, -1, allow_empty_rubric, out);
+}
+
+int rg_example_from_record(const cJSON *root, const char *source, long line, long index, int allow_empty_rubric,
+                           rg_example *out) {
     memset(out, 0, sizeof *out);
-    origin o = {source ? source : "<memory>", line, allow_empty_rubric};
+    origin o = {source ? source : "<memory>", line, index, allow_empty_rubric};
     if (!cJSON_IsObject(root)) {
-        if (line > 0) return rg_error("%s:%ld: expected a JSON object, got %s", o.source, line, json_type(root));
-        return rg_error("%s: expected a JSON object, got %s", o.source, json_type(root));
+        char element[48] = "";
+        if (index >= 0) snprintf(element, sizeof element, " [%ld]:", index);
+        if (line > 0)
+            return rg_error("%s:%ld:%s expected a JSON object, got %s", o.source, line, element, json_type(root));
+        return rg_error("%s:%s expected a JSON object, got %s", o.source, element, json_type(root));
     }
     rg_example ex = {0};
     if (detect_format(&o, root, &ex.format)) return RG_ERR;
