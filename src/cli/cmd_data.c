@@ -94,6 +94,7 @@ static int check_file(const char *path, int skip_bad, rg_data_stats *stats) {
         }
     }
     stats->skipped = rg_rubric_skipped(reader);
+    if (got >= 0 && stats->examples == 0) got = rg_rubric_nothing_usable(reader);
     rg_rubric_close(reader);
     return got < 0 ? RG_ERR : RG_OK;
 }

@@ -184,6 +184,13 @@ int rg_rubric_next(rg_rubric_reader *r, rg_example *ex) {
 }
 
 size_t rg_rubric_skipped(const rg_rubric_reader *r) { return r->skipped; }
+
+int rg_rubric_nothing_usable(const rg_rubric_reader *r) {
+    const char *name = rg_records_name(r->in);
+    if (r->skipped == 0) return rg_error("%s: no examples: the file holds no records", name);
+    return rg_error("%s: no usable example: all %zu records were skipped (--skip-bad); the first: %s", name,
+                    r->skipped, r->first_skip_reason ? r->first_skip_reason : "?");
+}
 const char *rg_rubric_first_skip_reason(const rg_rubric_reader *r) { return r->first_skip_reason; }
 
 void rg_rubric_close(rg_rubric_reader *r) {
@@ -223,6 +230,7 @@ int rg_rubric_load_all(const char *path, const rg_rubric_options *options, rg_da
         ds.examples[ds.count++] = ex;
     }
     ds.skipped = rg_rubric_skipped(r);
+    if (got >= 0 && ds.count == 0) got = rg_rubric_nothing_usable(r);
     rg_rubric_close(r);
     if (got < 0) {
         rg_dataset_free(&ds);

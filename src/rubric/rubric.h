@@ -136,6 +136,10 @@ int rg_rubric_next(rg_rubric_reader *r, rg_example *ex);
 /* Lines skipped so far (skip_bad), and the message of the first one. */
 size_t rg_rubric_skipped(const rg_rubric_reader *r);
 const char *rg_rubric_first_skip_reason(const rg_rubric_reader *r);
+/* Records the error for a file that gave no example (empty, or every record
+ * skipped, with the first reason) and returns RG_ERR: nothing usable is a
+ * failure for every command, never "examples 0" and exit 0. */
+int rg_rubric_nothing_usable(const rg_rubric_reader *r);
 void rg_rubric_close(rg_rubric_reader *r);
 
 typedef struct {
@@ -144,7 +148,8 @@ typedef struct {
     size_t skipped; /* bad lines skipped (skip_bad only) */
 } rg_dataset;
 
-/* Loads a whole file. On error nothing is kept. */
+/* Loads a whole file. On error nothing is kept; a file that gives no example
+ * is an error (rg_rubric_nothing_usable). */
 int rg_rubric_load_all(const char *path, const rg_rubric_options *options, rg_dataset *out);
 void rg_dataset_free(rg_dataset *ds);
 
