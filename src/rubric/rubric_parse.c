@@ -15,6 +15,7 @@
 #include <utf8proc.h>
 
 #include "base/error.h"
+#include "io/chat_json.h"
 #include "rubric/rubric.h"
 #include "rubric/rule_judge.h"
 
@@ -250,7 +251,8 @@ static int parse_role(const origin *o, const char *path, const cJSON *v, rg_role
     if (!cJSON_IsString(v)) return field_error(o, path, "expected a string, got %s", json_type(v));
     const char *s = v->valuestring;
     char shown[64];
-    if (strcmp(s, "system") == 0)
+    /* "developer" is OpenAI's newer name for the system message. */
+    if (strcmp(s, "system") == 0 || strcmp(s, "developer") == 0)
         *role = RG_ROLE_SYSTEM;
     else if (strcmp(s, "user") == 0)
         *role = RG_ROLE_USER;
@@ -259,6 +261,24 @@ static int parse_role(const origin *o, const char *path, const cJSON *v, rg_role
     else
         return field_error(o, path, "unknown role \"%s\" (known: system, user, assistant)",
                            printable(s, 40, shown, sizeof shown));
+    return RG_OK;
+}
+
+/* A message's content: a string, or OpenAI's array of text parts joined
+ * (io/chat_json.h); checked for UTF-8 like every string. */
+static int take_content(const origin *o, const char *path, const cJSON *v, char **out) {
+    if (cJSON_IsString(v) || !cJSON_IsArray(v)) return take_string(o, path, v, 0, out);
+    char below[64], why[160], full[400];
+    if (rg_chat_json_content(v, out, below, sizeof below, why, sizeof why)) {
+        snprintf(full, sizeof full, "%s%s", path, below);
+        return field_error(o, full, "%s", why);
+    }
+    long bad = invalid_utf8_at(*out);
+    if (bad >= 0) {
+        free(*out);
+        *out = NULL;
+        return field_error(o, path, "invalid UTF-8 at byte %ld", bad);
+    }
     return RG_OK;
 }
 
@@ -277,8 +297,8 @@ static int parse_messages(const origin *o, const char *path, const cJSON *v, rg_
         if (parse_role(o, path_key(field, sizeof field, item, "role"), cJSON_GetObjectItemCaseSensitive(m, "role"),
                        &ex->messages[i].role))
             return RG_ERR;
-        if (take_string(o, path_key(field, sizeof field, item, "content"),
-                        cJSON_GetObjectItemCaseSensitive(m, "content"), 0, &ex->messages[i].content))
+        if (take_content(o, path_key(field, sizeof field, item, "content"),
+                         cJSON_GetObjectItemCaseSensitive(m, "content"), &ex->messages[i].content))
             return RG_ERR;
         ex->nmessages = i + 1;
     }

@@ -69,6 +69,28 @@ static void reward_model_rubrics_preferred(void **state) {
     rg_example_free(&ex);
 }
 
+/* OpenAI's spellings: the developer role is the system message; content as
+ * text parts is the texts joined; a non-text part is an error naming it. */
+static void developer_role_and_content_parts(void **state) {
+    (void)state;
+    rg_example ex;
+    parse_ok("{\"messages\": [{\"role\": \"developer\", \"content\": \"Be brief.\"},"
+             " {\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"Name \"}, {\"type\": \"text\","
+             " \"text\": \"a fruit.\"}]}], \"rubric\": [{\"text\": \"Names one\", \"weight\": 1}]}",
+             &ex);
+    assert_int_equal(ex.nmessages, 2);
+    assert_int_equal(ex.messages[0].role, RG_ROLE_SYSTEM);
+    assert_string_equal(ex.messages[1].content, "Name a fruit.");
+    rg_example_free(&ex);
+    assert_int_equal(rg_example_parse("{\"prompt\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\","
+                                      " \"text\": \"Q\"}, {\"type\": \"image_url\"}]}], \"rubrics\": "
+                                      "[{\"criterion\": \"A\", \"points\": 1}]}",
+                                      "t.jsonl", 7, &ex),
+                     RG_ERR);
+    assert_string_equal(rg_errmsg(),
+                        "t.jsonl:7: prompt[0].content[1].type: a \"image_url\" part, not text (rgsd reads text only)");
+}
+
 static int tag_sets_equal(char **a, size_t na, char **b, size_t nb) {
     if (na != nb) return 0;
     for (size_t i = 0; i < na; i++) {
@@ -136,6 +158,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(object_tags_become_key_value_strings),
         cmocka_unit_test(reward_model_rubrics_preferred),
+        cmocka_unit_test(developer_role_and_content_parts),
         cmocka_unit_test(verl_healthbench_equals_healthbench),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
