@@ -133,6 +133,7 @@ struct rg_rubric_reader {
     rg_records *in;
     rg_rubric_options options;
     size_t skipped;
+    size_t code_checks_skipped; /* over the examples returned so far */
     char *first_skip_reason;
 };
 
@@ -175,15 +176,19 @@ int rg_rubric_next(rg_rubric_reader *r, rg_example *ex) {
             return RG_ERR;
         }
         int rc = rg_example_from_record(value, rg_records_name(r->in), rg_records_line(r->in),
-                                        rg_records_index(r->in), r->options.allow_empty_rubric, ex);
+                                        rg_records_index(r->in), &r->options, ex);
         cJSON_Delete(value);
-        if (rc == RG_OK) return 1;
+        if (rc == RG_OK) {
+            r->code_checks_skipped += ex->code_checks_skipped;
+            return 1;
+        }
         if (!r->options.skip_bad) return RG_ERR;
         note_skip(r);
     }
 }
 
 size_t rg_rubric_skipped(const rg_rubric_reader *r) { return r->skipped; }
+size_t rg_rubric_code_checks_skipped(const rg_rubric_reader *r) { return r->code_checks_skipped; }
 
 int rg_rubric_nothing_usable(const rg_rubric_reader *r) {
     const char *name = rg_records_name(r->in);
@@ -230,7 +235,13 @@ int rg_rubric_load_all(const char *path, const rg_rubric_options *options, rg_da
         ds.examples[ds.count++] = ex;
     }
     ds.skipped = rg_rubric_skipped(r);
+    ds.code_checks_skipped = r->code_checks_skipped;
     if (got >= 0 && ds.count == 0) got = rg_rubric_nothing_usable(r);
+    /* Said once per file, so a user sees why criteria are missing from judging. */
+    if (got >= 0 && ds.code_checks_skipped)
+        rg_info("%s: %zu criteria for a code verifier left out of judging and teacher prompts "
+                "(--verifier-criteria skip; keep or error to change)",
+                rg_records_name(r->in), ds.code_checks_skipped);
     rg_rubric_close(r);
     if (got < 0) {
         rg_dataset_free(&ds);

@@ -25,6 +25,7 @@ typedef struct {
     long line;
     long index;             /* element of a JSON array, or -1 */
     int allow_empty_rubric; /* see rg_rubric_options */
+    rg_verifier_criteria verifier_criteria;
 } origin;
 
 static int field_error(const origin *o, const char *path, const char *fmt, ...)
@@ -321,6 +322,46 @@ static int single_user_message(const origin *o, const char *path, const cJSON *v
 
 /* ---- criteria ---------------------------------------------------------- */
 
+static void free_criterion(rg_criterion *c) {
+    free(c->text);
+    for (size_t k = 0; k < c->ntags; k++) free(c->tags[k]);
+    free(c->tags);
+    for (size_t k = 0; k < c->nmatch; k++) free(c->match[k]);
+    free(c->match);
+    memset(c, 0, sizeof *c);
+}
+
+/* "family:check" in lower-case letters, digits and '_' on both sides. */
+static int is_identifier_pair(const char *s) {
+    size_t left = 0, right = 0;
+    while (islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '_') s++, left++;
+    if (*s++ != ':' || left == 0) return 0;
+    while (islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '_') s++, right++;
+    return *s == '\0' && right > 0;
+}
+
+int rg_is_code_check(const char *text, char *const *tags, size_t ntags) {
+    for (size_t i = 0; i < ntags; i++)
+        if (strncmp(tags[i], "verifier:", 9) == 0 && strcmp(tags[i] + 9, "llm") != 0) return 1;
+    return text && is_identifier_pair(text);
+}
+
+int rg_verifier_criteria_parse(const char *name, rg_verifier_criteria *out) {
+    if (strcmp(name, "skip") == 0) *out = RG_VERIFIER_CRITERIA_SKIP;
+    else if (strcmp(name, "keep") == 0) *out = RG_VERIFIER_CRITERIA_KEEP;
+    else if (strcmp(name, "error") == 0) *out = RG_VERIFIER_CRITERIA_ERROR;
+    else return RG_ERR;
+    return RG_OK;
+}
+
+const char *rg_verifier_criteria_name(rg_verifier_criteria policy) {
+    switch (policy) {
+    case RG_VERIFIER_CRITERIA_KEEP: return "keep";
+    case RG_VERIFIER_CRITERIA_ERROR: return "error";
+    default: return "skip";
+    }
+}
+
 /* Field names of one rubric item, per format. */
 typedef struct {
     const char *text;   /* "criterion", "text", "description" */
@@ -458,9 +499,27 @@ static int parse_rubric(const origin *o, rg_format format, const char *path, con
     size_t i = 0;
     char item[256];
     for (const cJSON *it = v->child; it; it = it->next, i++) {
-        ex->ncriteria = i + 1;
-        if (parse_item(o, format, path_index(item, sizeof item, path, i), it, &ex->rubric[i])) return RG_ERR;
+        rg_criterion *c = &ex->rubric[ex->ncriteria++]; /* counted first, so an error frees it */
+        if (parse_item(o, format, path_index(item, sizeof item, path, i), it, c)) return RG_ERR;
+        c->code_check = rg_is_code_check(c->text, c->tags, c->ntags);
+        if (!c->code_check || o->verifier_criteria == RG_VERIFIER_CRITERIA_KEEP) continue;
+        if (o->verifier_criteria == RG_VERIFIER_CRITERIA_ERROR) {
+            char shown[64];
+            return field_error(o, item,
+                               "\"%s\" is a check for a code verifier, not a criterion an LLM judge can grade "
+                               "(--verifier-criteria skip leaves such criteria out, keep keeps them)",
+                               printable(c->text, 40, shown, sizeof shown));
+        }
+        /* Skipped: never judged, never shown to the teacher; counted. */
+        ex->ncriteria--;
+        free_criterion(c);
+        ex->code_checks_skipped++;
     }
+    if (ex->ncriteria == 0 && !o->allow_empty_rubric)
+        return field_error(o, path,
+                           "all %zu criteria are checks for a code verifier, left out by --verifier-criteria skip: "
+                           "nothing is left for a judge",
+                           ex->code_checks_skipped);
     return RG_OK;
 }
 
@@ -640,13 +699,16 @@ int rg_example_from_json(const cJSON *root, const char *source, long line, rg_ex
 
 int rg_example_from_json_opts(const cJSON *root, const char *source, long line, int allow_empty_rubric,
                               rg_example *out) {
-    return rg_example_from_record(root, source, line, -1, allow_empty_rubric, out);
+    rg_rubric_options options = {.allow_empty_rubric = allow_empty_rubric};
+    return rg_example_from_record(root, source, line, -1, &options, out);
 }
 
-int rg_example_from_record(const cJSON *root, const char *source, long line, long index, int allow_empty_rubric,
-                           rg_example *out) {
+int rg_example_from_record(const cJSON *root, const char *source, long line, long index,
+                           const rg_rubric_options *options, rg_example *out) {
     memset(out, 0, sizeof *out);
-    origin o = {source ? source : "<memory>", line, index, allow_empty_rubric};
+    rg_rubric_options defaults = {0};
+    if (!options) options = &defaults;
+    origin o = {source ? source : "<memory>", line, index, options->allow_empty_rubric, options->verifier_criteria};
     if (!cJSON_IsObject(root)) {
         char element[48] = "";
         if (index >= 0) snprintf(element, sizeof element, " [%ld]:", index);

@@ -56,6 +56,30 @@ printf '[\n  {"id": "a", "messages": [{"role": "user", "content": "Q"}],\n   "ru
 "$bin" data check "$tmp/bad.json" > /dev/null 2> "$tmp/err"; [ $? -eq 1 ] || fail "bad element: exit status"
 grep -qF "bad.json:2: [0].rubric[0].weight: expected a number, got string" "$tmp/err" || fail "bad element: $(cat "$tmp/err")"
 
+# Criteria meant for a code verifier: left out of judging by default (counted
+# on stderr), kept on request (then the rule judge finds no pattern), or an error.
+cat > "$tmp/verifier.jsonl" <<'DATA'
+{"id": "v1", "messages": [{"role": "user", "content": "Name a fruit."}], "rubric": [{"text": "Names an apple", "weight": 3, "match": ["(?i)apple"]}, {"text": "last_word:last_word_sent", "weight": 10, "tags": ["verifier:rule"]}]}
+DATA
+printf '{"response": "An apple."}\n' > "$tmp/resp1.jsonl"
+"$bin" judge --data "$tmp/verifier.jsonl" --responses "$tmp/resp1.jsonl" --judge rule --summary "$tmp/sv.json" \
+    > /dev/null 2> "$tmp/err" || fail "judge with a code-verifier criterion: $(cat "$tmp/err")"
+grep -q "verifier.jsonl: 1 criteria for a code verifier left out of judging and teacher prompts" "$tmp/err" \
+    || fail "no logged count: $(cat "$tmp/err")"
+grep -q '"verdicts":[[:space:]]*1,' "$tmp/sv.json" || fail "the code-verifier criterion was judged: $(cat "$tmp/sv.json")"
+"$bin" judge --data "$tmp/verifier.jsonl" --responses "$tmp/resp1.jsonl" --judge rule --verifier-criteria keep \
+    > /dev/null 2> "$tmp/err" && fail "keep: the rule judge should refuse a criterion without patterns"
+"$bin" judge --data "$tmp/verifier.jsonl" --responses "$tmp/resp1.jsonl" --judge rule --verifier-criteria error \
+    > /dev/null 2> "$tmp/err"; [ $? -eq 1 ] || fail "error policy: exit status"
+grep -qF 'verifier.jsonl:1: rubric[1]: "last_word:last_word_sent" is a check for a code verifier' "$tmp/err" \
+    || fail "error policy: $(cat "$tmp/err")"
+"$bin" data check --verifier-criteria sometimes "$tmp/verifier.jsonl" 2> /dev/null; [ $? -eq 2 ] || fail "bad policy: not a usage error"
+
+# Duplicate ids are reported by data check.
+cat "$tmp/data.jsonl" "$tmp/data.jsonl" > "$tmp/dup.jsonl"
+"$bin" data check "$tmp/dup.jsonl" > "$tmp/out" || fail "data check dup"
+grep -q "duplicate ids  *2 (first: w1)" "$tmp/out" || fail "duplicate ids: $(cat "$tmp/out")"
+
 # 2. not JSON text: what the file is, one line, exit 1
 expect_refused() {
     "$bin" data check "$1" > "$tmp/out" 2> "$tmp/err"; rc=$?

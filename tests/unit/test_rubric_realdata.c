@@ -91,6 +91,95 @@ static void developer_role_and_content_parts(void **state) {
                         "t.jsonl:7: prompt[0].content[1].type: a \"image_url\" part, not text (rgsd reads text only)");
 }
 
+/* Criteria meant for a code verifier: recognised by tags.verifier (not
+ * "llm") or by an identifier text; skipped and counted by default, kept or
+ * refused on request; an example left with none is an error unless empty
+ * rubrics are allowed. */
+static void code_verifier_criteria_policy(void **state) {
+    (void)state;
+    const char *line =
+        "{\"prompt\": [{\"role\": \"user\", \"content\": \"Q\"}], \"reward_model\": {\"rubrics\": ["
+        "{\"criterion\": \"last_word:last_word_sent\", \"points\": 10, \"tags\": {\"function\": \"F\", \"verifier\": \"rule\"}},"
+        "{\"criterion\": \"Answers the question\", \"points\": 10, \"tags\": {\"verifier\": \"llm\"}},"
+        "{\"criterion\": \"punctuation:no_comma\", \"points\": 5}]}}";
+    cJSON *root = cJSON_Parse(line);
+    assert_non_null(root);
+    rg_example ex;
+    rg_rubric_options options = {0}; /* skip */
+    assert_int_equal(rg_example_from_record(root, "t.jsonl", 3, -1, &options, &ex), RG_OK);
+    assert_int_equal(ex.ncriteria, 1);
+    assert_string_equal(ex.rubric[0].text, "Answers the question");
+    assert_int_equal(ex.rubric[0].code_check, 0);
+    assert_int_equal(ex.code_checks_skipped, 2);
+    rg_example_free(&ex);
+
+    options.verifier_criteria = RG_VERIFIER_CRITERIA_KEEP;
+    assert_int_equal(rg_example_from_record(root, "t.jsonl", 3, -1, &options, &ex), RG_OK);
+    assert_int_equal(ex.ncriteria, 3);
+    assert_int_equal(ex.rubric[0].code_check, 1);
+    assert_int_equal(ex.rubric[1].code_check, 0);
+    assert_int_equal(ex.rubric[2].code_check, 1); /* an identifier text, no tags */
+    assert_int_equal(ex.code_checks_skipped, 0);
+    rg_example_free(&ex);
+
+    options.verifier_criteria = RG_VERIFIER_CRITERIA_ERROR;
+    assert_int_equal(rg_example_from_record(root, "t.jsonl", 3, -1, &options, &ex), RG_ERR);
+    assert_string_equal(rg_errmsg(), "t.jsonl:3: reward_model.rubrics[0]: \"last_word:last_word_sent\" is a check for a "
+                                     "code verifier, not a criterion an LLM judge can grade (--verifier-criteria skip "
+                                     "leaves such criteria out, keep keeps them)");
+    cJSON_Delete(root);
+
+    /* Nothing left: an error, or an empty rubric the trainer skips and counts. */
+    root = cJSON_Parse("{\"prompt\": [{\"role\": \"user\", \"content\": \"Q\"}], \"rubrics\": ["
+                       "{\"criterion\": \"copy:copy\", \"points\": 1}]}");
+    options = (rg_rubric_options){0};
+    assert_int_equal(rg_example_from_record(root, "t.jsonl", 4, -1, &options, &ex), RG_ERR);
+    assert_string_equal(rg_errmsg(), "t.jsonl:4: rubrics: all 1 criteria are checks for a code verifier, left out by "
+                                     "--verifier-criteria skip: nothing is left for a judge");
+    options.allow_empty_rubric = 1;
+    assert_int_equal(rg_example_from_record(root, "t.jsonl", 4, -1, &options, &ex), RG_OK);
+    assert_int_equal(ex.ncriteria, 0);
+    assert_int_equal(ex.code_checks_skipped, 1);
+    rg_example_free(&ex);
+    cJSON_Delete(root);
+
+    /* Ordinary texts are never taken for identifiers. */
+    assert_int_equal(rg_is_code_check("Mentions: the dose", NULL, 0), 0);
+    assert_int_equal(rg_is_code_check("Axis:Accuracy", NULL, 0), 0);
+    assert_int_equal(rg_is_code_check("ratio:3", NULL, 0), 1);
+}
+
+/* RubricHub instruction-following: 282 of 382 criteria are for a code
+ * verifier (Python: tags.verifier == "rule"), one LLM criterion per row. */
+static void shared_instruction_following_counts(void **state) {
+    (void)state;
+    const char *shared = test_shared_dir();
+    if (!shared) {
+        fprintf(stderr, "skipped: shared data folder not found (set RGSD_SHARED)\n");
+        skip();
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/data/rubrichub/rurl-instructionfollowing-sample-100.jsonl", shared);
+    SKIP_UNLESS_FILE(path, "shared RubricHub data");
+    rg_dataset ds;
+    if (rg_rubric_load_all(path, NULL, &ds)) fail_msg("%s", rg_errmsg());
+    assert_int_equal(ds.count, 100);
+    assert_int_equal(ds.code_checks_skipped, 282);
+    for (size_t e = 0; e < ds.count; e++) {
+        assert_int_equal(ds.examples[e].ncriteria, 1);
+        assert_string_equal(ds.examples[e].rubric[0].tags[0], "verifier:llm");
+    }
+    rg_dataset_free(&ds);
+    rg_rubric_options keep = {.verifier_criteria = RG_VERIFIER_CRITERIA_KEEP};
+    if (rg_rubric_load_all(path, &keep, &ds)) fail_msg("%s", rg_errmsg());
+    size_t criteria = 0, code = 0;
+    for (size_t e = 0; e < ds.count; e++)
+        for (size_t i = 0; i < ds.examples[e].ncriteria; i++, criteria++) code += ds.examples[e].rubric[i].code_check;
+    assert_int_equal(criteria, 382);
+    assert_int_equal(code, 282);
+    rg_dataset_free(&ds);
+}
+
 static int tag_sets_equal(char **a, size_t na, char **b, size_t nb) {
     if (na != nb) return 0;
     for (size_t i = 0; i < na; i++) {
@@ -159,6 +248,8 @@ int main(void) {
         cmocka_unit_test(object_tags_become_key_value_strings),
         cmocka_unit_test(reward_model_rubrics_preferred),
         cmocka_unit_test(developer_role_and_content_parts),
+        cmocka_unit_test(code_verifier_criteria_policy),
+        cmocka_unit_test(shared_instruction_following_counts),
         cmocka_unit_test(verl_healthbench_equals_healthbench),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
