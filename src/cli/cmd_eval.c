@@ -60,9 +60,9 @@ static int check_rule_patterns(const rg_dataset *data, const char *path) {
             if (!without++) first = &data->examples[e], first_criterion = c;
         }
     if (without == 0) return RG_OK;
-    return rg_error("rule judge: %zu of %zu criteria in %s have no `match` patterns (first: example '%s' rubric[%zu]), "
+    return rg_error("rule judge: %zu of %zu criteria in %s have no `match` patterns (first: example '%s' criterion %zu), "
                     "so the rule judge cannot grade them; use an http or local judge for this data",
-                    without, total, path, first->id ? first->id : "?", first_criterion);
+                    without, total, path, first->id ? first->id : "?", first_criterion + 1);
 }
 
 int cmd_eval(int argc, char **argv) {

@@ -139,8 +139,8 @@ static int check_rule_patterns(const rg_dataset *data, const response_set *set, 
     }
     if (without == 0) return RG_OK;
     return rg_error("rule judge: %zu of %zu criteria to judge in %s have no `match` patterns (first: example '%s' "
-                    "rubric[%zu]), so the rule judge cannot grade them; use an http judge for this data",
-                    without, total, data_path, first_ex->id, first_criterion);
+                    "criterion %zu), so the rule judge cannot grade them; use an http judge for this data",
+                    without, total, data_path, first_ex->id, first_criterion + 1);
 }
 
 static void on_progress(void *ctx, int64_t done, int64_t total) {
@@ -175,7 +175,8 @@ static cJSON *stats_json(const rg_score_stats *s) {
     cJSON *o = cJSON_CreateObject();
     if (isfinite(s->mean)) cJSON_AddNumberToObject(o, "mean", s->mean);
     else cJSON_AddNullToObject(o, "mean");
-    cJSON_AddNumberToObject(o, "std_error", s->std_error);
+    if (isfinite(s->std_error)) cJSON_AddNumberToObject(o, "std_error", s->std_error);
+    else cJSON_AddNullToObject(o, "std_error");
     cJSON_AddNumberToObject(o, "n", (double)s->n);
     cJSON_AddNumberToObject(o, "n_undefined", (double)s->n_undefined);
     return o;

@@ -75,6 +75,17 @@ grep -qF 'verifier.jsonl:1: rubric[1]: "last_word:last_word_sent" is a check for
     || fail "error policy: $(cat "$tmp/err")"
 "$bin" data check --verifier-criteria sometimes "$tmp/verifier.jsonl" 2> /dev/null; [ $? -eq 2 ] || fail "bad policy: not a usage error"
 
+# No positive points anywhere: the mean is undefined, and so is its standard error (null, not 0).
+printf '%s\n' '{"id": "n1", "messages": [{"role": "user", "content": "Q"}], "rubric": [{"text": "Is rude", "weight": -2, "match": ["stupid"]}]}' \
+    > "$tmp/negonly.jsonl"
+"$bin" judge --data "$tmp/negonly.jsonl" --responses "$tmp/resp1.jsonl" --judge rule --summary "$tmp/sn.json" \
+    > /dev/null 2> "$tmp/err" || fail "judge negative-only: $(cat "$tmp/err")"
+$PY - "$tmp/sn.json" <<'PY' || fail "undefined mean: $(cat "$tmp/sn.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))["healthbench_score"]
+assert s["mean"] is None and s["std_error"] is None, s
+PY
+
 # Duplicate ids are reported by data check.
 cat "$tmp/data.jsonl" "$tmp/data.jsonl" > "$tmp/dup.jsonl"
 "$bin" data check "$tmp/dup.jsonl" > "$tmp/out" || fail "data check dup"
