@@ -672,6 +672,18 @@ static int unknown_format(const origin *o, const cJSON *root) {
     return rg_error("%s: unknown format (keys: %s); %s", o->source, shown ? keys : "none", known);
 }
 
+/* The format as users know it, for messages. */
+static const char *format_title(rg_format format) {
+    switch (format) {
+    case RG_FORMAT_NATIVE: return "rgsd native";
+    case RG_FORMAT_HEALTHBENCH: return "HealthBench";
+    case RG_FORMAT_RUBRICHUB: return "RubricHub/verl";
+    case RG_FORMAT_RAR: return "RaR";
+    case RG_FORMAT_RESEARCHRUBRICS: return "ResearchRubrics";
+    default: return "unknown";
+    }
+}
+
 static int detect_format(const origin *o, const cJSON *root, rg_format *format) {
     if (cJSON_GetObjectItemCaseSensitive(root, "messages")) {
         *format = RG_FORMAT_NATIVE;
@@ -729,7 +741,16 @@ int rg_example_from_record(const cJSON *root, const char *source, long line, lon
     default: rc = rg_error("%s: internal error: format %d", o.source, (int)ex.format);
     }
     if (rc) {
+        rg_format format = ex.format;
         rg_example_free(&ex);
+        /* The format is detected per record from its keys, and a surprise is
+         * possible (a HealthBench line without tags reads as RubricHub): the
+         * message says which format the record was read as. */
+        if (!strstr(rg_errmsg(), "out of memory")) {
+            char *message = rg_strdup(rg_errmsg());
+            if (message) rg_error("%s (read as %s)", message, format_title(format));
+            free(message);
+        }
         return RG_ERR;
     }
     *out = ex;

@@ -53,7 +53,7 @@ static void object_tags_become_key_value_strings(void **state) {
                                       "[{\"criterion\": \"A\", \"points\": 1, \"tags\": {\"\": \"x\"}}]}",
                                       "t.jsonl", 7, &bad),
                      RG_ERR);
-    assert_string_equal(rg_errmsg(), "t.jsonl:7: rubrics[0].tags.: empty tag name");
+    assert_string_equal(rg_errmsg(), "t.jsonl:7: rubrics[0].tags.: empty tag name (read as HealthBench)");
 }
 
 /* reward_model.rubrics is preferred over a plain Rubrics copy: only it has
@@ -88,7 +88,8 @@ static void developer_role_and_content_parts(void **state) {
                                       "t.jsonl", 7, &ex),
                      RG_ERR);
     assert_string_equal(rg_errmsg(),
-                        "t.jsonl:7: prompt[0].content[1].type: a \"image_url\" part, not text (rgsd reads text only)");
+                        "t.jsonl:7: prompt[0].content[1].type: a \"image_url\" part, not text (rgsd reads text only) "
+                        "(read as RubricHub/verl)");
 }
 
 /* Criteria meant for a code verifier: recognised by tags.verifier (not
@@ -126,7 +127,7 @@ static void code_verifier_criteria_policy(void **state) {
     assert_int_equal(rg_example_from_record(root, "t.jsonl", 3, -1, &options, &ex), RG_ERR);
     assert_string_equal(rg_errmsg(), "t.jsonl:3: reward_model.rubrics[0]: \"last_word:last_word_sent\" is a check for a "
                                      "code verifier, not a criterion an LLM judge can grade (--verifier-criteria skip "
-                                     "leaves such criteria out, keep keeps them)");
+                                     "leaves such criteria out, keep keeps them) (read as RubricHub/verl)");
     cJSON_Delete(root);
 
     /* Nothing left: an error, or an empty rubric the trainer skips and counts. */
@@ -135,7 +136,7 @@ static void code_verifier_criteria_policy(void **state) {
     options = (rg_rubric_options){0};
     assert_int_equal(rg_example_from_record(root, "t.jsonl", 4, -1, &options, &ex), RG_ERR);
     assert_string_equal(rg_errmsg(), "t.jsonl:4: rubrics: all 1 criteria are checks for a code verifier, left out by "
-                                     "--verifier-criteria skip: nothing is left for a judge");
+                                     "--verifier-criteria skip: nothing is left for a judge (read as RubricHub/verl)");
     options.allow_empty_rubric = 1;
     assert_int_equal(rg_example_from_record(root, "t.jsonl", 4, -1, &options, &ex), RG_OK);
     assert_int_equal(ex.ncriteria, 0);
