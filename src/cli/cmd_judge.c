@@ -21,7 +21,7 @@
 #include "cli/commands.h"
 #include "cli/data_flags.h"
 #include "io/file.h"
-#include "io/jsonl.h"
+#include "io/records.h"
 #include "judge/judge.h"
 #include "rubric/rubric.h"
 #include "rubric/score.h"
@@ -55,13 +55,13 @@ static char *id_text(const cJSON *id) {
 }
 
 static int read_responses(const char *path, response_set *set) {
-    rg_jsonl *in;
-    if (rg_jsonl_open(&in, path) != RG_OK) return RG_ERR;
+    rg_records *in;
+    if (rg_records_open(&in, path) != RG_OK) return RG_ERR;
     size_t cap = 0;
     cJSON *value;
     int got, rc = RG_OK;
-    while (rc == RG_OK && (got = rg_jsonl_next(in, &value)) == 1) {
-        long line = rg_jsonl_line(in);
+    while (rc == RG_OK && (got = rg_records_next(in, &value)) == 1) {
+        long line = rg_records_line(in);
         const cJSON *response = cJSON_GetObjectItemCaseSensitive(value, "response");
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(value, "id");
         if (!cJSON_IsObject(value))
@@ -83,7 +83,7 @@ static int read_responses(const char *path, response_set *set) {
         }
         cJSON_Delete(value);
     }
-    rg_jsonl_close(in);
+    rg_records_close(in);
     if (rc == RG_OK && got < 0) rc = RG_ERR;
     if (rc == RG_OK && set->count == 0) rc = rg_error("%s: no responses", path);
     return rc;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "base/error.h"
+#include "io/chat_json.h"
 #include "rubric/rubric.h"
 
 static char *folder_of(const char *path) {
@@ -70,7 +71,9 @@ static int messages_from_array(const cJSON *array, const char *source, long line
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
         if (!cJSON_IsString(role) || !cJSON_IsString(content))
             return rg_error("%s:%ld: %s[%d] needs string fields 'role' and 'content'", source, line_no, field, i);
-        conv->messages[i].role = role->valuestring;
+        /* OpenAI's "developer" is the system message; other roles as written. */
+        const char *known = rg_chat_json_role(role->valuestring);
+        conv->messages[i].role = known ? known : role->valuestring;
         conv->messages[i].content = content->valuestring;
         i++;
     }

@@ -45,10 +45,18 @@ printf '%s\n' '{"response": "An Apple, stupid."}' '{"response": "red and green"}
 for f in data.jsonl data.jsonl.gz array.json; do
     "$bin" judge --data "$tmp/$f" --responses "$tmp/resp.jsonl" --judge rule --summary "$tmp/s-$f.json" \
         > /dev/null 2> "$tmp/err" || fail "judge on $f: $(cat "$tmp/err")"
-    grep -o '"mean": *[-0-9.e]*' "$tmp/s-$f.json" | head -1 > "$tmp/mean-$f"
+    grep -o '"mean":[[:space:]]*[-0-9.e]*' "$tmp/s-$f.json" | head -1 > "$tmp/mean-$f"
 done
 cmp -s "$tmp/mean-data.jsonl" "$tmp/mean-data.jsonl.gz" && cmp -s "$tmp/mean-data.jsonl" "$tmp/mean-array.json" \
     || fail "judge scores differ between layouts"
+# The responses file too: gzip'd, and as a JSON array.
+gzip -c "$tmp/resp.jsonl" > "$tmp/resp.jsonl.gz"
+printf '[{"response": "An Apple, stupid."},\n {"response": "red and green"}]\n' > "$tmp/resp.json"
+for r in resp.jsonl.gz resp.json; do
+    "$bin" judge --data "$tmp/data.jsonl" --responses "$tmp/$r" --judge rule --summary "$tmp/s-$r.json" \
+        > /dev/null 2> "$tmp/err" || fail "judge responses $r: $(cat "$tmp/err")"
+    grep -o '"mean":[[:space:]]*[-0-9.e]*' "$tmp/s-$r.json" | head -1 | cmp -s - "$tmp/mean-data.jsonl" || fail "responses $r: other scores"
+done
 
 # An error in an array element names its line, its path from the root and the layout.
 printf '[\n  {"id": "a", "messages": [{"role": "user", "content": "Q"}],\n   "rubric": [{"text": "T", "weight": "x"}]}\n]\n' \
