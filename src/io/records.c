@@ -32,7 +32,15 @@ struct rg_records {
 
 /* ---- what the file is --------------------------------------------------- */
 
-/* Files that are not text at all. The hints say how to get JSON Lines. */
+/* Files that are not text at all. The hints say how to get JSON Lines.
+ *
+ * The Parquet seam: a Parquet reader replaces the refusal below. It needs the
+ * path, not a stream (the footer is at the end of the file): in
+ * rg_records_open, on "PAR1", open the reader instead of a byte source, add
+ * RG_RECORDS_PARQUET to rg_records_layout, and in rg_records_next turn each
+ * row into the cJSON object a JSONL line would be, setting r->line to the
+ * 1-based row number (errors then read "data.parquet:ROW: ...") and r->index
+ * to -1. Everything above this module (rubric and SFT loaders) is unchanged. */
 static int sniff_raw(const char *name, const unsigned char *m, size_t n) {
     if (n >= 4 && memcmp(m, "PAR1", 4) == 0)
         return rg_error("%s: this is a Parquet file, which this build does not read; convert it to JSON Lines, e.g. "
