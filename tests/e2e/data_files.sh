@@ -99,6 +99,24 @@ cat "$tmp/data.jsonl" "$tmp/data.jsonl" > "$tmp/dup.jsonl"
 "$bin" data check "$tmp/dup.jsonl" > "$tmp/out" || fail "data check dup"
 grep -q "duplicate ids  *2 (first: w1)" "$tmp/out" || fail "duplicate ids: $(cat "$tmp/out")"
 
+# generate reads conversations as OpenAI writes them: the same greedy answers
+# from the plain file and from a gzip'd JSON array with developer role and text parts.
+M=${RGSD_REF_DIR:-build/ref}/model/e2e_qwen3
+if [ -f "$M/model.safetensors" ]; then
+    printf '%s\n' '{"id": "a", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 2+2?"}]}' \
+        > "$tmp/conv.jsonl"
+    printf '%s\n' '[{"id": "a", "messages": [{"role": "developer", "content": [{"type": "text", "text": "Be "},' \
+        '{"type": "text", "text": "brief."}]}, {"role": "user", "content": [{"type": "text", "text": "What is 2+2?"}]}]}]' \
+        | gzip -c > "$tmp/conv.json.gz"
+    for f in conv.jsonl conv.json.gz; do
+        "$bin" -q generate --model "$M" --data "$tmp/$f" --temperature 0 --max-new 6 --out "$tmp/gen-$f.jsonl" \
+            2> "$tmp/err" || fail "generate $f: $(cat "$tmp/err")"
+    done
+    strip() { sed 's/,"seconds".*//' "$1"; } # timings differ run to run
+    [ "$(strip "$tmp/gen-conv.jsonl.jsonl")" = "$(strip "$tmp/gen-conv.json.gz.jsonl")" ] \
+        || fail "generate: OpenAI spellings give other answers"
+fi
+
 # 2. not JSON text: what the file is, one line, exit 1
 expect_refused() {
     "$bin" data check "$1" > "$tmp/out" 2> "$tmp/err"; rc=$?
