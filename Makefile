@@ -12,7 +12,7 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 
-PKGS := libcjson libpcre2-8 libutf8proc libcurl sqlite3
+PKGS := libcjson libpcre2-8 libutf8proc libcurl sqlite3 zlib
 # One threading runtime (OpenMP) for both BLAS and our kernels: link the
 # OpenMP build of OpenBLAS explicitly, whatever the system alternative says.
 BLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-openmp

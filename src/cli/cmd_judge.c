@@ -20,9 +20,10 @@
 #include "base/text.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/data_flags.h"
 #include "cli/judge_responses.h"
 #include "io/file.h"
-#include "io/jsonl.h"
+#include "io/records.h"
 #include "judge/judge.h"
 #include "rubric/rubric.h"
 #include "rubric/score.h"
@@ -43,8 +44,8 @@ static int check_rule_patterns(const rg_dataset *data, const rg_response_set *se
     }
     if (without == 0) return RG_OK;
     return rg_error("rule judge: %zu of %zu criteria to judge in %s have no `match` patterns (first: example '%s' "
-                    "rubric[%zu]), so the rule judge cannot grade them; use an http judge for this data",
-                    without, total, data_path, first_ex->id, first_criterion);
+                    "criterion %zu), so the rule judge cannot grade them; use an http judge for this data",
+                    without, total, data_path, first_ex->id, first_criterion + 1);
 }
 
 static void on_progress(void *ctx, int64_t done, int64_t total) {
@@ -79,7 +80,8 @@ static cJSON *stats_json(const rg_score_stats *s) {
     cJSON *o = cJSON_CreateObject();
     if (isfinite(s->mean)) cJSON_AddNumberToObject(o, "mean", s->mean);
     else cJSON_AddNullToObject(o, "mean");
-    cJSON_AddNumberToObject(o, "std_error", s->std_error);
+    if (isfinite(s->std_error)) cJSON_AddNumberToObject(o, "std_error", s->std_error);
+    else cJSON_AddNullToObject(o, "std_error");
     cJSON_AddNumberToObject(o, "n", (double)s->n);
     cJSON_AddNumberToObject(o, "n_undefined", (double)s->n_undefined);
     return o;
@@ -89,6 +91,8 @@ typedef struct {
     const char *data_path, *responses_path, *judge_text, *out_path, *summary_path, *cache_path, *failures_path;
     long resamples, seed;
     int skip_bad;
+    const char *verifier_text;
+    rg_verifier_criteria verifier;
 } judge_args;
 
 /* Everything a run holds, so one function can release it on every path. */
@@ -208,7 +212,7 @@ static void print_summary(const judge_args *a, judge_run *run, const rg_judge_st
 }
 
 static int run_judge(const judge_args *a, judge_run *run, size_t *n_verdicts) {
-    rg_rubric_options load_options = {.skip_bad = a->skip_bad};
+    rg_rubric_options load_options = {.skip_bad = a->skip_bad, .verifier_criteria = a->verifier};
     if (rg_judge_spec_parse(a->judge_text, &run->spec) != RG_OK) return RG_ERR;
     if (rg_rubric_load_all(a->data_path, &load_options, &run->data) != RG_OK) return RG_ERR;
     if (rg_read_responses(a->responses_path, &run->responses) != RG_OK) return RG_ERR;
@@ -281,7 +285,7 @@ static int run_judge(const judge_args *a, judge_run *run, size_t *n_verdicts) {
 }
 
 int cmd_judge(int argc, char **argv) {
-    judge_args a = {.resamples = RG_BOOTSTRAP_RESAMPLES, .seed = 0};
+    judge_args a = {.resamples = RG_BOOTSTRAP_RESAMPLES, .seed = 0, .verifier_text = "skip"};
     const rg_arg args[] = {
         {"data", RG_ARG_STRING, &a.data_path, "FILE", "rubric data (JSONL, any supported format)", 1},
         {"responses", RG_ARG_STRING, &a.responses_path, "FILE", "responses, one {\"id\", \"response\"} per line", 1},
@@ -294,6 +298,7 @@ int cmd_judge(int argc, char **argv) {
         {"resamples", RG_ARG_INT, &a.resamples, "N", "bootstrap resamples for the standard error", 0},
         {"seed", RG_ARG_INT, &a.seed, "N", "seed of the bootstrap (default 0)", 0},
         {"skip-bad", RG_ARG_FLAG, &a.skip_bad, NULL, "skip invalid data lines and count them instead of failing", 0},
+        RG_VERIFIER_CRITERIA_ROW(a.verifier_text),
     };
     const rg_command_spec spec = {
         "judge",
@@ -315,6 +320,7 @@ int cmd_judge(int argc, char **argv) {
     };
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     if (parsed != 0) return parsed == 1 ? 0 : rg_cli_fail();
+    if (rg_cli_verifier_criteria("judge", a.verifier_text, &a.verifier)) return rg_cli_fail();
     if (a.resamples < 1 || a.resamples > 1000000) {
         rg_usage_error("rgsd judge: --resamples must be in [1, 1000000], got %ld (see rgsd judge --help)", a.resamples);
         return rg_cli_fail();

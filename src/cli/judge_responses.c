@@ -8,7 +8,7 @@
 
 #include "base/error.h"
 #include "base/strmap.h"
-#include "io/jsonl.h"
+#include "io/records.h"
 
 /* Marks an id that several examples share (indices stay far below 2^63). */
 #define SHARED_ID (UINT64_C(1) << 63)
@@ -30,13 +30,13 @@ static char *id_text(const cJSON *id) {
 }
 
 int rg_read_responses(const char *path, rg_response_set *set) {
-    rg_jsonl *in;
-    if (rg_jsonl_open(&in, path) != RG_OK) return RG_ERR;
+    rg_records *in;
+    if (rg_records_open(&in, path) != RG_OK) return RG_ERR;
     size_t cap = 0;
     cJSON *value;
     int got, rc = RG_OK;
-    while (rc == RG_OK && (got = rg_jsonl_next(in, &value)) == 1) {
-        long line = rg_jsonl_line(in);
+    while (rc == RG_OK && (got = rg_records_next(in, &value)) == 1) {
+        long line = rg_records_line(in);
         const cJSON *response = cJSON_GetObjectItemCaseSensitive(value, "response");
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(value, "id");
         if (!cJSON_IsObject(value))
@@ -58,7 +58,7 @@ int rg_read_responses(const char *path, rg_response_set *set) {
         }
         cJSON_Delete(value);
     }
-    rg_jsonl_close(in);
+    rg_records_close(in);
     if (rc == RG_OK && got < 0) rc = RG_ERR;
     if (rc == RG_OK && set->count == 0) rc = rg_error("%s: no responses", path);
     return rc;

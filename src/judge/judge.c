@@ -178,6 +178,14 @@ static int collect_uncached(rg_judge *judge, rg_judge_item *items, int n_items, 
     int n = 0;
     for (int i = 0; i < n_items; i++) {
         for (int c = 0; c < (int)items[i].example->ncriteria; c++) {
+            /* A weight of 0 counts for nothing in any score: never sent to a
+             * judge (no request, no cache entry), marked in the explanation. */
+            if (items[i].example->rubric[c].weight == 0) {
+                rg_verdict *v = &items[i].verdicts[c];
+                free(v->explanation);
+                *v = (rg_verdict){.met = 0, .explanation = rg_strdup("not judged: weight 0 counts for nothing")};
+                continue;
+            }
             judge_slot slot = {.item = i, .criterion = c};
             if (judge->cache) {
                 rg_cache_key(judge->identity, &items[i], c, slot.cache_key);
@@ -216,7 +224,8 @@ int rg_judge_run(rg_judge *judge, rg_judge_item *items, int n_items) {
     for (int i = 0; i < n_items; i++) {
         items[i].failed = 0;
         rg_verdicts_clear(items[i].verdicts, (int)items[i].example->ncriteria);
-        judge->progress_total += (int64_t)items[i].example->ncriteria;
+        for (size_t c = 0; c < items[i].example->ncriteria; c++)
+            judge->progress_total += items[i].example->rubric[c].weight != 0;
     }
     judge_slot *slots;
     int n_slots;

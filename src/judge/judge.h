@@ -104,7 +104,9 @@ typedef struct rg_judge rg_judge;
 /* Opens a judge: checks the spec (http: API key variable, local: engine),
  * opens the cache. options may be NULL. */
 int rg_judge_open(rg_judge **out, const rg_judge_spec *spec, const rg_judge_options *options);
-/* Grades every criterion of every item, the cache first, then the back end
+/* Grades every criterion of every item (but those of weight 0, which count
+ * for nothing: met 0, explanation "not judged: weight 0 ...", no request),
+ * the cache first, then the back end
  * (http: up to `concurrency` requests at once over all items). Verdicts are
  * cached as they arrive, so an interrupted run keeps what it paid for.
  * Returns RG_ERR when any criterion is left unjudged (items[i].failed > 0,
