@@ -484,7 +484,7 @@ int pq_assemble_row(const pq_shape *s, const pq_column *cols, pq_cursor *cur, cJ
         if (assemble_leaf(&s->leaves[i], &cols[i], &cur[i], *row)) {
             cJSON_Delete(*row);
             *row = NULL;
-            return rg_error_prefix("%s: row group %zu: row %ld: column %s", w->file, w->row_group, w->row,
+            return rg_error_prefix("%s: row group %zu: row %ld: column %s", w->file, w->row_group, w->row + 1,
                                    s->leaves[i].path);
         }
     }

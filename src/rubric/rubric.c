@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "io/jsonl.h"
+#include "io/parquet.h"
 
 const char *rg_format_name(rg_format format) {
     switch (format) {
@@ -131,6 +132,7 @@ cJSON *rg_example_to_json(const rg_example *ex) {
 
 struct rg_rubric_reader {
     rg_jsonl *in;
+    rg_parquet *pq; /* instead of `in` when the file is Parquet (PAR1 magic) */
     rg_rubric_options options;
     size_t skipped;
     char *first_skip_reason;
@@ -141,6 +143,15 @@ int rg_rubric_open(rg_rubric_reader **out, const char *path, const rg_rubric_opt
     rg_rubric_reader *r = rg_calloc(1, sizeof *r);
     if (!r) return RG_ERR;
     if (options) r->options = *options;
+    /* Parquet is told by its magic bytes, whatever the file is called. */
+    if (strcmp(path, "-") != 0 && rg_parquet_sniff(path)) {
+        if (rg_parquet_open(&r->pq, path)) {
+            free(r);
+            return RG_ERR;
+        }
+        *out = r;
+        return RG_OK;
+    }
     if (rg_jsonl_open(&r->in, path)) {
         free(r);
         return RG_ERR;
@@ -157,12 +168,29 @@ static void note_skip(rg_rubric_reader *r) {
     if (r->skipped <= 5)
         rg_warn("skipped: %s", rg_errmsg());
     else if (r->skipped == 6)
-        rg_warn("%s: more bad lines skipped (counted, not shown)", rg_jsonl_name(r->in));
+        rg_warn("%s: more bad lines skipped (counted, not shown)", r->pq ? rg_parquet_name(r->pq) : rg_jsonl_name(r->in));
     rg_error_clear();
+}
+
+/* A Parquet row is normalised exactly as a JSONL line would be. A reading
+ * error (a damaged file) is not skippable: the reader stops at it. */
+static int next_parquet(rg_rubric_reader *r, rg_example *ex) {
+    for (;;) {
+        cJSON *value = NULL;
+        long row;
+        int got = rg_parquet_next_row(r->pq, &value, &row);
+        if (got <= 0) return got;
+        int rc = rg_example_from_json_row(value, rg_parquet_name(r->pq), row + 1, r->options.allow_empty_rubric, ex);
+        cJSON_Delete(value);
+        if (rc == RG_OK) return 1;
+        if (!r->options.skip_bad) return RG_ERR;
+        note_skip(r);
+    }
 }
 
 int rg_rubric_next(rg_rubric_reader *r, rg_example *ex) {
     memset(ex, 0, sizeof *ex);
+    if (r->pq) return next_parquet(r, ex);
     for (;;) {
         cJSON *value = NULL;
         int got = rg_jsonl_next(r->in, &value);
@@ -189,6 +217,7 @@ const char *rg_rubric_first_skip_reason(const rg_rubric_reader *r) { return r->f
 void rg_rubric_close(rg_rubric_reader *r) {
     if (!r) return;
     rg_jsonl_close(r->in);
+    rg_parquet_close(r->pq);
     free(r->first_skip_reason);
     free(r);
 }

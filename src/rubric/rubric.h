@@ -108,6 +108,11 @@ int rg_example_from_json(const cJSON *root, const char *source, long line, rg_ex
  * (ncriteria == 0) instead of rejecting the line. */
 int rg_example_from_json_opts(const cJSON *root, const char *source, long line, int allow_empty_rubric,
                               rg_example *out);
+/* The same for a row of a table (Parquet): messages say "source: row N: field:
+ * problem"; `row` counts from 1 and is kept in ex->line; the made-up id is
+ * "source:N". */
+int rg_example_from_json_row(const cJSON *root, const char *source, long row, int allow_empty_rubric,
+                             rg_example *out);
 /* The same from a JSON text (one object). */
 int rg_example_parse(const char *json_text, const char *source, long line, rg_example *out);
 /* The example in the rgsd native format (a new cJSON object; NULL with error). */

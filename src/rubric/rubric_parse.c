@@ -23,6 +23,7 @@ typedef struct {
     const char *source;
     long line;
     int allow_empty_rubric; /* see rg_rubric_options */
+    const char *unit;       /* ":" after the source for JSONL lines, ": row " for Parquet rows */
 } origin;
 
 static int field_error(const origin *o, const char *path, const char *fmt, ...)
@@ -34,7 +35,7 @@ static int field_error(const origin *o, const char *path, const char *fmt, ...) 
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    if (o->line > 0) return rg_error("%s:%ld: %s: %s", o->source, o->line, path, detail);
+    if (o->line > 0) return rg_error("%s%s%ld: %s: %s", o->source, o->unit, o->line, path, detail);
     return rg_error("%s: %s: %s", o->source, path, detail);
 }
 
@@ -512,7 +513,8 @@ static int unknown_format(const origin *o, const cJSON *root) {
         "tags}]}, RubricHub/verl {prompt: [messages], rubrics | Rubrics | reward_model.rubrics}, RaR {question, "
         "rubric: [{description, weight}]}, ResearchRubrics {prompt: string, rubrics: [{criterion, weight, axis}]}";
     if (o->line > 0)
-        return rg_error("%s:%ld: unknown format (keys: %s); %s", o->source, o->line, shown ? keys : "none", known);
+        return rg_error("%s%s%ld: unknown format (keys: %s); %s", o->source, o->unit, o->line, shown ? keys : "none",
+                        known);
     return rg_error("%s: unknown format (keys: %s); %s", o->source, shown ? keys : "none", known);
 }
 
@@ -541,12 +543,13 @@ int rg_example_from_json(const cJSON *root, const char *source, long line, rg_ex
     return rg_example_from_json_opts(root, source, line, 0, out);
 }
 
-int rg_example_from_json_opts(const cJSON *root, const char *source, long line, int allow_empty_rubric,
-                              rg_example *out) {
+static int from_json(const cJSON *root, const char *source, long line, int allow_empty_rubric, const char *unit,
+                     rg_example *out) {
     memset(out, 0, sizeof *out);
-    origin o = {source ? source : "<memory>", line, allow_empty_rubric};
+    origin o = {source ? source : "<memory>", line, allow_empty_rubric, unit};
     if (!cJSON_IsObject(root)) {
-        if (line > 0) return rg_error("%s:%ld: expected a JSON object, got %s", o.source, line, json_type(root));
+        if (line > 0)
+            return rg_error("%s%s%ld: expected a JSON object, got %s", o.source, o.unit, line, json_type(root));
         return rg_error("%s: expected a JSON object, got %s", o.source, json_type(root));
     }
     rg_example ex = {0};
@@ -567,6 +570,16 @@ int rg_example_from_json_opts(const cJSON *root, const char *source, long line, 
     }
     *out = ex;
     return RG_OK;
+}
+
+int rg_example_from_json_opts(const cJSON *root, const char *source, long line, int allow_empty_rubric,
+                              rg_example *out) {
+    return from_json(root, source, line, allow_empty_rubric, ":", out);
+}
+
+int rg_example_from_json_row(const cJSON *root, const char *source, long row, int allow_empty_rubric,
+                             rg_example *out) {
+    return from_json(root, source, row, allow_empty_rubric, ": row ", out);
 }
 
 int rg_example_parse(const char *json_text, const char *source, long line, rg_example *out) {
