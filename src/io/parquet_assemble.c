@@ -301,6 +301,16 @@ void pq_shape_free(pq_shape *s) {
 static int utf8_valid(const uint8_t *s, size_t n) {
     size_t i = 0;
     while (i < n) {
+        /* Most text is ASCII: eight bytes at a time while none has the high
+         * bit set and none is zero. */
+        while (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            if ((w & highs) || ((w - ones) & ~w & highs)) break;
+            i += 8;
+        }
+        if (i >= n) break;
         uint8_t c = s[i];
         if (c < 0x80) {
             if (c == 0) return 0; /* a NUL cannot live in a C string */
@@ -402,11 +412,21 @@ static int put(cJSON *parent, const char *key, cJSON *item) {
     return cJSON_AddItemToArray(parent, item) ? RG_OK : RG_ERR;
 }
 
-/* One column's triplets of the current row into the row object. */
+/* One column's triplets of the current row into the row object.
+ *
+ * Two caches keep this linear: per array depth the last element used (the
+ * next one is its ->next), and per path position the object field found
+ * under the same parent last time (a field, once created, stays). Only the
+ * entries this column can use are cleared: it runs for every leaf of every
+ * row. */
 static int assemble_leaf(const pq_leaf *l, const pq_column *col, pq_cursor *cur, cJSON *row) {
-    int idx[PQ_MAX_DEPTH * 2 + 2] = {0};
+    int idx[PQ_MAX_DEPTH * 2 + 2];
     elem_cache cache[PQ_MAX_DEPTH * 2 + 2];
-    memset(cache, 0, sizeof cache);
+    const cJSON *field_parent[PQ_MAX_DEPTH * 2 + 2];
+    cJSON *field_item[PQ_MAX_DEPTH * 2 + 2];
+    memset(idx, 0, (size_t)(l->max_rep + 1) * sizeof idx[0]);
+    memset(cache, 0, (size_t)(l->max_rep + 1) * sizeof cache[0]);
+    memset(field_parent, 0, (size_t)l->nnodes * sizeof field_parent[0]);
     size_t pos = cur->pos;
     if (pos >= col->n) return rg_error("column ends before the row group's last row");
     if (col->rep[pos] != 0) return rg_error("row starts with repetition level %d", col->rep[pos]);
@@ -423,12 +443,22 @@ static int assemble_leaf(const pq_leaf *l, const pq_column *col, pq_cursor *cur,
             const pq_node *n = l->nodes[k];
             cJSON *item;
             int appendable = 1;
-            if (key) item = cJSON_GetObjectItemCaseSensitive(parent, key);
-            else item = array_elem(parent, index, &cache[depth], &appendable);
+            if (key) {
+                if (field_parent[k] == parent) {
+                    item = field_item[k];
+                } else {
+                    item = cJSON_GetObjectItemCaseSensitive(parent, key);
+                    if (item) {
+                        field_parent[k] = parent;
+                        field_item[k] = item;
+                    }
+                }
+            } else {
+                item = array_elem(parent, index, &cache[depth], &appendable);
+            }
             if (!item && !appendable) return rg_error("repetition levels skip a list element");
             if (d < n->def) {
-                if (!n->nullable && (k == 0 || l->nodes[k - 1]->kind != PQ_NODE_ARRAY))
-                    return rg_error("definition level %d leaves a required field empty", d);
+                if (!n->nullable) return rg_error("definition level %d leaves a required field empty", d);
                 if (!item) {
                     cJSON *nul = cJSON_CreateNull();
                     if (!nul || put(parent, key, nul)) {
@@ -457,6 +487,10 @@ static int assemble_leaf(const pq_leaf *l, const pq_column *col, pq_cursor *cur,
                 if (!item || put(parent, key, item)) {
                     cJSON_Delete(item);
                     return rg_error("out of memory");
+                }
+                if (key) {
+                    field_parent[k] = parent;
+                    field_item[k] = item;
                 }
             } else if ((item->type & 0xff) != want) {
                 return rg_error("columns disagree on the shape of a field");
