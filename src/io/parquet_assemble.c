@@ -36,6 +36,7 @@ typedef struct {
 
 /* Records each group's children from the flat, depth-first schema list. */
 static int index_children(build_ctx *c, size_t *i, int depth) {
+    if (*i >= c->m->nschema) return rg_error("%s: the schema ends inside a group (num_children too large)", c->file);
     size_t me = (*i)++;
     const pq_schema_elem *e = &c->m->schema[me];
     if (depth > PQ_MAX_DEPTH) return rg_error("%s: schema nested deeper than %d levels", c->file, PQ_MAX_DEPTH);

@@ -219,7 +219,7 @@ static int grow_triplets(pq_column *col, size_t more) {
 
 static int grow_values(pq_column *col, size_t more) {
     size_t need = col->nvalues + more;
-    if (need <= col->vcap) return RG_OK;
+    if (need <= col->vcap && col->values) return RG_OK; /* allocated even for a page of nulls */
     size_t cap = col->vcap ? col->vcap : 1024;
     while (cap < need) cap *= 2;
     pq_value *v = rg_realloc(col->values, cap * sizeof *v);
