@@ -23,7 +23,9 @@ WARN := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -fopenmp -Isrc -I/usr/include/x86_64-linux-gnu
 OPT ?= -O2 -march=x86-64-v3 -mtune=generic
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_ALL = -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas $(PKG_LIBS) -fopenmp -lm -lpthread
+# Parquet's codecs (src/io/parquet_page.c): Debian's libsnappy, libzstd, zlib, liblz4, libbrotli.
+CODEC_LIBS := -lsnappy -lzstd -lz -llz4 -lbrotlidec
+LDLIBS_ALL = -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas $(PKG_LIBS) $(CODEC_LIBS) -fopenmp -lm -lpthread
 
 LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))

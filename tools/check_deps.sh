@@ -13,7 +13,8 @@ command -v "${CC:-gcc}" >/dev/null 2>&1 || missing="$missing gcc"
 if command -v pkg-config >/dev/null 2>&1; then
     # pkg-config module : Debian package
     mods="libcjson:libcjson-dev libpcre2-8:libpcre2-dev libutf8proc:libutf8proc-dev libcurl:libcurl4-openssl-dev
-sqlite3:libsqlite3-dev"
+sqlite3:libsqlite3-dev zlib:zlib1g-dev snappy:libsnappy-dev libzstd:libzstd-dev liblz4:liblz4-dev
+libbrotlidec:libbrotli-dev"
     [ "$what" = test ] && mods="$mods cmocka:libcmocka-dev"
     for pair in $mods; do
         pkg-config --exists "${pair%%:*}" || missing="$missing ${pair#*:}"

@@ -2,6 +2,8 @@
  * time, from whatever file a user has.
  *
  * What the file is comes from its bytes, not its name:
+ *   - Parquet ("PAR1") is read row by row (io/parquet.h), each row the object
+ *     a JSON line would be; its 1-based row number stands for the line;
  *   - gzip (1f 8b) is decompressed as it is read (zlib), then looked at again;
  *   - text starting with '[' is a JSON array: its elements are the records;
  *   - text whose first line opens an object it does not close ("{" alone, or
@@ -9,13 +11,12 @@
  *     more objects written over several lines, each one record;
  *   - anything else is JSON Lines: one value per line, blank lines skipped,
  *     CRLF accepted.
- * A UTF-8 byte-order mark is skipped. UTF-16/32 text, Parquet, zip, bzip2, xz
- * and zstd files are refused with one line saying what the file is and how to
- * convert it (Parquet is where a Parquet reader plugs in: see sniff_raw in
- * records.c).
+ * A UTF-8 byte-order mark is skipped. UTF-16/32 text, zip, bzip2, xz and zstd
+ * files are refused with one line saying what the file is and how to convert
+ * it (and Parquet on standard input: its footer is at the end).
  *
- * Every layout streams: memory is bounded by the largest record, never the
- * file (a JSON array is cut into its elements by a scanner that tracks
+ * Every layout streams: memory is bounded by the largest record (for Parquet,
+ * the largest row group), never the file (a JSON array is cut into its elements by a scanner that tracks
  * strings and nesting; each element is parsed on its own).
  *
  *   rg_records *in;
@@ -41,7 +42,7 @@
 
 #include <cjson/cJSON.h>
 
-typedef enum { RG_RECORDS_JSONL = 0, RG_RECORDS_JSON_ARRAY, RG_RECORDS_JSON_PRETTY } rg_records_layout;
+typedef enum { RG_RECORDS_JSONL = 0, RG_RECORDS_JSON_ARRAY, RG_RECORDS_JSON_PRETTY, RG_RECORDS_PARQUET } rg_records_layout;
 
 typedef struct rg_records rg_records;
 

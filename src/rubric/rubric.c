@@ -175,8 +175,8 @@ int rg_rubric_next(rg_rubric_reader *r, rg_example *ex) {
             }
             return RG_ERR;
         }
-        int rc = rg_example_from_record(value, rg_records_name(r->in), rg_records_line(r->in),
-                                        rg_records_index(r->in), &r->options, ex);
+        long index = rg_records_layout_of(r->in) == RG_RECORDS_PARQUET ? RG_RECORD_ROW : rg_records_index(r->in);
+        int rc = rg_example_from_record(value, rg_records_name(r->in), rg_records_line(r->in), index, &r->options, ex);
         cJSON_Delete(value);
         if (rc == RG_OK) {
             r->code_checks_skipped += ex->code_checks_skipped;

@@ -137,6 +137,9 @@ struct rg_rubric_options;
  * element index in a JSON array, -1 otherwise. In an array, errors name the
  * path from the file's root ("data.json:17: [3].rubrics[0].points: ...") and
  * a made-up id is "FILE[3]" (elements may share a line). */
+/* `index` RG_RECORD_ROW: the record is a table row (Parquet) and `line` its
+ * 1-based row number; messages then read "data.parquet: row 12: ...". */
+#define RG_RECORD_ROW (-2L)
 int rg_example_from_record(const cJSON *root, const char *source, long line, long index,
                            const struct rg_rubric_options *options, rg_example *out);
 /* With options NULL, every rg_example_* parser uses the defaults: empty

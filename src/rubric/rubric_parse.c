@@ -23,13 +23,19 @@
 typedef struct {
     const char *source;
     long line;
-    long index;             /* element of a JSON array, or -1 */
+    long index;             /* element of a JSON array, -1, or RG_RECORD_ROW (line is a table row) */
     int allow_empty_rubric; /* see rg_rubric_options */
     rg_verifier_criteria verifier_criteria;
 } origin;
 
 static int field_error(const origin *o, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* "data.jsonl:12" for a line, "data.parquet: row 12" for a table row. */
+static const char *where(const origin *o, char *buf, size_t size) {
+    snprintf(buf, size, o->index == RG_RECORD_ROW ? "%s: row %ld" : "%s:%ld", o->source, o->line);
+    return buf;
+}
 
 static int field_error(const origin *o, const char *path, const char *fmt, ...) {
     char detail[512];
@@ -41,7 +47,8 @@ static int field_error(const origin *o, const char *path, const char *fmt, ...) 
     char root_path[320] = "";
     if (o->index >= 0) snprintf(root_path, sizeof root_path, "[%ld]%s%s", o->index, path[0] == '[' ? "" : ".", path);
     if (o->index >= 0) path = root_path;
-    if (o->line > 0) return rg_error("%s:%ld: %s: %s", o->source, o->line, path, detail);
+    char at[300];
+    if (o->line > 0) return rg_error("%s: %s: %s", where(o, at, sizeof at), path, detail);
     return rg_error("%s: %s: %s", o->source, path, detail);
 }
 
@@ -670,8 +677,8 @@ static int unknown_format(const origin *o, const cJSON *root) {
         "known: rgsd native {messages, rubric}, HealthBench {prompt: [messages], rubrics: [{criterion, points, "
         "tags}]}, RubricHub/verl {prompt: [messages], rubrics | Rubrics | reward_model.rubrics}, RaR {question, "
         "rubric: [{description, weight}]}, ResearchRubrics {prompt: string, rubrics: [{criterion, weight, axis}]}";
-    if (o->line > 0)
-        return rg_error("%s:%ld: unknown format (keys: %s); %s", o->source, o->line, shown ? keys : "none", known);
+    char at[300];
+    if (o->line > 0) return rg_error("%s: unknown format (keys: %s); %s", where(o, at, sizeof at), shown ? keys : "none", known);
     return rg_error("%s: unknown format (keys: %s); %s", o->source, shown ? keys : "none", known);
 }
 
@@ -727,8 +734,9 @@ int rg_example_from_record(const cJSON *root, const char *source, long line, lon
     if (!cJSON_IsObject(root)) {
         char element[48] = "";
         if (index >= 0) snprintf(element, sizeof element, " [%ld]:", index);
+        char at[300];
         if (line > 0)
-            return rg_error("%s:%ld:%s expected a JSON object, got %s", o.source, line, element, json_type(root));
+            return rg_error("%s:%s expected a JSON object, got %s", where(&o, at, sizeof at), element, json_type(root));
         return rg_error("%s:%s expected a JSON object, got %s", o.source, element, json_type(root));
     }
     rg_example ex = {0};

@@ -2,8 +2,8 @@
 # Data files as people have them, through the rgsd binary:
 #   1. the same examples as JSON Lines, .jsonl.gz, a JSON array, one
 #      pretty-printed object: rgsd data check and rgsd judge agree;
-#   2. files that are not JSON text (UTF-16, Parquet, xz) fail with one line
-#      saying what the file is;
+#   2. files that are not JSON text (UTF-16, xz, a damaged Parquet file,
+#      Parquet on standard input) fail with one line saying what the file is;
 #   3. nothing usable is a failure: an empty file and a file whose every line
 #      is skipped by --skip-bad exit 1 with one line, for data check, judge,
 #      eval, train, grpo, gap and sft, and nothing is written.
@@ -126,7 +126,9 @@ expect_refused() {
 }
 expect_refused "$tmp/utf16.jsonl" "this is UTF-16LE text; rgsd reads UTF-8: convert it with iconv"
 printf 'PAR1\025\004' > "$tmp/x.parquet"
-expect_refused "$tmp/x.parquet" "this is a Parquet file"
+expect_refused "$tmp/x.parquet" "not a Parquet file (6 bytes, too short)"
+"$bin" data check - < "$tmp/x.parquet" > "$tmp/out" 2> "$tmp/err" && fail "Parquet on stdin accepted"
+grep -qF "this is a Parquet file, which is read from its path, not a pipe" "$tmp/err" || fail "Parquet on stdin: $(cat "$tmp/err")"
 if command -v xz > /dev/null; then
     xz -c "$tmp/data.jsonl" > "$tmp/data.jsonl.xz"
     expect_refused "$tmp/data.jsonl.xz" "this is xz-compressed"

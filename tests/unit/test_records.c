@@ -1,6 +1,7 @@
 /* test_records.c — data files as people have them: JSON Lines, .jsonl.gz, a
  * JSON array (pretty or on one line), one or more pretty-printed objects, and
- * the files that are refused with what they are (UTF-16, Parquet, zip, xz).
+ * the files that are refused with what they are (UTF-16, zip, xz; Parquet
+ * too short to be one).
  * Every record's line and index, every error's exact line. */
 #include "test_util.h"
 
@@ -103,7 +104,7 @@ static void files_that_are_not_json_say_what_they_are(void **state) {
     expect_open_error(path, "u16.jsonl: this is UTF-16LE text; rgsd reads UTF-8: convert it with iconv -f UTF-16LE");
     const char utf16_no_bom[] = "{\0\"\0a\0\"\0";
     expect_open_error(write_file("u16b.jsonl", utf16_no_bom, sizeof utf16_no_bom - 1), "this is UTF-16LE text");
-    expect_open_error(write_text("t.parquet", "PAR1\x15\x04"), "t.parquet: this is a Parquet file");
+    expect_open_error(write_text("t.parquet", "PAR1\x15\x04"), "t.parquet: not a Parquet file (6 bytes, too short)");
     expect_open_error(write_text("t.zip", "PK\x03\x04zz"), "t.zip: this is a zip archive; unpack it");
     expect_open_error(write_file("t.xz", "\xFD" "7zXZ\x00\x00", 7), "t.xz: this is xz-compressed");
     expect_open_error(write_text("t.bz2", "BZh91AY"), "t.bz2: this is bzip2-compressed");
