@@ -333,6 +333,8 @@ static int drive(http_run *run) {
         for (int r = 0; r < run->n_requests; r++) {
             http_request *req = &run->requests[r];
             if (req->state == REQUEST_DONE) continue;
+            if (run->judge->cache_error && !run->stop_reason)
+                run->stop_reason = rg_strdup("not sent: the verdict cache cannot be written");
             if (req->state == REQUEST_WAITING && run->stop_reason) {
                 fail_request(run, req, run->stop_reason, NULL);
                 continue;

@@ -4,6 +4,9 @@
 #   1. a save killed (SIGKILL) inside the checkpoint switch, where the folder
 #      is missing under its name: --resume recovers it and continues bit for
 #      bit; copies left by dead processes are removed by the next save.
+#   2. the verdict cache on a full disk (a file-size limit, `ulimit -f`): the
+#      judge stops at the first verdict it cannot store, exit 1, one line; a
+#      rerun pays only for what was not stored.
 set -u
 T=$(mktemp -d /tmp/rgsd-e2e-durable-XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -47,5 +50,37 @@ strip() { sed 's/, "tokens_per_s".*//' "$1"; }
 left=$(ls -d "$T"/ck.* 2>/dev/null | wc -l)
 [ "$left" -eq 0 ] || { ls -d "$T"/ck.*; die "$left copies left beside the checkpoint"; }
 echo "ok: killed in the commit window -> recovered, resumed bit for bit, orphans removed"
+
+# ---- 2. the verdict cache cannot grow (the local judge: the PyTorch-made tiny Qwen3, when built)
+M=${RGSD_REF_DIR:-build/ref}/model/e2e_qwen3
+if [ -f "$M/model.safetensors" ]; then
+    /usr/bin/python3 - "$T" <<'PYEOF' || die "judge data"
+import json, sys
+with open(sys.argv[1] + "/d.jsonl", "w") as d, open(sys.argv[1] + "/r.jsonl", "w") as r:
+    for i in range(40):
+        d.write(json.dumps({"id": f"ex{i}", "messages": [{"role": "user", "content": f"question {i}"}],
+                            "rubric": [{"text": f"criterion {c} of example {i}: the answer says so", "weight": c + 1}
+                                       for c in range(5)]}) + "\n")
+        r.write(json.dumps({"id": f"ex{i}", "response": f"answer number {i}"}) + "\n")
+PYEOF
+    JUDGE="$R judge --data $T/d.jsonl --responses $T/r.jsonl --judge local:$M#batch=4&context=512 --cache $T/v.sqlite"
+    # 64 KiB for any file: the cache's write-ahead log fills after a few verdicts (SIGXFSZ ignored: write fails EFBIG)
+    (trap '' XFSZ; ulimit -f 64; $JUDGE --summary "$T/s1.json" >/dev/null 2>"$T/log"); rc=$?
+    [ $rc -eq 1 ] || { cat "$T/log"; die "a verdict cache that cannot be written: exit $rc, want 1"; }
+    [ "$(grep -c '^rgsd: ' "$T/log")" -eq 1 ] || { cat "$T/log"; die "want one error line"; }
+    grep -q "^rgsd: verdict cache $T/v.sqlite: write: .*could not be stored" "$T/log" || { cat "$T/log"; die "unclear cache error"; }
+    grep -q "^warning" "$T/log" && die "warnings instead of a stop"
+    [ -e "$T/s1.json" ] && die "a summary was written despite the failure"
+    stored=$(/usr/bin/python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from verdicts').fetchone()[0])" "$T/v.sqlite")
+    $JUDGE --summary "$T/s2.json" >/dev/null 2>"$T/log" || { cat "$T/log"; die "rerun with room"; }
+    /usr/bin/python3 -c "
+import json, sys
+a = json.load(open(sys.argv[1]))['accounting']; stored = int(sys.argv[2])
+assert 0 < stored < 200 and a['cache_hits'] == stored and a['requests'] == 200 - stored, (stored, a)" "$T/s2.json" "$stored" \
+        || die "the rerun did not pay only for the verdicts not stored"
+    echo "ok: cache full after $stored of 200 verdicts -> exit 1, one line; the rerun paid $((200 - stored))"
+else
+    echo "skipped section 2: $M missing (PyTorch reference not generated)"
+fi
 
 exit 0
