@@ -7,6 +7,9 @@
 #   2. the verdict cache on a full disk (a file-size limit, `ulimit -f`): the
 #      judge stops at the first verdict it cannot store, exit 1, one line; a
 #      rerun pays only for what was not stored.
+#   3. a full disk (`ulimit -f`) under world gen, world model (the safetensors
+#      writer) and eval --out: the OS's reason in the one error line, and no
+#      folder (nor a temp copy) left behind.
 set -u
 T=$(mktemp -d /tmp/rgsd-e2e-durable-XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -82,5 +85,20 @@ assert 0 < stored < 200 and a['cache_hits'] == stored and a['requests'] == 200 -
 else
     echo "skipped section 2: $M missing (PyTorch reference not generated)"
 fi
+
+# ---- 3. a full disk: the reason kept, nothing left behind
+full() { # full KIB NAME CMD...: runs CMD under a file-size limit; expects exit 1, "File too large", no NAME*
+    kib=$1; name=$2; shift 2
+    (trap '' XFSZ; ulimit -f "$kib"; "$@" >/dev/null 2>"$T/log"); rc=$?
+    [ $rc -eq 1 ] || { cat "$T/log"; die "$name on a full disk: exit $rc, want 1"; }
+    [ "$(grep -c '^rgsd: ' "$T/log")" -eq 1 ] || { cat "$T/log"; die "$name: want one error line"; }
+    grep -q "^rgsd: .*File too large" "$T/log" || { cat "$T/log"; die "$name: the reason (errno) is missing"; }
+    ls -d "$T/$name"* >/dev/null 2>&1 && { ls -d "$T/$name"*; die "$name: a folder was left behind"; }
+    return 0
+}
+full 100 wfull $R world gen --seed 3 --out "$T/wfull"
+full 100 mfull $R world model --tokenizer "$T/w/tokenizer" --out "$T/mfull" --hidden 256 --layers 4
+full 2 efull $R -q eval --model "$T/m" --data "$T/w/heldout.jsonl" --judge rule --max-new 16 --samples 4 --out "$T/efull"
+echo "ok: world gen, world model, eval --out on a full disk: errno kept, no folder left"
 
 exit 0
