@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/stop.h"
 #include "base/log.h"
 #include "base/rng.h"
 #include "base/timer.h"
@@ -327,6 +328,8 @@ static int drive(http_run *run) {
     const int concurrency = run->judge->spec.concurrency;
     int running = 0;
     for (;;) {
+        /* A stop request (training's Ctrl-C): give up now, in-flight requests included (http_judge_run fails them). */
+        if (rg_stop_check() != RG_OK) return RG_ERR;
         double now = rg_now();
         double next_ready = INFINITY;
         int unfinished = 0;

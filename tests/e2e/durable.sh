@@ -10,6 +10,10 @@
 #   3. a full disk (`ulimit -f`) under world gen, world model (the safetensors
 #      writer) and eval --out: the OS's reason in the one error line, and no
 #      folder (nor a temp copy) left behind.
+#   4. Ctrl-C inside a long RGSD step, and inside an evaluation, returns in a
+#      fraction of the step (measured), saves the last complete step, and
+#      --resume is bit for bit the uninterrupted run; a second Ctrl-C during
+#      the save exits at once and --resume recovers the folder.
 set -u
 T=$(mktemp -d /tmp/rgsd-e2e-durable-XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -100,5 +104,62 @@ full 100 wfull $R world gen --seed 3 --out "$T/wfull"
 full 100 mfull $R world model --tokenizer "$T/w/tokenizer" --out "$T/mfull" --hidden 256 --layers 4
 full 2 efull $R -q eval --model "$T/m" --data "$T/w/heldout.jsonl" --judge rule --max-new 16 --samples 4 --out "$T/efull"
 echo "ok: world gen, world model, eval --out on a full disk: errno kept, no folder left"
+
+# ---- 4. signals: stop inside the step / the evaluation; a second one exits at once
+now() { date +%s.%N; }
+$R world model --tokenizer "$T/w/tokenizer" --out "$T/big" --hidden 256 --layers 4 2>"$T/log" || { cat "$T/log"; die "big model"; }
+BASE="$R train --model $T/big --data $T/w/train.jsonl --batch 12 --lr 1e-3 --seed 3 --save-every 1"
+LONG="$BASE --no-progress --max-new 384"
+# a. inside step 2 (its generation: several seconds): the checkpoint of step 1 is the sign that step 2 began
+$LONG --steps 2 --out "$T/s_full" 2>"$T/log" || { cat "$T/log"; die "2 long steps"; }
+step2=$(sed -n 2p "$T/s_full/metrics.jsonl" | sed 's/.*"step_s": \([0-9.]*\).*/\1/')
+$LONG --steps 2 --out "$T/s_int" 2>"$T/log" &
+PID=$!
+i=0; while [ ! -f "$T/s_int/train_state.safetensors" ]; do i=$((i + 1)); [ $i -gt 600 ] && die "step 1 never saved"; sleep 0.1; done
+sleep 0.3
+t0=$(now); kill -INT $PID; wait $PID; rc=$?; t1=$(now)
+stop_s=$(echo "$t1 $t0" | awk '{printf "%.2f", $1 - $2}')
+[ $rc -eq 130 ] || { cat "$T/log"; die "SIGINT inside a step: exit $rc, want 130"; }
+grep -q "interrupted: step 1 saved" "$T/log" || { cat "$T/log"; die "the abandoned step 2 was not left out (or step 1 not saved)"; }
+awk -v s="$stop_s" -v t="$step2" 'BEGIN { exit !(s < 2.0 && s < t / 2) }' || die "the stop took $stop_s s (a step: $step2 s)"
+$LONG --steps 2 --out "$T/s_int" --resume 2>"$T/log" || { cat "$T/log"; die "resume after a stop inside a step"; }
+grep -q "resuming at step 1 of 2" "$T/log" || { cat "$T/log"; die "did not resume at step 1"; }
+for f in model.safetensors train_state.safetensors; do cmp -s "$T/s_full/$f" "$T/s_int/$f" || die "$f differs after a stop inside a step + resume"; done
+echo "ok: SIGINT inside a ${step2} s step: exit 130 after $stop_s s, step 1 saved, resume bit for bit"
+
+# b. inside the evaluation after step 2 (short steps, a long evaluation); the progress line of step 2
+#    (printed at each tenth of the run when stderr is not a terminal) comes right before its evaluation
+EVAL="$BASE --max-new 16 --eval-data $T/w/heldout.jsonl --eval-every 2 --judge rule --eval-samples 4 --eval-max-new 384"
+$EVAL --steps 3 --out "$T/e_full" 2>"$T/log" || { cat "$T/log"; die "3 steps with evaluations"; }
+eval_s=$(grep '"eval": true' "$T/e_full/metrics.jsonl" | head -1 | sed 's/.*"eval_s": \([0-9.]*\).*/\1/')
+$EVAL --steps 3 --out "$T/e_int" 2>"$T/log" &
+PID=$!
+wait_for "$T/log" "rgsd .*2/3" || { cat "$T/log"; die "step 2 never ended"; }
+sleep 0.2
+t0=$(now); kill -TERM $PID; wait $PID; rc=$?; t1=$(now)
+stop_s=$(echo "$t1 $t0" | awk '{printf "%.2f", $1 - $2}')
+[ $rc -eq 143 ] || { cat "$T/log"; die "SIGTERM inside an evaluation: exit $rc, want 143"; }
+grep -q "interrupted: step 2 saved" "$T/log" || { cat "$T/log"; die "the step the evaluation was for is not the one saved"; }
+grep -q '"eval": true' "$T/e_int/metrics.jsonl" && die "the stopped evaluation left a line"
+awk -v s="$stop_s" -v t="$eval_s" 'BEGIN { exit !(s < 2.0 && s < t / 2) }' || die "the stop took $stop_s s (an evaluation: $eval_s s)"
+$EVAL --steps 3 --out "$T/e_int" --resume 2>"$T/log" || { cat "$T/log"; die "resume after a stop inside an evaluation"; }
+grep -q "resuming at step 2 of 3" "$T/log" || { cat "$T/log"; die "did not resume at step 2"; }
+for f in model.safetensors train_state.safetensors; do cmp -s "$T/e_full/$f" "$T/e_int/$f" || die "$f differs after a stop inside an evaluation + resume"; done
+echo "ok: SIGTERM inside a ${eval_s} s evaluation: exit 143 after $stop_s s, step 2 saved, resume bit for bit"
+
+# c. a second Ctrl-C while the interrupted run saves (held 60 s in its commit window): exits at once
+RGSD_TEST_COMMIT_DELAY_MS=60000 $LONG --steps 2 --out "$T/d_int" 2>"$T/log" &
+PID=$!
+i=0; while [ ! -f "$T/d_int/train_state.safetensors" ]; do i=$((i + 1)); [ $i -gt 600 ] && die "step 1 never saved"; sleep 0.1; done
+kill -INT $PID
+wait_for "$T/log" "commit window of $T/d_int open" || { cat "$T/log"; die "the final save never began"; }
+t0=$(now); kill -INT $PID; wait $PID; rc=$?; t1=$(now)
+stop_s=$(echo "$t1 $t0" | awk '{printf "%.2f", $1 - $2}')
+[ $rc -eq 130 ] || { cat "$T/log"; die "a second SIGINT: exit $rc, want 130"; }
+awk -v s="$stop_s" 'BEGIN { exit !(s < 2.0) }' || die "the second signal took $stop_s s"
+$LONG --steps 2 --out "$T/d_int" --resume 2>"$T/log" || { cat "$T/log"; die "resume after a second signal"; }
+grep -q "resuming at step 1 of 2" "$T/log" || { cat "$T/log"; die "did not resume at step 1 after a second signal"; }
+for f in model.safetensors train_state.safetensors; do cmp -s "$T/s_full/$f" "$T/d_int/$f" || die "$f differs after a second signal + resume"; done
+echo "ok: a second SIGINT during the save: exit 130 after $stop_s s; resume recovered and bit for bit"
 
 exit 0
