@@ -377,8 +377,9 @@ int http_judge_run(rg_judge *judge, rg_judge_item *items, const judge_slot *slot
     if (rc == RG_OK) rc = build_headers(&run);
     if (rc == RG_OK && !(run.multi = curl_multi_init())) rc = rg_error("judge: curl_multi_init failed");
     if (rc == RG_OK) rc = drive(&run);
-    if (rc != RG_OK) {
-        /* A broken run (out of memory, curl failure): still account for every slot. */
+    if (rc != RG_OK && !rg_stop_requested) {
+        /* A broken run (out of memory, curl failure): still account for every slot
+         * (not after a stop request: those criteria were not tried, nothing to record). */
         char *why = rg_strdup(rg_errmsg());
         for (int r = 0; r < run.n_requests; r++)
             if (run.requests[r].state != REQUEST_DONE) fail_request(&run, &run.requests[r], why ? why : "?", NULL);
