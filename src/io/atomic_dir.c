@@ -283,3 +283,9 @@ int rg_dir_recover(const char *final_dir, int *recovered) {
     free(scan_dead(final_dir, NULL, 1, NULL));
     return RG_OK;
 }
+
+int rg_dir_recover_missing(const char *path) {
+    struct stat st;
+    if (stat(path, &st) == 0 || errno != ENOENT) return RG_OK;
+    return rg_dir_recover(path, NULL);
+}

@@ -33,5 +33,8 @@ void rg_dir_abort(char *temp_dir);
  * Then every ".tmp-/.new-/.old-PID" copy of a dead process is removed.
  * *recovered (may be NULL) is set to 1 when final_dir was replaced. */
 int rg_dir_recover(const char *final_dir, int *recovered);
+/* For readers (model and adapter loading): rg_dir_recover only when path is
+ * missing, so reading an existing folder never renames anything. */
+int rg_dir_recover_missing(const char *path);
 
 #endif

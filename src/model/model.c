@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "io/atomic_dir.h"
 #include "model/gemv_f32.h"
 #include "model/model_source.h"
 #include "nn/nn.h"
@@ -259,6 +260,8 @@ int rg_model_load(rg_model *model, const char *path, rg_weight_dtype dtype) {
     memset(model, 0, sizeof *model);
     rg_model_source src;
     rg_model_config cfg;
+    /* a checkpoint folder whose save was killed midway may sit beside its name */
+    if (rg_dir_recover_missing(path) != RG_OK) return RG_ERR;
     if (rg_model_source_open(&src, path, &cfg)) return RG_ERR;
     int rc = rg_model_alloc(model, &cfg, dtype);
     if (rc == RG_OK) rc = fill_from_source(model, &src);

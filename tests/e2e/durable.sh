@@ -57,6 +57,14 @@ strip() { sed 's/, "tokens_per_s".*//' "$1"; }
 left=$(ls -d "$T"/ck.* 2>/dev/null | wc -l)
 [ "$left" -eq 0 ] || { ls -d "$T"/ck.*; die "$left copies left beside the checkpoint"; }
 echo "ok: killed in the commit window -> recovered, resumed bit for bit, orphans removed"
+# the same kill, then a reader (--model): it finds the folder too
+RGSD_TEST_COMMIT_DELAY_MS=60000 $SFT --out "$T/ck2" --steps 4 --stop-after 2 2>"$T/log" &
+PID=$!
+wait_for "$T/log" "commit window of $T/ck2 open" || { cat "$T/log"; die "the commit window was never reached (2)"; }
+kill -KILL $PID; wait $PID 2>/dev/null
+$R generate --model "$T/ck2" --prompt hello --max-new 2 >/dev/null 2>"$T/log" || { cat "$T/log"; die "--model after a kill in the commit window"; }
+[ "$(ls -d "$T"/ck2.* 2>/dev/null | wc -l)" -eq 0 ] || die "copies left beside ck2 after a reader recovered it"
+echo "ok: killed in the commit window -> a reader (--model) recovers the folder"
 
 # ---- 2. the verdict cache cannot grow (the local judge: the PyTorch-made tiny Qwen3, when built)
 M=${RGSD_REF_DIR:-build/ref}/model/e2e_qwen3
