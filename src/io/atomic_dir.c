@@ -92,14 +92,23 @@ static char *sibling(const char *final_dir, const char *kind, long pid) {
     return s;
 }
 
+/* Marks a temp folder as rgsd's from its first instant (a killed process may
+ * leave it with no other file); removed when the folder is complete. */
+#define TEMP_MARK ".rgsd-partial"
+
 char *rg_dir_begin(const char *final_dir) {
     char *tmp = sibling(final_dir, "tmp", (long)getpid());
     if (!tmp) return NULL;
     remove_tree(tmp); /* a leftover of a killed run that had the same pid */
-    if (rg_mkdir_p(tmp) != RG_OK) {
+    char *mark = NULL;
+    if (rg_mkdir_p(tmp) != RG_OK || !(mark = rg_path_join(tmp, TEMP_MARK)) ||
+        rg_write_file_atomic(mark, "", 0) != RG_OK) {
+        free(mark);
+        remove_tree(tmp);
         free(tmp);
         return NULL;
     }
+    free(mark);
     return tmp;
 }
 
@@ -120,6 +129,16 @@ static int replaceable(const char *dir) {
         if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) empty = 0;
     closedir(d);
     return empty;
+}
+
+/* A dead process's copy is removed only when it is recognisably rgsd's (a
+ * temp mark, a file rgsd writes, or nothing), never a user's folder that
+ * merely has a name like "run.old-2020". */
+static int ours(const char *dir) {
+    char *mark = rg_path_join(dir, TEMP_MARK);
+    int marked = mark && rg_file_exists(mark);
+    free(mark);
+    return marked || replaceable(dir);
 }
 
 /* 1 when pid is a running process (ours included), 0 when it is gone. A
@@ -182,8 +201,8 @@ static int switch_in(const char *ready, const char *final_dir) {
 
 /* Walks final_dir's siblings "<base>.{tmp,new,old}-<pid>" of dead processes:
  * when pick_kind is set, returns (malloc'd) the newest of that kind; when
- * remove is set, removes them all (except `keep`). */
-static char *scan_dead(const char *final_dir, const char *pick_kind, int remove, const char *keep) {
+ * remove is set, removes them all. */
+static char *scan_dead(const char *final_dir, const char *pick_kind, int remove) {
     char *parent, *base;
     if (split_path(final_dir, &parent, &base) != RG_OK) return NULL;
     DIR *d = opendir(parent);
@@ -203,7 +222,7 @@ static char *scan_dead(const char *final_dir, const char *pick_kind, int remove,
         if (!*digits || *end || errno || pid_alive(pid)) continue;
         char *path = rg_path_join(parent, name);
         if (!path) continue;
-        if (keep && strcmp(path, keep) == 0) {
+        if (!ours(path)) {
             free(path);
             continue;
         }
@@ -239,6 +258,9 @@ int rg_dir_commit(char *temp_dir, const char *final_dir) {
         return RG_ERR;
     }
     remove_tree(ready);
+    char *mark = rg_path_join(temp_dir, TEMP_MARK);
+    if (mark) unlink(mark);
+    free(mark);
     fsync_dir(temp_dir); /* the folder's entries, before it is called complete */
     if (rename(temp_dir, ready) != 0) {
         int rc = rg_error("%s: cannot mark %s complete: %s", final_dir, temp_dir, strerror(errno));
@@ -250,7 +272,7 @@ int rg_dir_commit(char *temp_dir, const char *final_dir) {
     free(temp_dir);
     /* What killed processes left here is older than this copy, and this copy
      * is complete: they are not needed, even when final_dir is missing. */
-    free(scan_dead(final_dir, NULL, 1, NULL));
+    free(scan_dead(final_dir, NULL, 1));
     if (switch_in(ready, final_dir) != RG_OK) {
         remove_tree(ready);
         free(ready);
@@ -268,9 +290,9 @@ void rg_dir_abort(char *temp_dir) {
 
 int rg_dir_recover(const char *final_dir, int *recovered) {
     if (recovered) *recovered = 0;
-    char *from = scan_dead(final_dir, "new", 0, NULL);
+    char *from = scan_dead(final_dir, "new", 0);
     struct stat st;
-    if (!from && stat(final_dir, &st) != 0) from = scan_dead(final_dir, "old", 0, NULL);
+    if (!from && stat(final_dir, &st) != 0) from = scan_dead(final_dir, "old", 0);
     if (from) {
         if (switch_in(from, final_dir) != RG_OK) {
             free(from);
@@ -280,7 +302,7 @@ int rg_dir_recover(const char *final_dir, int *recovered) {
         if (recovered) *recovered = 1;
         free(from);
     }
-    free(scan_dead(final_dir, NULL, 1, NULL));
+    free(scan_dead(final_dir, NULL, 1));
     return RG_OK;
 }
 

@@ -14,7 +14,9 @@
  * the previous .old) beside it; rg_dir_recover, run by --resume and by the
  * next commit, finishes that switch. ".tmp" copies are never trusted (they
  * may be half-written); copies of a live process (another rgsd writing the
- * same folder) are never touched. */
+ * same folder) are never touched, nor a look-alike folder that is not rgsd's
+ * (a copy is rgsd's when it holds the temp mark, a file rgsd writes, or
+ * nothing). */
 #ifndef RG_ATOMIC_DIR_H
 #define RG_ATOMIC_DIR_H
 

@@ -45,7 +45,7 @@ kill -KILL $PID; wait $PID 2>/dev/null
 ls -d "$T"/ck.* >/dev/null 2>&1 || die "nothing left beside the missing folder"
 # a dead process's orphans (each a full copy), as 44 of 57 kills left them
 sh -c 'exit 0' & DEAD=$!; wait $DEAD
-mkdir "$T/ck.tmp-$DEAD" "$T/ck.old-$DEAD" && echo x > "$T/ck.tmp-$DEAD/model.safetensors"
+mkdir "$T/ck.tmp-$DEAD" "$T/ck.old-$DEAD" && : > "$T/ck.tmp-$DEAD/.rgsd-partial" && echo x > "$T/ck.tmp-$DEAD/model.safetensors"
 $SFT --out "$T/ck" --steps 4 --resume 2>"$T/log" || { cat "$T/log"; die "--resume after a kill in the commit window"; }
 grep -q "recovered from $T/ck.new-$PID" "$T/log" || { cat "$T/log"; die "the complete new copy was not the one recovered"; }
 grep -q "resuming at step 2 of 4" "$T/log" || { cat "$T/log"; die "did not resume at step 2"; }

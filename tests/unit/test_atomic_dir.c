@@ -117,7 +117,8 @@ static void test_recover_old_only(void **s) {
     free(root);
 }
 
-/* A save removes dead processes' copies (each a full checkpoint) and keeps a live one's. */
+/* A save removes dead processes' copies (each a full checkpoint, or a temp
+ * one with only its mark) and keeps a live one's and a user's look-alike. */
 static void test_save_cleans_orphans(void **s) {
     (void)s;
     char *root = test_tmpdir();
@@ -129,10 +130,20 @@ static void test_save_cleans_orphans(void **s) {
     make_copy(final, "old", gone, "y");
     make_copy(final, "tmp", (long)getppid(), "being written by a live process");
     snprintf(live, sizeof live, "%s.tmp-%ld", final, (long)getppid());
-    assert_int_equal(count_entries(root), 4);
+    char foreign[600]; /* a user's folder that only looks like a copy */
+    snprintf(foreign, sizeof foreign, "%s.old-%ld", final, (long)dead_pid());
+    assert_int_equal(rg_mkdir_p(foreign), RG_OK);
+    put(foreign, "notes.txt", "mine");
+    char *partial = rg_dir_begin(final); /* a temp copy killed before its first file: only the mark */
+    char dead_tmp[600];
+    snprintf(dead_tmp, sizeof dead_tmp, "%s.tmp-%ld", final, (long)dead_pid());
+    assert_int_equal(rename(partial, dead_tmp), 0);
+    free(partial);
+    assert_int_equal(count_entries(root), 6);
     save(final, "two");
-    assert_int_equal(count_entries(root), 2);
+    assert_int_equal(count_entries(root), 3);
     assert_true(rg_file_exists(live));
+    assert_true(rg_file_exists(foreign)); /* dead pid, but not rgsd's: kept */
     char *text = get(final, "train_state.safetensors");
     assert_string_equal(text, "two");
     free(text);
