@@ -10,7 +10,6 @@
 #include <cjson/cJSON.h>
 
 #include "base/error.h"
-#include "base/stop.h"
 #include "io/file.h"
 #include "judge/judge.h"
 #include "rubric/rubric.h"
@@ -318,25 +317,6 @@ static void cache_makes_reruns_free(void **state) {
     assert_int_equal(rg_judge_get_stats(f->judge)->cache_hits, 0);
 }
 
-/* Training's Ctrl-C (base/stop.h): the judge gives up at once, sends nothing
- * more and records no failure (the criteria were not tried). */
-static void stop_request_ends_the_run(void **state) {
-    fixture *f = *state;
-    SKIP_WITHOUT_SERVER(f);
-    char script[2048];
-    snprintf(script, sizeof script, "{%s}", criterion_rules);
-    start(f, script, "concurrency=1", NULL);
-    rg_stop_requested = SIGINT;
-    int rc = rg_judge_run(f->judge, f->items, 2);
-    rg_stop_requested = 0;
-    assert_int_equal(rc, RG_ERR);
-    assert_non_null(strstr(rg_errmsg(), "interrupted"));
-    assert_int_equal(fake_openai_requests(&f->server), 0);
-    char failures[600];
-    snprintf(failures, sizeof failures, "%s/failures.jsonl", f->dir);
-    assert_false(rg_file_exists(failures));
-}
-
 static void unset_key_variable_is_an_error(void **state) {
     (void)state;
     rg_judge_spec spec;
@@ -360,7 +340,6 @@ int main(void) {
         cmocka_unit_test_setup_teardown(unauthorized_stops_and_key_is_redacted, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrency_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(cache_makes_reruns_free, setup, teardown),
-        cmocka_unit_test_setup_teardown(stop_request_ends_the_run, setup, teardown),
         cmocka_unit_test(unset_key_variable_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
