@@ -7,7 +7,7 @@
 set -e
 what=${1:-test}
 PKGS="gcc make pkg-config libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev
-libcurl4-openssl-dev libsqlite3-dev libcmocka-dev python3"
+libcurl4-openssl-dev libsqlite3-dev zlib1g-dev libcmocka-dev python3"
 if [ "$what" = test ]; then
     PKGS="$PKGS python3-torch python3-numpy python3-jinja2"
 fi

@@ -4,6 +4,7 @@
 #define RG_JUDGE_INTERNAL_H
 
 #include "judge/cache.h"
+#include "judge/http_request.h"
 #include "judge/judge.h"
 
 /* One verdict still to decide: criterion `criterion` of items[item]. */
@@ -26,6 +27,7 @@ struct rg_judge {
     char *cache_error;      /* the first failed cache write: back ends stop asking (a rerun would pay again) */
     int64_t unstored;       /* verdicts of this run the cache could not store */
     struct local_judge *local; /* local: the loaded model and its scratch (local_judge.c) */
+    http_endpoint_quirks http_quirks; /* http: what the endpoint refused so far (http_request.h) */
 };
 
 /* Back ends decide every slot, calling judge_record_verdict or
