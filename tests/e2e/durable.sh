@@ -36,6 +36,7 @@ $R world model --tokenizer "$T/w/tokenizer" --out "$T/m" --hidden 64 --layers 2 
 # ---- 1. killed inside the checkpoint switch
 SFT="$R sft --model $T/m --data $T/w/sft.jsonl --batch-size 4 --lr 1e-3 --seed 5 --save-every 1 --no-progress"
 $SFT --out "$T/full" --steps 4 2>"$T/log" || { cat "$T/log"; die "4 uninterrupted steps"; }
+: > "$T/log" # emptied before the job starts: wait_for must not read the previous run's lines
 RGSD_TEST_COMMIT_DELAY_MS=60000 $SFT --out "$T/ck" --steps 4 --stop-after 2 2>"$T/log" &
 PID=$!
 # the save after step 1 made the folder; the one after step 2 has moved it aside: kill there
@@ -58,6 +59,7 @@ left=$(ls -d "$T"/ck.* 2>/dev/null | wc -l)
 [ "$left" -eq 0 ] || { ls -d "$T"/ck.*; die "$left copies left beside the checkpoint"; }
 echo "ok: killed in the commit window -> recovered, resumed bit for bit, orphans removed"
 # the same kill, then a reader (--model): it finds the folder too
+: > "$T/log" # emptied before the job starts: wait_for must not read the previous run's lines
 RGSD_TEST_COMMIT_DELAY_MS=60000 $SFT --out "$T/ck2" --steps 4 --stop-after 2 2>"$T/log" &
 PID=$!
 wait_for "$T/log" "commit window of $T/ck2 open" || { cat "$T/log"; die "the commit window was never reached (2)"; }
@@ -121,6 +123,7 @@ LONG="$BASE --no-progress --max-new 384"
 # a. inside step 2 (its generation: several seconds): the checkpoint of step 1 is the sign that step 2 began
 $LONG --steps 2 --out "$T/s_full" 2>"$T/log" || { cat "$T/log"; die "2 long steps"; }
 step2=$(sed -n 2p "$T/s_full/metrics.jsonl" | sed 's/.*"step_s": \([0-9.]*\).*/\1/')
+: > "$T/log" # emptied before the job starts: wait_for must not read the previous run's lines
 $LONG --steps 2 --out "$T/s_int" 2>"$T/log" &
 PID=$!
 i=0; while [ ! -f "$T/s_int/train_state.safetensors" ]; do i=$((i + 1)); [ $i -gt 600 ] && die "step 1 never saved"; sleep 0.1; done
@@ -137,13 +140,14 @@ echo "ok: SIGINT inside a ${step2} s step: exit 130 after $stop_s s, step 1 save
 
 # b. inside the evaluation after step 2 (short steps, a long evaluation); the progress line of step 2
 #    (printed at each tenth of the run when stderr is not a terminal) comes right before its evaluation
-EVAL="$BASE --max-new 16 --eval-data $T/w/heldout.jsonl --eval-every 2 --judge rule --eval-samples 4 --eval-max-new 384"
+EVAL="$BASE --max-new 16 --eval-data $T/w/heldout.jsonl --eval-every 2 --judge rule --eval-samples 8 --eval-max-new 384"
 $EVAL --steps 3 --out "$T/e_full" 2>"$T/log" || { cat "$T/log"; die "3 steps with evaluations"; }
 eval_s=$(grep '"eval": true' "$T/e_full/metrics.jsonl" | head -1 | sed 's/.*"eval_s": \([0-9.]*\).*/\1/')
+: > "$T/log" # emptied before the job starts: wait_for must not read the previous run's lines
 $EVAL --steps 3 --out "$T/e_int" 2>"$T/log" &
 PID=$!
 wait_for "$T/log" "rgsd .*2/3" || { cat "$T/log"; die "step 2 never ended"; }
-sleep 0.2
+sleep 0.1
 t0=$(now); kill -TERM $PID; wait $PID; rc=$?; t1=$(now)
 stop_s=$(echo "$t1 $t0" | awk '{printf "%.2f", $1 - $2}')
 [ $rc -eq 143 ] || { cat "$T/log"; die "SIGTERM inside an evaluation: exit $rc, want 143"; }
@@ -156,6 +160,7 @@ for f in model.safetensors train_state.safetensors; do cmp -s "$T/e_full/$f" "$T
 echo "ok: SIGTERM inside a ${eval_s} s evaluation: exit 143 after $stop_s s, step 2 saved, resume bit for bit"
 
 # c. a second Ctrl-C while the interrupted run saves (held 60 s in its commit window): exits at once
+: > "$T/log" # emptied before the job starts: wait_for must not read the previous run's lines
 RGSD_TEST_COMMIT_DELAY_MS=60000 $LONG --steps 2 --out "$T/d_int" 2>"$T/log" &
 PID=$!
 i=0; while [ ! -f "$T/d_int/train_state.safetensors" ]; do i=$((i + 1)); [ $i -gt 600 ] && die "step 1 never saved"; sleep 0.1; done
