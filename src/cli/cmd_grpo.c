@@ -1,7 +1,7 @@
 /* cmd_grpo.c — `rgsd grpo`: the judge-based GRPO baseline (DESIGN.md
  * section 6; the step is src/grpo/), with the run management of `rgsd sft` and
  * `rgsd train`: seeded order, checkpoints, exact --resume, metrics.jsonl with
- * the judge's cost per step, Ctrl-C = finish the step, save, exit 130. */
+ * the judge's cost per step, Ctrl-C = abandon the step at a safe point, save the last complete one, exit 130. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,7 +229,7 @@ int cmd_grpo(int argc, char **argv) {
     while (trainer.step < loop.stop_at && !rg_stop_requested) {
         rg_grpo_step_stats st;
         if (rg_grpo_step(&run, &prompts, &st) != RG_OK) {
-            failed = 1;
+            failed = !rg_train_abandoned(); /* stopped inside the step: the last complete one is saved */
             break;
         }
         long judge_tokens = (long)(st.judge.prompt_tokens + st.judge.completion_tokens);
@@ -270,9 +270,12 @@ int cmd_grpo(int argc, char **argv) {
                  st.reward_mean, st.kl, st.clip_fraction, (long long)st.judge.verdicts,
                  (tot.seq_tokens + tot.response_tokens) / fmax(elapsed, 1e-9), eta);
         rg_progress_update(&loop.progress, trainer.step, extra);
-        if (rg_train_eval_if_due(&evaluation, trainer.step, total_steps, &metrics, &tot.eval_s) != RG_OK ||
-            rg_train_save_every(&trainer, f.model_dir, f.out_dir, out_dtype, f.save_every, total_steps, &metrics) !=
-                RG_OK) {
+        if (rg_train_eval_if_due(&evaluation, trainer.step, total_steps, &metrics, &tot.eval_s) != RG_OK) {
+            failed = !rg_train_abandoned(); /* stopped inside the evaluation: this step is complete, saved */
+            break;
+        }
+        if (rg_train_save_every(&trainer, f.model_dir, f.out_dir, out_dtype, f.save_every, total_steps, &metrics) !=
+            RG_OK) {
             failed = 1;
             break;
         }

@@ -69,8 +69,8 @@ int cmd_sft(int argc, char **argv) {
         .synopsis = "--model DIR --data FILE.jsonl --out DIR [--lora-rank R] [options]",
         .summary = "Supervised fine-tuning with the loss on assistant tokens only (token mean over each step). "
                    "Full fine-tuning writes a Hugging Face folder; LoRA writes a PEFT adapter folder. Both hold "
-                   "train_state.safetensors and metrics.jsonl; --resume continues bit for bit. Ctrl-C finishes "
-                   "the step, saves and exits 130.",
+                   "train_state.safetensors and metrics.jsonl; --resume continues bit for bit. Ctrl-C stops "
+                   "inside the step, saves the last complete one and exits 130 (again: at once).",
         .examples = "rgsd sft --model qwen --data chats.jsonl --out run1 --lora-rank 16 --lr 2e-4 --epochs 2",
         .args = specs,
         .nargs = (int)(sizeof specs / sizeof *specs),
@@ -134,7 +134,7 @@ int cmd_sft(int argc, char **argv) {
         rg_step_stats st;
         double t0 = rg_now();
         if (rg_trainer_step(&trainer, data.examples, &st) != RG_OK) {
-            failed = 1;
+            failed = !rg_train_abandoned(); /* stopped inside the step: the last complete one is saved */
             break;
         }
         double dt = rg_now() - t0;

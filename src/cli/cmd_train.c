@@ -1,7 +1,7 @@
 /* cmd_train.c — `rgsd train`: RGSD, verifier-free rubric post-training by
  * self-distillation (DESIGN.md section 5; the step is src/rgsd/), with the
  * run management of `rgsd sft`: seeded order, checkpoints, exact --resume,
- * metrics.jsonl, Ctrl-C = finish the step, save, exit 130. */
+ * metrics.jsonl, Ctrl-C = abandon the step at a safe point, save the last complete one, exit 130. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +101,7 @@ int cmd_train(int argc, char **argv) {
                    "(the teacher) scores the same tokens; the student is trained to match the teacher's next-token "
                    "distributions (generalized JSD). No judge is called during training. Full fine-tuning writes a "
                    "Hugging Face folder, LoRA a PEFT adapter, both with train_state.safetensors and metrics.jsonl; "
-                   "--resume continues bit for bit; Ctrl-C finishes the step, saves and exits 130. docs/rgsd.md.",
+                   "--resume continues bit for bit; Ctrl-C stops inside the step, saves the last complete one and exits 130 (again: at once). docs/rgsd.md.",
         .examples = "rgsd train --model qwen --data train.jsonl --out run1 --lora-rank 16 --lr 1e-4 --batch 8 "
                     "--max-new 512 --eval-data heldout.jsonl --eval-every 50 --judge rule",
         .args = specs,
@@ -229,7 +229,7 @@ int cmd_train(int argc, char **argv) {
     while (trainer.step < loop.stop_at && !rg_stop_requested) {
         rg_rgsd_step_stats st;
         if (rg_rgsd_step(&run, &prompts, &st) != RG_OK) {
-            failed = 1;
+            failed = !rg_train_abandoned(); /* stopped inside the step: the last complete one is saved */
             break;
         }
         tot.gen_s += st.gen_s, tot.teacher_s += st.teacher_s, tot.student_s += st.student_s;
@@ -259,9 +259,12 @@ int cmd_train(int argc, char **argv) {
         snprintf(extra, sizeof extra, "loss %.4f  gap %+.4f  %.0f tok/s  ETA %.0fs", st.loss, st.gap,
                  (tot.seq_tokens + tot.response_tokens) / fmax(elapsed, 1e-9), eta);
         rg_progress_update(&loop.progress, trainer.step, extra);
-        if (rg_train_eval_if_due(&evaluation, trainer.step, total_steps, &metrics, &tot.eval_s) != RG_OK ||
-            rg_train_save_every(&trainer, f.model_dir, f.out_dir, out_dtype, f.save_every, total_steps, &metrics) !=
-                RG_OK) {
+        if (rg_train_eval_if_due(&evaluation, trainer.step, total_steps, &metrics, &tot.eval_s) != RG_OK) {
+            failed = !rg_train_abandoned(); /* stopped inside the evaluation: this step is complete, saved */
+            break;
+        }
+        if (rg_train_save_every(&trainer, f.model_dir, f.out_dir, out_dtype, f.save_every, total_steps, &metrics) !=
+            RG_OK) {
             failed = 1;
             break;
         }

@@ -3,17 +3,33 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/log.h"
 #include "base/timer.h"
 #include "io/file.h"
 
-volatile sig_atomic_t rg_stop_requested = 0;
+/* After a stop request the handlers stay until rg_train_closing, so that a
+ * second signal during the final save still exits at once: restoring them
+ * would give a background job (started with SIGINT ignored) no way out. */
+static rg_stop_signals deferred_signals;
+static int signals_deferred;
+
+/* Async-signal-safe: write(2) and _exit only. */
+static void say(const char *text) {
+    size_t n = strlen(text);
+    ssize_t w = write(STDERR_FILENO, text, n);
+    (void)w;
+}
 
 static void on_stop_signal(int sig) {
-    (void)sig;
-    rg_stop_requested = 1;
+    if (rg_stop_requested) { /* the second one: the user (or a scheduler) means now */
+        say("\nrgsd: second signal: exiting now; --resume continues from the last checkpoint\n");
+        _exit(128 + sig);
+    }
+    rg_stop_requested = sig;
+    say("\nrgsd: stopping at the next safe point; the last complete step will be saved (signal again to exit now)\n");
 }
 
 void rg_stop_signals_install(rg_stop_signals *saved) {
@@ -77,10 +93,20 @@ int rg_train_save_final(const rg_trainer *trainer, const char *model_dir, const 
     return rg_trainer_save(trainer, model_dir, out_dir, dtype, "metrics.jsonl", metrics->text ? metrics->text : "");
 }
 
+int rg_train_abandoned(void) {
+    if (!rg_stop_requested) return 0;
+    rg_error_clear();
+    return 1;
+}
+
 int rg_train_closing(const rg_trainer *trainer, const char *out_dir, long lora_rank, long total_steps) {
+    if (signals_deferred) {
+        rg_stop_signals_restore(&deferred_signals);
+        signals_deferred = 0;
+    }
     if (rg_stop_requested) {
         rg_info("interrupted: step %ld saved to %s; continue with --resume", trainer->step, out_dir);
-        return 130;
+        return 128 + rg_stop_requested;
     }
     rg_info("saved %s (%s) after %ld of %ld steps", out_dir, lora_rank > 0 ? "PEFT adapter" : "model", trainer->step,
             total_steps);
@@ -104,5 +130,10 @@ double rg_train_loop_eta(const rg_train_loop *loop, long step, double elapsed) {
 
 void rg_train_loop_end(rg_train_loop *loop) {
     rg_progress_finish(&loop->progress, NULL);
-    rg_stop_signals_restore(&loop->saved_signals);
+    if (rg_stop_requested) {
+        deferred_signals = loop->saved_signals;
+        signals_deferred = 1;
+    } else {
+        rg_stop_signals_restore(&loop->saved_signals);
+    }
 }

@@ -120,8 +120,9 @@ typedef struct {
     const rg_eval_options *options;
 } rg_eval_report_info;
 
-/* Writes DIR/responses.jsonl, DIR/report.md and DIR/report.json (last), each
- * atomically (temp + fsync + rename); creates DIR. */
+/* Writes DIR/responses.jsonl, DIR/report.md and DIR/report.json as one unit:
+ * into DIR.tmp-<pid>, then switched in (io/atomic_dir.h); a previous report in
+ * DIR is replaced whole, a folder that is not a report is refused. */
 int rg_eval_write_report(const rg_eval_result *result, const rg_example *examples, const rg_eval_report_info *info,
                          const char *dir);
 /* The summary as the text table `rgsd eval` prints (malloc'd). */

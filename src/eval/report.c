@@ -2,7 +2,9 @@
  *   responses.jsonl  one line per response: prompt, response, lengths, verdicts, scores
  *   report.md        the summary as a readable table
  *   report.json      the summary as data (written last: its presence means the report is whole)
- * Each is written atomically (temp + fsync + rename). */
+ * The folder is one unit (io/atomic_dir.h): written into a stage and switched
+ * in at the end, so a kill never leaves new responses beside an old report and
+ * a failure (a full disk) leaves no folder. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 
 #include "base/error.h"
 #include "eval/eval.h"
+#include "io/atomic_dir.h"
 #include "io/file.h"
 
 /* NAN (an undefined score) becomes JSON null. */
@@ -250,9 +253,10 @@ int rg_eval_write_report(const rg_eval_result *r, const rg_example *examples, co
                          const char *dir) {
     rg_eval_report_info none = {0};
     if (!info) info = &none;
-    if (rg_mkdir_p(dir)) return RG_ERR;
-    char *responses_path = join_path(dir, "responses.jsonl"), *md_path = join_path(dir, "report.md"),
-         *json_path = join_path(dir, "report.json");
+    char *stage = rg_dir_begin(dir);
+    if (!stage) return RG_ERR;
+    char *responses_path = join_path(stage, "responses.jsonl"), *md_path = join_path(stage, "report.md"),
+         *json_path = join_path(stage, "report.json");
     char *markdown = NULL, *json_text = NULL;
     int rc = RG_ERR;
     if (!responses_path || !md_path || !json_path) goto done;
@@ -272,7 +276,12 @@ int rg_eval_write_report(const rg_eval_result *r, const rg_example *examples, co
     if (!with_newline) goto done;
     rc = rg_write_file_atomic(json_path, with_newline, len + 1);
     free(with_newline);
+    if (rc == RG_OK) {
+        rc = rg_dir_commit(stage, dir);
+        stage = NULL; /* commit frees it, on failure too */
+    }
 done:
+    rg_dir_abort(stage);
     free(markdown);
     free(json_text);
     free(responses_path);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/stop.h"
 #include "base/timer.h"
 #include "grpo/grpo.h"
 #include "model/train.h"
@@ -24,6 +25,7 @@ int rg_grpo_accumulate(rg_trainer *t, const rg_model *reference, const rg_grpo_l
     int rc = RG_ERR;
     if (!ids || !positions) goto done;
     for (int s = 0; s < n; s++) {
+        if (rg_stop_check() != RG_OK) goto done; /* a safe point: only gradients are touched so far */
         const rg_grpo_sequence *q = &seqs[s];
         if (q->response_len == 0) continue;
         /* No gradient and no statistic worth a forward: the tokens still count in N. */

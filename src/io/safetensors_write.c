@@ -1,5 +1,6 @@
 /* safetensors_write.c — atomic safetensors writer. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,8 +158,9 @@ int rg_st_write(const char *path, const rg_st_entry *entries, int n, const char 
                  fwrite(header, 1, header_len, out.fp) == header_len;
         for (int i = 0; ok && i < n; i++) ok = write_tensor_data(out.fp, &plan[i]);
         if (!ok) {
+            int saved = errno; /* the reason (a full disk), before the abort's calls overwrite it */
             rg_atomic_abort(&out);
-            status = rg_error("%s: write failed", path);
+            status = rg_error("%s: write failed: %s", path, strerror(saved));
         } else {
             status = rg_atomic_commit(&out);
         }

@@ -17,7 +17,13 @@ struct rg_verdict_cache {
     char *path;
 };
 
+/* SQLite's message, and the OS's reason when there is one ("disk I/O error"
+ * alone does not say the disk is full). */
 static int db_error(rg_verdict_cache *cache, const char *doing) {
+    int os_errno = sqlite3_system_errno(cache->db);
+    if (os_errno)
+        return rg_error("verdict cache %s: %s: %s (%s)", cache->path, doing, sqlite3_errmsg(cache->db),
+                        strerror(os_errno));
     return rg_error("verdict cache %s: %s: %s", cache->path, doing, sqlite3_errmsg(cache->db));
 }
 
@@ -108,8 +114,9 @@ int rg_cache_put(rg_verdict_cache *cache, const char *key, const char *judge_ide
         sqlite3_bind_null(st, 4);
     /* Autocommit: one durable transaction per verdict. */
     int step = sqlite3_step(st);
+    int rc = step == SQLITE_DONE ? RG_OK : db_error(cache, "write"); /* before reset clears the reason */
     sqlite3_reset(st);
-    return step == SQLITE_DONE ? RG_OK : db_error(cache, "write");
+    return rc;
 }
 
 long long rg_cache_count(rg_verdict_cache *cache) {

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/stop.h"
 #include "base/log.h"
 #include "base/rng.h"
 #include "base/text.h"
@@ -361,12 +362,16 @@ static int drive(http_run *run) {
     const int concurrency = run->judge->spec.concurrency;
     int running = 0;
     for (;;) {
+        /* A stop request (training's Ctrl-C): give up now, in-flight requests included (http_judge_run fails them). */
+        if (rg_stop_check() != RG_OK) return RG_ERR;
         double now = rg_now();
         double next_ready = INFINITY;
         int unfinished = 0;
         for (int r = 0; r < run->n_requests; r++) {
             http_request *req = &run->requests[r];
             if (req->state == REQUEST_DONE) continue;
+            if (run->judge->cache_error && !run->stop_reason)
+                run->stop_reason = rg_strdup("not sent: the verdict cache cannot be written");
             if (req->state == REQUEST_WAITING && run->stop_reason) {
                 fail_request(run, req, run->stop_reason, NULL);
                 continue;
@@ -406,8 +411,9 @@ int http_judge_run(rg_judge *judge, rg_judge_item *items, const judge_slot *slot
     if (rc == RG_OK) rc = build_headers(&run);
     if (rc == RG_OK && !(run.multi = curl_multi_init())) rc = rg_error("judge: curl_multi_init failed");
     if (rc == RG_OK) rc = drive(&run);
-    if (rc != RG_OK) {
-        /* A broken run (out of memory, curl failure): still account for every slot. */
+    if (rc != RG_OK && !rg_stop_requested) {
+        /* A broken run (out of memory, curl failure): still account for every slot
+         * (not after a stop request: those criteria were not tried, nothing to record). */
         char *why = rg_strdup(rg_errmsg());
         for (int r = 0; r < run.n_requests; r++)
             if (run.requests[r].state != REQUEST_DONE) fail_request(&run, &run.requests[r], why ? why : "?", NULL);

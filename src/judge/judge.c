@@ -80,6 +80,7 @@ void rg_judge_close(rg_judge *judge) {
     free(judge->cache_path);
     free(judge->failures_path);
     free(judge->first_failure);
+    free(judge->cache_error);
     free(judge);
 }
 
@@ -117,8 +118,10 @@ void judge_record_verdict(rg_judge *judge, rg_judge_item *items, const judge_slo
      * cache and every JSONL written from the verdict stay parseable. */
     v->explanation = explanation ? rg_utf8_repair(explanation, strlen(explanation)) : NULL;
     judge->stats.verdicts++;
-    if (judge->cache && rg_cache_put(judge->cache, slot->cache_key, judge->identity, met, v->explanation) != RG_OK)
-        rg_warn("%s (the verdict is kept for this run)", rg_errmsg());
+    if (judge->cache && rg_cache_put(judge->cache, slot->cache_key, judge->identity, met, v->explanation) != RG_OK) {
+        judge->unstored++;
+        if (!judge->cache_error) judge->cache_error = rg_strdup(rg_errmsg());
+    }
     report_progress(judge);
 }
 
@@ -218,6 +221,9 @@ int rg_judge_run(rg_judge *judge, rg_judge_item *items, int n_items) {
     double start = rg_now();
     free(judge->first_failure);
     judge->first_failure = NULL;
+    free(judge->cache_error);
+    judge->cache_error = NULL;
+    judge->unstored = 0;
     int64_t failures_before = judge->stats.failures;
     judge->progress_done = 0;
     judge->progress_total = 0;
@@ -239,7 +245,11 @@ int rg_judge_run(rg_judge *judge, rg_judge_item *items, int n_items) {
     free(slots);
     judge->stats.seconds += rg_now() - start;
     int64_t failed = judge->stats.failures - failures_before;
-    if (rc == RG_OK && failed > 0)
+    if (judge->cache_error) /* before the failures it caused: the cause is the cache */
+        rc = rg_error("%s; %lld verdict(s) of this run could not be stored and no further judge request was sent, "
+                      "so a rerun does not pay for the same verdicts again (free space or fix the cache, then rerun)",
+                      judge->cache_error, (long long)judge->unstored);
+    else if (rc == RG_OK && failed > 0)
         rc = rg_error("%lld of %lld criteria could not be judged; first: %s", (long long)failed,
                       (long long)judge->progress_total, judge->first_failure ? judge->first_failure : "?");
     return rc;

@@ -24,6 +24,8 @@ struct rg_judge {
     rg_judge_stats stats;
     int64_t progress_done, progress_total;
     char *first_failure;    /* message of the first unjudged criterion of this run */
+    char *cache_error;      /* the first failed cache write: back ends stop asking (a rerun would pay again) */
+    int64_t unstored;       /* verdicts of this run the cache could not store */
     struct local_judge *local; /* local: the loaded model and its scratch (local_judge.c) */
     http_endpoint_quirks http_quirks; /* http: what the endpoint refused so far (http_request.h) */
 };
@@ -38,7 +40,9 @@ int local_judge_run(rg_judge *judge, rg_judge_item *items, const judge_slot *slo
 int local_judge_open(rg_judge *judge);
 void local_judge_close(rg_judge *judge);
 
-/* Stores a verdict in the item and the cache (durably), counts it, reports progress. */
+/* Stores a verdict in the item and the cache (durably), counts it, reports
+ * progress. A failed cache write is kept in judge->cache_error (and counted):
+ * back ends then send nothing more and rg_judge_run fails with it. */
 void judge_record_verdict(rg_judge *judge, rg_judge_item *items, const judge_slot *slot, int met,
                           const char *explanation);
 /* Leaves the criterion unjudged: counts the failure, keeps the first message,

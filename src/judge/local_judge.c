@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/stop.h"
 #include "cli/lm_cli.h"
 #include "judge/grader.h"
 #include "judge/judge_internal.h"
@@ -187,7 +188,9 @@ int local_judge_run(rg_judge *judge, rg_judge_item *items, const judge_slot *slo
     struct local_judge *local = judge->local;
     pending_prompt batch[64];
     int n = 0, rc = RG_OK;
-    for (int s = 0; s <= n_slots && rc == RG_OK; s++) {
+    /* A failed cache write ends the run (judge.c): judge nothing more. */
+    for (int s = 0; s <= n_slots && rc == RG_OK && !judge->cache_error; s++) {
+        if ((rc = rg_stop_check()) != RG_OK) break; /* a safe point: between prompts */
         if (s < n_slots) {
             pending_prompt p = {.slot = &slots[s]};
             if (rg_local_judge_prompt_ids(judge, &items[slots[s].item], slots[s].criterion, &p.ids, &p.n_ids)) {

@@ -19,7 +19,7 @@ int rule_judge_run(rg_judge *judge, rg_judge_item *items, const judge_slot *slot
     int rc = RG_OK;
     /* The rule judge is never cached, so the slots of an item are all of its
      * criteria, in order: judge an item at a time. */
-    for (int s = 0; s < n_slots;) {
+    for (int s = 0; s < n_slots && !judge->cache_error;) {
         int end = s + 1;
         while (end < n_slots && slots[end].item == slots[s].item) end++;
         const rg_judge_item *item = &items[slots[s].item];

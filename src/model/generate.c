@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "base/stop.h"
 #include "base/timer.h"
 #include "model/infer.h"
 
@@ -76,6 +77,7 @@ int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prom
     for (int b = 0; b < batch; b++) slots[b].prompt = -1;
 
     while (finished < n_prompts) {
+        if (rg_stop_check() != RG_OK) goto done; /* a safe point: between decode steps */
         /* Refill free slots: prefill, then the first token comes from the prompt's logits. */
         for (int b = 0; b < batch && next_prompt < n_prompts; b++) {
             while (slots[b].prompt < 0 && next_prompt < n_prompts) {

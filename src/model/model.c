@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "io/atomic_dir.h"
 #include "model/gemv_f32.h"
 #include "model/model_source.h"
 #include "nn/nn.h"
@@ -280,6 +281,8 @@ int rg_model_load(rg_model *model, const char *path, rg_weight_dtype dtype) {
     memset(model, 0, sizeof *model);
     rg_model_source src;
     rg_model_config cfg;
+    /* a checkpoint folder whose save was killed midway may sit beside its name */
+    if (rg_dir_recover_missing(path) != RG_OK) return RG_ERR;
     if (rg_model_source_open(&src, path, &cfg)) return RG_ERR;
     /* Even the table is sized by a claim: every layer has at least 9 tensors. */
     int rc = RG_OK;

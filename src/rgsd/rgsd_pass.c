@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/stop.h"
 #include "base/timer.h"
 #include "io/dtype.h"
 #include "model/train.h"
@@ -77,6 +78,7 @@ int rg_rgsd_accumulate(rg_trainer *t, const rg_model *teacher, const nn_jsd_conf
     int rc = RG_ERR;
     if (!positions || !targets) goto done;
     for (int s = 0; s < n; s++) {
+        if (rg_stop_check() != RG_OK) goto done; /* a safe point: only gradients are touched so far */
         const rg_rgsd_sequence *q = &seqs[s];
         if (q->teacher_prompt_len < 1 || q->student_prompt_len < 1) {
             rg_error("rgsd: sequence %d has an empty prompt", s);

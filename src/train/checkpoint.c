@@ -1,139 +1,16 @@
-/* checkpoint.c — atomic folders, Hugging Face model folders and merging (see checkpoint.h). */
+/* checkpoint.c — Hugging Face model folders and merging (see checkpoint.h). */
 #include "train/checkpoint.h"
 
 #include <cblas.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "base/error.h"
 #include "io/file.h"
 #include "io/safetensors.h"
 #include "nn/nn.h"
-
-/* Removes a folder of plain files (our own temp or old checkpoint folders). */
-static void remove_flat_dir(const char *dir) {
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-            char *p = rg_path_join(dir, e->d_name);
-            if (p) {
-                struct stat st;
-                if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-                    remove_flat_dir(p);
-                else
-                    unlink(p);
-                free(p);
-            }
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
-static void fsync_parent(const char *path) {
-    char *copy = strdup(path);
-    if (!copy) return;
-    char *slash = strrchr(copy, '/');
-    const char *parent = ".";
-    if (slash) {
-        *slash = 0;
-        parent = *copy ? copy : "/";
-    }
-    int fd = open(parent, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(copy);
-}
-
-char *rg_dir_begin(const char *final_dir) {
-    size_t n = strlen(final_dir) + 32;
-    char *tmp = rg_malloc(n);
-    if (!tmp) return NULL;
-    snprintf(tmp, n, "%s.tmp-%ld", final_dir, (long)getpid());
-    remove_flat_dir(tmp); /* a leftover of a crashed run of the same pid */
-    if (rg_mkdir_p(tmp) != RG_OK) {
-        free(tmp);
-        return NULL;
-    }
-    return tmp;
-}
-
-/* An existing output folder is replaced only when it is empty or holds a
- * checkpoint (never a user's unrelated folder given by mistake). */
-static int replaceable(const char *dir) {
-    static const char *const markers[] = {"config.json", "adapter_config.json", "train_state.safetensors"};
-    for (size_t i = 0; i < sizeof markers / sizeof *markers; i++) {
-        char *p = rg_path_join(dir, markers[i]);
-        int found = p && rg_file_exists(p);
-        free(p);
-        if (found) return 1;
-    }
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    int empty = 1;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) empty = 0;
-    closedir(d);
-    return empty;
-}
-
-int rg_dir_commit(char *temp_dir, const char *final_dir) {
-    struct stat existing;
-    if (stat(final_dir, &existing) == 0 && (!S_ISDIR(existing.st_mode) || !replaceable(final_dir))) {
-        rg_error("%s: exists and is not a model, adapter or checkpoint folder; refusing to replace it", final_dir);
-        rg_dir_abort(temp_dir);
-        return RG_ERR;
-    }
-    size_t n = strlen(final_dir) + 32;
-    char *old = rg_malloc(n);
-    if (!old) {
-        rg_dir_abort(temp_dir);
-        return RG_ERR;
-    }
-    snprintf(old, n, "%s.old-%ld", final_dir, (long)getpid());
-    int had_old = 0;
-    struct stat st;
-    if (stat(final_dir, &st) == 0) {
-        remove_flat_dir(old);
-        if (rename(final_dir, old) != 0) {
-            rg_error("%s: cannot move the previous checkpoint aside: %s", final_dir, strerror(errno));
-            free(old);
-            rg_dir_abort(temp_dir);
-            return RG_ERR;
-        }
-        had_old = 1;
-    }
-    if (rename(temp_dir, final_dir) != 0) {
-        rg_error("%s: cannot rename %s into place: %s", final_dir, temp_dir, strerror(errno));
-        if (had_old) rename(old, final_dir);
-        free(old);
-        rg_dir_abort(temp_dir);
-        return RG_ERR;
-    }
-    fsync_parent(final_dir);
-    if (had_old) remove_flat_dir(old);
-    free(old);
-    free(temp_dir);
-    return RG_OK;
-}
-
-void rg_dir_abort(char *temp_dir) {
-    if (!temp_dir) return;
-    remove_flat_dir(temp_dir);
-    free(temp_dir);
-}
 
 /* Copies src_dir/name to dir/name when it exists (atomic write). */
 static int copy_if_present(const char *src_dir, const char *dir, const char *name, int required) {

@@ -11,22 +11,17 @@
  *                  base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight
  *                  (lora_A [r, in], lora_B [out, r], scaling = lora_alpha / r).
  *
- * Folders are written atomically: everything goes into "<dir>.tmp-<pid>",
- * each file fsync'd, then the folder is renamed over <dir> (an existing
- * <dir> is moved aside first and removed after), so a crash leaves either
- * the old folder or the new one, never a half-written one. */
+ * Folders are written as one unit (io/atomic_dir.h): everything goes into
+ * "<dir>.tmp-<pid>", then a switch of renames that leaves a complete copy
+ * reachable at every instant (and rg_dir_recover repairs a killed switch). */
 #ifndef RG_CHECKPOINT_H
 #define RG_CHECKPOINT_H
 
+#include "io/atomic_dir.h"
 #include "io/dtype.h"
 #include "model/lora.h"
 #include "model/model.h"
 
-/* Atomic folder: begin returns the temp folder (malloc'd) to write into;
- * commit renames it over final_dir; abort removes it. */
-char *rg_dir_begin(const char *final_dir);
-int rg_dir_commit(char *temp_dir, const char *final_dir);
-void rg_dir_abort(char *temp_dir);
 
 /* Writes model's tensors into dir/model.safetensors in dtype (RG_F32 or
  * RG_BF16) and copies config.json and the tokenizer files from src_dir

@@ -161,6 +161,8 @@ static int parse_config(const char *path, int *rank, float *alpha, unsigned *tar
 
 int rg_peft_load(rg_lora *lora, const rg_model_config *cfg, const char *dir) {
     memset(lora, 0, sizeof *lora);
+    /* an adapter folder whose save was killed midway may sit beside its name */
+    if (rg_dir_recover_missing(dir) != RG_OK) return RG_ERR;
     char *cfg_path = rg_path_join(dir, "adapter_config.json");
     char *st_path = rg_path_join(dir, "adapter_model.safetensors");
     int rank = 0, rc = RG_ERR;

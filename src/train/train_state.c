@@ -85,6 +85,8 @@ static int load_vector(const rg_st_file *f, const char *name, float *dst, size_t
 }
 
 int rg_trainer_resume(rg_trainer *t, const char *dir) {
+    /* A save killed midway may have left the folder beside its name. */
+    if (rg_dir_recover(dir, NULL) != RG_OK) return RG_ERR;
     char *path = rg_path_join(dir, STATE_FILE);
     if (!path) return RG_ERR;
     if (!rg_file_exists(path)) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/stop.h"
 
 int rg_trainer_init(rg_trainer *t, rg_model *model, const rg_trainer_config *cfg, int max_T, int n_examples) {
     memset(t, 0, sizeof *t);
@@ -79,6 +80,7 @@ int rg_trainer_step(rg_trainer *t, const rg_train_example *examples, rg_step_sta
     double loss_sum = 0;
     rg_lora *lora = t->cfg.lora_rank > 0 ? &t->lora : NULL;
     for (int i = 0; i < n; i++) {
+        if (rg_stop_check() != RG_OK) return RG_ERR; /* a safe point: only gradients are touched so far */
         const rg_train_example *ex = &examples[rg_trainer_example_at(t, t->cursor + (uint64_t)i)];
         stats->seq_tokens += ex->T;
         if (ex->n_loss == 0) continue; /* nothing to learn from: skip its forward */

@@ -96,7 +96,8 @@ int rg_trainer_save(const rg_trainer *t, const char *model_dir, const char *out_
                     const char *extra_name, const char *extra_text);
 /* Restores step, cursor, RNG, moments and trainable weights from
  * dir/train_state.safetensors into a trainer set up with the same config
- * (checked: mode, rank, targets, sizes). */
+ * (checked: mode, rank, targets, sizes). First repairs what a save killed
+ * midway left beside dir (rg_dir_recover, io/atomic_dir.h). */
 int rg_trainer_resume(rg_trainer *t, const char *dir);
 
 #endif

@@ -3,11 +3,13 @@
 #include "world/world_gen.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "io/atomic_dir.h"
 #include "io/file.h"
 #include "world/world_map.h"
 #include "world/world_rules.h"
@@ -299,8 +301,9 @@ static int write_line(rg_atomic_file *f, cJSON *obj, const char *what) {
     cJSON_Delete(obj);
     if (!line) return rg_error("world: out of memory rendering %s", what);
     int ok = fputs(line, f->fp) >= 0 && fputc('\n', f->fp) != EOF;
+    int saved = errno; /* the reason (a full disk), before free() may touch errno */
     free(line);
-    return ok ? RG_OK : rg_error("world: cannot write %s to %s", what, f->temp_path);
+    return ok ? RG_OK : rg_error("world: cannot write %s to %s: %s", what, f->final_path, strerror(saved));
 }
 
 /* Teacher prompt text for a rubric (criteria in the given order). */
@@ -491,16 +494,19 @@ int world_generate(const world_config *cfg, world_summary *summary) {
     g.sft_len.out = &summary->sft_answer_tokens;
     world_init(&g.w, cfg->seed, cfg->known_frac);
     rg_atomic_file train = {0}, heldout = {0}, sft = {0};
-    char *train_path = rg_path_join(cfg->out_dir, "train.jsonl");
-    char *heldout_path = rg_path_join(cfg->out_dir, "heldout.jsonl");
-    char *sft_path = rg_path_join(cfg->out_dir, "sft.jsonl");
-    char *world_path = rg_path_join(cfg->out_dir, "world.json");
-    char *tok_dir = rg_path_join(cfg->out_dir, "tokenizer");
+    /* The folder is one unit (io/atomic_dir.h): written into a stage and
+     * switched in at the end, so a failure (a full disk) leaves no folder and
+     * a kill never leaves new files beside old ones. */
+    char *stage = rg_dir_begin(cfg->out_dir);
+    char *train_path = stage ? rg_path_join(stage, "train.jsonl") : NULL;
+    char *heldout_path = stage ? rg_path_join(stage, "heldout.jsonl") : NULL;
+    char *sft_path = stage ? rg_path_join(stage, "sft.jsonl") : NULL;
+    char *world_path = stage ? rg_path_join(stage, "world.json") : NULL;
+    char *tok_dir = stage ? rg_path_join(stage, "tokenizer") : NULL;
     char *world_text = NULL;
     int status = RG_ERR;
     if (!train_path || !heldout_path || !sft_path || !world_path || !tok_dir) goto done;
     if (world_pretokenizer_new(&g.pre) != RG_OK || learn_tokenizer(g.pre, &g.bpe) != RG_OK) goto done;
-    if (rg_mkdir_p(cfg->out_dir) != RG_OK) goto done;
     if (rg_atomic_open(&train, train_path) != RG_OK || rg_atomic_open(&heldout, heldout_path) != RG_OK ||
         rg_atomic_open(&sft, sft_path) != RG_OK)
         goto done;
@@ -525,11 +531,13 @@ int world_generate(const world_config *cfg, world_summary *summary) {
     if (rg_atomic_commit(&train) != RG_OK || rg_atomic_commit(&heldout) != RG_OK || rg_atomic_commit(&sft) != RG_OK)
         goto done;
     if (rg_write_file_atomic(world_path, world_text, strlen(world_text)) != RG_OK) goto done;
-    status = RG_OK;
+    status = rg_dir_commit(stage, cfg->out_dir);
+    stage = NULL; /* commit frees it, on failure too */
 done:
     rg_atomic_abort(&train);
     rg_atomic_abort(&heldout);
     rg_atomic_abort(&sft);
+    rg_dir_abort(stage);
     world_pretokenizer_free(g.pre);
     world_bpe_free(&g.bpe);
     free(train_path), free(heldout_path), free(sft_path), free(world_path), free(tok_dir), free(world_text);

@@ -23,6 +23,7 @@
 #include <math.h>
 
 #include "base/error.h"
+#include "base/stop.h"
 #include "io/file.h"
 #include "io/safetensors.h"
 #include "model/model.h"
@@ -299,6 +300,34 @@ static void whole_step(int lora_rank) {
     assert_true(st.loss > 1e-4);
     if (rg_rgsd_step(&run, &data, &st) != RG_OK) fail_msg("%s", rg_errmsg());
     assert_int_equal(tr.step, 3);
+    /* A stop request (Ctrl-C, base/stop.h) abandons the next step and leaves the trainer as it was. */
+    float *kept = malloc(sizeof(float) * tr.n_trainable * 2);
+    memcpy(kept, tr.trainable, sizeof(float) * tr.n_trainable);
+    memcpy(kept + tr.n_trainable, tr.opt.m, sizeof(float) * tr.n_trainable);
+    uint64_t cursor = tr.cursor;
+    rg_stop_requested = SIGINT;
+    int stopped = rg_rgsd_step(&run, &data, &st);
+    rg_stop_requested = 0;
+    assert_int_equal(stopped, RG_ERR);
+    assert_non_null(strstr(rg_errmsg(), "interrupted"));
+    assert_int_equal(tr.step, 3);
+    assert_int_equal(tr.cursor, cursor);
+    assert_memory_equal(tr.trainable, kept, sizeof(float) * tr.n_trainable);
+    assert_memory_equal(tr.opt.m, kept + tr.n_trainable, sizeof(float) * tr.n_trainable);
+    /* The same for a supervised step (rgsd sft): stopped between its sequences. */
+    int32_t positions[5] = {0, 1, 2, 3, 4};
+    rg_train_example examples[3];
+    for (int i = 0; i < 3; i++)
+        examples[i] = (rg_train_example){.ids = ids[i], .T = 6, .loss_positions = positions, .n_loss = 5};
+    rg_step_stats sft;
+    rg_stop_requested = SIGINT;
+    stopped = rg_trainer_step(&tr, examples, &sft);
+    rg_stop_requested = 0;
+    assert_int_equal(stopped, RG_ERR);
+    assert_int_equal(tr.step, 3);
+    assert_int_equal(tr.cursor, cursor);
+    assert_memory_equal(tr.trainable, kept, sizeof(float) * tr.n_trainable);
+    free(kept);
     assert_memory_equal(teacher.params, teacher_before, sizeof(float) * teacher.n_params);
     if (lora_rank) assert_memory_equal(student.params, teacher_before, sizeof(float) * teacher.n_params);
     else assert_true(memcmp(student.params, teacher_before, sizeof(float) * teacher.n_params) != 0);

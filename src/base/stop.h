@@ -1,0 +1,19 @@
+/* stop.h — "stop requested": the flag a training run's Ctrl-C / SIGTERM
+ * handler sets (cli/train_run.c), read at the safe points of the long loops
+ * (between decode steps of generation, between the sequences of a training
+ * step, between judge requests) so an interrupted step is abandoned within
+ * about one token or one sequence, not finished. Abandoning is safe there:
+ * a step changes the trainer's state only in its last part (AdamW), after
+ * every safe point. Outside a training run nothing sets the flag. */
+#ifndef RG_STOP_H
+#define RG_STOP_H
+
+#include <signal.h>
+
+/* 0, or the number of the signal that asked to stop. */
+extern volatile sig_atomic_t rg_stop_requested;
+
+/* RG_OK, or (when a stop was requested) RG_ERR with the message "interrupted". */
+int rg_stop_check(void);
+
+#endif
