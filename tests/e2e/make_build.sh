@@ -10,11 +10,14 @@ command -v make >/dev/null 2>&1 || { echo "needs make"; exit 77; }
 tmp=$(mktemp -d /tmp/rgsd-e2e-make.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+# A make of its own, not a child of the make running the suite (whose
+# jobserver, under make -j, it cannot use and would warn about).
+unset MAKEFLAGS MFLAGS MAKELEVEL
 
 # pkg-config finding nothing stands for the missing -dev packages.
 PKG_CONFIG_LIBDIR=/nonexistent make --no-print-directory B="$tmp/b" >"$tmp/out" 2>&1; rc=$?
 [ $rc -ne 0 ] || fail "make succeeded without the libraries"
-grep -q "missing: libcjson-dev .*libsqlite3-dev; run \`make deps-build\` as root" "$tmp/out" \
+grep -q "missing: libcjson-dev .*libsqlite3-dev .*libbrotli-dev; run \`make deps-build\` as root" "$tmp/out" \
     || fail "no one-line hint: $(cat "$tmp/out")"
 [ "$(wc -l < "$tmp/out")" -eq 1 ] || fail "more than one line: $(cat "$tmp/out")"
 [ ! -e "$tmp/b" ] || fail "something was compiled"
