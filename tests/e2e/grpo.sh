@@ -26,6 +26,7 @@ T=$(mktemp -d /tmp/rgsd-e2e-grpo-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export OMP_NUM_THREADS=1
 die() { echo "FAIL: $*"; exit 1; }
+. tests/e2e/lib/wait_handler.sh
 R=$RGSD_BIN
 
 $R world gen --seed 2 --train 64 --heldout 16 --sft 1200 --out "$T/world" >/dev/null 2>"$T/log" || { cat "$T/log"; die "world gen"; }
@@ -169,7 +170,7 @@ PYEOF
 $R grpo --model "$T/base" --data "$DATA" --judge rule --out "$T/int" --steps 1000000 --batch 2 --group 3 --max-new 16 \
     --no-progress 2>"$T/log" &
 PID=$!
-sleep 2
+wait_for_sigint_handler $PID || { cat "$T/log"; die "SIGINT: the handler was never installed"; }
 kill -INT $PID
 wait $PID; rc=$?
 [ $rc -eq 130 ] || { cat "$T/log"; die "SIGINT: exit $rc, want 130"; }

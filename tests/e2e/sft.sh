@@ -14,6 +14,7 @@ T=$(mktemp -d /tmp/rgsd-e2e-sft-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export OMP_NUM_THREADS=1
 die() { echo "FAIL: $*"; exit 1; }
+. tests/e2e/lib/wait_handler.sh
 BASE=$REF/qwen3_untied
 
 $PY - "$T/data.jsonl" <<'PYEOF' || die "could not write the data"
@@ -70,7 +71,7 @@ fi
 # Ctrl-C: finishes the step, saves, exits 130; --resume continues
 $RGSD_BIN sft --model "$BASE" --data "$T/data.jsonl" --out "$T/int" --steps 1000000 --batch-size 1 --no-progress 2>"$T/log" &
 PID=$!
-sleep 2
+wait_for_sigint_handler $PID || { cat "$T/log"; die "SIGINT: the handler was never installed"; }
 kill -INT $PID
 wait $PID; rc=$?
 [ $rc -eq 130 ] || { cat "$T/log"; die "SIGINT: exit $rc, want 130"; }
