@@ -28,7 +28,7 @@
 #   6. bad input: a wrong judge spec, data without `match` patterns for the rule
 #      judge, --group 1 -> one clear line, non-zero exit, before any generation
 #      (no output folder).
-# Single-threaded (OMP_NUM_THREADS=1). About 25 s on a quiet machine.
+# Single-threaded (OMP_NUM_THREADS=1). 44 s on a 2-vCPU VM at load average 5.
 set -u
 [ -f "${RGSD_REF_DIR:-build/ref}/train/.done" ] || { echo "training references not built (make refs needs /usr/bin/python3 with torch)"; exit 77; }
 PY=/usr/bin/python3
