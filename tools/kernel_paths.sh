@@ -20,7 +20,7 @@
 # Needs build/rgsd and the training references (make refs). Single-threaded,
 # as the tests. RGSD_KERNELS=avx512 is skipped on a CPU without AVX-512; for a
 # core type the CPU cannot run, OpenBLAS takes another, and the last column
-# (rgsd --kernels) shows which. About 1.5 min per path on a quiet 2-vCPU VM.
+# (rgsd --kernels) shows which. All 8 paths: 18 min on a 2-vCPU VM at load 6-11.
 set -u
 cd "$(dirname "$0")/.."
 CORES=${CORES:-Haswell SkylakeX Zen Cooperlake}
