@@ -7,7 +7,8 @@
 #   4. RGSD       rgsd train: one rollout per prompt, zero judge calls, eval every N steps
 #   5. GRPO       rgsd grpo --judge rule, G = 8, the same prompts per step, steps and lr
 #   6. report     tools/demo_report.py: one table, an SVG of held-out score vs training
-#                 time, report.md — all under $DEMO_OUT (default demo-out/)
+#                 time, report.md (with the CPU model and kernel paths of machine.txt)
+#                 — all under $DEMO_OUT (default demo-out/)
 #
 # Every size is an environment variable (the scaled-down test, tests/e2e/demo_small.sh,
 # sets them). The evaluation protocol is the same for every row: held-out prompts,
@@ -53,6 +54,16 @@ stage() { # stage NAME COMMAND...: runs it, records its wall seconds
     echo "$name $s" >> "$TIMES"
     echo "   ($name: $s s)"
 }
+
+# The machine: numbers after training vary with the CPU's BLAS/SIMD kernels
+# (float sums in another order; docs/demo.md). report.md records them.
+{
+    # model name, and family/model: a VM may show only "AMD EPYC"
+    echo "cpu $(awk -F': *' '/^model name/ {n = $2} /^cpu family/ {f = $2} /^model\t/ {m = $2}
+        END {printf "%s (family %s, model %s)", n, f, m}' /proc/cpuinfo 2>/dev/null)"
+    echo "kernels $("$RGSD" --kernels)"
+    echo "threads $OMP_NUM_THREADS"
+} > "$OUT/machine.txt"
 
 W=$OUT/world
 stage world "$RGSD" world gen --seed "$SEED" --out "$W" $WORLD_ARGS

@@ -4,6 +4,7 @@ Reads what tools/demo.sh left in OUT (standard library only, no test oracle):
   eval-base/report.json, eval-base-rubric/report.json   rgsd eval, held-out prompts
   rgsd/metrics.jsonl, grpo/metrics.jsonl                training steps + "eval": true lines
   stage_times.txt                                       wall seconds per stage
+  machine.txt                                           CPU model, kernel paths (rgsd --kernels), threads
 Writes OUT/curve.svg (held-out score against training wall time, both methods),
 OUT/report.md, OUT/summary.json, and prints the table and the three targets."""
 import json
@@ -177,24 +178,39 @@ svg.append("</svg>")
 with open(os.path.join(out, "curve.svg"), "w") as f:
     f.write("\n".join(svg) + "\n")
 
+# ---- the machine: trained numbers vary with the CPU's kernels (docs/demo.md) ----------
+machine = {}
+if os.path.exists(os.path.join(out, "machine.txt")):
+    with open(os.path.join(out, "machine.txt")) as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition(" ")
+            machine[key] = value
+machine_line = ("Machine: %s; kernels: %s; %s thread(s). The trained rows vary with the CPU's BLAS/SIMD kernels "
+                "(docs/demo.md gives the spread)." % (machine.get("cpu") or "unknown CPU",
+                                                      machine.get("kernels") or "unknown",
+                                                      machine.get("threads") or "?"))
+
 # ---- report.md, summary.json, stdout --------------------------------------------------
 stage_lines = "\n".join("| %s | %.1f s |" % (k, v) for k, v in times.items())
 cfg = {"examples": base["examples"], "samples": base["samples"], "seed": base["seed"], "sampling": base["sampling"]}
 report = ["# rgsd demo: RGSD vs GRPO on the rubric world", "",
           "Held-out prompts: %d, %d responses each (temperature %s, at most %s tokens, seed %s), rule judge; "
           "s.e. by bootstrap over prompts." % (cfg["examples"], cfg["samples"], cfg["sampling"]["temperature"],
-                                               cfg["sampling"]["max_new"], cfg["seed"]), "", table, "",
+                                               cfg["sampling"]["max_new"], cfg["seed"]), "", machine_line, "",
+          table, "",
           "## Targets", ""] + ["- " + t for t in targets] + ["", "## Stage wall times", "", "| stage | time |",
                                                               "|---|---|", stage_lines, "",
                                                               "![curve](curve.svg)", ""]
 with open(os.path.join(out, "report.md"), "w") as f:
     f.write("\n".join(report))
 with open(os.path.join(out, "summary.json"), "w") as f:
-    json.dump({"rows": rows, "targets": targets, "stage_seconds": times, "curves": curves}, f, indent=1)
+    json.dump({"rows": rows, "targets": targets, "stage_seconds": times, "curves": curves, "machine": machine}, f,
+              indent=1)
 print(table)
 print()
 for t in targets:
     print("  " + t)
 print()
+print(machine_line)
 print("stage wall times: " + ", ".join("%s %.1f s" % kv for kv in times.items()))
 print("wrote %s/report.md, %s/curve.svg, %s/summary.json" % (out, out, out))

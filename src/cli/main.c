@@ -24,7 +24,9 @@ int rg_cli_fail(void) {
 static void usage(FILE *out, const command_entry *cmds, int n) {
     fprintf(out,
             "rgsd — rubric-guided self-distillation for language models\n\n"
-            "usage: rgsd [-q|-v] <command> [options]   (rgsd <command> --help for details)\n\ncommands:\n");
+            "usage: rgsd [-q|-v] <command> [options]   (rgsd <command> --help for details)\n"
+            "       rgsd --kernels   (the BLAS and SIMD kernels this machine runs; RGSD_KERNELS=auto|avx2|avx512)\n\n"
+            "commands:\n");
     for (int i = 0; i < n; i++)
         fprintf(out, "  %-10s %s%s\n", cmds[i].name, cmds[i].summary, cmds[i].fn ? "" : "  [not built yet]");
 }
@@ -57,11 +59,21 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout, cmds, ncmds);
             return 0;
+        } else if (strcmp(argv[i], "--kernels") == 0) {
+            /* for reports (tools/demo.sh) and bug reports: results vary with these */
+            if (nn_kernels_init() != RG_OK) return rg_cli_fail();
+            char line[128];
+            nn_kernels_describe(line, sizeof line);
+            printf("%s\n", line);
+            return 0;
         } else {
             fprintf(stderr, "rgsd: unknown option '%s' (see rgsd --help)\n", argv[i]);
             return 2;
         }
     }
+    /* After -v, so the kernel line shows at debug level; a bad RGSD_KERNELS
+     * fails here, before any work. */
+    if (nn_kernels_init() != RG_OK) return rg_cli_fail();
     if (i >= argc) {
         usage(stderr, cmds, ncmds);
         return 2;

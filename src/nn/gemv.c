@@ -15,6 +15,7 @@
 #pragma GCC target("avx2,fma")
 
 #include "nn/gemv.h"
+#include "nn/cpu.h"
 
 #include <immintrin.h>
 #include <omp.h>
@@ -242,18 +243,20 @@ void nn_gemv_f32_avx2(float *y, const float *x, const float *W, int N, int in, i
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-int nn_gemv_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+/* nn_cpu_path (cpu.c): the CPU's best, or what RGSD_KERNELS forces. */
 
 void nn_gemv_bf16(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
-    if (nn_gemv_has_avx512())
-        nn_gemv_bf16_avx512(y, x, W, N, in, out);
-    else
-        nn_gemv_bf16_avx2(y, x, W, N, in, out);
+    switch (nn_cpu_path()) {
+    case NN_KERNELS_AVX512: nn_gemv_bf16_avx512(y, x, W, N, in, out); return;
+    case NN_KERNELS_AVX2: break;
+    }
+    nn_gemv_bf16_avx2(y, x, W, N, in, out);
 }
 
 void nn_gemv_f32(float *y, const float *x, const float *W, int N, int in, int out) {
-    if (nn_gemv_has_avx512())
-        nn_gemv_f32_avx512(y, x, W, N, in, out);
-    else
-        nn_gemv_f32_avx2(y, x, W, N, in, out);
+    switch (nn_cpu_path()) {
+    case NN_KERNELS_AVX512: nn_gemv_f32_avx512(y, x, W, N, in, out); return;
+    case NN_KERNELS_AVX2: break;
+    }
+    nn_gemv_f32_avx2(y, x, W, N, in, out);
 }

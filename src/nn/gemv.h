@@ -8,9 +8,9 @@
 
 #define NN_GEMV_MAX_ROWS 8
 
-// x[N,in], W[out,in] bf16 -> y[N,out], 1 <= N <= 8 (AVX-512 when the CPU has it, else AVX2)
+// x[N,in], W[out,in] bf16 -> y[N,out], 1 <= N <= 8 (the path of nn_cpu_path, cpu.h)
 void nn_gemv_bf16(float *y, const float *x, const uint16_t *W, int N, int in, int out);
-// x[N,in], W[out,in] f32 -> y[N,out], 1 <= N <= 8 (AVX-512 when the CPU has it, else AVX2)
+// x[N,in], W[out,in] f32 -> y[N,out], 1 <= N <= 8 (the path of nn_cpu_path, cpu.h)
 void nn_gemv_f32(float *y, const float *x, const float *W, int N, int in, int out);
 
 /* The two implementations behind them (tests run both): */
@@ -18,7 +18,5 @@ void nn_gemv_bf16_avx2(float *y, const float *x, const uint16_t *W, int N, int i
 void nn_gemv_f32_avx2(float *y, const float *x, const float *W, int N, int in, int out);
 void nn_gemv_bf16_avx512(float *y, const float *x, const uint16_t *W, int N, int in, int out);
 void nn_gemv_f32_avx512(float *y, const float *x, const float *W, int N, int in, int out);
-/* 1 when the AVX-512 kernels can run here (CPU and OS). */
-int nn_gemv_has_avx512(void);
 
 #endif

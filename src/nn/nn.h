@@ -35,6 +35,17 @@
  * Returns the name of the kernel set in use. */
 const char *nn_blas_init(void);
 
+/* ---- kernel choice (cpu.c) ---------------------------------------------- */
+
+/* Call once at program start (after nn_blas_init): checks RGSD_KERNELS
+ * (auto | avx2 | avx512), which forces rgsd's own SIMD kernels the way
+ * OPENBLAS_CORETYPE forces OpenBLAS's, and logs both at debug level.
+ * RG_ERR with a one-line message for an unknown value, or avx512 on a CPU
+ * without it. */
+int nn_kernels_init(void);
+/* "OpenBLAS SkylakeX, rgsd avx512 (auto)" — for logs and reports. */
+void nn_kernels_describe(char *buf, size_t size);
+
 /* ---- bf16 helpers ------------------------------------------------------ */
 
 static inline float nn_bf16_to_f32(uint16_t h) {

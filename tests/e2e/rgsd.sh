@@ -3,9 +3,22 @@
 #   1. a tiny random Qwen2 model with the world's tokenizer is SFT'd for a few
 #      seconds on world chats (with and without the rubric in the prompt), so
 #      the rubric in context changes its answers (a conditioning gap);
-#   2. 30 RGSD steps (full fine-tuning) shrink the judge-free gap measured by
-#      `rgsd gap` and raise log p(reference answer | prompt WITHOUT rubric)
-#      measured by `rgsd logprobs` (an independent scorer: the inference path);
+#   2. 60 RGSD steps (full fine-tuning, lr 1e-3) shrink the judge-free gap
+#      measured by `rgsd gap` (mean over 4 sampling seeds) by more than 20% and
+#      raise log p(reference answer | prompt WITHOUT rubric) measured by
+#      `rgsd logprobs` (an independent scorer: the inference path);
+#      Margin (issue 10). Measured with tools/kernel_paths.sh and the same
+#      steps by hand on an AMD EPYC Zen 4 over OPENBLAS_CORETYPE x RGSD_KERNELS
+#      and training seeds 4..9 (RGSD_E2E_SEED), gap0 = 0.0901 on every path:
+#        gap1 / gap0: Haswell = Zen 0.481..0.633, SkylakeX = Cooperlake
+#          0.472..0.650 (threshold 0.8: worst run 0.15 x gap0 inside it);
+#        log p rise: Haswell = Zen +0.39..+0.59, SkylakeX = Cooperlake
+#          +0.41..+0.61 nats (threshold > 0);
+#        RGSD_KERNELS avx2/avx512 changed no digit.
+#      Rejected designs, measured the same way: 30 steps at lr 2e-3 with one
+#      gap sample (the old test) reached gap1/gap0 = 1.22 on one seed; 30 steps
+#      with 4 samples 0.84; 40 or 60 steps at lr 2e-3 made log p fall by up to
+#      1.9 nats on 8 of 24 runs (the student overshoots).
 #   3. 6 steps == 3 steps + --resume + 3 steps, byte for byte;
 #   4. metrics.jsonl carries every metric of DESIGN section 5, judge_calls 0;
 #   5. LoRA writes a PEFT folder PyTorch-side checks accept; --eval-every with
@@ -21,6 +34,7 @@ T=$(mktemp -d /tmp/rgsd-e2e-rgsd-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export OMP_NUM_THREADS=1
 die() { echo "FAIL: $*"; exit 1; }
+. tests/e2e/lib/wait_handler.sh
 R=$RGSD_BIN
 
 $R world gen --seed 2 --train 64 --heldout 16 --sft 1200 --out "$T/world" >/dev/null 2>"$T/log" || { cat "$T/log"; die "world gen"; }
@@ -30,7 +44,13 @@ $R sft --model "$T/init" --data "$T/world/sft.jsonl" --out "$T/base" --batch-siz
 DATA=$T/world/train.jsonl
 
 # 2. gap shrinks, p(reference | no rubric) rises
-gap_of() { $R gap --model "$1" --data "$DATA" --max-new 48 --seed 1 2>/dev/null | tail -1 | sed 's/.*"gap": \([-0-9.e]*\).*/\1/'; }
+# the gap of one sampled response per prompt is noisy (one seed moved it by
+# 0.02 alone): the mean over 4 sampling seeds, 256 responses
+gap_of() {
+    for g in 1 2 3 4; do
+        $R gap --model "$1" --data "$DATA" --max-new 48 --seed $g 2>/dev/null | tail -1 | sed 's/.*"gap": \([-0-9.e]*\).*/\1/'
+    done | $PY -c "import sys; v = [float(l) for l in sys.stdin]; assert len(v) == 4; print(round(sum(v) / 4, 6))"
+}
 $PY - "$DATA" "$T/refs.jsonl" <<'PYEOF' || die "reference lines"
 import json, sys
 with open(sys.argv[1]) as f, open(sys.argv[2], "w") as out:
@@ -43,7 +63,7 @@ import json, sys
 v = [json.loads(l)['sum'] for l in sys.stdin if l.strip()]
 print(sum(v) / len(v))"; }
 gap0=$(gap_of "$T/base"); logp0=$(logp_of "$T/base")
-$R train --model "$T/base" --data "$DATA" --out "$T/full" --batch 8 --steps 30 --lr 2e-3 --max-new 48 --seed 4 \
+$R train --model "$T/base" --data "$DATA" --out "$T/full" --batch 8 --steps 60 --lr 1e-3 --max-new 48 --seed "${RGSD_E2E_SEED:-4}" \
     --no-progress 2>"$T/log" || { cat "$T/log"; die "rgsd train full"; }
 grep -q "judge calls during training: 0" "$T/log" || die "the log does not state zero judge calls"
 gap1=$(gap_of "$T/full"); logp1=$(logp_of "$T/full")
@@ -51,6 +71,8 @@ echo "gap $gap0 -> $gap1; mean log p(reference | no rubric) $logp0 -> $logp1"
 $PY -c "import sys; sys.exit(0 if $gap1 < 0.8 * $gap0 and $gap0 > 0 else 1)" || die "the gap did not shrink by 20% ($gap0 -> $gap1)"
 $PY -c "import sys; sys.exit(0 if $logp1 > $logp0 else 1)" || die "log p(reference | no rubric) did not rise ($logp0 -> $logp1)"
 $PY tests/ref/train_check.py check-hf "$T/full" "$T/base" || die "HF folder check"
+# tools/kernel_paths.sh reruns only the learning check above under each kernel path
+[ -n "${RGSD_E2E_LEARNING_ONLY:-}" ] && { echo "rgsd e2e: learning check only"; exit 0; }
 
 # 3. exact resume
 RUN="$R train --model $T/base --data $DATA --batch 4 --steps 6 --lr 2e-3 --max-new 32 --seed 9 --save-every 2 --no-progress"
@@ -87,7 +109,7 @@ $R gap --model "$T/base" --adapter "$T/lora" --data "$DATA" --max-new 16 >/dev/n
 # Ctrl-C: finishes the step, saves, exits 130; --resume continues
 $R train --model "$T/base" --data "$DATA" --out "$T/int" --steps 1000000 --batch 2 --max-new 16 --no-progress 2>"$T/log" &
 PID=$!
-sleep 2
+wait_for_sigint_handler $PID || { cat "$T/log"; die "SIGINT: the handler was never installed"; }
 kill -INT $PID
 wait $PID; rc=$?
 [ $rc -eq 130 ] || { cat "$T/log"; die "SIGINT: exit $rc, want 130"; }

@@ -5,6 +5,13 @@
 # PyTorch-side convention checks (tests/ref/train_check.py); rgsd merge
 # equals W + (alpha/r) B A; chat data trains on assistant tokens; Ctrl-C
 # saves a resumable checkpoint; bad input fails with one clear line.
+#
+# Learning margin (issue 10): the loss of the 8-step run must fall by more
+# than 10%. Measured with tools/kernel_paths.sh on an AMD EPYC Zen 4: seed 5
+# (the test's) 5.961 -> 4.031 on all 8 paths (OPENBLAS_CORETYPE Haswell,
+# SkylakeX, Zen, Cooperlake x RGSD_KERNELS avx2, avx512), the same digits;
+# training seeds 4..9 (RGSD_E2E_SEED) on Haswell and SkylakeX: last/first
+# 0.50..0.68, the same on both. Worst 0.68 against the 0.9 threshold.
 set -u
 REF=${RGSD_REF_DIR:-build/ref}/train
 [ -f "$REF/.done" ] || { echo "training references not built (make refs needs /usr/bin/python3 with torch)"; exit 77; }
@@ -14,6 +21,7 @@ T=$(mktemp -d /tmp/rgsd-e2e-sft-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export OMP_NUM_THREADS=1
 die() { echo "FAIL: $*"; exit 1; }
+. tests/e2e/lib/wait_handler.sh
 BASE=$REF/qwen3_untied
 
 $PY - "$T/data.jsonl" <<'PYEOF' || die "could not write the data"
@@ -27,7 +35,7 @@ with open(sys.argv[1], "w") as f:
 PYEOF
 
 # full fine-tuning: 8 steps straight, and 4 + resume + 4 (bf16 checkpoint: the state keeps f32 masters)
-SFT="$RGSD_BIN sft --model $BASE --data $T/data.jsonl --batch-size 2 --grad-accum 2 --lr 2e-3 --warmup 2 --weight-decay 0.1 --seed 5 --steps 8 --save-dtype bf16 --no-progress"
+SFT="$RGSD_BIN sft --model $BASE --data $T/data.jsonl --batch-size 2 --grad-accum 2 --lr 2e-3 --warmup 2 --weight-decay 0.1 --seed ${RGSD_E2E_SEED:-5} --steps 8 --save-dtype bf16 --no-progress"
 $SFT --out "$T/full" 2>"$T/log" || { cat "$T/log"; die "sft full"; }
 $SFT --out "$T/half" --stop-after 4 2>"$T/log" || { cat "$T/log"; die "sft half"; }
 grep -q "after 4 of 8 steps" "$T/log" || die "the first half did not stop at step 4"
@@ -40,8 +48,11 @@ strip() { sed 's/, "tokens_per_s".*//' "$1"; }
 [ "$(wc -l < "$T/full/metrics.jsonl")" -eq 8 ] || die "metrics.jsonl should have 8 lines"
 first=$(head -1 "$T/full/metrics.jsonl" | sed 's/.*"loss": \([0-9.]*\).*/\1/')
 last=$(tail -1 "$T/full/metrics.jsonl" | sed 's/.*"loss": \([0-9.]*\).*/\1/')
-$PY -c "import sys; sys.exit(0 if $last < $first else 1)" || die "loss did not fall ($first -> $last)"
+echo "sft loss $first -> $last"
+$PY -c "import sys; sys.exit(0 if $last < 0.9 * $first else 1)" || die "loss did not fall by 10% ($first -> $last)"
 $PY $CHECK check-hf "$T/full" "$BASE" || die "HF folder check"
+# tools/kernel_paths.sh reruns only the learning check above under each kernel path
+[ -n "${RGSD_E2E_LEARNING_ONLY:-}" ] && { echo "sft e2e: learning check only"; exit 0; }
 
 # LoRA on a bf16 base -> PEFT folder; merge; PyTorch-side checks
 $RGSD_BIN sft --model "$BASE" --data "$T/data.jsonl" --out "$T/lora" --lora-rank 4 --lora-alpha 16 \
@@ -70,7 +81,7 @@ fi
 # Ctrl-C: finishes the step, saves, exits 130; --resume continues
 $RGSD_BIN sft --model "$BASE" --data "$T/data.jsonl" --out "$T/int" --steps 1000000 --batch-size 1 --no-progress 2>"$T/log" &
 PID=$!
-sleep 2
+wait_for_sigint_handler $PID || { cat "$T/log"; die "SIGINT: the handler was never installed"; }
 kill -INT $PID
 wait $PID; rc=$?
 [ $rc -eq 130 ] || { cat "$T/log"; die "SIGINT: exit $rc, want 130"; }

@@ -5,6 +5,7 @@
  * rtol 1e-4 (f32 sums of up to a few hundred terms).
  * Backward kernels accumulate: gradients start at ACC_START and the test
  * subtracts it again, so a kernel that overwrites instead of adding fails. */
+#include "nn/cpu.h"
 #include "nn/gemv.h"
 #include "nn/nn.h"
 #include "nn_ref_reader.h"
@@ -90,7 +91,7 @@ static void gemv_implementations_match_torch(void **state) {
     ref_open(&f, "nn_dense.safetensors");
     int checked = 0;
     for (int impl = 0; impl < 2; impl++) {
-        if (impl == 1 && !nn_gemv_has_avx512()) {
+        if (impl == 1 && !nn_cpu_has_avx512()) {
             fprintf(stderr, "note: no AVX-512 here; only the AVX2 kernels were checked\n");
             break;
         }

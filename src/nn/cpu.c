@@ -1,0 +1,81 @@
+/* cpu.c — the RGSD_KERNELS switch: which of rgsd's own SIMD kernel sets
+ * (AVX2 or AVX-512) every dispatch in src/nn uses.
+ *
+ * Why a switch at all: float sums in a different order round differently,
+ * so a CPU with AVX-512 and one without train to (slightly) different
+ * models. Forcing each path on one machine lets the test suite measure that
+ * spread and set its learning thresholds above it (tools/kernel_paths.sh).
+ * OpenBLAS has its own switch, OPENBLAS_CORETYPE; the two are independent. */
+#include "nn/cpu.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "nn/nn.h"
+
+#include <cblas.h>
+
+int nn_cpu_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+
+const char *nn_cpu_path_name(nn_kernel_path path) {
+    switch (path) {
+    case NN_KERNELS_AVX512: return "avx512";
+    case NN_KERNELS_AVX2: break;
+    }
+    return "avx2";
+}
+
+int nn_cpu_parse_kernels(const char *value, int has_avx512, nn_kernel_path *path) {
+    if (!value || !*value || strcmp(value, "auto") == 0) {
+        *path = has_avx512 ? NN_KERNELS_AVX512 : NN_KERNELS_AVX2;
+        return RG_OK;
+    }
+    if (strcmp(value, "avx2") == 0) {
+        *path = NN_KERNELS_AVX2;
+        return RG_OK;
+    }
+    if (strcmp(value, "avx512") == 0) {
+        if (!has_avx512) return rg_error("RGSD_KERNELS=avx512, but this CPU (or OS) does not run AVX-512");
+        *path = NN_KERNELS_AVX512;
+        return RG_OK;
+    }
+    return rg_error("RGSD_KERNELS='%s' is not one of auto, avx2, avx512", value);
+}
+
+static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
+static nn_kernel_path chosen;
+static int chosen_ok;
+
+static void resolve(void) {
+    chosen_ok = nn_cpu_parse_kernels(getenv("RGSD_KERNELS"), nn_cpu_has_avx512(), &chosen) == RG_OK;
+    /* A caller that skipped nn_kernels_init (a bench, a library user) still
+     * gets a path it can run; the CLI refuses a bad value before this. */
+    if (!chosen_ok) nn_cpu_parse_kernels(NULL, nn_cpu_has_avx512(), &chosen);
+}
+
+nn_kernel_path nn_cpu_path(void) {
+    pthread_once(&resolve_once, resolve);
+    return chosen;
+}
+
+void nn_kernels_describe(char *buf, size_t size) {
+    const char *env = getenv("RGSD_KERNELS");
+    snprintf(buf, size, "OpenBLAS %s, rgsd %s (%s)", openblas_get_corename(), nn_cpu_path_name(nn_cpu_path()),
+             env && *env && strcmp(env, "auto") != 0 ? "RGSD_KERNELS" : "auto");
+}
+
+int nn_kernels_init(void) {
+    nn_cpu_path();
+    if (!chosen_ok) {
+        nn_kernel_path ignored;
+        return nn_cpu_parse_kernels(getenv("RGSD_KERNELS"), nn_cpu_has_avx512(), &ignored);
+    }
+    char line[128];
+    nn_kernels_describe(line, sizeof line);
+    rg_debug("kernels: %s", line);
+    return RG_OK;
+}
