@@ -299,10 +299,13 @@ static int parse_rar_item(const origin *o, const char *item, const cJSON *it, rg
     }
     const cJSON *category = cJSON_GetObjectItemCaseSensitive(it, "category");
     if (category && !cJSON_IsNull(category)) {
-        path_key(field, sizeof field, item, "category");
-        if (!cJSON_IsString(category)) return field_error(o, field, "expected a string, got %s", json_type(category));
-        if (is_blank_text(category->valuestring)) return field_error(o, field, "empty");
-        return add_tag(&c->tags, &c->ntags, "category", category->valuestring, 1);
+        /* take_string: checked for UTF-8 like every string, or the tag
+         * would be written out as JSON no reader accepts. */
+        char *value = NULL;
+        if (take_string(o, path_key(field, sizeof field, item, "category"), category, 1, &value)) return RG_ERR;
+        int rc = add_tag(&c->tags, &c->ntags, "category", value, 1);
+        free(value);
+        return rc;
     }
     if (label_category) return add_tag(&c->tags, &c->ntags, "category", label_category, 1);
     return RG_OK;
