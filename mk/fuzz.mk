@@ -14,8 +14,9 @@ FUZZ_ALL := safetensors gguf model_gguf config tokenizer tokenize tokenizer_conf
             rubric judge_answer sft_data peft train_state
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SECONDS ?= 60
-FUZZ_SMOKE_SECONDS ?= 3
-FUZZ_CC ?= clang
+FUZZ_SMOKE_SECONDS ?= 2
+# clang-14 is what tools/deps.sh installs (Debian 12); plain clang otherwise.
+FUZZ_CC ?= $(firstword $(shell command -v clang-14 clang 2>/dev/null) clang)
 FUZZ_B := build-fuzz
 # -fsanitize=fuzzer-no-link: coverage instrumentation in the library without
 # libFuzzer's main(), which only the harnesses link.
@@ -26,15 +27,17 @@ FUZZ_HDR := tests/fuzz/fuzz_util.c $(wildcard tests/fuzz/*.h)
 FUZZ_RESULTS := build/test-results.txt
 FUZZ_SHARED_DATA := $(SHARED)/data
 
-.PHONY: fuzz fuzz-build fuzz-seeds test-fuzz clang-check
+.PHONY: fuzz fuzz-bins fuzz-build fuzz-seeds test-fuzz clang-check
 
 # Built by the sub-make of fuzz-build (B=build-fuzz, CC=clang).
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDR) $(B)/librgsd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/fuzz $< tests/fuzz/fuzz_util.c $(B)/librgsd.a -o $@ -fsanitize=fuzzer $(LDLIBS_ALL)
 
+fuzz-bins: $(FUZZ_BIN)
+
 fuzz-build:
-	@$(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(FUZZ_CC) OPT="$(FUZZ_OPT)" $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(FUZZ_CC) OPT="$(FUZZ_OPT)" fuzz-bins
 
 # Seeds are rebuilt each time (a second): they follow the refs and the world.
 fuzz-seeds: fuzz-build $(B)/rgsd

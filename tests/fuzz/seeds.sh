@@ -100,6 +100,8 @@ for t in "$@"; do
             { cat "$d/adapter_config.json"; printf '\0'; cat "$d/adapter_model.safetensors"; } |
                 put $t "$(basename "$(dirname "$d")")_adapter"
         done ;;
+    parquet) # once the reader lands (mk/fuzz.mk's FUZZ_ALL gets "parquet")
+        copy $t "$ref"/parquet/*.parquet "$shared"/verl/*.parquet ;;
     esac
     # Files only the library writes, from the harness (a no-op for most).
     RGSD_FUZZ_WRITE_SEEDS="$out/$t" "$bins/fuzz_$t" >/dev/null 2>&1 ||
