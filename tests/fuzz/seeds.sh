@@ -62,6 +62,8 @@ for t in "$@"; do
         copy $t "$ref"/io_st/*.safetensors "$ref"/io_st/sharded/*.safetensors "$ref"/nn/*.safetensors \
             "$ref"/model/*/model.safetensors "$ref"/train/*/adapter/adapter_model.safetensors \
             "$shared"/safetensors-samples/*.safetensors ;;
+    safetensors_index) # the shards are the harness's own; its index comes from the harness too
+        copy $t "$ref"/io_st/sharded/model.safetensors.index.json ;;
     gguf)
         copy $t "$ref"/io_gguf/*.gguf "$ref"/model/*/*.gguf ;;
     model_gguf)
