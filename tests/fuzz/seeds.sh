@@ -71,7 +71,8 @@ for t in "$@"; do
     config)
         copy $t "$ref"/model/*/config.json "$ref"/train/*/config.json ;;
     tokenizer)
-        copy $t "$wt/tokenizer.json" ;;
+        copy $t "$wt/tokenizer.json"
+        python3 tests/fuzz/tokenizer_variants.py "$wt/tokenizer.json" "$out/$t" ;;
     tokenize)
         lines $t 1 "$w/train.jsonl" 2
         lines $t 0 "$w/sft.jsonl" 2
