@@ -51,7 +51,7 @@ for t in "$@"; do
     # Fork mode counts what its workers hit (an input found again keeps its
     # old file name, so new files alone would miss it).
     hits=$(printf '%s\n' "$last" | sed -n 's|.*oom/timeout/crash: \([0-9]*\)/\([0-9]*\)/\([0-9]*\).*|\1 + \2 + \3|p')
-    [ -n "$hits" ] && [ $((hits)) -gt "$found" ] && found=$((hits))
+    [ -n "$hits" ] && [ $(($hits)) -gt "$found" ] && found=$(($hits))
     summary=$(printf '%-16s %9s runs %4s s  cov %5s  ft %6s  corpus %5s' "$t" "${execs:-?}" "$secs" "${cov:-?}" \
         "${ft:-?}" "${corp:-?}")
     if [ "$rc" -eq 0 ] && [ "$found" -eq 0 ]; then
