@@ -29,10 +29,12 @@ FUZZ_SHARED_DATA := $(SHARED)/data
 
 .PHONY: fuzz fuzz-bins fuzz-build fuzz-seeds test-fuzz clang-check
 
-# Built by the sub-make of fuzz-build (B=build-fuzz, CC=clang).
+# Built by the sub-make of fuzz-build (B=build-fuzz, CC=clang). Quiet like
+# the other rules where the Makefile has a quiet build ($(say), $(Q)).
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDR) $(B)/librgsd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/fuzz $< tests/fuzz/fuzz_util.c $(B)/librgsd.a -o $@ -fsanitize=fuzzer $(LDLIBS_ALL)
+	$(if $(say),$(say) LINK $@)
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/fuzz $< tests/fuzz/fuzz_util.c $(B)/librgsd.a -o $@ -fsanitize=fuzzer $(LDLIBS_ALL)
 
 fuzz-bins: $(FUZZ_BIN)
 
