@@ -12,7 +12,7 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 
-PKGS := libcjson libpcre2-8 libutf8proc libcurl sqlite3
+PKGS := libcjson libpcre2-8 libutf8proc libcurl sqlite3 zlib
 # One threading runtime (OpenMP) for both BLAS and our kernels: link the
 # OpenMP build of OpenBLAS explicitly, whatever the system alternative says.
 BLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-openmp
@@ -23,7 +23,9 @@ WARN := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -fopenmp -Isrc -I/usr/include/x86_64-linux-gnu
 OPT ?= -O2 -march=x86-64-v3 -mtune=generic
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_ALL = -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas $(PKG_LIBS) -fopenmp -lm -lpthread
+# Parquet's codecs (src/io/parquet_page.c): Debian's libsnappy, libzstd, zlib, liblz4, libbrotli.
+CODEC_LIBS := -lsnappy -lzstd -lz -llz4 -lbrotlidec
+LDLIBS_ALL = -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas $(PKG_LIBS) $(CODEC_LIBS) -fopenmp -lm -lpthread
 
 LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
@@ -38,6 +40,28 @@ BENCH_BIN = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 # CLI objects except main, so tests can call commands in-process.
 CLI_LIB_OBJ = $(filter-out $(B)/src/cli/main.o,$(CLI_OBJ))
 
+# Quiet by default: one "  CC file" line per step; V=1 shows the commands.
+ifeq ($(V),1)
+Q :=
+say = @:
+else
+Q := @
+say = @printf '  %-4s %s\n'
+endif
+
+# Before compiling anything, name what is missing in one line (a fresh
+# machine otherwise meets a compiler error about cjson.h). Only checked, never
+# installed here: `make deps-build` / `make deps` install as root, and `make
+# demo` and `make test` run them first, so they are not checked at this level.
+CHECKED_GOALS := $(filter-out help deps deps-build clean demo test,$(or $(MAKECMDGOALS),all))
+ifneq ($(CHECKED_GOALS),)
+DEPS_KIND := $(if $(filter test-% $(B)/tests/% build/tests/% build-asan/tests/%,$(CHECKED_GOALS)),test,build)
+MISSING_DEPS := $(shell sh tools/check_deps.sh $(DEPS_KIND) $(BLAS_DIR))
+ifneq ($(MISSING_DEPS),)
+$(error missing: $(MISSING_DEPS); run `make deps-build` as root (or `make deps` for the tests))
+endif
+endif
+
 REFS :=
 SHARED ?= $(abspath ../shared)
 export RGSD_SHARED ?= $(SHARED)
@@ -48,7 +72,7 @@ export RGSD_NODE_DIR ?= $(abspath tests/ref)
 all: $(B)/rgsd
 
 help:
-	@echo "make          build build/rgsd"
+	@echo "make          build build/rgsd (V=1 shows every compiler command)"
 	@echo "make deps     install missing Debian and npm packages for build and tests (apt-get as root)"
 	@echo "make deps-build  only what building and the demo need"
 	@echo "make test     deps + build + every test (unit, reference, ASan+UBSan, end-to-end, fuzz smoke)"
@@ -64,22 +88,27 @@ deps-build:
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 $(B)/librgsd.a: $(LIB_OBJ) $(CLI_LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(say) AR $@
+	$(Q)ar rcs $@ $^
 
 $(B)/rgsd: $(LIB_OBJ) $(CLI_OBJ)
-	$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+	$(say) LD $@
+	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
 $(B)/tests/%: tests/unit/%.c tests/unit/test_util.h $(B)/librgsd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit $< $(B)/librgsd.a -o $@ $(LDLIBS_ALL) -lcmocka
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit $< $(B)/librgsd.a -o $@ $(LDLIBS_ALL) -lcmocka
 
 $(B)/bench/%: bench/%.c $(B)/librgsd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $< $(B)/librgsd.a -o $@ $(LDLIBS_ALL)
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS_ALL) $< $(B)/librgsd.a -o $@ $(LDLIBS_ALL)
 
 -include mk/*.mk
 
@@ -106,8 +135,10 @@ test: deps
 bench: $(BENCH_BIN) $(B)/rgsd
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || true; done
 
+# The build as one progress line (the steps at most: every object and the link).
 demo: deps-build
-	@$(MAKE) --no-print-directory $(B)/rgsd
+	@set -o pipefail; $(MAKE) --no-print-directory $(B)/rgsd | \
+		sh tools/build_progress.sh $(words $(LIB_OBJ) $(CLI_OBJ) link) $(B)/rgsd
 	@sh tools/demo.sh
 
 clean:

@@ -8,7 +8,8 @@
 set -e
 what=${1:-test}
 PKGS="gcc make pkg-config libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev
-libcurl4-openssl-dev libsqlite3-dev libcmocka-dev python3"
+libcurl4-openssl-dev libsqlite3-dev libcmocka-dev python3
+libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev"
 if [ "$what" = test ]; then
     PKGS="$PKGS python3-torch python3-numpy python3-jinja2"
     # clang with its fuzzer runtime and OpenMP: the fuzz harnesses (tests/fuzz) and the clang build check
@@ -34,8 +35,13 @@ if [ -n "$missing" ]; then
     apt-get update -qq
     apt-get install -y -qq $missing >/dev/null
 fi
-# Reference implementations for the tests (never linked into rgsd).
-if [ "$what" = test ] && [ -f tests/ref/package.json ] && [ ! -f tests/ref/node_modules/.rgsd-ok ]; then
-    echo "deps: installing npm reference packages into tests/ref/node_modules"
-    (cd tests/ref && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.rgsd-ok)
+# Reference implementations for the tests (never linked into rgsd). The
+# marker holds the lock file's hash, so a changed package-lock.json (a new
+# oracle) reinstalls instead of being taken as already done.
+if [ "$what" = test ] && [ -f tests/ref/package-lock.json ]; then
+    lock_hash=$(sha256sum tests/ref/package-lock.json | cut -d' ' -f1)
+    if [ "$(cat tests/ref/node_modules/.rgsd-ok 2>/dev/null)" != "$lock_hash" ]; then
+        echo "deps: installing npm reference packages into tests/ref/node_modules"
+        (cd tests/ref && npm ci --no-audit --no-fund --loglevel=error && echo "$lock_hash" > node_modules/.rgsd-ok)
+    fi
 fi

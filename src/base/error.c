@@ -6,41 +6,58 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
+
 #define RG_ERRMSG_CAP 1024
 
 static _Thread_local char errmsg[RG_ERRMSG_CAP];
+static _Thread_local int errmsg_is_usage;
 
+/* Every message passes through here: whatever it quotes (an HTTP body, a
+ * grader's answer, a tensor name, a config string) it is stored as one
+ * printable line of at most RG_ERRMSG_CAP bytes (see base/text.h). */
 int rg_error(const char *fmt, ...) {
+    char raw[4 * RG_ERRMSG_CAP];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(errmsg, sizeof errmsg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    rg_text_escape(errmsg, sizeof errmsg, raw, sizeof raw);
+    errmsg_is_usage = 0;
     return RG_ERR;
 }
 
-int rg_error_prefix(const char *fmt, ...) {
-    char prefix[RG_ERRMSG_CAP];
-    char old[RG_ERRMSG_CAP];
+int rg_usage_error(const char *fmt, ...) {
+    char raw[4 * RG_ERRMSG_CAP];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
-    memcpy(old, errmsg, sizeof old);
+    rg_text_escape(errmsg, sizeof errmsg, raw, sizeof raw);
+    errmsg_is_usage = 1;
+    return RG_ERR;
+}
+
+int rg_error_is_usage(void) { return errmsg_is_usage; }
+
+int rg_error_prefix(const char *fmt, ...) {
+    char raw[4 * RG_ERRMSG_CAP];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
     /* Truncation is fine: a long message keeps its start. */
-    size_t n = strlen(prefix);
-    if (n > sizeof errmsg - 3) n = sizeof errmsg - 3;
-    memcpy(errmsg, prefix, n);
-    memcpy(errmsg + n, ": ", 2);
-    size_t rest = sizeof errmsg - n - 3;
-    size_t oldlen = strnlen(old, rest);
-    memcpy(errmsg + n + 2, old, oldlen);
-    errmsg[n + 2 + oldlen] = '\0';
+    if (n >= 0 && (size_t)n < sizeof raw) snprintf(raw + n, sizeof raw - (size_t)n, ": %s", errmsg);
+    rg_text_escape(errmsg, sizeof errmsg, raw, sizeof raw);
     return RG_ERR;
 }
 
 const char *rg_errmsg(void) { return errmsg; }
 
-void rg_error_clear(void) { errmsg[0] = '\0'; }
+void rg_error_clear(void) {
+    errmsg[0] = '\0';
+    errmsg_is_usage = 0;
+}
 
 void *rg_malloc(size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);

@@ -16,6 +16,14 @@
 
 /* Records a formatted message and returns RG_ERR, so `return rg_error(...)`. */
 int rg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Like rg_error, and marks the error as bad usage (an unknown flag, a value
+ * out of range, a missing argument): the CLI exits 2 for it and 1 for any
+ * other error. The kind travels with the message, so an ordinary error
+ * whose text happens to say "--help" (a file name) is not taken for one. */
+int rg_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* 1 when the current message was recorded by rg_usage_error (a prefix added
+ * since keeps the kind; any later rg_error clears it). */
+int rg_error_is_usage(void);
 /* Prepends "context: " to the current message and returns RG_ERR. */
 int rg_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The last recorded message ("" when none). */

@@ -3,15 +3,20 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "base/text.h"
+
 static rg_log_level current_level = RG_LOG_INFO;
 
 void rg_log_set_level(rg_log_level level) { current_level = level; }
 rg_log_level rg_log_get_level(void) { return current_level; }
 
+/* One line per message, control characters escaped and the length capped
+ * (see base/text.h): messages quote data, answers and file contents. */
 static void emit(const char *tag, const char *fmt, va_list ap) {
-    fputs(tag, stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char raw[8192], line[4096];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    rg_text_escape(line, sizeof line, raw, sizeof raw);
+    fprintf(stderr, "%s%s\n", tag, line);
 }
 
 void rg_info(const char *fmt, ...) {

@@ -24,16 +24,16 @@ static int set_value(const rg_command_spec *spec, const rg_arg *arg, const char 
     case RG_ARG_INT: {
         long v = strtol(value, &end, 10);
         if (errno || end == value || *end)
-            return rg_error("rgsd %s: --%s wants an integer, got '%s' (see rgsd %s --help)", spec->name, arg->name,
-                            value, spec->name);
+            return rg_usage_error("rgsd %s: --%s wants an integer, got '%s' (see rgsd %s --help)", spec->name,
+                                  arg->name, value, spec->name);
         *(long *)arg->target = v;
         return RG_OK;
     }
     case RG_ARG_FLOAT: {
         double v = strtod(value, &end);
         if (errno || end == value || *end || !isfinite(v))
-            return rg_error("rgsd %s: --%s wants a number, got '%s' (see rgsd %s --help)", spec->name, arg->name,
-                            value, spec->name);
+            return rg_usage_error("rgsd %s: --%s wants a number, got '%s' (see rgsd %s --help)", spec->name, arg->name,
+                                  value, spec->name);
         *(double *)arg->target = v;
         return RG_OK;
     }
@@ -56,8 +56,8 @@ int rg_args_parse(const rg_command_spec *spec, int argc, char **argv, char **pos
         }
         if (strncmp(word, "--", 2) != 0 || word[2] == '\0') {
             if (npos >= spec->max_positional)
-                return rg_error("rgsd %s: unexpected argument '%s' (see rgsd %s --help)", spec->name, word,
-                                spec->name);
+                return rg_usage_error("rgsd %s: unexpected argument '%s' (see rgsd %s --help)", spec->name, word,
+                                      spec->name);
             positional[npos++] = argv[i];
             continue;
         }
@@ -66,11 +66,13 @@ int rg_args_parse(const rg_command_spec *spec, int argc, char **argv, char **pos
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const rg_arg *arg = find_arg(spec, name, len);
         if (!arg)
-            return rg_error("rgsd %s: unknown flag '--%.*s' (see rgsd %s --help)", spec->name, (int)len, name,
-                            spec->name);
+            return rg_usage_error("rgsd %s: unknown flag '--%.*s' (see rgsd %s --help)", spec->name, (int)len, name,
+                                  spec->name);
         seen[arg - spec->args] = 1;
         if (arg->type == RG_ARG_FLAG) {
-            if (eq) return rg_error("rgsd %s: --%s takes no value (see rgsd %s --help)", spec->name, arg->name, spec->name);
+            if (eq)
+                return rg_usage_error("rgsd %s: --%s takes no value (see rgsd %s --help)", spec->name, arg->name,
+                                      spec->name);
             *(int *)arg->target = 1;
             continue;
         }
@@ -80,14 +82,14 @@ int rg_args_parse(const rg_command_spec *spec, int argc, char **argv, char **pos
         else if (i + 1 < argc)
             value = argv[++i];
         else
-            return rg_error("rgsd %s: --%s needs a value %s (see rgsd %s --help)", spec->name, arg->name,
-                            arg->metavar ? arg->metavar : "VALUE", spec->name);
+            return rg_usage_error("rgsd %s: --%s needs a value %s (see rgsd %s --help)", spec->name, arg->name,
+                                  arg->metavar ? arg->metavar : "VALUE", spec->name);
         if (set_value(spec, arg, value) != RG_OK) return RG_ERR;
     }
     for (int i = 0; i < spec->nargs; i++)
         if (spec->args[i].required && !seen[i])
-            return rg_error("rgsd %s: --%s %s is required (see rgsd %s --help)", spec->name, spec->args[i].name,
-                            spec->args[i].metavar ? spec->args[i].metavar : "", spec->name);
+            return rg_usage_error("rgsd %s: --%s %s is required (see rgsd %s --help)", spec->name, spec->args[i].name,
+                                  spec->args[i].metavar ? spec->args[i].metavar : "", spec->name);
     if (npositional) *npositional = npos;
     return RG_OK;
 }

@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/data_flags.h"
 #include "rubric/rubric.h"
 #include "rubric/stats.h"
 
@@ -72,6 +73,14 @@ static int print_stats(const char *title, const rg_data_stats *s, size_t top) {
            criteria ? 100.0 * (double)s->negative_weights / (double)criteria : 0.0, s->zero_weights);
     printf("  %-26s %zu\n", "pitfalls written as good", s->inverted);
     if (s->with_match) printf("  %-26s %zu\n", "criteria with match rules", s->with_match);
+    if (s->code_checks_skipped)
+        printf("  %-26s %zu, left out of judging and teacher prompts (--verifier-criteria skip)\n",
+               "code-verifier criteria", s->code_checks_skipped);
+    if (s->code_checks)
+        printf("  %-26s %zu, kept as ordinary criteria (--verifier-criteria keep)\n", "code-verifier criteria",
+               s->code_checks);
+    if (s->duplicate_ids)
+        printf("  %-26s %zu (first: %s)\n", "duplicate ids", s->duplicate_ids, s->first_duplicate_id);
     printf("  %-26s %zu\n", "no positive weight", s->no_positive_weight);
     printf("  %-26s %zu\n", "with reference answer", s->with_reference);
     print_weights(s);
@@ -79,8 +88,8 @@ static int print_stats(const char *title, const rg_data_stats *s, size_t top) {
     return RG_OK;
 }
 
-static int check_file(const char *path, int skip_bad, rg_data_stats *stats) {
-    rg_rubric_options options = {.skip_bad = skip_bad};
+static int check_file(const char *path, int skip_bad, rg_verifier_criteria verifier, rg_data_stats *stats) {
+    rg_rubric_options options = {.skip_bad = skip_bad, .verifier_criteria = verifier};
     rg_rubric_reader *reader;
     if (rg_rubric_open(&reader, path, &options)) return RG_ERR;
     rg_example ex;
@@ -94,6 +103,7 @@ static int check_file(const char *path, int skip_bad, rg_data_stats *stats) {
         }
     }
     stats->skipped = rg_rubric_skipped(reader);
+    if (got >= 0 && stats->examples == 0) got = rg_rubric_nothing_usable(reader);
     rg_rubric_close(reader);
     return got < 0 ? RG_ERR : RG_OK;
 }
@@ -120,14 +130,16 @@ static int print_json(char **files, int nfiles, const rg_data_stats *per_file, c
 static int data_check(int argc, char **argv) {
     int skip_bad = 0, json = 0;
     long top = 10;
+    const char *verifier_text = "skip";
     const rg_arg args[] = {
         {"skip-bad", RG_ARG_FLAG, &skip_bad, NULL, "skip invalid lines and count them instead of failing", 0},
+        RG_VERIFIER_CRITERIA_ROW(verifier_text),
         {"json", RG_ARG_FLAG, &json, NULL, "print the statistics as JSON", 0},
         {"top", RG_ARG_INT, &top, "N", "tags to list per file, most frequent first", 0},
     };
     const rg_command_spec spec = {
         "data check",
-        "FILE... [--skip-bad] [--json] [--top N]",
+        "FILE... [--skip-bad] [--verifier-criteria skip|keep|error] [--json] [--top N]",
         "Validates rubric data files (JSONL, one example per line, format detected per line) and prints,\n"
         "per file and in total: examples, formats, messages and criteria per example, the weight\n"
         "histogram, the share of negative weights, tag counts and examples with a reference answer.\n"
@@ -147,12 +159,17 @@ static int data_check(int argc, char **argv) {
     }
     if (nfiles == 0) {
         free(files);
-        rg_error("rgsd data check: no FILE given (see rgsd data check --help)");
+        rg_usage_error("rgsd data check: no FILE given (see rgsd data check --help)");
+        return rg_cli_fail();
+    }
+    rg_verifier_criteria verifier;
+    if (rg_cli_verifier_criteria("data check", verifier_text, &verifier)) {
+        free(files);
         return rg_cli_fail();
     }
     if (top < 0) {
         free(files);
-        rg_error("rgsd data check: --top must be 0 or more, got %ld (see rgsd data check --help)", top);
+        rg_usage_error("rgsd data check: --top must be 0 or more, got %ld (see rgsd data check --help)", top);
         return rg_cli_fail();
     }
     rg_data_stats *per_file = calloc((size_t)nfiles, sizeof *per_file);
@@ -161,7 +178,7 @@ static int data_check(int argc, char **argv) {
     int rc = per_file ? RG_OK : rg_error("out of memory");
     for (int i = 0; rc == RG_OK && i < nfiles; i++) {
         rg_data_stats_init(&per_file[i]);
-        rc = check_file(files[i], skip_bad, &per_file[i]);
+        rc = check_file(files[i], skip_bad, verifier, &per_file[i]);
         if (rc == RG_OK) rc = rg_data_stats_merge(&total, &per_file[i]);
     }
     if (rc == RG_OK) {

@@ -11,6 +11,7 @@
 #include "base/progress.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/data_flags.h"
 #include "cli/lm_cli.h"
 #include "eval/eval.h"
 #include "model/lora.h"
@@ -59,9 +60,9 @@ static int check_rule_patterns(const rg_dataset *data, const char *path) {
             if (!without++) first = &data->examples[e], first_criterion = c;
         }
     if (without == 0) return RG_OK;
-    return rg_error("rule judge: %zu of %zu criteria in %s have no `match` patterns (first: example '%s' rubric[%zu]), "
+    return rg_error("rule judge: %zu of %zu criteria in %s have no `match` patterns (first: example '%s' criterion %zu), "
                     "so the rule judge cannot grade them; use an http or local judge for this data",
-                    without, total, path, first->id ? first->id : "?", first_criterion);
+                    without, total, path, first->id ? first->id : "?", first_criterion + 1);
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -70,6 +71,7 @@ int cmd_eval(int argc, char **argv) {
                *teacher_template_path = NULL, *adapter_dir = NULL;
     long samples = 1, max_new = 256, top_k = 0, seed = 0, batch = 8, context = 0, resamples = RG_BOOTSTRAP_RESAMPLES;
     double temperature = 1.0, top_p = 1.0;
+    const char *verifier_text = "skip";
     int with_rubric = 0, bf16 = 0, skip_long = 0, skip_bad = 0, no_thinking = 0;
     rg_arg args[] = {
         {"model", RG_ARG_STRING, &model_path, "DIR", "model folder (HF safetensors) or .gguf file", 1},
@@ -100,6 +102,7 @@ int cmd_eval(int argc, char **argv) {
         {"failures", RG_ARG_STRING, &failures_path, "FILE", "append unjudgeable criteria with the raw answer here", 0},
         {"resamples", RG_ARG_INT, &resamples, "N", "bootstrap resamples for the standard errors", 0},
         {"skip-bad", RG_ARG_FLAG, &skip_bad, NULL, "skip (and count) invalid data lines instead of failing", 0},
+        RG_VERIFIER_CRITERIA_ROW(verifier_text),
         {"tokenizer", RG_ARG_STRING, &tokenizer, "DIR", "tokenizer folder (default: the model's)", 0},
         {"chat-template", RG_ARG_STRING, &chat_family, "FAMILY", "override the chat template family", 0},
         {"bf16", RG_ARG_FLAG, &bf16, NULL, "hold the weights in bf16 (half the memory and bandwidth)", 0},
@@ -123,18 +126,22 @@ int cmd_eval(int argc, char **argv) {
         args, (int)(sizeof args / sizeof args[0]), 0};
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     if (parsed != 0) return parsed == 1 ? 0 : rg_cli_fail();
-    if (samples < 1 || samples > 4096) return rg_error("--samples must be in 1..4096 (see --help)"), rg_cli_fail();
-    if (max_new <= 0 || max_new > 1000000) return rg_error("--max-new must be in 1..1000000 (see --help)"), rg_cli_fail();
-    if (batch <= 0 || batch > 64) return rg_error("--batch must be in 1..64 (see --help)"), rg_cli_fail();
-    if (temperature < 0) return rg_error("--temperature must be >= 0 (see --help)"), rg_cli_fail();
-    if (!(top_p > 0 && top_p <= 1)) return rg_error("--top-p must be in (0, 1] (see --help)"), rg_cli_fail();
-    if (top_k < 0) return rg_error("--top-k must be >= 0 (see --help)"), rg_cli_fail();
-    if (context < 0) return rg_error("--context must be >= 0 (see --help)"), rg_cli_fail();
+    rg_verifier_criteria verifier;
+    if (rg_cli_verifier_criteria("eval", verifier_text, &verifier)) return rg_cli_fail();
+    if (samples < 1 || samples > 4096)
+        return rg_usage_error("--samples must be in 1..4096 (see --help)"), rg_cli_fail();
+    if (max_new <= 0 || max_new > 1000000)
+        return rg_usage_error("--max-new must be in 1..1000000 (see --help)"), rg_cli_fail();
+    if (batch <= 0 || batch > 64) return rg_usage_error("--batch must be in 1..64 (see --help)"), rg_cli_fail();
+    if (temperature < 0) return rg_usage_error("--temperature must be >= 0 (see --help)"), rg_cli_fail();
+    if (!(top_p > 0 && top_p <= 1)) return rg_usage_error("--top-p must be in (0, 1] (see --help)"), rg_cli_fail();
+    if (top_k < 0) return rg_usage_error("--top-k must be >= 0 (see --help)"), rg_cli_fail();
+    if (context < 0) return rg_usage_error("--context must be >= 0 (see --help)"), rg_cli_fail();
     if (resamples < 1 || resamples > 1000000) return rg_error("--resamples must be in 1..1000000"), rg_cli_fail();
     if (adapter_dir && bf16)
-        return rg_error("--adapter is merged into f32 weights; drop --bf16 (see --help)"), rg_cli_fail();
+        return rg_usage_error("--adapter is merged into f32 weights; drop --bf16 (see --help)"), rg_cli_fail();
     if (teacher_template_path && !with_rubric)
-        return rg_error("--teacher-template needs --with-rubric (see --help)"), rg_cli_fail();
+        return rg_usage_error("--teacher-template needs --with-rubric (see --help)"), rg_cli_fail();
 
     nn_blas_init(); /* OpenBLAS's AVX2/AVX-512 kernels where it fell back to SSE3 (before any thread uses it) */
     rg_judge_spec judge_spec;
@@ -147,7 +154,7 @@ int cmd_eval(int argc, char **argv) {
     rg_eval_result result = {0};
     char *summary = NULL;
     int rc = RG_ERR;
-    rg_rubric_options load_options = {.skip_bad = skip_bad};
+    rg_rubric_options load_options = {.skip_bad = skip_bad, .verifier_criteria = verifier};
     if (rg_rubric_load_all(data_path, &load_options, &data)) goto done;
     if (data.count == 0) {
         rg_error("%s: no examples", data_path);

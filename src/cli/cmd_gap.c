@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/data_flags.h"
 #include "cli/lm_cli.h"
 #include "cli/train_setup.h"
 #include "model/train.h"
@@ -28,6 +29,7 @@ int cmd_gap(int argc, char **argv) {
     const char *teacher_context = "rubric", *system = NULL, *chat_family = NULL;
     long max_new = 256, seed = 0, gen_batch = 8, context = 0;
     double temperature = 1.0;
+    const char *verifier_text = "skip";
     int strict = 0, skip_bad = 0, no_thinking = 0, keep_think = 0;
     rg_arg specs[] = {
         {"model", RG_ARG_STRING, &model_dir, "DIR", "Hugging Face model folder", 1},
@@ -46,6 +48,7 @@ int cmd_gap(int argc, char **argv) {
         {"keep-think", RG_ARG_FLAG, &keep_think, NULL, "count the <think> span too", 0},
         {"strict", RG_ARG_FLAG, &strict, NULL, "an example the teacher cannot take is an error (default: skip)", 0},
         {"skip-bad", RG_ARG_FLAG, &skip_bad, NULL, "skip (and count) invalid data lines", 0},
+        RG_VERIFIER_CRITERIA_ROW(verifier_text),
         {"chat-template", RG_ARG_STRING, &chat_family, "FAMILY", "override the model's chat template", 0},
     };
     rg_command_spec spec = {
@@ -61,12 +64,14 @@ int cmd_gap(int argc, char **argv) {
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     if (parsed == 1) return 0;
     if (parsed < 0) return rg_cli_fail();
+    rg_verifier_criteria verifier;
+    if (rg_cli_verifier_criteria("gap", verifier_text, &verifier)) return rg_cli_fail();
     nn_blas_init();
     rg_teacher_context tcontext;
     if (rg_teacher_context_parse(teacher_context, &tcontext) != RG_OK)
         return rg_error("rgsd gap: --teacher-context must be rubric or reference"), rg_cli_fail();
     if (max_new < 1 || gen_batch < 1 || gen_batch > RG_GEN_MAX_BATCH || context < 0 || !(temperature >= 0))
-        return rg_error("rgsd gap: a numeric flag is out of range (see rgsd gap --help)"), rg_cli_fail();
+        return rg_usage_error("rgsd gap: a numeric flag is out of range (see rgsd gap --help)"), rg_cli_fail();
 
     rg_lm lm = {0};
     int lm_open = 0, acts_ready = 0, generated = 0;
@@ -80,7 +85,7 @@ int cmd_gap(int argc, char **argv) {
     double *with = NULL, *without = NULL;
     uint8_t *mask = NULL;
     int rc = 1;
-    rg_rubric_options load_options = {.skip_bad = skip_bad, .allow_empty_rubric = 1}; /* skipped and counted below */
+    rg_rubric_options load_options = {.skip_bad = skip_bad, .allow_empty_rubric = 1, .verifier_criteria = verifier}; /* skipped and counted below */
     if (rg_rubric_load_all(data_path, &load_options, &data) != RG_OK) goto done;
     if (teacher_template_path && rg_teacher_template_load(teacher_template_path, &tmpl) != RG_OK) goto done;
     if (rg_lm_open(&lm, model_dir, NULL, chat_family, 0) != RG_OK) goto done;

@@ -19,7 +19,7 @@
 #include "cli/commands.h"
 #include "cli/lm_cli.h"
 #include "io/file.h"
-#include "io/jsonl.h"
+#include "io/records.h"
 #include "model/generate.h"
 #include "nn/nn.h"
 
@@ -31,14 +31,14 @@ static void on_progress(void *ctx, int finished, int total) {
 /* Reads every conversation of a JSONL file and encodes its prompt. */
 static int read_prompts(const rg_lm *lm, const char *path, const char *system, rg_conversation **convs_out,
                         int32_t ***prompts_out, int **lens_out, int *n_out) {
-    rg_jsonl *in;
-    if (rg_jsonl_open(&in, path)) return RG_ERR;
+    rg_records *in;
+    if (rg_records_open(&in, path)) return RG_ERR;
     int cap = 0, n = 0, got, rc = RG_ERR;
     rg_conversation *convs = NULL;
     int32_t **prompts = NULL;
     int *lens = NULL;
     cJSON *line;
-    while ((got = rg_jsonl_next(in, &line)) == 1) {
+    while ((got = rg_records_next(in, &line)) == 1) {
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
             rg_conversation *c = rg_realloc(convs, sizeof *c * (size_t)cap);
@@ -52,7 +52,7 @@ static int read_prompts(const rg_lm *lm, const char *path, const char *system, r
                 goto done;
             }
         }
-        long line_no = rg_jsonl_line(in);
+        long line_no = rg_records_line(in);
         if (rg_conversation_from_json(line, path, line_no, system, &convs[n])) goto done;
         if (rg_lm_encode_prompt(lm, convs[n].messages, convs[n].n_messages, &prompts[n], &lens[n])) {
             rg_conversation_free(&convs[n]);
@@ -68,7 +68,7 @@ static int read_prompts(const rg_lm *lm, const char *path, const char *system, r
     }
     rc = RG_OK;
 done:
-    rg_jsonl_close(in);
+    rg_records_close(in);
     if (rc) {
         for (int i = 0; i < n; i++) {
             rg_conversation_free(&convs[i]);
@@ -126,14 +126,15 @@ int cmd_generate(int argc, char **argv) {
     if (parsed != 0) return parsed == 1 ? 0 : rg_cli_fail();
     nn_blas_init(); /* OpenBLAS's AVX2/AVX-512 kernels where it fell back to SSE3 */
     if ((prompt_text == NULL) == (data == NULL)) {
-        rg_error("give exactly one of --prompt and --data (see rgsd generate --help)");
+        rg_usage_error("give exactly one of --prompt and --data (see rgsd generate --help)");
         return rg_cli_fail();
     }
-    if (max_new <= 0 || max_new > 1000000) return rg_error("--max-new must be in 1..1000000 (see --help)"), rg_cli_fail();
-    if (batch <= 0 || batch > 64) return rg_error("--batch must be in 1..64 (see --help)"), rg_cli_fail();
-    if (temperature < 0) return rg_error("--temperature must be >= 0 (see --help)"), rg_cli_fail();
-    if (!(top_p > 0 && top_p <= 1)) return rg_error("--top-p must be in (0, 1] (see --help)"), rg_cli_fail();
-    if (top_k < 0) return rg_error("--top-k must be >= 0 (see --help)"), rg_cli_fail();
+    if (max_new <= 0 || max_new > 1000000)
+        return rg_usage_error("--max-new must be in 1..1000000 (see --help)"), rg_cli_fail();
+    if (batch <= 0 || batch > 64) return rg_usage_error("--batch must be in 1..64 (see --help)"), rg_cli_fail();
+    if (temperature < 0) return rg_usage_error("--temperature must be >= 0 (see --help)"), rg_cli_fail();
+    if (!(top_p > 0 && top_p <= 1)) return rg_usage_error("--top-p must be in (0, 1] (see --help)"), rg_cli_fail();
+    if (top_k < 0) return rg_usage_error("--top-k must be >= 0 (see --help)"), rg_cli_fail();
 
     rg_lm lm;
     if (rg_lm_open(&lm, model_path, tokenizer, chat_family, bf16)) return rg_cli_fail();

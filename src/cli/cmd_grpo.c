@@ -12,6 +12,7 @@
 #include "base/timer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/data_flags.h"
 #include "cli/lm_cli.h"
 #include "cli/train_eval.h"
 #include "cli/train_run.h"
@@ -51,6 +52,7 @@ int cmd_grpo(int argc, char **argv) {
     long group = 8, max_new = 256, gen_batch = 8, context = 0, top_k = 0, eval_every = 0, eval_samples = 1,
          eval_max_new = 0;
     double clip_eps = 0.2, kl_coef = 0.01, temperature = 1.0, top_p = 1.0;
+    const char *verifier_text = "skip";
     int strict = 0, skip_bad = 0, no_thinking = 0, no_std = 0;
     rg_arg specs[] = {
         {"model", RG_ARG_STRING, &f.model_dir, "DIR", "Hugging Face model folder (policy and reference)", 1},
@@ -76,6 +78,7 @@ int cmd_grpo(int argc, char **argv) {
         {"no-thinking", RG_ARG_FLAG, &no_thinking, NULL, "Qwen3: render prompts with enable_thinking = false", 0},
         {"strict", RG_ARG_FLAG, &strict, NULL, "an example that cannot be trained on is an error (default: skip)", 0},
         {"skip-bad", RG_ARG_FLAG, &skip_bad, NULL, "skip (and count) invalid data lines instead of failing", 0},
+        RG_VERIFIER_CRITERIA_ROW(verifier_text),
         {"lora-rank", RG_ARG_INT, &f.lora_rank, "R", "LoRA rank; 0 = full fine-tuning", 0},
         {"lora-alpha", RG_ARG_FLOAT, &f.lora_alpha, "A", "LoRA alpha; scaling = alpha / rank; 0 = 2 x rank", 0},
         RG_TRAIN_FLAG_ROWS_LORA(f),
@@ -107,6 +110,8 @@ int cmd_grpo(int argc, char **argv) {
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     if (parsed == 1) return 0;
     if (parsed < 0) return rg_cli_fail();
+    rg_verifier_criteria verifier;
+    if (rg_cli_verifier_criteria("grpo", verifier_text, &verifier)) return rg_cli_fail();
     nn_blas_init();
 
     rg_dtype out_dtype;
@@ -122,7 +127,7 @@ int cmd_grpo(int argc, char **argv) {
         gen_batch < 1 || gen_batch > RG_GEN_MAX_BATCH || context < 0 || !(temperature >= 0) ||
         !(top_p > 0 && top_p <= 1) || top_k < 0 || !rg_train_flags_in_range(&f) || eval_every < 0 ||
         eval_samples < 1 || eval_max_new < 0)
-        return rg_error("rgsd grpo: a numeric flag is out of range (see rgsd grpo --help)"), rg_cli_fail();
+        return rg_usage_error("rgsd grpo: a numeric flag is out of range (see rgsd grpo --help)"), rg_cli_fail();
     if ((eval_every > 0) != (eval_path != NULL))
         return rg_error("rgsd grpo: --eval-every N and --eval-data FILE go together"), rg_cli_fail();
 
@@ -145,7 +150,8 @@ int cmd_grpo(int argc, char **argv) {
     if (rg_judge_spec_parse(judge_text, &judge_spec) != RG_OK) goto done;
     judge_spec_ready = 1;
     int lora_mode = f.lora_rank > 0 || f.adapter_dir;
-    if (rg_train_load_rubric(f.data_path, eval_path, skip_bad, 0, &data, &eval_data) != RG_OK) goto done;
+    if (rg_train_load_rubric(f.data_path, eval_path, skip_bad, 0, verifier, &data, &eval_data) != RG_OK)
+        goto done;
     if (judge_spec.kind == RG_JUDGE_RULE &&
         (check_rule_patterns(f.data_path, &data) != RG_OK || (eval_path && check_rule_patterns(eval_path, &eval_data))))
         goto done;

@@ -17,114 +17,20 @@
 
 #include "base/error.h"
 #include "base/progress.h"
+#include "base/text.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/data_flags.h"
+#include "cli/judge_responses.h"
 #include "io/file.h"
-#include "io/jsonl.h"
+#include "io/records.h"
 #include "judge/judge.h"
 #include "rubric/rubric.h"
 #include "rubric/score.h"
 
-typedef struct {
-    char *id;       /* NULL when the line has none */
-    char *response;
-    long line;
-    size_t example; /* index into the data set */
-} response_line;
-
-typedef struct {
-    response_line *lines;
-    size_t count;
-} response_set;
-
-static void response_set_free(response_set *set) {
-    for (size_t i = 0; i < set->count; i++) {
-        free(set->lines[i].id);
-        free(set->lines[i].response);
-    }
-    free(set->lines);
-    memset(set, 0, sizeof *set);
-}
-
-/* An id as a string: the data's ids may be numbers in the responses file. */
-static char *id_text(const cJSON *id) {
-    if (cJSON_IsString(id)) return rg_strdup(id->valuestring);
-    if (cJSON_IsNumber(id)) return rg_sprintf("%.17g", id->valuedouble);
-    return NULL;
-}
-
-static int read_responses(const char *path, response_set *set) {
-    rg_jsonl *in;
-    if (rg_jsonl_open(&in, path) != RG_OK) return RG_ERR;
-    size_t cap = 0;
-    cJSON *value;
-    int got, rc = RG_OK;
-    while (rc == RG_OK && (got = rg_jsonl_next(in, &value)) == 1) {
-        long line = rg_jsonl_line(in);
-        const cJSON *response = cJSON_GetObjectItemCaseSensitive(value, "response");
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(value, "id");
-        if (!cJSON_IsObject(value))
-            rc = rg_error("%s:%ld: expected an object {\"id\": ..., \"response\": \"...\"}", path, line);
-        else if (!cJSON_IsString(response))
-            rc = rg_error("%s:%ld: response: %s", path, line, response ? "expected a string" : "missing");
-        else if (id && !cJSON_IsString(id) && !cJSON_IsNumber(id))
-            rc = rg_error("%s:%ld: id: expected a string or a number", path, line);
-        if (rc == RG_OK && set->count == cap) {
-            cap = cap ? 2 * cap : 64;
-            response_line *grown = rg_realloc(set->lines, cap * sizeof *grown);
-            if (!grown) rc = RG_ERR;
-            else set->lines = grown;
-        }
-        if (rc == RG_OK) {
-            response_line *r = &set->lines[set->count++];
-            *r = (response_line){.id = id ? id_text(id) : NULL, .response = rg_strdup(response->valuestring), .line = line};
-            if (!r->response || (id && !r->id)) rc = RG_ERR;
-        }
-        cJSON_Delete(value);
-    }
-    rg_jsonl_close(in);
-    if (rc == RG_OK && got < 0) rc = RG_ERR;
-    if (rc == RG_OK && set->count == 0) rc = rg_error("%s: no responses", path);
-    return rc;
-}
-
-/* Sets lines[k].example: by id when the lines carry ids, else by position. */
-static int match_responses(const char *responses_path, const char *data_path, const rg_dataset *data,
-                           response_set *set) {
-    size_t with_id = 0;
-    for (size_t k = 0; k < set->count; k++) with_id += set->lines[k].id != NULL;
-    if (with_id == 0) {
-        if (set->count != data->count)
-            return rg_error("%s has %zu responses without ids but %s has %zu examples: without ids, line k answers "
-                            "example k, so the counts must match (or give every response an \"id\")",
-                            responses_path, set->count, data_path, data->count);
-        for (size_t k = 0; k < set->count; k++) set->lines[k].example = k;
-        return RG_OK;
-    }
-    for (size_t k = 0; k < set->count; k++) {
-        response_line *r = &set->lines[k];
-        if (!r->id)
-            return rg_error("%s:%ld: id: missing, while other lines have one (give every line an id, or none)",
-                            responses_path, r->line);
-        size_t found = data->count;
-        for (size_t e = 0; e < data->count; e++) {
-            if (strcmp(data->examples[e].id, r->id) != 0) continue;
-            if (found != data->count)
-                return rg_error("%s: examples on lines %ld and %ld share the id '%s', so responses cannot be matched "
-                                "by id",
-                                data_path, data->examples[found].line, data->examples[e].line, r->id);
-            found = e;
-        }
-        if (found == data->count)
-            return rg_error("%s:%ld: id '%s' matches no example in %s", responses_path, r->line, r->id, data_path);
-        r->example = found;
-    }
-    return RG_OK;
-}
-
 /* The rule judge grades only criteria that carry `match` patterns: say so
  * up front, with counts, rather than failing criterion by criterion. */
-static int check_rule_patterns(const rg_dataset *data, const response_set *set, const char *data_path) {
+static int check_rule_patterns(const rg_dataset *data, const rg_response_set *set, const char *data_path) {
     size_t total = 0, without = 0;
     const rg_example *first_ex = NULL;
     size_t first_criterion = 0;
@@ -138,8 +44,8 @@ static int check_rule_patterns(const rg_dataset *data, const response_set *set, 
     }
     if (without == 0) return RG_OK;
     return rg_error("rule judge: %zu of %zu criteria to judge in %s have no `match` patterns (first: example '%s' "
-                    "rubric[%zu]), so the rule judge cannot grade them; use an http judge for this data",
-                    without, total, data_path, first_ex->id, first_criterion);
+                    "criterion %zu), so the rule judge cannot grade them; use an http judge for this data",
+                    without, total, data_path, first_ex->id, first_criterion + 1);
 }
 
 static void on_progress(void *ctx, int64_t done, int64_t total) {
@@ -147,7 +53,7 @@ static void on_progress(void *ctx, int64_t done, int64_t total) {
     rg_progress_update(ctx, done, NULL);
 }
 
-static cJSON *verdict_record(const response_line *r, const rg_example *ex, const rg_verdict *verdicts, double score,
+static cJSON *verdict_record(const rg_response_line *r, const rg_example *ex, const rg_verdict *verdicts, double score,
                              double balanced) {
     cJSON *record = cJSON_CreateObject();
     cJSON_AddStringToObject(record, "id", ex->id);
@@ -174,7 +80,8 @@ static cJSON *stats_json(const rg_score_stats *s) {
     cJSON *o = cJSON_CreateObject();
     if (isfinite(s->mean)) cJSON_AddNumberToObject(o, "mean", s->mean);
     else cJSON_AddNullToObject(o, "mean");
-    cJSON_AddNumberToObject(o, "std_error", s->std_error);
+    if (isfinite(s->std_error)) cJSON_AddNumberToObject(o, "std_error", s->std_error);
+    else cJSON_AddNullToObject(o, "std_error");
     cJSON_AddNumberToObject(o, "n", (double)s->n);
     cJSON_AddNumberToObject(o, "n_undefined", (double)s->n_undefined);
     return o;
@@ -184,12 +91,14 @@ typedef struct {
     const char *data_path, *responses_path, *judge_text, *out_path, *summary_path, *cache_path, *failures_path;
     long resamples, seed;
     int skip_bad;
+    const char *verifier_text;
+    rg_verifier_criteria verifier;
 } judge_args;
 
 /* Everything a run holds, so one function can release it on every path. */
 typedef struct {
     rg_dataset data;
-    response_set responses;
+    rg_response_set responses;
     rg_judge_spec spec;
     rg_judge *judge;
     rg_judge_item *items;
@@ -215,7 +124,7 @@ static void judge_run_free(judge_run *run, size_t n_verdicts) {
     rg_dataset_score_free(&run->dataset_score);
     rg_judge_close(run->judge);
     rg_judge_spec_free(&run->spec);
-    response_set_free(&run->responses);
+    rg_response_set_free(&run->responses);
     rg_dataset_free(&run->data);
 }
 
@@ -292,8 +201,8 @@ static void print_summary(const judge_args *a, judge_run *run, const rg_judge_st
     if (run->dataset_score.ntags) {
         printf("  per tag:\n");
         for (size_t t = 0; t < run->dataset_score.ntags; t++) {
-            char label[128];
-            snprintf(label, sizeof label, "  %s", run->dataset_score.tags[t].tag);
+            char label[128] = "  "; /* a tag from the data: printed as one safe line */
+            rg_text_escape(label + 2, sizeof label - 2, run->dataset_score.tags[t].tag, 100);
             print_stats_line(label, &run->dataset_score.tags[t].stats);
         }
     }
@@ -303,11 +212,11 @@ static void print_summary(const judge_args *a, judge_run *run, const rg_judge_st
 }
 
 static int run_judge(const judge_args *a, judge_run *run, size_t *n_verdicts) {
-    rg_rubric_options load_options = {.skip_bad = a->skip_bad};
+    rg_rubric_options load_options = {.skip_bad = a->skip_bad, .verifier_criteria = a->verifier};
     if (rg_judge_spec_parse(a->judge_text, &run->spec) != RG_OK) return RG_ERR;
     if (rg_rubric_load_all(a->data_path, &load_options, &run->data) != RG_OK) return RG_ERR;
-    if (read_responses(a->responses_path, &run->responses) != RG_OK) return RG_ERR;
-    if (match_responses(a->responses_path, a->data_path, &run->data, &run->responses) != RG_OK) return RG_ERR;
+    if (rg_read_responses(a->responses_path, &run->responses) != RG_OK) return RG_ERR;
+    if (rg_match_responses(a->responses_path, a->data_path, &run->data, &run->responses) != RG_OK) return RG_ERR;
     size_t n = run->responses.count;
     if (run->spec.kind == RG_JUDGE_RULE && check_rule_patterns(&run->data, &run->responses, a->data_path) != RG_OK)
         return RG_ERR;
@@ -376,7 +285,7 @@ static int run_judge(const judge_args *a, judge_run *run, size_t *n_verdicts) {
 }
 
 int cmd_judge(int argc, char **argv) {
-    judge_args a = {.resamples = RG_BOOTSTRAP_RESAMPLES, .seed = 0};
+    judge_args a = {.resamples = RG_BOOTSTRAP_RESAMPLES, .seed = 0, .verifier_text = "skip"};
     const rg_arg args[] = {
         {"data", RG_ARG_STRING, &a.data_path, "FILE", "rubric data (JSONL, any supported format)", 1},
         {"responses", RG_ARG_STRING, &a.responses_path, "FILE", "responses, one {\"id\", \"response\"} per line", 1},
@@ -389,6 +298,7 @@ int cmd_judge(int argc, char **argv) {
         {"resamples", RG_ARG_INT, &a.resamples, "N", "bootstrap resamples for the standard error", 0},
         {"seed", RG_ARG_INT, &a.seed, "N", "seed of the bootstrap (default 0)", 0},
         {"skip-bad", RG_ARG_FLAG, &a.skip_bad, NULL, "skip invalid data lines and count them instead of failing", 0},
+        RG_VERIFIER_CRITERIA_ROW(a.verifier_text),
     };
     const rg_command_spec spec = {
         "judge",
@@ -410,8 +320,9 @@ int cmd_judge(int argc, char **argv) {
     };
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     if (parsed != 0) return parsed == 1 ? 0 : rg_cli_fail();
+    if (rg_cli_verifier_criteria("judge", a.verifier_text, &a.verifier)) return rg_cli_fail();
     if (a.resamples < 1 || a.resamples > 1000000) {
-        rg_error("rgsd judge: --resamples must be in [1, 1000000], got %ld (see rgsd judge --help)", a.resamples);
+        rg_usage_error("rgsd judge: --resamples must be in [1, 1000000], got %ld (see rgsd judge --help)", a.resamples);
         return rg_cli_fail();
     }
     judge_run run = {0};

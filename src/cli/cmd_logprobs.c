@@ -18,7 +18,7 @@
 #include "cli/commands.h"
 #include "cli/lm_cli.h"
 #include "io/file.h"
-#include "io/jsonl.h"
+#include "io/records.h"
 #include "model/infer.h"
 #include "nn/nn.h"
 
@@ -89,7 +89,7 @@ int cmd_logprobs(int argc, char **argv) {
     int max_ctx = lm.model.cfg.max_position < 8192 ? lm.model.cfg.max_position : 8192;
     if (context > 0) max_ctx = context < lm.model.cfg.max_position ? (int)context : lm.model.cfg.max_position;
     rg_infer_state st;
-    rg_jsonl *in = NULL;
+    rg_records *in = NULL;
     rg_atomic_file out = {0};
     FILE *fp = stdout;
     float *logits = NULL;
@@ -99,15 +99,15 @@ int cmd_logprobs(int argc, char **argv) {
         return rg_cli_fail();
     }
     logits = rg_malloc_aligned(sizeof(float) * CHUNK * (size_t)lm.model.cfg.vocab_size);
-    if (!logits || rg_jsonl_open(&in, data)) goto done;
+    if (!logits || rg_records_open(&in, data)) goto done;
     if (out_path) {
         if (rg_atomic_open(&out, out_path)) goto done;
         fp = out.fp;
     }
     cJSON *line;
     long n_lines = 0;
-    while ((got = rg_jsonl_next(in, &line)) == 1) {
-        long line_no = rg_jsonl_line(in);
+    while ((got = rg_records_next(in, &line)) == 1) {
+        long line_no = rg_records_line(in);
         const cJSON *resp = cJSON_GetObjectItemCaseSensitive(line, "response");
         if (!cJSON_IsString(resp)) {
             rg_error("%s:%ld: field 'response' must be a string", data, line_no);
@@ -177,7 +177,7 @@ int cmd_logprobs(int argc, char **argv) {
     rc = RG_OK;
 done:
     if (rc && out_path) rg_atomic_abort(&out);
-    if (in) rg_jsonl_close(in);
+    if (in) rg_records_close(in);
     rg_free_aligned(logits);
     rg_infer_free(&st);
     rg_lm_close(&lm);

@@ -33,7 +33,7 @@ int cmd_merge(int argc, char **argv) {
     nn_blas_init(); /* OpenBLAS's AVX2/AVX-512 kernels, not its SSE3 fallback */
     rg_dtype dtype;
     if (rg_save_dtype_parse(dtype_name, &dtype) != RG_OK)
-        return rg_error("rgsd merge: --dtype must be f32 or bf16 (see rgsd merge --help)"), rg_cli_fail();
+        return rg_usage_error("rgsd merge: --dtype must be f32 or bf16 (see rgsd merge --help)"), rg_cli_fail();
     rg_model model;
     if (rg_model_load_adapted(&model, model_dir, adapter_dir) != RG_OK) return rg_cli_fail();
     char *tmp = rg_dir_begin(out_dir);

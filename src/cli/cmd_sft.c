@@ -82,9 +82,9 @@ int cmd_sft(int argc, char **argv) {
 
     rg_dtype out_dtype;
     if (rg_save_dtype_parse(f.save_dtype, &out_dtype) != RG_OK)
-        return rg_error("rgsd sft: --save-dtype must be f32 or bf16 (see rgsd sft --help)"), rg_cli_fail();
+        return rg_usage_error("rgsd sft: --save-dtype must be f32 or bf16 (see rgsd sft --help)"), rg_cli_fail();
     if (!rg_train_flags_in_range(&f) || max_len < 2)
-        return rg_error("rgsd sft: a numeric flag is out of range (see rgsd sft --help)"), rg_cli_fail();
+        return rg_usage_error("rgsd sft: a numeric flag is out of range (see rgsd sft --help)"), rg_cli_fail();
 
     rg_trainer_config cfg = rg_train_flags_config(&f);
     rg_lora start_adapter = {0};

@@ -27,7 +27,7 @@ static int parse_ids(const char *s, int32_t **ids, int *n) {
         long v = strtol(p, &end, 10);
         if (end == p || errno || v < 0 || v > INT32_MAX) {
             free(out);
-            return rg_error("rgsd tokenize: --decode: '%.20s' is not a token id (see rgsd tokenize --help)", p);
+            return rg_usage_error("rgsd tokenize: --decode: '%.20s' is not a token id (see rgsd tokenize --help)", p);
         }
         if (count == cap) {
             cap *= 2;
@@ -107,15 +107,15 @@ int cmd_tokenize(int argc, char **argv) {
     if (parsed != RG_OK) return rg_cli_fail();
     int sources = (text != NULL) + (file != NULL) + (decode != NULL);
     if (sources != 1) {
-        rg_error("rgsd tokenize: give exactly one of --text, --file or --decode (see rgsd tokenize --help)");
+        rg_usage_error("rgsd tokenize: give exactly one of --text, --file or --decode (see rgsd tokenize --help)");
         return rg_cli_fail();
     }
     if (chat_template && !chat) {
-        rg_error("rgsd tokenize: --chat-template needs --chat (see rgsd tokenize --help)");
+        rg_usage_error("rgsd tokenize: --chat-template needs --chat (see rgsd tokenize --help)");
         return rg_cli_fail();
     }
     if (chat && decode) {
-        rg_error("rgsd tokenize: --chat applies to --text or --file, not --decode (see rgsd tokenize --help)");
+        rg_usage_error("rgsd tokenize: --chat applies to --text or --file, not --decode (see rgsd tokenize --help)");
         return rg_cli_fail();
     }
 

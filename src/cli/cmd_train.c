@@ -12,6 +12,7 @@
 #include "base/timer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/data_flags.h"
 #include "cli/lm_cli.h"
 #include "cli/train_eval.h"
 #include "cli/train_run.h"
@@ -45,6 +46,7 @@ int cmd_train(int argc, char **argv) {
     const char *teacher_dtype = "bf16", *eval_path = NULL, *judge_text = NULL, *judge_cache = NULL, *eval_out = NULL;
     long max_new = 256, gen_batch = 8, context = 0, top_k = 0, eval_every = 0, eval_samples = 1, eval_max_new = 0;
     double beta = 0.5, tau = 0.05, temperature = 1.0, top_p = 1.0;
+    const char *verifier_text = "skip";
     int strict = 0, skip_bad = 0, no_thinking = 0, keep_think = 0;
     rg_arg specs[] = {
         {"model", RG_ARG_STRING, &f.model_dir, "DIR", "Hugging Face model folder (student and teacher)", 1},
@@ -73,6 +75,7 @@ int cmd_train(int argc, char **argv) {
         {"strict", RG_ARG_FLAG, &strict, NULL, "an example the teacher cannot take is an error (default: skip, count)",
          0},
         {"skip-bad", RG_ARG_FLAG, &skip_bad, NULL, "skip (and count) invalid data lines instead of failing", 0},
+        RG_VERIFIER_CRITERIA_ROW(verifier_text),
         {"lora-rank", RG_ARG_INT, &f.lora_rank, "R", "LoRA rank; 0 = full fine-tuning", 0},
         {"lora-alpha", RG_ARG_FLOAT, &f.lora_alpha, "A", "LoRA alpha; scaling = alpha / rank", 0},
         RG_TRAIN_FLAG_ROWS_LORA(f),
@@ -107,6 +110,8 @@ int cmd_train(int argc, char **argv) {
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     if (parsed == 1) return 0;
     if (parsed < 0) return rg_cli_fail();
+    rg_verifier_criteria verifier;
+    if (rg_cli_verifier_criteria("train", verifier_text, &verifier)) return rg_cli_fail();
     nn_blas_init();
 
     rg_dtype out_dtype;
@@ -122,7 +127,7 @@ int cmd_train(int argc, char **argv) {
     if (!(beta >= 0 && beta <= 1) || top_k < 0 || !(tau > 0) || max_new < 1 || gen_batch < 1 ||
         gen_batch > RG_GEN_MAX_BATCH || context < 0 || !(temperature >= 0) || !(top_p > 0 && top_p <= 1) ||
         !rg_train_flags_in_range(&f) || eval_every < 0 || eval_samples < 1 || eval_max_new < 0)
-        return rg_error("rgsd train: a numeric flag is out of range (see rgsd train --help)"), rg_cli_fail();
+        return rg_usage_error("rgsd train: a numeric flag is out of range (see rgsd train --help)"), rg_cli_fail();
     if ((eval_every > 0) != (eval_path != NULL) || (eval_every > 0 && !judge_text))
         return rg_error("rgsd train: --eval-every N needs --eval-data FILE and --judge SPEC (and they need it)"),
                rg_cli_fail();
@@ -149,7 +154,8 @@ int cmd_train(int argc, char **argv) {
         judge_spec_ready = 1;
     }
     int lora_mode = f.lora_rank > 0 || f.adapter_dir;
-    if (rg_train_load_rubric(f.data_path, eval_path, skip_bad, 1, &data, &eval_data) != RG_OK) goto done;
+    if (rg_train_load_rubric(f.data_path, eval_path, skip_bad, 1, verifier, &data, &eval_data) != RG_OK)
+        goto done;
     if (teacher_template_path && rg_teacher_template_load(teacher_template_path, &tmpl) != RG_OK) goto done;
     if (rg_lm_open(&lm, f.model_dir, NULL, f.chat_family, lora_mode && !f.f32_base) != RG_OK) goto done;
     lm_open = 1;

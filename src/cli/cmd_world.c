@@ -71,15 +71,15 @@ int cmd_world(int argc, char **argv) {
     if (parsed == 1) return 0;
     if (parsed != 0) return rg_cli_fail();
     if (npositional != 1 || strcmp(positional[0], "gen") != 0) {
-        rg_error("rgsd world: expected the action 'gen' (see rgsd world --help)");
+        rg_usage_error("rgsd world: expected the action 'gen' (see rgsd world --help)");
         return rg_cli_fail();
     }
     if (seed < 0) {
-        rg_error("rgsd world gen: --seed must be >= 0, got %ld (see rgsd world --help)", seed);
+        rg_usage_error("rgsd world gen: --seed must be >= 0, got %ld (see rgsd world --help)", seed);
         return rg_cli_fail();
     }
     if (n_train > 1000000 || n_heldout > 1000000 || n_sft > 10000000 || n_train < 0 || n_heldout < 0 || n_sft < 0) {
-        rg_error("rgsd world gen: sizes must be 0..1000000 (--sft 0..10000000) (see rgsd world --help)");
+        rg_usage_error("rgsd world gen: sizes must be 0..1000000 (--sft 0..10000000) (see rgsd world --help)");
         return rg_cli_fail();
     }
     cfg.seed = (uint64_t)seed;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "base/error.h"
+#include "io/chat_json.h"
 #include "rubric/rubric.h"
 
 static char *folder_of(const char *path) {
@@ -68,9 +69,25 @@ static int messages_from_array(const cJSON *array, const char *source, long line
     cJSON_ArrayForEach(m, array) {
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+        if (cJSON_IsArray(content)) {
+            /* OpenAI's text parts: joined, and put back in the line's tree
+             * (which the conversation owns) as one string. */
+            char *text = NULL, below[64], why[160];
+            if (rg_chat_json_content(content, &text, below, sizeof below, why, sizeof why))
+                return rg_error("%s:%ld: %s[%d].content%s: %s", source, line_no, field, i, below, why);
+            cJSON *joined = cJSON_CreateString(text);
+            free(text);
+            if (!joined || !cJSON_ReplaceItemInObjectCaseSensitive((cJSON *)m, "content", joined)) {
+                cJSON_Delete(joined);
+                return rg_error("out of memory");
+            }
+            content = joined;
+        }
         if (!cJSON_IsString(role) || !cJSON_IsString(content))
             return rg_error("%s:%ld: %s[%d] needs string fields 'role' and 'content'", source, line_no, field, i);
-        conv->messages[i].role = role->valuestring;
+        /* OpenAI's "developer" is the system message; other roles as written. */
+        const char *known = rg_chat_json_role(role->valuestring);
+        conv->messages[i].role = known ? known : role->valuestring;
         conv->messages[i].content = content->valuestring;
         i++;
     }

@@ -18,7 +18,7 @@ int rg_cli_fail(void) {
     const char *msg = rg_errmsg();
     /* Flag-parser messages already start with "rgsd <command>:". */
     fprintf(stderr, "%s%s\n", strncmp(msg, "rgsd ", 5) == 0 ? "" : "rgsd: ", msg);
-    return strstr(rg_errmsg(), "--help") ? 2 : 1;
+    return rg_error_is_usage() ? 2 : 1; /* bad usage (rg_usage_error) or anything else */
 }
 
 static void usage(FILE *out, const command_entry *cmds, int n) {

@@ -1,6 +1,7 @@
 /* train_eval.c — see train_eval.h. */
 #include "cli/train_eval.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -10,6 +11,13 @@
 #include "io/file.h"
 #include "rgsd/rgsd.h"
 
+/* A number for a JSON line; an undefined score (NAN) is null, never "nan". */
+static const char *json_number(char *buf, size_t size, double v) {
+    if (isfinite(v)) snprintf(buf, size, "%.6f", v);
+    else snprintf(buf, size, "null");
+    return buf;
+}
+
 int rg_train_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eval_data, rg_judge *judge,
                   const rg_eval_options *options, long step, rg_text_buf *metrics, const char *eval_out) {
     rg_lm current = *lm; /* shallow: the same tokenizer and template, the policy's weights */
@@ -17,13 +25,14 @@ int rg_train_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eva
     rg_eval_result result;
     if (rg_eval_run(&current, eval_data->examples, eval_data->count, judge, options, &result) != RG_OK) return RG_ERR;
     const rg_eval_summary *s = &result.summary;
-    char line[512];
+    char line[512], score[32], score_se[32], balanced[32];
     snprintf(line, sizeof line,
-             "{\"step\": %ld, \"eval\": true, \"score\": %.6f, \"score_se\": %.6f, \"balanced\": %.6f, "
+             "{\"step\": %ld, \"eval\": true, \"score\": %s, \"score_se\": %s, \"balanced\": %s, "
              "\"response_tokens\": %.2f, \"responses\": %zu, \"judge_verdicts\": %lld, \"eval_s\": %.3f}\n",
-             step, s->healthbench.overall.mean, s->healthbench.overall.std_error, s->balanced.mean,
-             s->response_tokens.mean, s->n_responses, (long long)s->judge.verdicts,
-             s->generate_seconds + s->judge.seconds);
+             step, json_number(score, sizeof score, s->healthbench.overall.mean),
+             json_number(score_se, sizeof score_se, s->healthbench.overall.std_error),
+             json_number(balanced, sizeof balanced, s->balanced.mean), s->response_tokens.mean, s->n_responses,
+             (long long)s->judge.verdicts, s->generate_seconds + s->judge.seconds);
     rg_info("eval at step %ld: score %.4f +- %.4f, balanced %.4f, %.1f tokens per response", step,
             s->healthbench.overall.mean, s->healthbench.overall.std_error, s->balanced.mean, s->response_tokens.mean);
     int rc = rg_text_append(metrics, line);

@@ -62,12 +62,13 @@ int rg_train_load_frozen(rg_model *copy, const char *model_dir, const char *dtyp
 }
 
 int rg_train_load_rubric(const char *data_path, const char *eval_path, int skip_bad, int allow_empty_rubric,
-                         rg_dataset *data, rg_dataset *eval_data) {
-    rg_rubric_options load_options = {.skip_bad = skip_bad, .allow_empty_rubric = allow_empty_rubric};
+                         rg_verifier_criteria verifier_criteria, rg_dataset *data, rg_dataset *eval_data) {
+    rg_rubric_options load_options = {.skip_bad = skip_bad, .allow_empty_rubric = allow_empty_rubric,
+                                      .verifier_criteria = verifier_criteria};
     if (rg_rubric_load_all(data_path, &load_options, data) != RG_OK) return RG_ERR;
     if (data->skipped) rg_warn("%s: %zu invalid lines skipped (--skip-bad)", data_path, data->skipped);
     /* Evaluation data is scored, so an empty rubric stays an error there. */
-    rg_rubric_options eval_options = {.skip_bad = skip_bad};
+    rg_rubric_options eval_options = {.skip_bad = skip_bad, .verifier_criteria = verifier_criteria};
     if (eval_path && rg_rubric_load_all(eval_path, &eval_options, eval_data) != RG_OK) return RG_ERR;
     return RG_OK;
 }

@@ -47,6 +47,7 @@ int rg_train_load_frozen(rg_model *copy, const char *model_dir, const char *dtyp
 
 /* The training rubric data (warning about --skip-bad lines) and, when eval_path is given, the held-out data. */
 int rg_train_load_rubric(const char *data_path, const char *eval_path, int skip_bad, int allow_empty_rubric,
+                         rg_verifier_criteria verifier_criteria,
                          rg_dataset *data, rg_dataset *eval_data);
 
 /* --resume: the trainer state and metrics of out_dir; what_name names the cursor's unit in the log line. */

@@ -4,7 +4,9 @@
  *
  * The folder is a real Hugging Face one: config.json (Qwen2ForCausalLM or
  * LlamaForCausalLM, tied embeddings, vocab_size = the tokenizer's, eos =
- * <|im_end|>), model.safetensors (f32, rg_model_init_random's seeded uniform
+ * the chat's end of turn: <|im_end|> (ChatML: the world's and Qwen's
+ * tokenizers) or <|eot_id|> (Llama 3.x), then Llama's other stop tokens
+ * when the tokenizer has them), model.safetensors (f32, rg_model_init_random's seeded uniform
  * values), and the tokenizer files copied from --tokenizer. Written into a
  * temp folder and renamed into place (checkpoint.h), so a failure leaves
  * nothing behind. */
@@ -23,9 +25,27 @@
 
 int world_model_main(int argc, char **argv);
 
-/* vocab = 1 + the largest id in model.vocab and added_tokens; im_end = the id
- * of <|im_end|> (the chat's end of turn, the model's eos). */
-static int tokenizer_vocab(const char *path, int *vocab, int *im_end) {
+/* The chat's end of turn, by template family; the first the tokenizer has
+ * is the model's first eos. */
+static const char *const end_of_turn_tokens[] = {"<|im_end|>", "<|eot_id|>"};
+/* Further stop tokens, as Llama 3.1's own config lists them (end of text,
+ * end of a tool-call message). */
+static const char *const extra_stop_tokens[] = {"<|end_of_text|>", "<|eom_id|>"};
+#define MAX_EOS 3
+
+static int added_token_id(const cJSON *added_tokens, const char *content) {
+    const cJSON *item;
+    cJSON_ArrayForEach(item, added_tokens) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(item, "content");
+        if (cJSON_IsNumber(id) && cJSON_IsString(text) && strcmp(text->valuestring, content) == 0) return id->valueint;
+    }
+    return -1;
+}
+
+/* vocab = 1 + the largest id in model.vocab and added_tokens; eos[0] = the
+ * end of turn (end_of_turn_tokens), then any extra_stop_tokens present. */
+static int tokenizer_vocab(const char *path, int *vocab, int eos[MAX_EOS], int *n_eos) {
     char *text;
     size_t len;
     if (rg_read_file(path, &text, &len) != RG_OK) return RG_ERR;
@@ -33,7 +53,7 @@ static int tokenizer_vocab(const char *path, int *vocab, int *im_end) {
     free(text);
     if (!root) return rg_error("%s: not valid JSON", path);
     int max_id = -1;
-    *im_end = -1;
+    *n_eos = 0;
     const cJSON *model_vocab = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "model"), "vocab");
     const cJSON *item;
     cJSON_ArrayForEach(item, model_vocab) {
@@ -41,14 +61,19 @@ static int tokenizer_vocab(const char *path, int *vocab, int *im_end) {
     }
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "added_tokens")) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
-        const cJSON *content = cJSON_GetObjectItemCaseSensitive(item, "content");
         if (!cJSON_IsNumber(id)) continue;
         if (id->valueint > max_id) max_id = id->valueint;
-        if (cJSON_IsString(content) && strcmp(content->valuestring, "<|im_end|>") == 0) *im_end = id->valueint;
     }
+    const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
+    for (size_t i = 0; i < sizeof end_of_turn_tokens / sizeof *end_of_turn_tokens && *n_eos == 0; i++)
+        if ((eos[0] = added_token_id(added, end_of_turn_tokens[i])) >= 0) *n_eos = 1;
+    for (size_t i = 0; i < sizeof extra_stop_tokens / sizeof *extra_stop_tokens && *n_eos > 0; i++)
+        if ((eos[*n_eos] = added_token_id(added, extra_stop_tokens[i])) >= 0) (*n_eos)++;
     cJSON_Delete(root);
     if (max_id < 0) return rg_error("%s: no model.vocab entries", path);
-    if (*im_end < 0) return rg_error("%s: no <|im_end|> added token (the eos of a chat model)", path);
+    if (*n_eos == 0)
+        return rg_error("%s: no end-of-turn added token (<|im_end|> or <|eot_id|>), which a chat model needs as eos",
+                        path);
     *vocab = max_id + 1;
     return RG_OK;
 }
@@ -87,7 +112,8 @@ int world_model_main(int argc, char **argv) {
         .name = "world model",
         .synopsis = "--tokenizer DIR --out DIR [--hidden C] [--layers L] [...]",
         .summary = "Writes a random-initialised tiny Hugging Face model folder whose vocabulary is the tokenizer's "
-                   "(tied embeddings, eos <|im_end|>), the base that `rgsd sft` trains on the world's sft.jsonl.",
+                   "(tied embeddings, eos = the chat's end of turn: <|im_end|>, or <|eot_id|> for a Llama 3 tokenizer), the "
+                   "base that `rgsd sft` trains on the world's sft.jsonl.",
         .examples = "  rgsd world model --tokenizer world/tokenizer --out init --hidden 128 --layers 2\n",
         .args = specs,
         .nargs = (int)(sizeof specs / sizeof specs[0]),
@@ -112,8 +138,16 @@ int world_model_main(int argc, char **argv) {
     }
     char tok_path[4096];
     snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", tok_dir);
-    int vocab = 0, im_end = -1;
-    if (tokenizer_vocab(tok_path, &vocab, &im_end) != RG_OK) return rg_cli_fail();
+    int vocab = 0, eos[MAX_EOS], n_eos = 0;
+    if (tokenizer_vocab(tok_path, &vocab, eos, &n_eos) != RG_OK) return rg_cli_fail();
+    /* One id stays a number, as before; several are a list, as in Llama 3.1's config. */
+    char eos_json[64];
+    if (n_eos == 1)
+        snprintf(eos_json, sizeof eos_json, "%d", eos[0]);
+    else if (n_eos == 2)
+        snprintf(eos_json, sizeof eos_json, "[%d, %d]", eos[0], eos[1]);
+    else
+        snprintf(eos_json, sizeof eos_json, "[%d, %d, %d]", eos[0], eos[1], eos[2]);
 
     char config_json[2048];
     snprintf(config_json, sizeof config_json,
@@ -121,10 +155,10 @@ int world_model_main(int argc, char **argv) {
              "  \"intermediate_size\": %ld,\n  \"num_hidden_layers\": %ld,\n  \"num_attention_heads\": %ld,\n"
              "  \"num_key_value_heads\": %ld,\n  \"vocab_size\": %d,\n  \"max_position_embeddings\": %ld,\n"
              "  \"rms_norm_eps\": 1e-06,\n  \"rope_theta\": 10000.0,\n  \"hidden_act\": \"silu\",\n"
-             "  \"tie_word_embeddings\": true,%s\n  \"torch_dtype\": \"float32\",\n  \"eos_token_id\": %d\n}\n",
+             "  \"tie_word_embeddings\": true,%s\n  \"torch_dtype\": \"float32\",\n  \"eos_token_id\": %s\n}\n",
              is_llama ? "LlamaForCausalLM" : "Qwen2ForCausalLM", is_llama ? "llama" : "qwen2", hidden, intermediate,
              layers, heads, kv_heads, vocab, context,
-             is_llama ? "\n  \"attention_bias\": false,\n  \"mlp_bias\": false," : "", im_end);
+             is_llama ? "\n  \"attention_bias\": false,\n  \"mlp_bias\": false," : "", eos_json);
     rg_model_config cfg;
     if (rg_config_parse(config_json, "config.json", &cfg) != RG_OK) return rg_cli_fail();
     rg_model model;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/text.h"
 #include "judge/sha256.h"
 
 struct rg_verdict_cache {
@@ -85,7 +86,8 @@ int rg_cache_get(rg_verdict_cache *cache, const char *key, int *met, char **expl
     if (step != SQLITE_ROW) return db_error(cache, "read");
     *met = sqlite3_column_int(st, 0) != 0;
     const unsigned char *why = sqlite3_column_text(st, 1);
-    if (why && !(*explanation = rg_strdup((const char *)why))) {
+    /* a cache written by an older rgsd may hold an endpoint's invalid UTF-8 */
+    if (why && !(*explanation = rg_utf8_repair((const char *)why, (size_t)sqlite3_column_bytes(st, 1)))) {
         sqlite3_reset(st);
         return RG_ERR;
     }

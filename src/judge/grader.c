@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "base/error.h"
+#include "base/text.h"
 #include "judge/json_extract.h"
 
 /* Prompts are built in a memory stream (open_memstream): fprintf of any
@@ -142,8 +143,9 @@ static int accepts_criterion_answer(const cJSON *object, void *ctx) {
 
 /* Keeps an excerpt of the answer for the error message. */
 static int unparseable(const char *answer, const char *what) {
-    size_t len = strlen(answer);
-    return rg_error("grader answer %s (answer begins: \"%.80s%s\")", what, answer, len > 80 ? "..." : "");
+    char begins[128]; /* one line, cut at a character; "..." when cut */
+    rg_text_escape(begins, sizeof begins, answer, 80);
+    return rg_error("grader answer %s (answer begins: \"%s\")", what, begins);
 }
 
 int rg_grader_parse_criterion(const char *answer, int *met, char **explanation) {

@@ -9,6 +9,10 @@
  * that is not the JSON the grader prompt asked for; after `retries` retries
  * its criteria are recorded as failures with the last raw answer. 401, 403
  * and 404 stop the run: every other request would fail the same way.
+ * A request's body is built per attempt (http_request.c): a retry after an
+ * unreadable answer carries a reminder and a nonzero temperature, and a 400
+ * refusing response_format or max_tokens is answered by re-sending without
+ * it (or with max_completion_tokens), remembered for the judge's life.
  * The API key travels only in the Authorization header and is never printed;
  * any text an endpoint sends back is scrubbed of it before it is shown. */
 #include <cjson/cJSON.h>
@@ -24,8 +28,10 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/rng.h"
+#include "base/text.h"
 #include "base/timer.h"
 #include "judge/grader.h"
+#include "judge/http_request.h"
 #include "judge/judge_internal.h"
 
 #define MAX_RESPONSE_BYTES (16u << 20) /* a chat completion is kilobytes; refuse runaway bodies */
@@ -35,9 +41,12 @@ typedef enum { REQUEST_WAITING, REQUEST_RUNNING, REQUEST_DONE } request_state;
 
 typedef struct {
     int first_slot, n_slots; /* the slots this request decides */
-    char *body;              /* the JSON request */
+    char *prompt;            /* the grader prompt; the body is built from it per attempt */
+    char *body;              /* the JSON of the attempt in flight */
+    unsigned sent;           /* HTTP_SENT_* bits of that attempt */
     request_state state;
-    int attempts;            /* sent so far */
+    int attempts;            /* sent so far, refused-feature re-sends not counted */
+    int bad_answers;         /* unreadable answers so far: the next attempt is varied */
     double ready_at;         /* earliest (re)send time, rg_now() seconds */
     CURL *easy;
     char *response;
@@ -97,23 +106,6 @@ static size_t on_header(char *data, size_t size, size_t count, void *user) {
     return n;
 }
 
-/* {"model": M, "messages": [{"role": "user", "content": prompt}], "temperature": T[, "max_tokens": N]} */
-static char *request_body(const rg_judge_spec *spec, const char *prompt) {
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "model", spec->model);
-    cJSON *messages = cJSON_AddArrayToObject(body, "messages");
-    cJSON *message = cJSON_CreateObject();
-    cJSON_AddStringToObject(message, "role", "user");
-    cJSON_AddStringToObject(message, "content", prompt);
-    cJSON_AddItemToArray(messages, message);
-    cJSON_AddNumberToObject(body, "temperature", spec->temperature);
-    if (spec->max_tokens > 0) cJSON_AddNumberToObject(body, "max_tokens", spec->max_tokens);
-    char *text = cJSON_PrintUnformatted(body);
-    cJSON_Delete(body);
-    if (!text) rg_error("out of memory building a judge request");
-    return text;
-}
-
 static char *build_prompt(const http_run *run, const http_request *req) {
     const judge_slot *first = &run->slots[req->first_slot];
     const rg_judge_item *item = &run->items[first->item];
@@ -139,10 +131,8 @@ static int plan_requests(http_run *run, int n_slots) {
         http_request *req = &run->requests[run->n_requests++];
         req->first_slot = s;
         req->n_slots = end - s;
-        char *prompt = build_prompt(run, req);
-        req->body = prompt ? request_body(&run->judge->spec, prompt) : NULL;
-        free(prompt);
-        if (!req->body) return RG_ERR;
+        req->prompt = build_prompt(run, req);
+        if (!req->prompt) return RG_ERR;
         s = end;
     }
     return RG_OK;
@@ -154,6 +144,10 @@ static int start_request(http_run *run, http_request *req) {
     req->response_too_large = 0;
     req->retry_after_s = 0;
     if (req->response) req->response[0] = '\0';
+    free(req->body);
+    int n_batched = spec->mode == RG_GRADE_BATCHED ? req->n_slots : 0;
+    req->body = http_request_body(spec, &run->judge->http_quirks, req->prompt, n_batched, req->bad_answers, &req->sent);
+    if (!req->body) return RG_ERR;
     CURL *easy = curl_easy_init();
     if (!easy) return rg_error("judge: curl_easy_init failed");
     curl_easy_setopt(easy, CURLOPT_URL, spec->url);
@@ -186,9 +180,11 @@ static void fail_request(http_run *run, http_request *req, const char *why, cons
     req->state = REQUEST_DONE;
 }
 
-/* Reads choices[0].message.content and the usage counts of a completion.
- * Returns the content (malloc'd) or NULL with an error. */
-static char *completion_content(http_run *run, const char *body) {
+/* Reads choices[0].message.content and the usage counts of a completion;
+ * *cut is 1 when the completion stopped at max_tokens (finish_reason
+ * "length"). Returns the content (malloc'd) or NULL with an error. */
+static char *completion_content(http_run *run, const char *body, int *cut) {
+    *cut = 0;
     cJSON *completion = cJSON_Parse(body);
     if (!completion) {
         rg_error("the endpoint answered 200 with a body that is not JSON");
@@ -200,7 +196,10 @@ static char *completion_content(http_run *run, const char *body) {
     if (cJSON_IsNumber(prompt_tokens)) run->judge->stats.prompt_tokens += (int64_t)prompt_tokens->valuedouble;
     if (cJSON_IsNumber(completion_tokens)) run->judge->stats.completion_tokens += (int64_t)completion_tokens->valuedouble;
     const cJSON *choices = cJSON_GetObjectItemCaseSensitive(completion, "choices");
-    const cJSON *message = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(choices, 0), "message");
+    const cJSON *choice = cJSON_GetArrayItem(choices, 0);
+    const cJSON *message = cJSON_GetObjectItemCaseSensitive(choice, "message");
+    const cJSON *finish = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
+    *cut = cJSON_IsString(finish) && strcmp(finish->valuestring, "length") == 0;
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(message, "content");
     char *text = cJSON_IsString(content) ? rg_strdup(content->valuestring) : NULL;
     if (!cJSON_IsString(content)) rg_error("the completion has no choices[0].message.content string");
@@ -234,6 +233,22 @@ static double backoff_seconds(http_run *run, const http_request *req) {
     return delay < MAX_BACKOFF_S ? delay : MAX_BACKOFF_S;
 }
 
+/* The endpoint refused a feature the attempt sent (a 400 naming it): stop
+ * sending it for the rest of the judge's life, and say so once. */
+static void learn_refusal(http_run *run, unsigned refused) {
+    http_endpoint_quirks *quirks = &run->judge->http_quirks;
+    const char *url = run->judge->spec.url;
+    if (refused == HTTP_SENT_RESPONSE_FORMAT && !quirks->no_response_format) {
+        quirks->no_response_format = 1;
+        rg_warn("judge: %s refuses response_format (structured output); asking without it from now on "
+                "(#structured=0 skips the try)",
+                url);
+    } else if (refused == HTTP_SENT_MAX_TOKENS && !quirks->max_completion_tokens) {
+        quirks->max_completion_tokens = 1;
+        rg_warn("judge: %s refuses max_tokens; sending max_completion_tokens from now on", url);
+    }
+}
+
 /* One attempt of req has ended with `result`: record verdicts, schedule a
  * retry, or record failures. */
 static void finish_attempt(http_run *run, http_request *req, CURLcode result) {
@@ -241,7 +256,8 @@ static void finish_attempt(http_run *run, http_request *req, CURLcode result) {
     long status = 0;
     curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
     char *why = NULL, *raw = NULL;
-    int retryable = 1;
+    int retryable = 1, cut = 0;
+    unsigned refused = 0;
     if (result == CURLE_OPERATION_TIMEDOUT) {
         why = rg_sprintf("no answer from %s within %g s (timeout)", spec->url, spec->timeout_s);
     } else if (req->response_too_large) {
@@ -250,21 +266,39 @@ static void finish_attempt(http_run *run, http_request *req, CURLcode result) {
         why = rg_sprintf("request to %s failed: %s", spec->url, curl_easy_strerror(result));
     } else if (status == 200) {
         const char *body = req->response ? req->response : "";
-        char *content = completion_content(run, body);
+        char *content = completion_content(run, body, &cut);
         if (!content) {
             why = rg_sprintf("%s", rg_errmsg());
             raw = rg_strdup(body);
+            req->bad_answers++;
         } else if (decide(run, req, content) != RG_OK) {
-            why = rg_sprintf("%s", rg_errmsg());
+            /* Say when max_tokens cut the answer: then the fix is a larger limit. */
+            if (!cut)
+                why = rg_sprintf("%s", rg_errmsg());
+            else if (spec->max_tokens > 0)
+                why = rg_sprintf("%s; the answer was cut at max_tokens=%d", rg_errmsg(), spec->max_tokens);
+            else
+                why = rg_sprintf("%s; the endpoint cut the answer at its own length limit", rg_errmsg());
             raw = content;
             content = NULL;
+            req->bad_answers++;
         } else {
             req->state = REQUEST_DONE;
         }
         free(content);
         if (req->state == REQUEST_DONE) return;
+    } else if ((refused = http_rejected_feature(status, req->response, req->sent))) {
+        /* Not the request's fault: re-send at once in the form the endpoint
+         * takes, without spending the retry budget. */
+        learn_refusal(run, refused);
+        req->attempts--;
+        req->ready_at = rg_now();
+        req->state = REQUEST_WAITING;
+        return;
     } else {
-        why = rg_sprintf("HTTP %ld from %s: %.200s", status, spec->url, req->response ? req->response : "");
+        char body[256]; /* the body quoted: one line, cut at a character */
+        rg_text_escape(body, sizeof body, req->response ? req->response : "", 200);
+        why = rg_sprintf("HTTP %ld from %s: %s", status, spec->url, body);
         retryable = status == 408 || status == 429 || status >= 500;
         if (status == 401 || status == 403 || status == 404) {
             if (!run->stop_reason) run->stop_reason = why ? rg_strdup(why) : NULL;
@@ -386,6 +420,7 @@ int http_judge_run(rg_judge *judge, rg_judge_item *items, const judge_slot *slot
             curl_multi_remove_handle(run.multi, req->easy);
             curl_easy_cleanup(req->easy);
         }
+        free(req->prompt);
         free(req->body);
         free(req->response);
     }

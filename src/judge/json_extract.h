@@ -6,7 +6,14 @@
  * respected, so a brace inside a string does not count), parses each with
  * cJSON, and keeps the LAST span that parses and that `accept` approves: a
  * model that reasons first gives its final answer last. A span that parses is
- * taken whole (objects nested inside it are not tried separately). */
+ * taken whole (objects nested inside it are not tried separately).
+ *
+ * Linear in the length of the text whatever it holds (a hostile endpoint may
+ * answer megabytes of braces): a budget bounds the rescans of failed spans,
+ * and past it an object inside a string of a failed span, or nested deeper
+ * than cJSON's limit inside one, may be missed. A text of 4 GiB or more is
+ * not searched. Memory: 4 bytes per character plus the nesting depth.
+ */
 #ifndef RG_JSON_EXTRACT_H
 #define RG_JSON_EXTRACT_H
 

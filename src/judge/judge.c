@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "base/timer.h"
 #include "judge/judge_internal.h"
 
@@ -112,25 +113,32 @@ void judge_record_verdict(rg_judge *judge, rg_judge_item *items, const judge_slo
     free(v->explanation);
     v->met = met ? 1 : 0;
     v->cached = 0;
-    v->explanation = explanation ? rg_strdup(explanation) : NULL;
+    /* From a model (endpoint or local): made valid UTF-8 once, here, so the
+     * cache and every JSONL written from the verdict stay parseable. */
+    v->explanation = explanation ? rg_utf8_repair(explanation, strlen(explanation)) : NULL;
     judge->stats.verdicts++;
-    if (judge->cache && rg_cache_put(judge->cache, slot->cache_key, judge->identity, met, explanation) != RG_OK)
+    if (judge->cache && rg_cache_put(judge->cache, slot->cache_key, judge->identity, met, v->explanation) != RG_OK)
         rg_warn("%s (the verdict is kept for this run)", rg_errmsg());
     report_progress(judge);
 }
 
 static void append_failure_record(rg_judge *judge, const rg_judge_item *item, int criterion, const char *why,
                                   const char *raw_answer) {
+    /* the error and the raw answer quote the endpoint: valid UTF-8 only */
+    char *why_text = rg_utf8_repair(why, strlen(why));
+    char *raw_text = raw_answer ? rg_utf8_repair(raw_answer, strlen(raw_answer)) : NULL;
     cJSON *record = cJSON_CreateObject();
     cJSON_AddStringToObject(record, "id", item->example->id ? item->example->id : "");
     cJSON_AddNumberToObject(record, "criterion", criterion + 1);
     cJSON_AddStringToObject(record, "criterion_text", item->example->rubric[criterion].text);
     cJSON_AddStringToObject(record, "judge", judge->spec.text);
-    cJSON_AddStringToObject(record, "error", why);
-    if (raw_answer) cJSON_AddStringToObject(record, "raw", raw_answer);
+    cJSON_AddStringToObject(record, "error", why_text ? why_text : "?");
+    if (raw_text) cJSON_AddStringToObject(record, "raw", raw_text);
     else cJSON_AddNullToObject(record, "raw");
     char *line = cJSON_PrintUnformatted(record);
     cJSON_Delete(record);
+    free(why_text);
+    free(raw_text);
     FILE *f = line ? fopen(judge->failures_path, "a") : NULL;
     if (f) {
         judge_redact_secret(judge, line);
@@ -170,6 +178,14 @@ static int collect_uncached(rg_judge *judge, rg_judge_item *items, int n_items, 
     int n = 0;
     for (int i = 0; i < n_items; i++) {
         for (int c = 0; c < (int)items[i].example->ncriteria; c++) {
+            /* A weight of 0 counts for nothing in any score: never sent to a
+             * judge (no request, no cache entry), marked in the explanation. */
+            if (items[i].example->rubric[c].weight == 0) {
+                rg_verdict *v = &items[i].verdicts[c];
+                free(v->explanation);
+                *v = (rg_verdict){.met = 0, .explanation = rg_strdup("not judged: weight 0 counts for nothing")};
+                continue;
+            }
             judge_slot slot = {.item = i, .criterion = c};
             if (judge->cache) {
                 rg_cache_key(judge->identity, &items[i], c, slot.cache_key);
@@ -208,7 +224,8 @@ int rg_judge_run(rg_judge *judge, rg_judge_item *items, int n_items) {
     for (int i = 0; i < n_items; i++) {
         items[i].failed = 0;
         rg_verdicts_clear(items[i].verdicts, (int)items[i].example->ncriteria);
-        judge->progress_total += (int64_t)items[i].example->ncriteria;
+        for (size_t c = 0; c < items[i].example->ncriteria; c++)
+            judge->progress_total += items[i].example->rubric[c].weight != 0;
     }
     judge_slot *slots;
     int n_slots;

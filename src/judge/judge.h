@@ -11,7 +11,7 @@
  *   http:URL[#key=value&...]  an OpenAI-compatible chat-completions endpoint; URL is the API base
  *                             (".../v1") or the full ".../chat/completions"; keys: model (required),
  *                             key_env, mode=per-criterion|batched, concurrency, timeout, retries,
- *                             backoff, temperature, max_tokens
+ *                             backoff, temperature, max_tokens, structured=0|1
  *   local:MODEL_DIR[#...]     a model rgsd loads itself; P("yes") vs P("no") at the next token;
  *                             keys: bf16=0|1, batch, context, chat_template
  *   rule                      PCRE2 `match` patterns carried by the criteria
@@ -46,7 +46,8 @@ typedef struct {
     int retries;        /* http: attempts after the first, per request */
     double backoff_s;   /* http: first retry delay; doubles per retry, jitter x[0.5, 1.5), cap 60 s */
     double temperature; /* http: sampling temperature sent (0 = greedy) */
-    int max_tokens;     /* http: completion limit sent; 0 = not sent */
+    int max_tokens;     /* http: completion limit sent (default 1024); 0 = not sent */
+    int structured;     /* http: 1 (default) asks for the verdict's JSON schema via response_format */
     int local_bf16;     /* local: hold the weights in bf16 (default 1) */
     int local_batch;    /* local: grader prompts prefilled together (default 4) */
     int local_context;  /* local: longest grader prompt in tokens; 0 = max_position_embeddings, capped at 4096 */
@@ -103,7 +104,9 @@ typedef struct rg_judge rg_judge;
 /* Opens a judge: checks the spec (http: API key variable, local: engine),
  * opens the cache. options may be NULL. */
 int rg_judge_open(rg_judge **out, const rg_judge_spec *spec, const rg_judge_options *options);
-/* Grades every criterion of every item, the cache first, then the back end
+/* Grades every criterion of every item (but those of weight 0, which count
+ * for nothing: met 0, explanation "not judged: weight 0 ...", no request),
+ * the cache first, then the back end
  * (http: up to `concurrency` requests at once over all items). Verdicts are
  * cached as they arrive, so an interrupted run keeps what it paid for.
  * Returns RG_ERR when any criterion is left unjudged (items[i].failed > 0,

@@ -4,6 +4,7 @@
 #define RG_JUDGE_INTERNAL_H
 
 #include "judge/cache.h"
+#include "judge/http_request.h"
 #include "judge/judge.h"
 
 /* One verdict still to decide: criterion `criterion` of items[item]. */
@@ -24,6 +25,7 @@ struct rg_judge {
     int64_t progress_done, progress_total;
     char *first_failure;    /* message of the first unjudged criterion of this run */
     struct local_judge *local; /* local: the loaded model and its scratch (local_judge.c) */
+    http_endpoint_quirks http_quirks; /* http: what the endpoint refused so far (http_request.h) */
 };
 
 /* Back ends decide every slot, calling judge_record_verdict or

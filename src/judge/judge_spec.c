@@ -61,12 +61,13 @@ static int apply_option(rg_judge_spec *spec, char *option) {
         }
         if (strcmp(key, "concurrency") == 0) return parse_int_in(s, key, value, 1, 256, &spec->concurrency);
         if (strcmp(key, "retries") == 0) return parse_int_in(s, key, value, 0, 100, &spec->retries);
-        if (strcmp(key, "max_tokens") == 0) return parse_int_in(s, key, value, 1, 1 << 20, &spec->max_tokens);
+        if (strcmp(key, "max_tokens") == 0) return parse_int_in(s, key, value, 0, 1 << 20, &spec->max_tokens);
+        if (strcmp(key, "structured") == 0) return parse_int_in(s, key, value, 0, 1, &spec->structured);
         if (strcmp(key, "timeout") == 0) return parse_positive_double(s, key, value, 0, &spec->timeout_s);
         if (strcmp(key, "backoff") == 0) return parse_positive_double(s, key, value, 1, &spec->backoff_s);
         if (strcmp(key, "temperature") == 0) return parse_positive_double(s, key, value, 1, &spec->temperature);
         return rg_error("judge spec '%s': unknown option '%s' (http options: model, key_env, mode, concurrency, "
-                        "timeout, retries, backoff, temperature, max_tokens)",
+                        "timeout, retries, backoff, temperature, max_tokens, structured)",
                         s, key);
     }
     if (strcmp(key, "bf16") == 0) return parse_int_in(s, key, value, 0, 1, &spec->local_bf16);
@@ -160,6 +161,12 @@ int rg_judge_spec_parse(const char *text, rg_judge_spec *spec) {
     spec->retries = 4;
     spec->backoff_s = 1;
     spec->temperature = 0;
+    /* A completion limit by default: a weak model that never closes its JSON
+     * would otherwise run until the timeout (or the server's context) ends
+     * it. 1024 tokens hold any verdict and, at the ~18 tokens/s of a small
+     * model on a CPU, end within the default 60 s timeout. */
+    spec->max_tokens = 1024;
+    spec->structured = 1;
     spec->local_bf16 = 1;
     spec->local_batch = 4;
     if (parse_spec(text, spec) != RG_OK) {

@@ -2,11 +2,14 @@
 #include "model/config.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
+#include "base/text.h"
 #include "io/file.h"
 
 const char *rg_arch_name(rg_arch arch) {
@@ -17,6 +20,11 @@ const char *rg_arch_name(rg_arch arch) {
     }
     return "?";
 }
+
+/* A string from the file, quoted in a message: escaped and cut short so the
+ * rest of the message (what is expected) survives a megabyte-long value. */
+#define QUOTE_CAP 80
+static const char *quoted(char buf[QUOTE_CAP], const char *s) { return rg_text_escape(buf, QUOTE_CAP, s, 64); }
 
 /* An integer field: required (no default) when def_value < 0 is passed with required = 1. */
 static int get_int(const cJSON *root, const char *source, const char *field, int required, int def_value,
@@ -59,6 +67,34 @@ static int get_bool(const cJSON *root, const char *source, const char *field, in
     return RG_OK;
 }
 
+/* A token id from JSON: an integer in [0, vocab_size), checked before the
+ * cast (1e20 cast to int is undefined behaviour). */
+static int token_id(const cJSON *item, const char *source, const char *field, int vocab_size, int *out) {
+    if (!cJSON_IsNumber(item) || item->valuedouble != floor(item->valuedouble))
+        return rg_error("%s: field '%s' holds a value that is not a token id (an integer)", source, field);
+    if (item->valuedouble < 0 || item->valuedouble >= vocab_size)
+        return rg_error("%s: field '%s' holds %.17g, outside the vocabulary [0, %d)", source, field,
+                        item->valuedouble, vocab_size);
+    *out = (int)item->valuedouble;
+    return RG_OK;
+}
+
+/* bos_token_id: absent or null leaves *bos as it is. */
+static int get_bos(const cJSON *root, const char *source, int vocab_size, int *bos) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "bos_token_id");
+    if (!item || cJSON_IsNull(item)) return RG_OK;
+    return token_id(item, source, "bos_token_id", vocab_size, bos);
+}
+
+int rg_config_check_sizes(const rg_model_config *cfg, const char *source) {
+    /* The kernels index rows with int: the widths must fit one. */
+    int64_t q_dim = (int64_t)cfg->n_heads * cfg->head_dim, kv_dim = (int64_t)cfg->n_kv_heads * cfg->head_dim;
+    if (q_dim > INT_MAX || kv_dim > INT_MAX)
+        return rg_error("%s: num_attention_heads (%d) * head_dim (%d) = %lld exceeds %d", source, cfg->n_heads,
+                        cfg->head_dim, (long long)q_dim, INT_MAX);
+    return RG_OK;
+}
+
 /* eos_token_id may be an integer or a list of integers; adds the new ones. */
 static int add_token_ids(const cJSON *item, const char *source, const char *field, rg_model_config *cfg) {
     if (!item || cJSON_IsNull(item)) return RG_OK;
@@ -70,9 +106,8 @@ static int add_token_ids(const cJSON *item, const char *source, const char *fiel
     if (!cJSON_IsArray(item)) return rg_error("%s: field '%s' must be an integer or a list", source, field);
     cJSON_ArrayForEach(one, item) {
     single:
-        if (!cJSON_IsNumber(one) || one->valuedouble < 0 || one->valuedouble != floor(one->valuedouble))
-            return rg_error("%s: field '%s' holds a value that is not a token id", source, field);
-        int id = (int)one->valuedouble, seen = 0;
+        int id, seen = 0;
+        if (token_id(one, source, field, cfg->vocab_size, &id)) return RG_ERR;
         for (int i = 0; i < cfg->n_eos; i++) seen |= cfg->eos_ids[i] == id;
         if (!seen) {
             if (cfg->n_eos == RG_MAX_EOS_IDS) return rg_error("%s: field '%s' lists too many ids", source, field);
@@ -94,7 +129,7 @@ static int parse_rope_scaling(const cJSON *root, const char *source, rg_model_co
     if (strcmp(type->valuestring, "default") == 0) return RG_OK;
     if (strcmp(type->valuestring, "llama3") != 0)
         return rg_error("%s: field 'rope_scaling.rope_type' is '%s'; only 'llama3' (or none) is supported", source,
-                        type->valuestring);
+                        quoted((char[QUOTE_CAP]){0}, type->valuestring));
     cfg->rope_llama3 = 1;
     if (get_double(rs, source, "factor", 1, 0, &cfg->rope_factor) ||
         get_double(rs, source, "low_freq_factor", 1, 0, &cfg->rope_low_freq_factor) ||
@@ -134,7 +169,7 @@ int rg_config_parse(const char *json_text, const char *source, rg_model_config *
     else {
         rg_error("%s: field 'architectures' is '%s'; supported: LlamaForCausalLM, Qwen2ForCausalLM, "
                  "Qwen3ForCausalLM",
-                 source, arch);
+                 source, quoted((char[QUOTE_CAP]){0}, arch));
         goto done;
     }
 
@@ -164,6 +199,7 @@ int rg_config_parse(const char *json_text, const char *source, rg_model_config *
         rg_error("%s: field 'head_dim' must be a positive even number (got %d)", source, cfg->head_dim);
         goto done;
     }
+    if (rg_config_check_sizes(cfg, source)) goto done;
     double eps, theta;
     if (get_double(root, source, "rms_norm_eps", 0, 1e-6, &eps) ||
         get_double(root, source, "rope_theta", 0, 10000.0, &theta))
@@ -215,21 +251,14 @@ int rg_config_parse(const char *json_text, const char *source, rg_model_config *
         if (strcmp(dtype->valuestring, "float32") && strcmp(dtype->valuestring, "bfloat16") &&
             strcmp(dtype->valuestring, "float16")) {
             rg_error("%s: field 'torch_dtype' is '%s'; expected float32, bfloat16 or float16", source,
-                     dtype->valuestring);
+                     quoted((char[QUOTE_CAP]){0}, dtype->valuestring));
             goto done;
         }
         snprintf(cfg->torch_dtype, sizeof cfg->torch_dtype, "%s", dtype->valuestring);
     }
-    const cJSON *bos = cJSON_GetObjectItemCaseSensitive(root, "bos_token_id");
-    if (cJSON_IsNumber(bos)) cfg->bos_id = (int)bos->valuedouble;
+    if (get_bos(root, source, cfg->vocab_size, &cfg->bos_id)) goto done;
     if (add_token_ids(cJSON_GetObjectItemCaseSensitive(root, "eos_token_id"), source, "eos_token_id", cfg))
         goto done;
-    for (int i = 0; i < cfg->n_eos; i++)
-        if (cfg->eos_ids[i] >= cfg->vocab_size) {
-            rg_error("%s: field 'eos_token_id' holds %d, outside the vocabulary (%d)", source, cfg->eos_ids[i],
-                     cfg->vocab_size);
-            goto done;
-        }
     rc = RG_OK;
 done:
     cJSON_Delete(root);
@@ -256,12 +285,9 @@ int rg_config_load(const char *model_dir, rg_model_config *cfg) {
             if (!root) rc = rg_error("%s: not valid JSON", path);
             else {
                 rc = add_token_ids(cJSON_GetObjectItemCaseSensitive(root, "eos_token_id"), path, "eos_token_id", cfg);
-                const cJSON *bos = cJSON_GetObjectItemCaseSensitive(root, "bos_token_id");
-                if (rc == RG_OK && cJSON_IsNumber(bos) && cfg->bos_id < 0) cfg->bos_id = (int)bos->valuedouble;
-                for (int i = 0; rc == RG_OK && i < cfg->n_eos; i++)
-                    if (cfg->eos_ids[i] >= cfg->vocab_size)
-                        rc = rg_error("%s: field 'eos_token_id' holds %d, outside the vocabulary (%d)", path,
-                                      cfg->eos_ids[i], cfg->vocab_size);
+                int bos = cfg->bos_id;
+                if (rc == RG_OK) rc = get_bos(root, path, cfg->vocab_size, &bos);
+                if (rc == RG_OK && cfg->bos_id < 0) cfg->bos_id = bos; /* config.json's wins */
             }
             cJSON_Delete(root);
             free(text);

@@ -52,6 +52,10 @@ int rg_config_parse(const char *json_text, const char *source, rg_model_config *
  * eos_token_id / bos_token_id. */
 int rg_config_load(const char *model_dir, rg_model_config *cfg);
 
+/* The sizes derived from the dimensions fit the types that hold them
+ * (n_heads * head_dim in an int); an error names `source`. */
+int rg_config_check_sizes(const rg_model_config *cfg, const char *source);
+
 int rg_config_is_eos(const rg_model_config *cfg, int token);
 
 #endif

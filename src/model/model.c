@@ -122,22 +122,31 @@ static void bind_pointers(rg_model *model) {
     }
 }
 
-int rg_model_alloc(rg_model *model, const rg_model_config *cfg, rg_weight_dtype dtype) {
+/* The table and the per-layer structs, no parameter memory yet: enough to
+ * check a checkpoint's tensors against the config before paying for them. */
+static int model_plan(rg_model *model, const rg_model_config *cfg, rg_weight_dtype dtype) {
     memset(model, 0, sizeof *model);
     model->cfg = *cfg;
     model->dtype = dtype;
-    int max_entries = 3 + cfg->n_layers * 14;
-    model->entries = rg_calloc((size_t)max_entries, sizeof *model->entries);
+    size_t max_entries = 3 + (size_t)cfg->n_layers * 14;
+    model->entries = rg_calloc(max_entries, sizeof *model->entries);
     model->layers = rg_calloc((size_t)cfg->n_layers, sizeof *model->layers);
-    model->rope_inv_freq = rg_malloc(sizeof(float) * (size_t)(cfg->head_dim / 2));
-    if (!model->entries || !model->layers || !model->rope_inv_freq) goto fail;
+    if (!model->entries || !model->layers) return RG_ERR;
     build_table(model);
+    return RG_OK;
+}
+
+/* The parameter buffers (zeroed) for a planned model. */
+static int model_alloc_buffers(rg_model *model) {
+    const rg_model_config *cfg = &model->cfg;
+    model->rope_inv_freq = rg_malloc(sizeof(float) * (size_t)(cfg->head_dim / 2));
+    if (!model->rope_inv_freq) return RG_ERR;
     model->params = rg_malloc_aligned(sizeof(float) * model->n_params);
-    if (!model->params) goto fail;
+    if (!model->params) return RG_ERR;
     memset(model->params, 0, sizeof(float) * model->n_params);
     if (model->n_params_bf16) {
         model->params_bf16 = rg_malloc_aligned(sizeof(uint16_t) * model->n_params_bf16);
-        if (!model->params_bf16) goto fail;
+        if (!model->params_bf16) return RG_ERR;
         memset(model->params_bf16, 0, sizeof(uint16_t) * model->n_params_bf16);
     }
     bind_pointers(model);
@@ -149,9 +158,14 @@ int rg_model_alloc(rg_model *model, const rg_model_config *cfg, rg_weight_dtype 
                            .original_max_position = cfg->rope_original_max_position};
     nn_rope_inv_freq(model->rope_inv_freq, &rope, cfg->head_dim);
     return RG_OK;
-fail:
-    rg_model_free(model);
-    return RG_ERR;
+}
+
+int rg_model_alloc(rg_model *model, const rg_model_config *cfg, rg_weight_dtype dtype) {
+    if (model_plan(model, cfg, dtype) != RG_OK || model_alloc_buffers(model) != RG_OK) {
+        rg_model_free(model);
+        return RG_ERR;
+    }
+    return RG_OK;
 }
 
 void rg_model_free(rg_model *model) {
@@ -231,26 +245,33 @@ void rg_model_init_random(rg_model *model, uint64_t seed, float scale) {
 
 /* ---- loading ------------------------------------------------------------ */
 
-/* Validates every tensor (presence, shape, float dtype) before reading any,
- * then converts each into its slot. */
+/* Every tensor the table names is present, of that shape and a float dtype:
+ * checked from the headers alone, before any parameter memory is taken (a
+ * 1 KB config.json could otherwise claim gigabytes, zeroed, before the first
+ * shape error). */
+static int check_source(const rg_model *model, rg_model_source *src) {
+    for (int i = 0; i < model->n_entries; i++) {
+        const rg_param_entry *e = &model->entries[i];
+        const rg_tensor *t = rg_model_source_get(src, e->name);
+        if (!t) return RG_ERR;
+        if (rg_tensor_expect_shape(t, e->ndim, e->shape)) return RG_ERR;
+        if (!rg_dtype_is_float(t->dtype))
+            return rg_error("%s: tensor %s has dtype %s; expected F32, F16 or BF16", t->path, t->name,
+                            rg_dtype_name(t->dtype));
+    }
+    return RG_OK;
+}
+
+/* Converts each (checked) tensor into its slot. */
 static int fill_from_source(rg_model *model, rg_model_source *src) {
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < model->n_entries; i++) {
-            const rg_param_entry *e = &model->entries[i];
-            const rg_tensor *t = rg_model_source_get(src, e->name);
-            if (!t) return RG_ERR;
-            if (pass == 0) {
-                if (rg_tensor_expect_shape(t, e->ndim, e->shape)) return RG_ERR;
-                if (!rg_dtype_is_float(t->dtype))
-                    return rg_error("%s: tensor %s has dtype %s; expected F32, F16 or BF16", t->path, t->name,
-                                    rg_dtype_name(t->dtype));
-                continue;
-            }
-            int rc = e->in_bf16 ? rg_tensor_to_bf16(t, model->params_bf16 + e->offset, e->numel)
-                                : rg_tensor_to_f32(t, model->params + e->offset, e->numel);
-            if (rc) return RG_ERR;
-            if (rg_model_source_fixup(src, e->name, e, model)) return RG_ERR;
-        }
+    for (int i = 0; i < model->n_entries; i++) {
+        const rg_param_entry *e = &model->entries[i];
+        const rg_tensor *t = rg_model_source_get(src, e->name);
+        if (!t) return RG_ERR;
+        int rc = e->in_bf16 ? rg_tensor_to_bf16(t, model->params_bf16 + e->offset, e->numel)
+                            : rg_tensor_to_f32(t, model->params + e->offset, e->numel);
+        if (rc) return RG_ERR;
+        if (rg_model_source_fixup(src, e->name, e, model)) return RG_ERR;
     }
     return RG_OK;
 }
@@ -260,7 +281,15 @@ int rg_model_load(rg_model *model, const char *path, rg_weight_dtype dtype) {
     rg_model_source src;
     rg_model_config cfg;
     if (rg_model_source_open(&src, path, &cfg)) return RG_ERR;
-    int rc = rg_model_alloc(model, &cfg, dtype);
+    /* Even the table is sized by a claim: every layer has at least 9 tensors. */
+    int rc = RG_OK;
+    int n_tensors = rg_model_source_n_tensors(&src);
+    if ((int64_t)cfg.n_layers * 9 > (int64_t)n_tensors)
+        rc = rg_error("%s: the config claims %d layers (at least %lld tensors) but the checkpoint holds %d tensors",
+                      path, cfg.n_layers, (long long)cfg.n_layers * 9, n_tensors);
+    if (rc == RG_OK) rc = model_plan(model, &cfg, dtype);
+    if (rc == RG_OK) rc = check_source(model, &src);
+    if (rc == RG_OK) rc = model_alloc_buffers(model);
     if (rc == RG_OK) rc = fill_from_source(model, &src);
     rg_model_source_close(&src);
     if (rc) rg_model_free(model);

@@ -58,6 +58,7 @@ static int config_from_gguf(const rg_gguf_file *g, rg_model_config *cfg) {
     if (cfg->n_heads % cfg->n_kv_heads || cfg->head_dim % 2)
         return rg_error("%s: head counts %d/%d or key_length %d are inconsistent", g->path, cfg->n_heads,
                         cfg->n_kv_heads, cfg->head_dim);
+    if (rg_config_check_sizes(cfg, g->path)) return RG_ERR;
     char key[128];
     double value;
     snprintf(key, sizeof key, "%s.attention.layer_norm_rms_epsilon", arch);
@@ -68,6 +69,9 @@ static int config_from_gguf(const rg_gguf_file *g, rg_model_config *cfg) {
     if (rg_gguf_find(g, key) && rg_gguf_get_float(g, key, &cfg->rope_theta)) return RG_ERR;
     const rg_tensor *embed = rg_gguf_find_tensor(g, "token_embd.weight");
     if (!embed || embed->ndim != 2) return rg_error("%s: tensor token_embd.weight not found", g->path);
+    if (embed->shape[0] <= 0 || embed->shape[0] > 1000000000)
+        return rg_error("%s: tensor token_embd.weight has %lld rows; expected 1 to 1e9", g->path,
+                        (long long)embed->shape[0]);
     cfg->vocab_size = (int)embed->shape[0];
     cfg->tie_word_embeddings = rg_gguf_find_tensor(g, "output.weight") == NULL;
     int64_t id;
@@ -75,8 +79,12 @@ static int config_from_gguf(const rg_gguf_file *g, rg_model_config *cfg) {
         if (rg_gguf_get_int(g, "tokenizer.ggml.eos_token_id", &id)) return RG_ERR;
         if (id >= 0 && id < cfg->vocab_size) cfg->eos_ids[cfg->n_eos++] = (int)id;
     }
-    if (rg_gguf_find(g, "tokenizer.ggml.bos_token_id") && rg_gguf_get_int(g, "tokenizer.ggml.bos_token_id", &id) == RG_OK)
+    if (rg_gguf_find(g, "tokenizer.ggml.bos_token_id") && rg_gguf_get_int(g, "tokenizer.ggml.bos_token_id", &id) == RG_OK) {
+        if (id < 0 || id >= cfg->vocab_size)
+            return rg_error("%s: metadata key 'tokenizer.ggml.bos_token_id' = %lld is outside the vocabulary [0, %d)",
+                            g->path, (long long)id, cfg->vocab_size);
         cfg->bos_id = (int)id;
+    }
     snprintf(cfg->torch_dtype, sizeof cfg->torch_dtype, "gguf");
     return RG_OK;
 }

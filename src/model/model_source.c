@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "io/file.h"
+#include "io/gguf.h"
 
 static int is_dir(const char *path) {
     struct stat st;
@@ -52,6 +53,11 @@ void rg_model_source_close(rg_model_source *src) {
 const rg_tensor *rg_model_source_get(rg_model_source *src, const char *hf_name) {
     if (src->is_gguf) return rg_model_gguf_get(src, hf_name);
     return rg_st_set_get(&src->st, hf_name);
+}
+
+int rg_model_source_n_tensors(const rg_model_source *src) {
+    if (src->is_gguf) return ((const rg_gguf_file *)src->gguf)->n_tensors;
+    return src->st.n_tensors;
 }
 
 int rg_model_source_fixup(rg_model_source *src, const char *hf_name, const rg_param_entry *entry, rg_model *model) {

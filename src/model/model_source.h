@@ -20,6 +20,8 @@ int rg_model_source_open(rg_model_source *src, const char *path, rg_model_config
 void rg_model_source_close(rg_model_source *src);
 /* The tensor with this HF name; error naming file and tensor when absent. */
 const rg_tensor *rg_model_source_get(rg_model_source *src, const char *hf_name);
+/* How many tensors the checkpoint holds (bounds what a config may claim). */
+int rg_model_source_n_tensors(const rg_model_source *src);
 /* After a tensor was converted into the model: undo a format's layout change
  * (GGUF llama Q/K row permutation). */
 int rg_model_source_fixup(rg_model_source *src, const char *hf_name, const rg_param_entry *entry, rg_model *model);

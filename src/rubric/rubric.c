@@ -8,7 +8,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "io/jsonl.h"
+#include "io/records.h"
 
 const char *rg_format_name(rg_format format) {
     switch (format) {
@@ -130,9 +130,10 @@ cJSON *rg_example_to_json(const rg_example *ex) {
 /* ---- streaming reader -------------------------------------------------- */
 
 struct rg_rubric_reader {
-    rg_jsonl *in;
+    rg_records *in;
     rg_rubric_options options;
     size_t skipped;
+    size_t code_checks_skipped; /* over the examples returned so far */
     char *first_skip_reason;
 };
 
@@ -141,7 +142,7 @@ int rg_rubric_open(rg_rubric_reader **out, const char *path, const rg_rubric_opt
     rg_rubric_reader *r = rg_calloc(1, sizeof *r);
     if (!r) return RG_ERR;
     if (options) r->options = *options;
-    if (rg_jsonl_open(&r->in, path)) {
+    if (rg_records_open(&r->in, path)) {
         free(r);
         return RG_ERR;
     }
@@ -157,7 +158,7 @@ static void note_skip(rg_rubric_reader *r) {
     if (r->skipped <= 5)
         rg_warn("skipped: %s", rg_errmsg());
     else if (r->skipped == 6)
-        rg_warn("%s: more bad lines skipped (counted, not shown)", rg_jsonl_name(r->in));
+        rg_warn("%s: more bad lines skipped (counted, not shown)", rg_records_name(r->in));
     rg_error_clear();
 }
 
@@ -165,30 +166,41 @@ int rg_rubric_next(rg_rubric_reader *r, rg_example *ex) {
     memset(ex, 0, sizeof *ex);
     for (;;) {
         cJSON *value = NULL;
-        int got = rg_jsonl_next(r->in, &value);
+        int got = rg_records_next(r->in, &value);
         if (got == 0) return 0;
         if (got < 0) {
-            if (r->options.skip_bad && !rg_jsonl_failed(r->in)) {
+            if (r->options.skip_bad && !rg_records_failed(r->in)) {
                 note_skip(r);
                 continue;
             }
             return RG_ERR;
         }
-        int rc = rg_example_from_json_opts(value, rg_jsonl_name(r->in), rg_jsonl_line(r->in),
-                                           r->options.allow_empty_rubric, ex);
+        long index = rg_records_layout_of(r->in) == RG_RECORDS_PARQUET ? RG_RECORD_ROW : rg_records_index(r->in);
+        int rc = rg_example_from_record(value, rg_records_name(r->in), rg_records_line(r->in), index, &r->options, ex);
         cJSON_Delete(value);
-        if (rc == RG_OK) return 1;
+        if (rc == RG_OK) {
+            r->code_checks_skipped += ex->code_checks_skipped;
+            return 1;
+        }
         if (!r->options.skip_bad) return RG_ERR;
         note_skip(r);
     }
 }
 
 size_t rg_rubric_skipped(const rg_rubric_reader *r) { return r->skipped; }
+size_t rg_rubric_code_checks_skipped(const rg_rubric_reader *r) { return r->code_checks_skipped; }
+
+int rg_rubric_nothing_usable(const rg_rubric_reader *r) {
+    const char *name = rg_records_name(r->in);
+    if (r->skipped == 0) return rg_error("%s: no examples: the file holds no records", name);
+    return rg_error("%s: no usable example: all %zu records were skipped (--skip-bad); the first: %s", name,
+                    r->skipped, r->first_skip_reason ? r->first_skip_reason : "?");
+}
 const char *rg_rubric_first_skip_reason(const rg_rubric_reader *r) { return r->first_skip_reason; }
 
 void rg_rubric_close(rg_rubric_reader *r) {
     if (!r) return;
-    rg_jsonl_close(r->in);
+    rg_records_close(r->in);
     free(r->first_skip_reason);
     free(r);
 }
@@ -223,6 +235,13 @@ int rg_rubric_load_all(const char *path, const rg_rubric_options *options, rg_da
         ds.examples[ds.count++] = ex;
     }
     ds.skipped = rg_rubric_skipped(r);
+    ds.code_checks_skipped = r->code_checks_skipped;
+    if (got >= 0 && ds.count == 0) got = rg_rubric_nothing_usable(r);
+    /* Said once per file, so a user sees why criteria are missing from judging. */
+    if (got >= 0 && ds.code_checks_skipped)
+        rg_info("%s: %zu criteria for a code verifier left out of judging and teacher prompts "
+                "(--verifier-criteria skip; keep or error to change)",
+                rg_records_name(r->in), ds.code_checks_skipped);
     rg_rubric_close(r);
     if (got < 0) {
         rg_dataset_free(&ds);

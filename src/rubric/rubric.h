@@ -67,7 +67,30 @@ typedef struct {
     size_t ntags;
     char **match;         /* PCRE2 patterns for the rule judge (native format only) */
     size_t nmatch;
+    /* 1: a check meant for a code verifier, not text for an LLM judge
+     * (RubricHub instruction-following: tag verifier:rule, text an identifier
+     * such as "last_word:last_word_sent"). Kept only under
+     * RG_VERIFIER_CRITERIA_KEEP; see rg_is_code_check. */
+    int code_check;
 } rg_criterion;
+
+/* What to do with criteria meant for a code verifier (--verifier-criteria):
+ * SKIP (the default) leaves them out of the example, counted, so they are
+ * never sent to an LLM judge nor shown to the teacher; KEEP keeps them as
+ * ordinary criteria; ERROR rejects the line naming the first one. */
+typedef enum {
+    RG_VERIFIER_CRITERIA_SKIP = 0,
+    RG_VERIFIER_CRITERIA_KEEP,
+    RG_VERIFIER_CRITERIA_ERROR
+} rg_verifier_criteria;
+/* "skip" | "keep" | "error"; RG_ERR (nothing recorded) for anything else. */
+int rg_verifier_criteria_parse(const char *name, rg_verifier_criteria *out);
+const char *rg_verifier_criteria_name(rg_verifier_criteria policy);
+/* 1 when a criterion with this text and these tags is meant for a code
+ * verifier: a tag "verifier:V" with V other than "llm", or a text that is a
+ * bare identifier "family:check" (lower-case letters, digits, '_'), which no
+ * LLM judge can grade. */
+int rg_is_code_check(const char *text, char *const *tags, size_t ntags);
 
 /* 1 when the criterion's weight is added to the score for this verdict:
  * when the text's polarity agrees with the weight's sign (HealthBench: a
@@ -98,6 +121,7 @@ typedef struct {
     size_t ntags;
     char *reference;      /* a reference answer, or NULL */
     long line;            /* line in its file (0 when parsed from memory) */
+    size_t code_checks_skipped; /* criteria for a code verifier left out (RG_VERIFIER_CRITERIA_SKIP) */
 } rg_example;
 
 /* Normalises one parsed JSON object. `source` and `line` name it in error
@@ -108,14 +132,27 @@ int rg_example_from_json(const cJSON *root, const char *source, long line, rg_ex
  * (ncriteria == 0) instead of rejecting the line. */
 int rg_example_from_json_opts(const cJSON *root, const char *source, long line, int allow_empty_rubric,
                               rg_example *out);
+struct rg_rubric_options;
+/* The same for a record of a data file (io/records.h): `index` >= 0 is its
+ * element index in a JSON array, -1 otherwise. In an array, errors name the
+ * path from the file's root ("data.json:17: [3].rubrics[0].points: ...") and
+ * a made-up id is "FILE[3]" (elements may share a line). */
+/* `index` RG_RECORD_ROW: the record is a table row (Parquet) and `line` its
+ * 1-based row number; messages then read "data.parquet: row 12: ...". */
+#define RG_RECORD_ROW (-2L)
+int rg_example_from_record(const cJSON *root, const char *source, long line, long index,
+                           const struct rg_rubric_options *options, rg_example *out);
+/* With options NULL, every rg_example_* parser uses the defaults: empty
+ * rubric rejected, code-verifier criteria skipped. */
 /* The same from a JSON text (one object). */
 int rg_example_parse(const char *json_text, const char *source, long line, rg_example *out);
 /* The example in the rgsd native format (a new cJSON object; NULL with error). */
 cJSON *rg_example_to_json(const rg_example *ex);
 void rg_example_free(rg_example *ex);
 
-typedef struct {
+typedef struct rg_rubric_options {
     int skip_bad; /* skip invalid lines and count them (warning on stderr) instead of failing */
+    rg_verifier_criteria verifier_criteria; /* default (0): skip */
     /* Accept an empty rubric array (ncriteria == 0) rather than reject the
      * line: the RGSD trainer skips and counts such examples itself (or
      * refuses them under --strict); scoring commands keep the default. */
@@ -130,15 +167,23 @@ int rg_rubric_next(rg_rubric_reader *r, rg_example *ex);
 /* Lines skipped so far (skip_bad), and the message of the first one. */
 size_t rg_rubric_skipped(const rg_rubric_reader *r);
 const char *rg_rubric_first_skip_reason(const rg_rubric_reader *r);
+/* Criteria for a code verifier left out so far (RG_VERIFIER_CRITERIA_SKIP). */
+size_t rg_rubric_code_checks_skipped(const rg_rubric_reader *r);
+/* Records the error for a file that gave no example (empty, or every record
+ * skipped, with the first reason) and returns RG_ERR: nothing usable is a
+ * failure for every command, never "examples 0" and exit 0. */
+int rg_rubric_nothing_usable(const rg_rubric_reader *r);
 void rg_rubric_close(rg_rubric_reader *r);
 
 typedef struct {
     rg_example *examples;
     size_t count;
     size_t skipped; /* bad lines skipped (skip_bad only) */
+    size_t code_checks_skipped; /* criteria for a code verifier left out */
 } rg_dataset;
 
-/* Loads a whole file. On error nothing is kept. */
+/* Loads a whole file. On error nothing is kept; a file that gives no example
+ * is an error (rg_rubric_nothing_usable). */
 int rg_rubric_load_all(const char *path, const rg_rubric_options *options, rg_dataset *out);
 void rg_dataset_free(rg_dataset *ds);
 

@@ -15,6 +15,7 @@
 #include <utf8proc.h>
 
 #include "base/error.h"
+#include "io/chat_json.h"
 #include "rubric/rubric.h"
 #include "rubric/rule_judge.h"
 
@@ -22,11 +23,19 @@
 typedef struct {
     const char *source;
     long line;
+    long index;             /* element of a JSON array, -1, or RG_RECORD_ROW (line is a table row) */
     int allow_empty_rubric; /* see rg_rubric_options */
+    rg_verifier_criteria verifier_criteria;
 } origin;
 
 static int field_error(const origin *o, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* "data.jsonl:12" for a line, "data.parquet: row 12" for a table row. */
+static const char *where(const origin *o, char *buf, size_t size) {
+    snprintf(buf, size, o->index == RG_RECORD_ROW ? "%s: row %ld" : "%s:%ld", o->source, o->line);
+    return buf;
+}
 
 static int field_error(const origin *o, const char *path, const char *fmt, ...) {
     char detail[512];
@@ -34,7 +43,12 @@ static int field_error(const origin *o, const char *path, const char *fmt, ...) 
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    if (o->line > 0) return rg_error("%s:%ld: %s: %s", o->source, o->line, path, detail);
+    /* In a JSON array the path starts at the file's root, as jq writes it. */
+    char root_path[320] = "";
+    if (o->index >= 0) snprintf(root_path, sizeof root_path, "[%ld]%s%s", o->index, path[0] == '[' ? "" : ".", path);
+    if (o->index >= 0) path = root_path;
+    char at[300];
+    if (o->line > 0) return rg_error("%s: %s: %s", where(o, at, sizeof at), path, detail);
     return rg_error("%s: %s: %s", o->source, path, detail);
 }
 
@@ -147,6 +161,74 @@ static int take_string_list(const origin *o, const char *path, const cJSON *v, c
     return RG_OK;
 }
 
+/* One value of a tag object as text: strings as they are, numbers and
+ * booleans as JSON writes them, nested objects and arrays as compact JSON
+ * without their null members (RubricHub's tags.parameters holds ~40 keys, all
+ * null but the one or two the verifier uses). NULL in *out: nothing to say
+ * (null, "", an object or array of nulls). */
+static int tag_value_text(const cJSON *v, char **out) {
+    *out = NULL;
+    if (!v || cJSON_IsNull(v)) return RG_OK;
+    if (cJSON_IsString(v)) {
+        if (is_blank_text(v->valuestring)) return RG_OK;
+        *out = rg_strdup(v->valuestring);
+        return *out ? RG_OK : RG_ERR;
+    }
+    cJSON *copy = cJSON_Duplicate(v, 1);
+    if (!copy) return rg_error("out of memory");
+    /* Drop null members one level down: what remains is what the data say. */
+    if (cJSON_IsObject(copy) || cJSON_IsArray(copy)) {
+        cJSON *e = copy->child;
+        while (e) {
+            cJSON *next = e->next;
+            if (cJSON_IsNull(e)) cJSON_Delete(cJSON_DetachItemViaPointer(copy, e));
+            e = next;
+        }
+        if (!copy->child) {
+            cJSON_Delete(copy);
+            return RG_OK;
+        }
+    }
+    *out = cJSON_PrintUnformatted(copy);
+    cJSON_Delete(copy);
+    return *out ? RG_OK : rg_error("out of memory");
+}
+
+/* Criterion tags: an array of strings ("axis:accuracy"), or an object as the
+ * verl exports write them ({"axis": "accuracy", "cluster": null, "level":
+ * "example"}), taken as "key:value" strings in the object's order; null and
+ * empty values say nothing and are skipped. */
+static int take_tags(const origin *o, const char *path, const cJSON *v, char ***items, size_t *count) {
+    if (!cJSON_IsObject(v)) return take_string_list(o, path, v, items, count);
+    *items = NULL;
+    *count = 0;
+    size_t n = (size_t)cJSON_GetArraySize(v);
+    if (n == 0) return RG_OK;
+    char **list = rg_calloc(n, sizeof *list);
+    if (!list) return RG_ERR;
+    *items = list;
+    char key_path[300];
+    for (const cJSON *e = v->child; e; e = e->next) {
+        path_key(key_path, sizeof key_path, path, e->string ? e->string : "");
+        if (!e->string || is_blank_text(e->string)) return field_error(o, key_path, "empty tag name");
+        long bad = invalid_utf8_at(e->string);
+        if (bad >= 0) return field_error(o, key_path, "invalid UTF-8 at byte %ld of the name", bad);
+        char *value = NULL;
+        if (tag_value_text(e, &value)) return RG_ERR;
+        if (!value) continue;
+        bad = invalid_utf8_at(value);
+        if (bad >= 0) {
+            free(value);
+            return field_error(o, key_path, "invalid UTF-8 at byte %ld", bad);
+        }
+        list[*count] = rg_sprintf("%s:%s", e->string, value);
+        free(value);
+        if (!list[*count]) return RG_ERR;
+        (*count)++;
+    }
+    return RG_OK;
+}
+
 /* Appends "prefix:value" to a tag list (value lower-cased when asked). */
 static int add_tag(char ***tags, size_t *ntags, const char *prefix, const char *value, int lower) {
     char **grown = rg_realloc(*tags, (*ntags + 1) * sizeof *grown);
@@ -177,7 +259,8 @@ static int parse_role(const origin *o, const char *path, const cJSON *v, rg_role
     if (!cJSON_IsString(v)) return field_error(o, path, "expected a string, got %s", json_type(v));
     const char *s = v->valuestring;
     char shown[64];
-    if (strcmp(s, "system") == 0)
+    /* "developer" is OpenAI's newer name for the system message. */
+    if (strcmp(s, "system") == 0 || strcmp(s, "developer") == 0)
         *role = RG_ROLE_SYSTEM;
     else if (strcmp(s, "user") == 0)
         *role = RG_ROLE_USER;
@@ -186,6 +269,24 @@ static int parse_role(const origin *o, const char *path, const cJSON *v, rg_role
     else
         return field_error(o, path, "unknown role \"%s\" (known: system, user, assistant)",
                            printable(s, 40, shown, sizeof shown));
+    return RG_OK;
+}
+
+/* A message's content: a string, or OpenAI's array of text parts joined
+ * (io/chat_json.h); checked for UTF-8 like every string. */
+static int take_content(const origin *o, const char *path, const cJSON *v, char **out) {
+    if (cJSON_IsString(v) || !cJSON_IsArray(v)) return take_string(o, path, v, 0, out);
+    char below[64], why[160], full[400];
+    if (rg_chat_json_content(v, out, below, sizeof below, why, sizeof why)) {
+        snprintf(full, sizeof full, "%s%s", path, below);
+        return field_error(o, full, "%s", why);
+    }
+    long bad = invalid_utf8_at(*out);
+    if (bad >= 0) {
+        free(*out);
+        *out = NULL;
+        return field_error(o, path, "invalid UTF-8 at byte %ld", bad);
+    }
     return RG_OK;
 }
 
@@ -204,8 +305,8 @@ static int parse_messages(const origin *o, const char *path, const cJSON *v, rg_
         if (parse_role(o, path_key(field, sizeof field, item, "role"), cJSON_GetObjectItemCaseSensitive(m, "role"),
                        &ex->messages[i].role))
             return RG_ERR;
-        if (take_string(o, path_key(field, sizeof field, item, "content"),
-                        cJSON_GetObjectItemCaseSensitive(m, "content"), 0, &ex->messages[i].content))
+        if (take_content(o, path_key(field, sizeof field, item, "content"),
+                         cJSON_GetObjectItemCaseSensitive(m, "content"), &ex->messages[i].content))
             return RG_ERR;
         ex->nmessages = i + 1;
     }
@@ -227,6 +328,46 @@ static int single_user_message(const origin *o, const char *path, const cJSON *v
 }
 
 /* ---- criteria ---------------------------------------------------------- */
+
+static void free_criterion(rg_criterion *c) {
+    free(c->text);
+    for (size_t k = 0; k < c->ntags; k++) free(c->tags[k]);
+    free(c->tags);
+    for (size_t k = 0; k < c->nmatch; k++) free(c->match[k]);
+    free(c->match);
+    memset(c, 0, sizeof *c);
+}
+
+/* "family:check" in lower-case letters, digits and '_' on both sides. */
+static int is_identifier_pair(const char *s) {
+    size_t left = 0, right = 0;
+    while (islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '_') s++, left++;
+    if (*s++ != ':' || left == 0) return 0;
+    while (islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '_') s++, right++;
+    return *s == '\0' && right > 0;
+}
+
+int rg_is_code_check(const char *text, char *const *tags, size_t ntags) {
+    for (size_t i = 0; i < ntags; i++)
+        if (strncmp(tags[i], "verifier:", 9) == 0 && strcmp(tags[i] + 9, "llm") != 0) return 1;
+    return text && is_identifier_pair(text);
+}
+
+int rg_verifier_criteria_parse(const char *name, rg_verifier_criteria *out) {
+    if (strcmp(name, "skip") == 0) *out = RG_VERIFIER_CRITERIA_SKIP;
+    else if (strcmp(name, "keep") == 0) *out = RG_VERIFIER_CRITERIA_KEEP;
+    else if (strcmp(name, "error") == 0) *out = RG_VERIFIER_CRITERIA_ERROR;
+    else return RG_ERR;
+    return RG_OK;
+}
+
+const char *rg_verifier_criteria_name(rg_verifier_criteria policy) {
+    switch (policy) {
+    case RG_VERIFIER_CRITERIA_KEEP: return "keep";
+    case RG_VERIFIER_CRITERIA_ERROR: return "error";
+    default: return "skip";
+    }
+}
 
 /* Field names of one rubric item, per format. */
 typedef struct {
@@ -299,13 +440,13 @@ static int parse_rar_item(const origin *o, const char *item, const cJSON *it, rg
     }
     const cJSON *category = cJSON_GetObjectItemCaseSensitive(it, "category");
     if (category && !cJSON_IsNull(category)) {
-        /* take_string: checked for UTF-8 like every string, or the tag
-         * would be written out as JSON no reader accepts. */
-        char *value = NULL;
-        if (take_string(o, path_key(field, sizeof field, item, "category"), category, 1, &value)) return RG_ERR;
-        int rc = add_tag(&c->tags, &c->ntags, "category", value, 1);
-        free(value);
-        return rc;
+        path_key(field, sizeof field, item, "category");
+        if (!cJSON_IsString(category)) return field_error(o, field, "expected a string, got %s", json_type(category));
+        /* checked like every other string: it becomes a tag, printed and written out */
+        long bad = invalid_utf8_at(category->valuestring);
+        if (bad >= 0) return field_error(o, field, "invalid UTF-8 at byte %ld", bad);
+        if (is_blank_text(category->valuestring)) return field_error(o, field, "empty");
+        return add_tag(&c->tags, &c->ntags, "category", category->valuestring, 1);
     }
     if (label_category) return add_tag(&c->tags, &c->ntags, "category", label_category, 1);
     return RG_OK;
@@ -330,8 +471,7 @@ static int parse_item(const origin *o, rg_format format, const char *item, const
     if (parse_polarity(o, path_key(field, sizeof field, item, "polarity"), polarity, c)) return RG_ERR;
     if (format != RG_FORMAT_RESEARCHRUBRICS) {
         path_key(field, sizeof field, item, "tags");
-        if (take_string_list(o, field, cJSON_GetObjectItemCaseSensitive(it, "tags"), &c->tags, &c->ntags))
-            return RG_ERR;
+        if (take_tags(o, field, cJSON_GetObjectItemCaseSensitive(it, "tags"), &c->tags, &c->ntags)) return RG_ERR;
         if (check_unique_tags(o, field, c->tags, c->ntags)) return RG_ERR;
     } else {
         const cJSON *axis = cJSON_GetObjectItemCaseSensitive(it, "axis");
@@ -369,9 +509,27 @@ static int parse_rubric(const origin *o, rg_format format, const char *path, con
     size_t i = 0;
     char item[256];
     for (const cJSON *it = v->child; it; it = it->next, i++) {
-        ex->ncriteria = i + 1;
-        if (parse_item(o, format, path_index(item, sizeof item, path, i), it, &ex->rubric[i])) return RG_ERR;
+        rg_criterion *c = &ex->rubric[ex->ncriteria++]; /* counted first, so an error frees it */
+        if (parse_item(o, format, path_index(item, sizeof item, path, i), it, c)) return RG_ERR;
+        c->code_check = rg_is_code_check(c->text, c->tags, c->ntags);
+        if (!c->code_check || o->verifier_criteria == RG_VERIFIER_CRITERIA_KEEP) continue;
+        if (o->verifier_criteria == RG_VERIFIER_CRITERIA_ERROR) {
+            char shown[64];
+            return field_error(o, item,
+                               "\"%s\" is a check for a code verifier, not a criterion an LLM judge can grade "
+                               "(--verifier-criteria skip leaves such criteria out, keep keeps them)",
+                               printable(c->text, 40, shown, sizeof shown));
+        }
+        /* Skipped: never judged, never shown to the teacher; counted. */
+        ex->ncriteria--;
+        free_criterion(c);
+        ex->code_checks_skipped++;
     }
+    if (ex->ncriteria == 0 && !o->allow_empty_rubric)
+        return field_error(o, path,
+                           "all %zu criteria are checks for a code verifier, left out by --verifier-criteria skip: "
+                           "nothing is left for a judge",
+                           ex->code_checks_skipped);
     return RG_OK;
 }
 
@@ -398,7 +556,9 @@ static int take_id(const origin *o, const cJSON *root, const char *format_key, r
         return take_string(o, keys[k], v, 1, &ex->id);
     }
     const char *base = strrchr(o->source, '/');
-    ex->id = rg_sprintf("%s:%ld", base ? base + 1 : o->source, o->line);
+    /* Elements of a JSON array may share a line: their index names them. */
+    if (o->index >= 0) ex->id = rg_sprintf("%s[%ld]", base ? base + 1 : o->source, o->index);
+    else ex->id = rg_sprintf("%s:%ld", base ? base + 1 : o->source, o->line);
     return ex->id ? RG_OK : RG_ERR;
 }
 
@@ -449,19 +609,22 @@ static int parse_healthbench(const origin *o, const cJSON *root, rg_example *ex)
 
 static int parse_rubrichub(const origin *o, const cJSON *root, rg_example *ex) {
     if (parse_messages(o, "prompt", cJSON_GetObjectItemCaseSensitive(root, "prompt"), ex)) return RG_ERR;
-    /* verl exports put the rubric under different names. */
-    const cJSON *rubric = cJSON_GetObjectItemCaseSensitive(root, "rubrics");
-    const char *path = "rubrics";
+    /* verl exports put the rubric under different names. reward_model.rubrics
+     * comes first: RubricHub's instruction-following rows carry the same
+     * criteria twice, and only that copy has the tags saying which criteria
+     * are checks for a code verifier. */
+    const cJSON *reward_model = cJSON_GetObjectItemCaseSensitive(root, "reward_model");
+    if (reward_model && !cJSON_IsNull(reward_model) && !cJSON_IsObject(reward_model))
+        return field_error(o, "reward_model", "expected an object, got %s", json_type(reward_model));
+    const cJSON *rubric = cJSON_GetObjectItemCaseSensitive(reward_model, "rubrics");
+    const char *path = "reward_model.rubrics";
+    if (!rubric) {
+        rubric = cJSON_GetObjectItemCaseSensitive(root, "rubrics");
+        path = "rubrics";
+    }
     if (!rubric) {
         rubric = cJSON_GetObjectItemCaseSensitive(root, "Rubrics");
         path = "Rubrics";
-    }
-    if (!rubric) {
-        const cJSON *reward_model = cJSON_GetObjectItemCaseSensitive(root, "reward_model");
-        if (reward_model && !cJSON_IsObject(reward_model))
-            return field_error(o, "reward_model", "expected an object, got %s", json_type(reward_model));
-        rubric = cJSON_GetObjectItemCaseSensitive(reward_model, "rubrics");
-        path = "reward_model.rubrics";
     }
     if (!rubric) return field_error(o, "rubrics", "missing (RubricHub wants rubrics, Rubrics or reward_model.rubrics)");
     if (parse_rubric(o, RG_FORMAT_RUBRICHUB, path, rubric, ex)) return RG_ERR;
@@ -514,9 +677,21 @@ static int unknown_format(const origin *o, const cJSON *root) {
         "known: rgsd native {messages, rubric}, HealthBench {prompt: [messages], rubrics: [{criterion, points, "
         "tags}]}, RubricHub/verl {prompt: [messages], rubrics | Rubrics | reward_model.rubrics}, RaR {question, "
         "rubric: [{description, weight}]}, ResearchRubrics {prompt: string, rubrics: [{criterion, weight, axis}]}";
-    if (o->line > 0)
-        return rg_error("%s:%ld: unknown format (keys: %s); %s", o->source, o->line, shown ? keys : "none", known);
+    char at[300];
+    if (o->line > 0) return rg_error("%s: unknown format (keys: %s); %s", where(o, at, sizeof at), shown ? keys : "none", known);
     return rg_error("%s: unknown format (keys: %s); %s", o->source, shown ? keys : "none", known);
+}
+
+/* The format as users know it, for messages. */
+static const char *format_title(rg_format format) {
+    switch (format) {
+    case RG_FORMAT_NATIVE: return "rgsd native";
+    case RG_FORMAT_HEALTHBENCH: return "HealthBench";
+    case RG_FORMAT_RUBRICHUB: return "RubricHub/verl";
+    case RG_FORMAT_RAR: return "RaR";
+    case RG_FORMAT_RESEARCHRUBRICS: return "ResearchRubrics";
+    default: return "unknown";
+    }
 }
 
 static int detect_format(const origin *o, const cJSON *root, rg_format *format) {
@@ -546,11 +721,23 @@ int rg_example_from_json(const cJSON *root, const char *source, long line, rg_ex
 
 int rg_example_from_json_opts(const cJSON *root, const char *source, long line, int allow_empty_rubric,
                               rg_example *out) {
+    rg_rubric_options options = {.allow_empty_rubric = allow_empty_rubric};
+    return rg_example_from_record(root, source, line, -1, &options, out);
+}
+
+int rg_example_from_record(const cJSON *root, const char *source, long line, long index,
+                           const rg_rubric_options *options, rg_example *out) {
     memset(out, 0, sizeof *out);
-    origin o = {source ? source : "<memory>", line, allow_empty_rubric};
+    rg_rubric_options defaults = {0};
+    if (!options) options = &defaults;
+    origin o = {source ? source : "<memory>", line, index, options->allow_empty_rubric, options->verifier_criteria};
     if (!cJSON_IsObject(root)) {
-        if (line > 0) return rg_error("%s:%ld: expected a JSON object, got %s", o.source, line, json_type(root));
-        return rg_error("%s: expected a JSON object, got %s", o.source, json_type(root));
+        char element[48] = "";
+        if (index >= 0) snprintf(element, sizeof element, " [%ld]:", index);
+        char at[300];
+        if (line > 0)
+            return rg_error("%s:%s expected a JSON object, got %s", where(&o, at, sizeof at), element, json_type(root));
+        return rg_error("%s:%s expected a JSON object, got %s", o.source, element, json_type(root));
     }
     rg_example ex = {0};
     if (detect_format(&o, root, &ex.format)) return RG_ERR;
@@ -565,7 +752,16 @@ int rg_example_from_json_opts(const cJSON *root, const char *source, long line, 
     default: rc = rg_error("%s: internal error: format %d", o.source, (int)ex.format);
     }
     if (rc) {
+        rg_format format = ex.format;
         rg_example_free(&ex);
+        /* The format is detected per record from its keys, and a surprise is
+         * possible (a HealthBench line without tags reads as RubricHub): the
+         * message says which format the record was read as. */
+        if (!strstr(rg_errmsg(), "out of memory")) {
+            char *message = rg_strdup(rg_errmsg());
+            if (message) rg_error("%s (read as %s)", message, format_title(format));
+            free(message);
+        }
         return RG_ERR;
     }
     *out = ex;

@@ -55,7 +55,7 @@ int rg_rule_judge_new(const rg_example *ex, rg_rule_judge **out) {
     size_t total = 0;
     for (size_t i = 0; i < ex->ncriteria; i++) {
         if (ex->rubric[i].nmatch == 0)
-            return rg_error("%s: rubric[%zu]: no match patterns, so the rule judge cannot judge it", ex->id, i);
+            return rg_error("%s: criterion %zu: no match patterns, so the rule judge cannot judge it", ex->id, i + 1);
         total += ex->rubric[i].nmatch;
     }
     rg_rule_judge *judge = rg_calloc(1, sizeof *judge);
@@ -70,7 +70,7 @@ int rg_rule_judge_new(const rg_example *ex, rg_rule_judge **out) {
             char reason[300];
             pcre2_code *re = compile(ex->rubric[i].match[k], reason, sizeof reason);
             if (!re) {
-                rg_error("%s: rubric[%zu].match[%zu]: invalid pattern: %s", ex->id, i, k, reason);
+                rg_error("%s: criterion %zu: match[%zu]: invalid pattern: %s", ex->id, i + 1, k, reason);
                 goto fail;
             }
             judge->patterns[judge->npatterns++] = re;
@@ -101,7 +101,7 @@ int rg_rule_judge_run(const rg_rule_judge *judge, const char *response, size_t r
             } else if (rc < 0) {
                 PCRE2_UCHAR reason[256];
                 if (pcre2_get_error_message(rc, reason, sizeof reason) < 0) strcpy((char *)reason, "unknown error");
-                return rg_error("rule judge: criterion %zu: matching failed: %s", i, (const char *)reason);
+                return rg_error("rule judge: criterion %zu: matching failed: %s", i + 1, (const char *)reason);
             }
         }
         verdicts[i] = (unsigned char)met;

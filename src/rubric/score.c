@@ -35,7 +35,9 @@ static double clip01(double x) { return x < 0 ? 0 : (x > 1 ? 1 : x); }
 
 int rg_score_summarize(const double *values, size_t n, int resamples, uint64_t seed, rg_score_stats *out) {
     memset(out, 0, sizeof *out);
+    /* Without a defined value there is no mean, and so no error of it. */
     out->mean = NAN;
+    out->std_error = NAN;
     double *defined = rg_malloc((n ? n : 1) * sizeof *defined);
     if (!defined) return RG_ERR;
     size_t m = 0;
@@ -49,7 +51,10 @@ int rg_score_summarize(const double *values, size_t n, int resamples, uint64_t s
         sum += values[i];
     }
     out->n = m;
-    if (m > 0) out->mean = clip01(sum / (double)m);
+    if (m > 0) {
+        out->mean = clip01(sum / (double)m);
+        out->std_error = 0;
+    }
     if (m >= 2 && resamples > 0) {
         /* Welford's running mean and variance of the resampled clipped means. */
         rg_rng rng;

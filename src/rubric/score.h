@@ -37,7 +37,7 @@ double rg_score_balanced(const rg_criterion *rubric, size_t ncriteria, const uns
 
 typedef struct {
     double mean;      /* clipped to [0, 1]; NAN when no value is defined */
-    double std_error; /* bootstrap standard error of `mean` (0 with fewer than 2 values) */
+    double std_error; /* bootstrap standard error of `mean` (0 with one value, NAN with none, like mean) */
     size_t n;         /* values used */
     size_t n_undefined; /* NAN values left out */
 } rg_score_stats;

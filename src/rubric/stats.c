@@ -48,6 +48,17 @@ static void add_range(size_t value, size_t *min, size_t *max, size_t *sum, int f
     *sum += value;
 }
 
+/* Counts an id seen before as a duplicate: two examples with one id make
+ * responses matched by id ambiguous and per-example outputs collide. */
+static int note_id(rg_data_stats *s, const char *id) {
+    int added = 0;
+    if (rg_tag_table_intern(&s->ids, id, &added) < 0) return rg_error("out of memory counting ids");
+    if (added) return RG_OK;
+    s->duplicate_ids++;
+    if (!s->first_duplicate_id && !(s->first_duplicate_id = rg_strdup(id))) return RG_ERR;
+    return RG_OK;
+}
+
 int rg_data_stats_add(rg_data_stats *s, const rg_example *ex) {
     int first = s->examples == 0;
     s->examples++;
@@ -62,10 +73,13 @@ int rg_data_stats_add(rg_data_stats *s, const rg_example *ex) {
         if (c->weight == 0) s->zero_weights++;
         if (c->weight != 0 && rg_criterion_is_desirable(c) != (c->weight > 0)) s->inverted++;
         if (c->nmatch) s->with_match++;
+        if (c->code_check) s->code_checks++;
         if (count_weight(s, c->weight, 1)) return RG_ERR;
         for (size_t t = 0; t < c->ntags; t++)
             if (count_tag(&s->criterion_tags, &s->criterion_tag_counts, c->tags[t], 1)) return RG_ERR;
     }
+    s->code_checks_skipped += ex->code_checks_skipped;
+    if (ex->id && note_id(s, ex->id)) return RG_ERR;
     if (!any_positive) s->no_positive_weight++;
     if (ex->reference) s->with_reference++;
     for (size_t t = 0; t < ex->ntags; t++)
@@ -82,6 +96,15 @@ static void merge_range(size_t from_min, size_t from_max, size_t from_sum, size_
 
 int rg_data_stats_merge(rg_data_stats *into, const rg_data_stats *from) {
     into->skipped += from->skipped;
+    into->code_checks += from->code_checks;
+    into->code_checks_skipped += from->code_checks_skipped;
+    /* Duplicates within each file, then ids shared between files. */
+    into->duplicate_ids += from->duplicate_ids;
+    if (!into->first_duplicate_id && from->first_duplicate_id &&
+        !(into->first_duplicate_id = rg_strdup(from->first_duplicate_id)))
+        return RG_ERR;
+    for (size_t k = 0; k < from->ids.count; k++)
+        if (note_id(into, from->ids.keys[k])) return RG_ERR;
     if (from->examples == 0) return RG_OK;
     int first = into->examples == 0;
     into->examples += from->examples;
@@ -169,6 +192,10 @@ cJSON *rg_data_stats_to_json(const rg_data_stats *s, size_t top) {
     cJSON_AddNumberToObject(o, "zero_weights", (double)s->zero_weights);
     cJSON_AddNumberToObject(o, "inverted_polarity", (double)s->inverted);
     cJSON_AddNumberToObject(o, "with_match_patterns", (double)s->with_match);
+    cJSON_AddNumberToObject(o, "code_verifier_criteria", (double)s->code_checks);
+    cJSON_AddNumberToObject(o, "code_verifier_criteria_skipped", (double)s->code_checks_skipped);
+    cJSON_AddNumberToObject(o, "duplicate_ids", (double)s->duplicate_ids);
+    if (s->first_duplicate_id) cJSON_AddStringToObject(o, "first_duplicate_id", s->first_duplicate_id);
     cJSON_AddNumberToObject(o, "examples_without_positive_weight", (double)s->no_positive_weight);
     cJSON_AddNumberToObject(o, "examples_with_reference", (double)s->with_reference);
     cJSON *weights = cJSON_AddArrayToObject(o, "weights");
@@ -196,5 +223,7 @@ void rg_data_stats_free(rg_data_stats *s) {
     rg_tag_table_free(&s->example_tags);
     free(s->criterion_tag_counts);
     free(s->example_tag_counts);
+    rg_tag_table_free(&s->ids);
+    free(s->first_duplicate_id);
     memset(s, 0, sizeof *s);
 }

@@ -38,6 +38,11 @@ typedef struct {
     size_t nweights;
     rg_tag_table criterion_tags, example_tags;
     size_t *criterion_tag_counts, *example_tag_counts;
+    size_t code_checks;                  /* criteria for a code verifier kept (--verifier-criteria keep) */
+    size_t code_checks_skipped;          /* ... and left out (skip, the default) */
+    rg_tag_table ids;                    /* every example id seen */
+    size_t duplicate_ids;                /* examples whose id was seen before */
+    char *first_duplicate_id;            /* the first such id, or NULL */
 } rg_data_stats;
 
 void rg_data_stats_init(rg_data_stats *s);

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,12 @@ int rg_hf_save(const rg_model *model, const char *src_dir, const char *dir, rg_d
     return rc;
 }
 
+static size_t count_not_finite(const float *x, size_t n) {
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) bad += !isfinite(x[i]);
+    return bad;
+}
+
 int rg_lora_merge(const rg_lora *lora, rg_model *model) {
     if (model->dtype != RG_WEIGHTS_F32) return rg_error("merge: the base model must be loaded in f32");
     if (lora->n_layers != model->cfg.n_layers)
@@ -226,6 +233,13 @@ int rg_lora_merge(const rg_lora *lora, rg_model *model) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->out, s->in, lora->rank, lora->scaling,
                         lora->params + s->b_offset, lora->rank, lora->params + s->a_offset, s->in, 1.0f,
                         (float *)mats[m]->f32, s->in);
+            /* Huge adapter weights overflow even with a sane alpha: never
+             * write a checkpoint of inf/NaN and call it merged. */
+            size_t bad = count_not_finite(mats[m]->f32, (size_t)s->out * (size_t)s->in);
+            if (bad)
+                return rg_error("merge: layer %d %s: %zu weights are inf or NaN after adding the adapter "
+                                "(lora_alpha %g, r %d: the adapter's values are out of range)",
+                                l, rg_lora_module_name((rg_lora_module)m), bad, (double)lora->alpha, lora->rank);
         }
     }
     return RG_OK;

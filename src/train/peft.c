@@ -11,6 +11,10 @@
 #include "io/safetensors.h"
 #include "train/checkpoint.h"
 
+/* The largest lora_alpha accepted: far above any real one (alpha is usually
+ * r or 2r, r <= 65536), far below where f32 scaling overflows. */
+#define RG_PEFT_MAX_ALPHA 1e6
+
 void rg_peft_tensor_name(char *buf, size_t size, int layer, rg_lora_module m, char ab) {
     snprintf(buf, size, "base_model.model.model.layers.%d.%s.lora_%c.weight", layer, rg_lora_module_path(m), ab);
 }
@@ -82,9 +86,12 @@ int rg_peft_save(const rg_lora *lora, const char *dir, const char *base_name) {
     return rc;
 }
 
-/* Fails when a boolean field is present and true. */
+/* Fails when a boolean field is present and true, or is not a boolean at
+ * all ("use_dora": "true" is a string: PEFT would read it as true). */
 static int refuse_true(const cJSON *root, const char *path, const char *field, const char *why) {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, field);
+    if (item && !cJSON_IsNull(item) && !cJSON_IsBool(item))
+        return rg_error("%s: \"%s\" must be true or false", path, field);
     if (cJSON_IsTrue(item)) return rg_error("%s: \"%s\": true is not supported (%s)", path, field, why);
     return RG_OK;
 }
@@ -113,8 +120,9 @@ static int parse_config(const char *path, int *rank, float *alpha, unsigned *tar
     } else if (!cJSON_IsNumber(r) || r->valuedouble < 1 || r->valuedouble != floor(r->valuedouble) ||
                r->valuedouble > 65536) {
         rg_error("%s: \"r\" must be a positive integer", path);
-    } else if (!cJSON_IsNumber(a) || !(a->valuedouble > 0)) {
-        rg_error("%s: \"lora_alpha\" must be a positive number", path);
+    } else if (!cJSON_IsNumber(a) || !(a->valuedouble > 0) || !(a->valuedouble <= RG_PEFT_MAX_ALPHA)) {
+        /* the upper bound keeps alpha / r * B A finite in f32 (1e39 became inf) */
+        rg_error("%s: \"lora_alpha\" must be a number in (0, %g]", path, RG_PEFT_MAX_ALPHA);
     } else if (refuse_true(root, path, "use_rslora", "scaling alpha/sqrt(r)") != RG_OK ||
                refuse_true(root, path, "use_dora", "DoRA") != RG_OK ||
                refuse_true(root, path, "fan_in_fan_out", "transposed weights") != RG_OK) {

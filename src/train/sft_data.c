@@ -1,12 +1,14 @@
 /* sft_data.c — SFT JSONL to token ids and loss positions (see sft_data.h). */
 #include "train/sft_data.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "base/log.h"
-#include "io/jsonl.h"
+#include "io/chat_json.h"
+#include "io/records.h"
 
 typedef struct {
     int32_t *ids;
@@ -60,16 +62,26 @@ static int render_messages(const cJSON *messages, const rg_tokenizer *tok, const
     if (!msgs) return RG_ERR;
     int rc = RG_ERR, last_assistant = -1;
     char *full = NULL, *prompt = NULL;
+    /* Contents as text (parts joined), owned here; roles point at constants. */
+    char **texts = rg_calloc((size_t)n, sizeof *texts);
+    if (!texts) goto done;
     for (int i = 0; i < n; i++) {
         const cJSON *m = cJSON_GetArrayItem(messages, i);
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-        if (!cJSON_IsString(role) || !cJSON_IsString(content)) {
+        if (!cJSON_IsString(role) || !content) {
             rg_error("%s: messages[%d] needs string \"role\" and \"content\"", where, i);
             goto done;
         }
-        msgs[i].role = role->valuestring;
-        msgs[i].content = content->valuestring;
+        /* "developer" is read as "system"; other roles go to the template as written. */
+        msgs[i].role = rg_chat_json_role(role->valuestring);
+        if (!msgs[i].role) msgs[i].role = role->valuestring;
+        char below[64], why[160];
+        if (rg_chat_json_content(content, &texts[i], below, sizeof below, why, sizeof why)) {
+            rg_error("%s: messages[%d].content%s: %s", where, i, below, why);
+            goto done;
+        }
+        msgs[i].content = texts[i];
         if (strcmp(msgs[i].role, "assistant") == 0) last_assistant = i;
     }
     if (last_assistant < 0) {
@@ -115,6 +127,8 @@ render_error:
 done:
     free(prompt);
     free(full);
+    for (int i = 0; texts && i < n; i++) free(texts[i]);
+    free(texts);
     free(msgs);
     return rc;
 }
@@ -147,14 +161,19 @@ int rg_sft_data_load(rg_sft_data *data, const char *path, const rg_tokenizer *to
                      int max_len, int vocab_size) {
     memset(data, 0, sizeof *data);
     if (max_len < 2) return rg_error("--max-len must be at least 2");
-    rg_jsonl *in;
-    if (rg_jsonl_open(&in, path) != RG_OK) return RG_ERR;
+    rg_records *in;
+    if (rg_records_open(&in, path) != RG_OK) return RG_ERR;
     int cap = 0, got, rc = RG_ERR;
     cJSON *root = NULL;
     token_buf buf = {0};
     char where[512];
-    while ((got = rg_jsonl_next(in, &root)) == 1) {
-        snprintf(where, sizeof where, "%s:%ld", rg_jsonl_name(in), rg_jsonl_line(in));
+    while ((got = rg_records_next(in, &root)) == 1) {
+        /* An element of a JSON array is named by its index too (elements may share a line). */
+        if (rg_records_index(in) >= 0)
+            snprintf(where, sizeof where, "%s:%ld: [%ld]", rg_records_name(in), rg_records_line(in),
+                     rg_records_index(in));
+        else
+            snprintf(where, sizeof where, "%s:%ld", rg_records_name(in), rg_records_line(in));
         buf.n = 0;
         const cJSON *messages = cJSON_GetObjectItemCaseSensitive(root, "messages");
         const cJSON *ids = cJSON_GetObjectItemCaseSensitive(root, "input_ids");
@@ -208,7 +227,7 @@ int rg_sft_data_load(rg_sft_data *data, const char *path, const rg_tokenizer *to
     }
     if (got < 0) goto done;
     if (data->n == 0) {
-        rg_error("%s: no examples", path);
+        rg_error("%s: no examples: the file holds no records", path);
         goto done;
     }
     if (data->loss_tokens == 0) {
@@ -219,7 +238,7 @@ int rg_sft_data_load(rg_sft_data *data, const char *path, const rg_tokenizer *to
     rc = RG_OK;
 done:
     cJSON_Delete(root);
-    rg_jsonl_close(in);
+    rg_records_close(in);
     free(buf.ids);
     free(buf.target);
     if (rc != RG_OK) rg_sft_data_free(data);

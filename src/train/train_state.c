@@ -4,7 +4,11 @@
  * the adapters), "adam.m", "adam.v" — and, as __metadata__ strings, the step,
  * the data cursor, the RNG state, and what was trained (mode, sizes, LoRA
  * shape) so a resume with another setup is refused. */
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,12 +61,18 @@ fail:
     return RG_ERR;
 }
 
+/* A non-negative decimal integer: digits only. strtoull alone would take
+ * "-1" (as 2^64 - 1), " 7" and values past 2^64 (as ULLONG_MAX). */
 static int meta_u64(const rg_st_file *f, const char *key, uint64_t *out) {
     const char *v = rg_st_metadata(f, key);
     char *end = NULL;
     if (!v || !*v) return rg_error("%s: train state field \"%s\" is missing", f->path, key);
+    if (!isdigit((unsigned char)v[0]))
+        return rg_error("%s: train state field \"%s\" must be a non-negative integer (got \"%s\")", f->path, key, v);
+    errno = 0;
     *out = strtoull(v, &end, 10);
-    if (*end) return rg_error("%s: train state field \"%s\" is not a number (\"%s\")", f->path, key, v);
+    if (*end || errno == ERANGE)
+        return rg_error("%s: train state field \"%s\" must be a non-negative integer (got \"%s\")", f->path, key, v);
     return RG_OK;
 }
 
@@ -100,6 +110,9 @@ int rg_trainer_resume(rg_trainer *t, const char *dir) {
                meta_u64(&f, "lora_rank", &rank) || meta_u64(&f, "lora_targets", &targets) ||
                meta_u64(&f, "seed", &seed)) {
         /* error set */
+    } else if (step > (uint64_t)LONG_MAX / 2 || cursor > UINT64_MAX / 2) {
+        /* both become signed or feed arithmetic (step + 1, cursor + batch) */
+        rg_error("%s: train state step %" PRIu64 " / cursor %" PRIu64 " out of range", f.path, step, cursor);
     } else if (lora && (rank != (uint64_t)t->cfg.lora_rank || targets != t->lora.targets)) {
         rg_error("%s: LoRA rank %" PRIu64 " / targets %#" PRIx64 " in the checkpoint, %d / %#x in this run", f.path,
                  rank, targets, t->cfg.lora_rank, t->lora.targets);

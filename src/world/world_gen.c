@@ -34,23 +34,25 @@ void world_config_defaults(world_config *cfg) {
 }
 
 int world_config_check(const world_config *cfg) {
-    if (!cfg->out_dir || !*cfg->out_dir) return rg_error("rgsd world gen: --out DIR is required (see rgsd world --help)");
+    if (!cfg->out_dir || !*cfg->out_dir)
+        return rg_usage_error("rgsd world gen: --out DIR is required (see rgsd world --help)");
     if (cfg->n_train < 1 || cfg->n_train > 1000000)
-        return rg_error("rgsd world gen: --train must be 1..1000000, got %d (see rgsd world --help)", cfg->n_train);
+        return rg_usage_error("rgsd world gen: --train must be 1..1000000, got %d (see rgsd world --help)",
+                              cfg->n_train);
     if (cfg->n_heldout < 1 || cfg->n_heldout > 1000000)
-        return rg_error("rgsd world gen: --heldout must be 1..1000000, got %d (see rgsd world --help)",
-                        cfg->n_heldout);
+        return rg_usage_error("rgsd world gen: --heldout must be 1..1000000, got %d (see rgsd world --help)",
+                              cfg->n_heldout);
     if (cfg->n_sft < 0 || cfg->n_sft > 10000000)
-        return rg_error("rgsd world gen: --sft must be 0..10000000, got %d (see rgsd world --help)", cfg->n_sft);
+        return rg_usage_error("rgsd world gen: --sft must be 0..10000000, got %d (see rgsd world --help)", cfg->n_sft);
     if (!(cfg->sft_rubric_frac >= 0 && cfg->sft_rubric_frac <= 1))
-        return rg_error("rgsd world gen: --sft-rubric-frac must be in [0, 1], got %g (see rgsd world --help)",
-                        cfg->sft_rubric_frac);
+        return rg_usage_error("rgsd world gen: --sft-rubric-frac must be in [0, 1], got %g (see rgsd world --help)",
+                              cfg->sft_rubric_frac);
     if (!(cfg->counterfactual >= 0 && cfg->counterfactual <= 1))
-        return rg_error("rgsd world gen: --counterfactual must be in [0, 1], got %g (see rgsd world --help)",
-                        cfg->counterfactual);
+        return rg_usage_error("rgsd world gen: --counterfactual must be in [0, 1], got %g (see rgsd world --help)",
+                              cfg->counterfactual);
     if (!(cfg->known_frac >= 0 && cfg->known_frac <= 1))
-        return rg_error("rgsd world gen: --known-frac must be in [0, 1], got %g (see rgsd world --help)",
-                        cfg->known_frac);
+        return rg_usage_error("rgsd world gen: --known-frac must be in [0, 1], got %g (see rgsd world --help)",
+                              cfg->known_frac);
     return RG_OK;
 }
 

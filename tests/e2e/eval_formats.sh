@@ -31,7 +31,7 @@ printf '%s\n' '{"id": "n1", "messages": [{"role": "user", "content": "Hi"}], "ru
 for f in healthbench rubrichub rar researchrubrics; do
     "$bin" -q eval --model "$M" --data "$tmp/$f.jsonl" --judge rule --out "$tmp/never" > /dev/null 2> "$tmp/err"; st=$?
     [ "$st" -eq 1 ] || fail "$f: rule judge exit $st ($(cat "$tmp/err"))"
-    grep -q "have no \`match\` patterns (first: example '.*' rubric\[0\])" "$tmp/err" || fail "$f: $(cat "$tmp/err")"
+    grep -q "have no \`match\` patterns (first: example '.*' criterion 1)" "$tmp/err" || fail "$f: $(cat "$tmp/err")"
     grep -q "$f.jsonl" "$tmp/err" || fail "$f: the file is not named: $(cat "$tmp/err")"
     [ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "$f: more than one line: $(cat "$tmp/err")"
     [ ! -e "$tmp/never" ] || fail "$f: report written"

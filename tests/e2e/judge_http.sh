@@ -4,6 +4,7 @@
 # values worked out by hand below), the summary's accounting, a rerun served
 # from the cache with zero requests, the retry budget exhausted and an
 # unparseable answer (exit 1, one line, no output written, raw answer saved),
+# the default max_tokens and the verdict's JSON schema in every request,
 # and the API key never in stdout, stderr or any file rgsd writes.
 set -u
 bin=${RGSD_BIN:?RGSD_BIN not set}
@@ -60,6 +61,14 @@ spec="http:$url#model=grader-e2e&key_env=RGSD_E2E_KEY&concurrency=3&timeout=5&ba
     > "$tmp/out1" 2> "$tmp/err1" || fail "judge failed: $(cat "$tmp/err1")"
 [ "$(requests)" -eq 5 ] || fail "expected 5 requests, got $(requests)"
 grep -q "Bearer $RGSD_E2E_KEY" "$tmp/requests.jsonl" || fail "the key was not sent in the Authorization header"
+"$py" - "$tmp/requests.jsonl" <<'PY' || fail "requests lack the default max_tokens or the verdict schema"
+import json, sys
+for line in open(sys.argv[1]):
+    body = json.loads(line)["body"]
+    assert body["max_tokens"] == 1024, body
+    schema = body["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["criteria_met"] == {"type": "boolean"}, schema
+PY
 grep -q "HealthBench score" "$tmp/out1" || fail "no score on stdout"
 [ "$(wc -l < "$tmp/verdicts.jsonl")" -eq 2 ] || fail "verdicts file should have 2 lines"
 "$py" - "$tmp/summary.json" "$tmp/verdicts.jsonl" <<'PY' || fail "scores or accounting differ from the hand-computed values"

@@ -10,12 +10,18 @@ script, a JSON object:
     {"sequence": [REPLY, ...],              # consumed one per request, in order of arrival
      "rules": [{"if_contains": "TEXT", ...REPLY}, ...],  # then the first rule whose TEXT is
                                             # in the last message's content
-     "default": REPLY}                      # else this (else 500)
+     "default": REPLY,                      # else this (else 500)
+     "reject_fields": ["response_format", "max_tokens"]}  # a request carrying one of
+                                            # these fields gets a 400 naming it, in OpenAI's
+                                            # words, before any of the above is consumed
 
     REPLY = {"status": 200,                 # HTTP status (default 200)
              "content": "...",              # wrapped as choices[0].message.content
-             "body": "...",                 # or the raw body, sent as it is
+             "body": "...",                 # or the raw body, sent as it is (a lone
+                                            # surrogate \udc80-\udcff goes out as that
+                                            # raw byte: invalid UTF-8 on purpose)
              "usage": [prompt, completion], # token counts in the wrapper (default [11, 7])
+             "finish_reason": "stop",       # in the wrapper ("length": cut at max_tokens)
              "delay": 0.0,                  # seconds to wait before answering
              "headers": {"Retry-After": "1"}}
 
@@ -32,6 +38,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+# What OpenAI answers to a field a model does not take (other servers name the
+# field likewise, which is all the judge looks for).
+REFUSALS = {
+    "response_format": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.",
+    "max_tokens": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                  "Use 'max_completion_tokens' instead.",
+}
+
+
 class Script:
     def __init__(self, path, log_path):
         with open(path, encoding="utf-8") as f:
@@ -42,6 +57,11 @@ class Script:
         self.in_flight = 0
 
     def reply_for(self, request):
+        for field in self.script.get("reject_fields", []):
+            if isinstance(request, dict) and field in request:
+                return {"status": 400, "body": json.dumps({"error": {
+                    "message": REFUSALS.get(field, "Unsupported parameter: '%s'" % field),
+                    "type": "invalid_request_error", "param": field}})}
         with self.lock:
             if self.sequence:
                 return self.sequence.pop(0)
@@ -93,13 +113,13 @@ def make_handler(script):
                 prompt_tokens, completion_tokens = reply.get("usage", [11, 7])
                 body = json.dumps({
                     "id": "chatcmpl-test", "object": "chat.completion", "model": (request or {}).get("model"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
+                    "choices": [{"index": 0, "finish_reason": reply.get("finish_reason", "stop"),
                                  "message": {"role": "assistant", "content": reply.get("content", "")}}],
                     "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                               "total_tokens": prompt_tokens + completion_tokens}})
             if reply.get("echo_auth"):  # a server that echoes the key in its error, as some do
                 body += " key=" + self.headers.get("Authorization", "")
-            data = body.encode("utf-8")
+            data = body.encode("utf-8", "surrogateescape")
             try:
                 self.send_response(int(reply.get("status", 200)))
                 self.send_header("Content-Type", "application/json")

@@ -17,6 +17,20 @@ static void error_prefix_keeps_message(void **state) {
 /* Reference values of xoshiro256** seeded by splitmix64(0), computed
  * independently in Python from the published algorithms (Blackman & Vigna):
  * see tests/ref/xoshiro.py. */
+/* The kind of an error (bad usage or not) travels with it, never read from its text. */
+static void usage_error_kind_travels_with_the_message(void **state) {
+    (void)state;
+    assert_int_equal(rg_usage_error("rgsd x: unknown flag '--y' (see rgsd x --help)"), RG_ERR);
+    assert_true(rg_error_is_usage());
+    rg_error_prefix("context");
+    assert_true(rg_error_is_usage()); /* a prefix keeps the kind */
+    rg_error("cannot open 'see --help.jsonl'");
+    assert_false(rg_error_is_usage()); /* an ordinary error, whatever its text */
+    rg_usage_error("bad");
+    rg_error_clear();
+    assert_false(rg_error_is_usage());
+}
+
 static void rng_matches_reference_sequence(void **state) {
     (void)state;
     rg_rng rng;
@@ -73,6 +87,7 @@ static void read_missing_file_names_it(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(error_prefix_keeps_message),
+        cmocka_unit_test(usage_error_kind_travels_with_the_message),
         cmocka_unit_test(rng_matches_reference_sequence),
         cmocka_unit_test(rng_below_stays_in_range),
         cmocka_unit_test(atomic_write_replaces_whole_file),

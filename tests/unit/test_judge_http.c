@@ -2,8 +2,11 @@
  * server on 127.0.0.1 (tests/ref/fake_openai_server.py): verdicts, retries
  * on 429 / 500 / a stall past the timeout / malformed and incomplete
  * answers, the retry budget, 401, bounded concurrency, token accounting, the
- * cache (a rerun sends no request; an interrupted run resumes), and the API
- * key never leaking. Expected verdicts are what the script says; expected
+ * cache (a rerun sends no request; an interrupted run resumes), the API
+ * key never leaking, and what each request carries: max_tokens, the
+ * verdict's JSON schema as response_format (dropped, once and for the rest of
+ * the judge's life, after a 400 refusing it), and a varied retry after an
+ * unreadable answer. Expected verdicts are what the script says; expected
  * request and token counts are worked out by hand from the script. */
 #include "test_util.h"
 
@@ -11,6 +14,7 @@
 
 #include "base/error.h"
 #include "io/file.h"
+#include "judge/grader.h"
 #include "judge/judge.h"
 #include "rubric/rubric.h"
 #include "fake_openai.h"
@@ -317,6 +321,247 @@ static void cache_makes_reruns_free(void **state) {
     assert_int_equal(rg_judge_get_stats(f->judge)->cache_hits, 0);
 }
 
+/* The bodies of the requests received so far, in order of arrival (a JSON
+ * array; the order is the judge's when concurrency=1). */
+static cJSON *logged_bodies(const fixture *f) {
+    char *log = fake_openai_log(&f->server);
+    cJSON *bodies = cJSON_CreateArray();
+    char *save = NULL;
+    for (char *line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        cJSON *entry = cJSON_Parse(line);
+        assert_non_null(entry);
+        cJSON_AddItemToArray(bodies, cJSON_DetachItemFromObject(entry, "body"));
+        cJSON_Delete(entry);
+    }
+    free(log);
+    return bodies;
+}
+
+static double number_field(const cJSON *object, const char *key) {
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(object, key);
+    if (!cJSON_IsNumber(value)) fail_msg("no number '%s' in the request", key);
+    return value->valuedouble;
+}
+
+static const char *content_of(const cJSON *body) {
+    const cJSON *message = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(body, "messages"), 0);
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(message, "content");
+    assert_true(cJSON_IsString(content));
+    return content->valuestring;
+}
+
+/* The schema a request asks for, after checking the response_format wrapper
+ * and that every property is required and no other allowed. */
+static const cJSON *requested_schema(const cJSON *body) {
+    const cJSON *format = cJSON_GetObjectItemCaseSensitive(body, "response_format");
+    if (!format) fail_msg("the request has no response_format");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(format, "type")->valuestring, "json_schema");
+    const cJSON *json_schema = cJSON_GetObjectItemCaseSensitive(format, "json_schema");
+    assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(json_schema, "name")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(json_schema, "strict")));
+    const cJSON *schema = cJSON_GetObjectItemCaseSensitive(json_schema, "schema");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(schema, "type")->valuestring, "object");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(schema, "additionalProperties")));
+    const cJSON *properties = cJSON_GetObjectItemCaseSensitive(schema, "properties");
+    const cJSON *required = cJSON_GetObjectItemCaseSensitive(schema, "required");
+    assert_int_equal(cJSON_GetArraySize(required), cJSON_GetArraySize(properties));
+    const cJSON *name;
+    cJSON_ArrayForEach(name, required) assert_non_null(cJSON_GetObjectItemCaseSensitive(properties, name->valuestring));
+    return schema;
+}
+
+/* An answer shaped exactly as `schema` allows (booleans true, strings
+ * "because"), so the grader's parser can be tried on it. malloc'd. */
+static char *answer_of_schema(const cJSON *schema, int *n_properties) {
+    cJSON *answer = cJSON_CreateObject();
+    const cJSON *property;
+    *n_properties = 0;
+    cJSON_ArrayForEach(property, cJSON_GetObjectItemCaseSensitive(schema, "properties")) {
+        const char *type = cJSON_GetObjectItemCaseSensitive(property, "type")->valuestring;
+        if (strcmp(type, "boolean") == 0)
+            cJSON_AddTrueToObject(answer, property->string);
+        else if (strcmp(type, "string") == 0)
+            cJSON_AddStringToObject(answer, property->string, "because");
+        else
+            fail_msg("unexpected type %s in the verdict schema", type);
+        (*n_properties)++;
+    }
+    char *text = cJSON_PrintUnformatted(answer);
+    cJSON_Delete(answer);
+    return text;
+}
+
+/* Per criterion: max_tokens 1024 and temperature 0 by default, and a schema
+ * whose every answer the grader's parser reads as a verdict. */
+static void requests_carry_max_tokens_and_the_verdict_schema(void **state) {
+    fixture *f = *state;
+    SKIP_WITHOUT_SERVER(f);
+    char script[2048];
+    snprintf(script, sizeof script, "{%s}", criterion_rules);
+    start(f, script, "concurrency=1", NULL);
+    assert_int_equal(rg_judge_run(f->judge, f->items, 1), RG_OK);
+    expect_first_item_verdicts(f);
+    cJSON *bodies = logged_bodies(f);
+    assert_int_equal(cJSON_GetArraySize(bodies), 3);
+    const cJSON *body;
+    cJSON_ArrayForEach(body, bodies) {
+        assert_int_equal((int)number_field(body, "max_tokens"), 1024);
+        assert_true(number_field(body, "temperature") == 0);
+        const cJSON *schema = requested_schema(body);
+        const cJSON *properties = cJSON_GetObjectItemCaseSensitive(schema, "properties");
+        assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(properties, "criteria_met"), "type")->valuestring, "boolean");
+        int n, met;
+        char *answer = answer_of_schema(schema, &n), *explanation;
+        assert_int_equal(n, 2);
+        assert_int_equal(rg_grader_parse_criterion(answer, &met, &explanation), RG_OK);
+        assert_int_equal(met, 1);
+        assert_string_equal(explanation, "because");
+        free(explanation);
+        free(answer);
+    }
+    cJSON_Delete(bodies);
+}
+
+/* Batched: one boolean per numbered criterion, read back by the batched parser. */
+static void batched_requests_carry_a_schema_per_criterion_number(void **state) {
+    fixture *f = *state;
+    SKIP_WITHOUT_SERVER(f);
+    start(f, "{\"default\": {\"content\": \"{\\\"1\\\": true, \\\"2\\\": false, \\\"3\\\": true}\"}}", "mode=batched", NULL);
+    assert_int_equal(rg_judge_run(f->judge, f->items, 1), RG_OK);
+    expect_first_item_verdicts(f);
+    cJSON *bodies = logged_bodies(f);
+    assert_int_equal(cJSON_GetArraySize(bodies), 1);
+    const cJSON *schema = requested_schema(cJSON_GetArrayItem(bodies, 0));
+    int n, met[3];
+    char *answer = answer_of_schema(schema, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(rg_grader_parse_batched(answer, 3, met), RG_OK);
+    assert_true(met[0] == 1 && met[1] == 1 && met[2] == 1);
+    free(answer);
+    cJSON_Delete(bodies);
+}
+
+/* max_tokens=77 is sent as 77, max_tokens=0 not at all; structured=0 sends no response_format. */
+static void max_tokens_and_structured_options(void **state) {
+    fixture *f = *state;
+    SKIP_WITHOUT_SERVER(f);
+    char script[2048];
+    snprintf(script, sizeof script, "{%s}", criterion_rules);
+    start(f, script, "concurrency=1&max_tokens=77&structured=0", NULL);
+    assert_int_equal(rg_judge_run(f->judge, f->items, 1), RG_OK);
+    start(f, script, "concurrency=1&max_tokens=0", NULL);
+    assert_int_equal(rg_judge_run(f->judge, f->items, 1), RG_OK);
+    cJSON *bodies = logged_bodies(f);
+    assert_int_equal(cJSON_GetArraySize(bodies), 6);
+    for (int r = 0; r < 6; r++) {
+        const cJSON *body = cJSON_GetArrayItem(bodies, r);
+        if (r < 3) {
+            assert_int_equal((int)number_field(body, "max_tokens"), 77);
+            assert_null(cJSON_GetObjectItemCaseSensitive(body, "response_format"));
+        } else {
+            assert_null(cJSON_GetObjectItemCaseSensitive(body, "max_tokens"));
+            requested_schema(body);
+        }
+    }
+    cJSON_Delete(bodies);
+}
+
+/* A 400 naming response_format: that request is re-sent without it, outside
+ * the retry budget (retries=0), and no later request carries it, in this run
+ * or the judge's next one. */
+static void refused_response_format_is_dropped_for_the_judges_life(void **state) {
+    fixture *f = *state;
+    SKIP_WITHOUT_SERVER(f);
+    char script[2048];
+    snprintf(script, sizeof script, "{\"reject_fields\": [\"response_format\"], %s}", criterion_rules);
+    start(f, script, "concurrency=1&retries=0", NULL);
+    assert_int_equal(rg_judge_run(f->judge, f->items, 1), RG_OK);
+    expect_first_item_verdicts(f);
+    assert_int_equal(rg_judge_get_stats(f->judge)->requests, 4);
+    assert_int_equal(rg_judge_get_stats(f->judge)->retries, 0);
+    rg_judge_item second = f->items[1];
+    assert_int_equal(rg_judge_run(f->judge, &second, 1), RG_OK);
+    f->items[1] = second;
+    cJSON *bodies = logged_bodies(f);
+    assert_int_equal(cJSON_GetArraySize(bodies), 7);
+    requested_schema(cJSON_GetArrayItem(bodies, 0)); /* the first asks, and is refused */
+    for (int r = 1; r < 7; r++) {
+        const cJSON *body = cJSON_GetArrayItem(bodies, r);
+        assert_null(cJSON_GetObjectItemCaseSensitive(body, "response_format"));
+        assert_int_equal((int)number_field(body, "max_tokens"), 1024);
+    }
+    /* The re-send is the refused request itself, not the next criterion. */
+    assert_string_equal(content_of(cJSON_GetArrayItem(bodies, 0)), content_of(cJSON_GetArrayItem(bodies, 1)));
+    cJSON_Delete(bodies);
+}
+
+/* OpenAI's reasoning models refuse max_tokens and ask for max_completion_tokens. */
+static void refused_max_tokens_becomes_max_completion_tokens(void **state) {
+    fixture *f = *state;
+    SKIP_WITHOUT_SERVER(f);
+    char script[2048];
+    snprintf(script, sizeof script, "{\"reject_fields\": [\"max_tokens\"], %s}", criterion_rules);
+    start(f, script, "concurrency=1&retries=0", NULL);
+    assert_int_equal(rg_judge_run(f->judge, f->items, 1), RG_OK);
+    expect_first_item_verdicts(f);
+    cJSON *bodies = logged_bodies(f);
+    assert_int_equal(cJSON_GetArraySize(bodies), 4);
+    for (int r = 1; r < 4; r++) {
+        const cJSON *body = cJSON_GetArrayItem(bodies, r);
+        assert_null(cJSON_GetObjectItemCaseSensitive(body, "max_tokens"));
+        assert_int_equal((int)number_field(body, "max_completion_tokens"), 1024);
+        requested_schema(body);
+    }
+    cJSON_Delete(bodies);
+}
+
+/* A greedy model asked the same thing answers the same garbage: the retry
+ * after an unreadable answer carries a reminder and a nonzero temperature;
+ * the next criterion is asked plainly again. */
+static void retry_after_unreadable_answer_differs(void **state) {
+    fixture *f = *state;
+    SKIP_WITHOUT_SERVER(f);
+    char script[2048];
+    snprintf(script, sizeof script, "{\"sequence\": [{\"content\": \"Hmm, let me think about the burn\"}], %s}",
+             criterion_rules);
+    start(f, script, "concurrency=1&retries=1", NULL);
+    assert_int_equal(rg_judge_run(f->judge, f->items, 1), RG_OK);
+    expect_first_item_verdicts(f);
+    cJSON *bodies = logged_bodies(f);
+    assert_int_equal(cJSON_GetArraySize(bodies), 4);
+    /* The retry waits out its backoff, so the next criterion may go first. */
+    const cJSON *first = cJSON_GetArrayItem(bodies, 0), *retry = NULL, *body;
+    cJSON_ArrayForEach(body, bodies) {
+        if (strstr(content_of(body), "could not be read")) {
+            assert_null(retry); /* only the one retry is varied */
+            retry = body;
+            assert_true(number_field(body, "temperature") > 0);
+        } else {
+            assert_true(number_field(body, "temperature") == 0);
+        }
+    }
+    assert_non_null(retry);
+    assert_true(retry != first);
+    /* The same criterion, asked again. */
+    assert_memory_equal(content_of(first), content_of(retry), strlen(content_of(first)));
+    requested_schema(retry);
+    cJSON_Delete(bodies);
+}
+
+/* An answer cut at max_tokens says so: the fix is a larger limit. */
+static void answer_cut_at_max_tokens_is_named(void **state) {
+    fixture *f = *state;
+    SKIP_WITHOUT_SERVER(f);
+    start(f, "{\"default\": {\"content\": \"{\\\"explanation\\\": \\\"The reply\", \"finish_reason\": \"length\"}}",
+          "concurrency=1&retries=0&max_tokens=5", NULL);
+    assert_int_equal(rg_judge_run(f->judge, f->items, 1), RG_ERR);
+    if (!strstr(rg_errmsg(), "cut at max_tokens=5")) fail_msg("the message does not name max_tokens: %s", rg_errmsg());
+    /* Without a max_tokens of ours, the endpoint's own limit is blamed. */
+    start(f, "", "concurrency=1&retries=0&max_tokens=0", NULL);
+    assert_int_equal(rg_judge_run(f->judge, f->items, 1), RG_ERR);
+    if (!strstr(rg_errmsg(), "its own length limit")) fail_msg("the message does not blame the endpoint: %s", rg_errmsg());
+}
+
 static void unset_key_variable_is_an_error(void **state) {
     (void)state;
     rg_judge_spec spec;
@@ -340,6 +585,13 @@ int main(void) {
         cmocka_unit_test_setup_teardown(unauthorized_stops_and_key_is_redacted, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrency_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(cache_makes_reruns_free, setup, teardown),
+        cmocka_unit_test_setup_teardown(requests_carry_max_tokens_and_the_verdict_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(batched_requests_carry_a_schema_per_criterion_number, setup, teardown),
+        cmocka_unit_test_setup_teardown(max_tokens_and_structured_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(refused_response_format_is_dropped_for_the_judges_life, setup, teardown),
+        cmocka_unit_test_setup_teardown(refused_max_tokens_becomes_max_completion_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(retry_after_unreadable_answer_differs, setup, teardown),
+        cmocka_unit_test_setup_teardown(answer_cut_at_max_tokens_is_named, setup, teardown),
         cmocka_unit_test(unset_key_variable_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

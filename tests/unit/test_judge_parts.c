@@ -100,7 +100,7 @@ static void spec_parser_accepts_and_rejects(void **state) {
     rg_judge_spec spec;
     assert_int_equal(rg_judge_spec_parse("http:https://api.example.com/v1/#model=gpt-x&mode=batched&concurrency=3"
                                          "&timeout=2.5&retries=7&backoff=0.1&key_env=MY_KEY&temperature=0.2"
-                                         "&max_tokens=300",
+                                         "&max_tokens=300&structured=0",
                                          &spec),
                      RG_OK);
     assert_int_equal(spec.kind, RG_JUDGE_HTTP);
@@ -112,6 +112,7 @@ static void spec_parser_accepts_and_rejects(void **state) {
     assert_int_equal(spec.concurrency, 3);
     assert_int_equal(spec.retries, 7);
     assert_int_equal(spec.max_tokens, 300);
+    assert_int_equal(spec.structured, 0);
     assert_true(spec.timeout_s == 2.5 && spec.backoff_s == 0.1 && spec.temperature == 0.2);
     char *identity = rg_judge_spec_identity(&spec);
     assert_non_null(strstr(identity, "gpt-x"));
@@ -128,6 +129,11 @@ static void spec_parser_accepts_and_rejects(void **state) {
     assert_int_equal(spec.concurrency, 8);
     assert_int_equal(spec.retries, 4);
     assert_true(spec.timeout_s == 60 && spec.backoff_s == 1 && spec.temperature == 0);
+    assert_int_equal(spec.max_tokens, 1024); /* a rambling model is cut before the timeout */
+    assert_int_equal(spec.structured, 1);
+    rg_judge_spec_free(&spec);
+    assert_int_equal(rg_judge_spec_parse("http:http://h/v1#model=m&max_tokens=0", &spec), RG_OK);
+    assert_int_equal(spec.max_tokens, 0); /* not sent */
     rg_judge_spec_free(&spec);
 
     assert_int_equal(rg_judge_spec_parse("rule", &spec), RG_OK);
@@ -158,6 +164,8 @@ static void spec_parser_accepts_and_rejects(void **state) {
     expect_spec_error("http:ftp://x/v1#model=m", "http:// or https://");
     expect_spec_error("http:https://x/v1#model=m&modle=n", "unknown option 'modle'");
     expect_spec_error("http:https://x/v1#model=m&timeout=0", "timeout='0'");
+    expect_spec_error("http:https://x/v1#model=m&structured=yes", "structured='yes'");
+    expect_spec_error("http:https://x/v1#model=m&max_tokens=-1", "max_tokens='-1'");
     expect_spec_error("http:https://x/v1#model=m&concurrency=many", "concurrency='many'");
     expect_spec_error("http:https://x/v1#model=m&concurrency=0", "concurrency='0'");
     expect_spec_error("http:https://x/v1#model=m&mode=sometimes", "mode='sometimes'");

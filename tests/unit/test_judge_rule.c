@@ -82,7 +82,7 @@ static void invalid_pattern_names_the_criterion(void **state) {
     rg_judge_item item = {.example = &ex, .response = "yes", .verdicts = verdicts};
     rg_judge *judge = open_rule_judge(NULL);
     assert_int_equal(rg_judge_run(judge, &item, 1), RG_ERR);
-    if (!strstr(rg_errmsg(), "rubric[1].match[0]") || !strstr(rg_errmsg(), "bad-1")) fail_msg("unclear: %s", rg_errmsg());
+    if (!strstr(rg_errmsg(), "criterion 2: match[0]") || !strstr(rg_errmsg(), "bad-1")) fail_msg("unclear: %s", rg_errmsg());
     assert_int_equal(verdicts[0].met, -1);
     assert_int_equal(verdicts[1].met, -1);
     rg_judge_close(judge);

@@ -172,56 +172,56 @@ static void errors_name_file_line_and_field(void **state) {
 
     snprintf(json, sizeof json, "%s{\"criterion\": \"A\", \"points\": 1}, {\"criterion\": \"B\", \"points\": \"5\"}]}",
              hb_head);
-    expect_error(json, "t.jsonl:7: rubrics[1].points: expected a number, got string");
+    expect_error(json, "t.jsonl:7: rubrics[1].points: expected a number, got string (read as RubricHub/verl)");
 
     snprintf(json, sizeof json, "%s{\"points\": 1}]}", hb_head);
-    expect_error(json, "t.jsonl:7: rubrics[0].criterion: expected a string, got nothing");
+    expect_error(json, "t.jsonl:7: rubrics[0].criterion: expected a string, got nothing (read as RubricHub/verl)");
 
     snprintf(json, sizeof json, "%s{\"criterion\": \"  \", \"points\": 1}]}", hb_head);
-    expect_error(json, "t.jsonl:7: rubrics[0].criterion: empty");
+    expect_error(json, "t.jsonl:7: rubrics[0].criterion: empty (read as RubricHub/verl)");
 
     snprintf(json, sizeof json, "%s]}", hb_head);
-    expect_error(json, "t.jsonl:7: rubrics: empty rubric (at least one criterion is needed)");
+    expect_error(json, "t.jsonl:7: rubrics: empty rubric (at least one criterion is needed) (read as RubricHub/verl)");
 
     snprintf(json, sizeof json, "%s{\"criterion\": \"A\", \"points\": 1e999}]}", hb_head);
-    expect_error(json, "t.jsonl:7: rubrics[0].points: not a finite number");
+    expect_error(json, "t.jsonl:7: rubrics[0].points: not a finite number (read as RubricHub/verl)");
 
     snprintf(json, sizeof json, "%s{\"criterion\": \"A\", \"points\": 1, \"tags\": [\"a\", 3]}]}", hb_head);
-    expect_error(json, "t.jsonl:7: rubrics[0].tags[1]: expected a string, got number");
+    expect_error(json, "t.jsonl:7: rubrics[0].tags[1]: expected a string, got number (read as HealthBench)");
 
     snprintf(json, sizeof json, "%s{\"criterion\": \"A\", \"points\": 1, \"tags\": [\"a\", \"a\"]}]}", hb_head);
-    expect_error(json, "t.jsonl:7: rubrics[0].tags[1]: duplicate tag \"a\"");
+    expect_error(json, "t.jsonl:7: rubrics[0].tags[1]: duplicate tag \"a\" (read as HealthBench)");
 
     snprintf(json, sizeof json, "%s5]}", hb_head);
-    expect_error(json, "t.jsonl:7: rubrics[0]: expected an object, got number");
+    expect_error(json, "t.jsonl:7: rubrics[0]: expected an object, got number (read as RubricHub/verl)");
 
     expect_error("{\"prompt\": [{\"role\": \"user\", \"content\": \"Q\"}], \"rubrics\": {}}",
-                 "t.jsonl:7: rubrics: expected an array of criteria, got object");
+                 "t.jsonl:7: rubrics: expected an array of criteria, got object (read as RubricHub/verl)");
     expect_error("{\"prompt\": [{\"role\": \"user\", \"content\": \"Q\"}]}",
-                 "t.jsonl:7: rubrics: missing (RubricHub wants rubrics, Rubrics or reward_model.rubrics)");
+                 "t.jsonl:7: rubrics: missing (RubricHub wants rubrics, Rubrics or reward_model.rubrics) (read as RubricHub/verl)");
     expect_error("{\"prompt\": [{\"role\": \"tool\", \"content\": \"Q\"}], \"rubrics\": []}",
-                 "t.jsonl:7: prompt[0].role: unknown role \"tool\" (known: system, user, assistant)");
+                 "t.jsonl:7: prompt[0].role: unknown role \"tool\" (known: system, user, assistant) (read as RubricHub/verl)");
     expect_error("{\"prompt\": [{\"role\": \"user\", \"content\": 3}], \"rubrics\": []}",
-                 "t.jsonl:7: prompt[0].content: expected a string, got number");
-    expect_error("{\"prompt\": [], \"rubrics\": []}", "t.jsonl:7: prompt: no messages");
+                 "t.jsonl:7: prompt[0].content: expected a string, got number (read as RubricHub/verl)");
+    expect_error("{\"prompt\": [], \"rubrics\": []}", "t.jsonl:7: prompt: no messages (read as RubricHub/verl)");
     expect_error("{\"prompt\": [{\"role\": \"user\", \"content\": \"Q\"}, {\"role\": \"assistant\", \"content\": \"A\"}],"
                  " \"rubrics\": []}",
-                 "t.jsonl:7: prompt[1]: the conversation must end with a user message (got assistant)");
+                 "t.jsonl:7: prompt[1]: the conversation must end with a user message (got assistant) (read as RubricHub/verl)");
     expect_error("{\"prompt\": [{\"role\": \"user\", \"content\": \"bad \xff byte\"}], \"rubrics\": []}",
-                 "t.jsonl:7: prompt[0].content: invalid UTF-8 at byte 4");
+                 "t.jsonl:7: prompt[0].content: invalid UTF-8 at byte 4 (read as RubricHub/verl)");
     expect_error("{\"prompt\": 5, \"rubrics\": []}",
                  "t.jsonl:7: prompt: expected an array of messages (HealthBench, RubricHub) or a string "
                  "(ResearchRubrics), got number");
     expect_error("{\"question\": \"Q\", \"rubric\": [{\"description\": \"D\", \"weight\": -1, \"polarity\": \"bad\"}]}",
-                 "t.jsonl:7: rubric[0].polarity: expected \"positive\" or \"negative\", got \"bad\"");
+                 "t.jsonl:7: rubric[0].polarity: expected \"positive\" or \"negative\", got \"bad\" (read as RaR)");
     expect_error("{\"question\": \"Q\", \"rubric\": [{\"weight\": 1}]}",
-                 "t.jsonl:7: rubric[0].description: missing (and no title)");
+                 "t.jsonl:7: rubric[0].description: missing (and no title) (read as RaR)");
     expect_error("{\"messages\": [{\"role\": \"user\", \"content\": \"Q\"}],"
                  " \"rubric\": [{\"text\": \"T\", \"weight\": 1, \"match\": [\"(unclosed\"]}]}",
-                 "t.jsonl:7: rubric[0].match[0]: invalid PCRE2 pattern: missing closing parenthesis at offset 9");
+                 "t.jsonl:7: rubric[0].match[0]: invalid PCRE2 pattern: missing closing parenthesis at offset 9 (read as rgsd native)");
     /* Data quoted in a message cannot break it over lines or carry bad bytes. */
     expect_error("{\"prompt\": [{\"role\": \"us\\ner\\u00e9\xff\", \"content\": \"Q\"}], \"rubrics\": []}",
-                 "t.jsonl:7: prompt[0].role: unknown role \"us?er\u00e9?\" (known: system, user, assistant)");
+                 "t.jsonl:7: prompt[0].role: unknown role \"us?er\u00e9?\" (known: system, user, assistant) (read as RubricHub/verl)");
     expect_error("{\"a\\nb\": 1}", "t.jsonl:7: unknown format (keys: a?b); known: rgsd native {messages, rubric}, "
                  "HealthBench {prompt: [messages], rubrics: [{criterion, points, tags}]}, RubricHub/verl {prompt: "
                  "[messages], rubrics | Rubrics | reward_model.rubrics}, RaR {question, rubric: [{description, "
@@ -256,7 +256,7 @@ static void empty_rubric_allowed_on_request(void **state) {
     assert_non_null(root);
     rg_example ex;
     assert_int_equal(rg_example_from_json(root, "t.jsonl", 3, &ex), RG_ERR);
-    assert_string_equal(rg_errmsg(), "t.jsonl:3: rubric: empty rubric (at least one criterion is needed)");
+    assert_string_equal(rg_errmsg(), "t.jsonl:3: rubric: empty rubric (at least one criterion is needed) (read as rgsd native)");
     assert_int_equal(rg_example_from_json_opts(root, "t.jsonl", 3, 1, &ex), RG_OK);
     assert_int_equal(ex.ncriteria, 0);
     assert_int_equal(ex.nmessages, 1);
@@ -291,7 +291,7 @@ static void a_file_may_mix_formats_and_bad_lines_stop_or_skip(void **state) {
     /* Without skip_bad the first bad line (4) is the error. */
     assert_int_equal(rg_rubric_load_all(path, NULL, &ds), RG_ERR);
     char expected[512];
-    snprintf(expected, sizeof expected, "%s:4: rubrics[0].points: expected a number, got string", path);
+    snprintf(expected, sizeof expected, "%s:4: rubrics[0].points: expected a number, got string (read as RubricHub/verl)", path);
     assert_string_equal(rg_errmsg(), expected);
     assert_null(ds.examples);
     /* With skip_bad lines 4 and 5 are skipped and counted. */

@@ -76,7 +76,7 @@ static void errors(void **state) {
     assert_int_equal(rg_rule_judge_new(&ex, &j), RG_ERR);
     assert_null(j);
     assert_string_equal(rg_errmsg(),
-                        "e1: rubric[1]: no match patterns, so the rule judge cannot judge it");
+                        "e1: criterion 2: no match patterns, so the rule judge cannot judge it");
     rg_example_free(&ex);
     char message[300];
     assert_int_equal(rg_rule_pattern_check("a(b", message, sizeof message), RG_ERR);

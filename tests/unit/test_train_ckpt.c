@@ -298,6 +298,29 @@ static void expect_peft_error(const rg_model_config *cfg, const char *dir, const
     if (!strstr(rg_errmsg(), fragment)) fail_msg("error '%s' lacks '%s'", rg_errmsg(), fragment);
 }
 
+/* Replaces `from` by `to` in the JSON header of a safetensors file (the
+ * length prefix follows; data offsets are relative to the buffer). */
+static void patch_header(const char *path, const char *from, const char *to) {
+    char *bytes;
+    size_t len;
+    assert_int_equal(rg_read_file(path, &bytes, &len), RG_OK);
+    uint64_t n;
+    memcpy(&n, bytes, 8);
+    char *header = strndup(bytes + 8, (size_t)n);
+    char *at = strstr(header, from);
+    assert_non_null(at);
+    FILE *f = fopen(path, "wb");
+    uint64_t m = n - strlen(from) + strlen(to);
+    fwrite(&m, 8, 1, f);
+    fwrite(header, 1, (size_t)(at - header), f);
+    fputs(to, f);
+    fputs(at + strlen(from), f);
+    fwrite(bytes + 8 + n, 1, len - 8 - (size_t)n, f);
+    fclose(f);
+    free(header);
+    free(bytes);
+}
+
 static void test_bad_adapters_and_states(void **s) {
     (void)s;
     SKIP_UNLESS_REF();
@@ -348,6 +371,35 @@ static void test_bad_adapters_and_states(void **s) {
     /* no folder at all */
     expect_peft_error(&q2.cfg, "/nonexistent/adapter", "adapter_config.json");
     rg_lora_free(&l);
+    /* numbers out of range, booleans that are strings */
+    snprintf(dir, sizeof dir, "%s/n", tmp);
+    assert_int_equal(rg_mkdir_p(dir), RG_OK);
+    assert_int_equal(rg_lora_init(&l, &q2.cfg, 2, 4.0f, 1u << RG_LORA_Q), RG_OK);
+    rg_lora_init_weights(&l, 1);
+    assert_int_equal(rg_peft_save(&l, dir, "base"), RG_OK);
+    write_text(dir, "adapter_config.json",
+               "{\"peft_type\":\"LORA\",\"r\":2,\"lora_alpha\":1e39,\"target_modules\":[\"q_proj\"]}");
+    expect_peft_error(&q2.cfg, dir, "lora_alpha");
+    write_text(dir, "adapter_config.json",
+               "{\"peft_type\":\"LORA\",\"r\":2,\"lora_alpha\":1e999,\"target_modules\":[\"q_proj\"]}");
+    expect_peft_error(&q2.cfg, dir, "lora_alpha");
+    write_text(dir, "adapter_config.json",
+               "{\"peft_type\":\"LORA\",\"r\":2,\"lora_alpha\":4,\"use_dora\":\"true\",\"target_modules\":[\"q_proj\"]}");
+    expect_peft_error(&q2.cfg, dir, "\"use_dora\" must be true or false");
+    write_text(dir, "adapter_config.json",
+               "{\"peft_type\":\"LORA\",\"r\":2,\"lora_alpha\":4,\"use_dora\":false,\"target_modules\":[\"q_proj\"]}");
+    rg_lora ok;
+    assert_int_equal(rg_peft_load(&ok, &q2.cfg, dir), RG_OK);
+    rg_lora_free(&ok);
+    /* a sane alpha with huge adapter values: the merge overflows, and says so */
+    for (size_t i = 0; i < l.n_params; i++) l.params[i] = 1e30f;
+    l.alpha = 1000.0f;
+    l.scaling = 500.0f;
+    assert_int_equal(rg_peft_save(&l, dir, "base"), RG_OK);
+    rg_model merged;
+    assert_int_equal(rg_model_load_adapted(&merged, model_dir("qwen2_tied"), dir), RG_ERR);
+    if (!strstr(rg_errmsg(), "inf or NaN")) fail_msg("merge error '%s'", rg_errmsg());
+    rg_lora_free(&l);
 
     /* train states: LoRA state into a full run, another rank, a corrupt file */
     fixed_batch b;
@@ -374,7 +426,22 @@ static void test_bad_adapters_and_states(void **s) {
     assert_int_equal(rg_trainer_init(&t, &q2, &cfg, 16, N_EX), RG_OK);
     assert_int_equal(rg_trainer_resume(&t, dir), RG_ERR);
     assert_non_null(strstr(rg_errmsg(), "--seed"));
+    rg_trainer_free(&t);
+    /* "step": "-1" was read as 2^64 - 1 */
+    cfg = base_config(2, 1e-3f);
+    assert_int_equal(rg_trainer_init(&t, &q2, &cfg, 16, N_EX), RG_OK);
     snprintf(st, sizeof st, "%s/train_state.safetensors", dir);
+    patch_header(st, "\"step\":\"1\"", "\"step\":\"-1\"");
+    assert_int_equal(rg_trainer_resume(&t, dir), RG_ERR);
+    if (!strstr(rg_errmsg(), "\"step\" must be a non-negative integer")) fail_msg("'%s'", rg_errmsg());
+    patch_header(st, "\"step\":\"-1\"", "\"step\":\"99999999999999999999999\"");
+    assert_int_equal(rg_trainer_resume(&t, dir), RG_ERR);
+    if (!strstr(rg_errmsg(), "\"step\" must be a non-negative integer")) fail_msg("'%s'", rg_errmsg());
+    patch_header(st, "\"step\":\"99999999999999999999999\"", "\"step\":\"18446744073709551615\"");
+    assert_int_equal(rg_trainer_resume(&t, dir), RG_ERR);
+    if (!strstr(rg_errmsg(), "out of range")) fail_msg("'%s'", rg_errmsg());
+    patch_header(st, "\"step\":\"18446744073709551615\"", "\"step\":\"1\"");
+    assert_int_equal(rg_trainer_resume(&t, dir), RG_OK);
     assert_int_equal(truncate(st, 64), 0);
     assert_int_equal(rg_trainer_resume(&t, dir), RG_ERR);
     assert_non_null(strstr(rg_errmsg(), "train_state.safetensors"));
