@@ -103,12 +103,13 @@ for t in "$@"; do
             { cat "$d/adapter_config.json"; printf '\0'; cat "$d/adapter_model.safetensors"; } |
                 put $t "$(basename "$(dirname "$d")")_adapter"
         done ;;
-    parquet) # once the reader lands (mk/fuzz.mk's FUZZ_ALL gets "parquet")
+    parquet)
         copy $t "$ref"/parquet/*.parquet "$shared"/verl/*.parquet ;;
     esac
     # Files only the library writes, from the harness (a no-op for most).
     RGSD_FUZZ_WRITE_SEEDS="$out/$t" "$bins/fuzz_$t" >/dev/null 2>&1 ||
         { echo "seeds: fuzz_$t could not write its seeds" >&2; exit 1; }
-    n=$(ls "$out/$t" | wc -l)
-    [ "$n" -gt 0 ] || { echo "seeds: no seeds for $t" >&2; exit 1; }
+    # Without its reference files (no node for the Parquet oracles, say) a
+    # target starts from nothing: weaker, but still a valid run.
+    [ -n "$(ls "$out/$t")" ] || echo "seeds: no seeds for $t (are the refs built?); it starts empty" >&2
 done
