@@ -75,7 +75,8 @@ help:
 	@echo "make          build build/rgsd (V=1 shows every compiler command)"
 	@echo "make deps     install missing Debian and npm packages for build and tests (apt-get as root)"
 	@echo "make deps-build  only what building and the demo need"
-	@echo "make test     deps + build + every test (unit, reference, ASan+UBSan, end-to-end)"
+	@echo "make test     deps + build + every test (unit, reference, ASan+UBSan, end-to-end, fuzz smoke)"
+	@echo "make fuzz     run every fuzz harness FUZZ_SECONDS (default 60) each; docs/fuzzing.md"
 	@echo "make demo     run the main job on the built-in default"
 	@echo "make bench    build and run the benchmarks in bench/ (never fail on timing)"
 
@@ -128,7 +129,7 @@ test-e2e: $(B)/rgsd
 # closing "N passed, N failed, N skipped" line over all of them.
 test: deps
 	@mkdir -p build; rm -f build/test-results.txt; st=0; \
-	for t in test-unit test-asan test-e2e; do $(MAKE) --no-print-directory $$t || st=1; done; \
+	for t in test-unit test-asan test-e2e test-fuzz; do $(MAKE) --no-print-directory $$t || st=1; done; \
 	sh tests/summary.sh build/test-results.txt || st=1; exit $$st
 
 bench: $(BENCH_BIN) $(B)/rgsd
@@ -141,6 +142,6 @@ demo: deps-build
 	@sh tools/demo.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz build-clang
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

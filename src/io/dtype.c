@@ -1,7 +1,9 @@
 /* dtype.c — dtype table and float conversions (scalar + AVX2/F16C bulk). */
 #include "io/dtype.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -128,9 +130,20 @@ uint16_t rg_f32_to_f16(float f) {
  * without -march, hence the target attributes and the runtime check). */
 
 static int have_f16c_avx2(void) {
-    /* reads flags gcc's runtime filled in at startup: cheap, and no cache
-     * to race on between threads */
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    /* AVX2 from the compiler runtime's flags (filled in at startup, OS
+     * support for the YMM state included); F16C straight from CPUID leaf 1,
+     * because clang 14's __builtin_cpu_supports does not know "f16c". CPUID
+     * is slow under a hypervisor, so the answer is kept: the race is benign
+     * (every thread computes the same value) and atomic, so not a data race. */
+    static _Atomic int known = -1;
+    int have = atomic_load_explicit(&known, memory_order_relaxed);
+    if (have < 0) {
+        unsigned eax, ebx, ecx, edx;
+        have = __builtin_cpu_supports("avx2") && __get_cpuid(1, &eax, &ebx, &ecx, &edx) &&
+               (ecx & bit_F16C);
+        atomic_store_explicit(&known, have, memory_order_relaxed);
+    }
+    return have;
 }
 
 __attribute__((target("avx2,f16c"))) static size_t f16_to_f32_avx2(const uint16_t *src,

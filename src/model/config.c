@@ -105,8 +105,9 @@ static int add_token_ids(const cJSON *item, const char *source, const char *fiel
     }
     if (!cJSON_IsArray(item)) return rg_error("%s: field '%s' must be an integer or a list", source, field);
     cJSON_ArrayForEach(one, item) {
-    single:
-        int id, seen = 0;
+        int id, seen;
+    single: /* a label before a declaration is C23, which clang -std=c11 refuses */
+        seen = 0;
         if (token_id(one, source, field, cfg->vocab_size, &id)) return RG_ERR;
         for (int i = 0; i < cfg->n_eos; i++) seen |= cfg->eos_ids[i] == id;
         if (!seen) {

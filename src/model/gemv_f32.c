@@ -13,10 +13,13 @@
  * (reported to the nn owner). */
 #include "model/gemv_f32.h"
 
-/* AVX2 + FMA even when the build flags do not say so (the sanitizer build). */
-#pragma GCC target("avx2,fma")
 #include <immintrin.h>
 #include <omp.h>
+
+#include "base/isa.h"
+
+/* AVX2 + FMA: even when the build flags do not say so (the sanitizer and fuzz builds). */
+RG_ISA_BEGIN("avx2,fma")
 
 static inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -113,3 +116,5 @@ void rg_gemv_f32(float *y, const float *x, const float *W, const float *bias, in
 void rg_gemv_bf16(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out) {
     PARALLEL_GEMV(bf16)
 }
+
+RG_ISA_END

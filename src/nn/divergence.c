@@ -19,9 +19,6 @@
  * Top-k: the buckets are the teacher's top-k entries plus one tail bucket
  * holding the rest of each distribution's mass; a student entry j in the tail
  * gets (p_j / P_tail) * pg_tail in place of pg_j. */
-/* The release build is -march=x86-64-v3 already; this also lets the
- * sanitizer build (no -march) compile the AVX2 code. */
-#pragma GCC target("avx2,fma")
 
 #include <float.h>
 #include <immintrin.h>
@@ -35,8 +32,12 @@
 #endif
 
 #include "base/error.h"
+#include "base/isa.h"
 #include "nn/nn.h"
 #include "nn/vecmath.h"
+
+/* AVX2 + FMA: the release build is x86-64-v3 already; the sanitizer and fuzz builds are not. */
+RG_ISA_BEGIN("avx2,fma")
 
 /* glibc libmvec, AVX2 variants (linked through libm's AS_NEEDED group). */
 __m256 _ZGVdN8v_expf(__m256 x);
@@ -455,3 +456,5 @@ int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_en
     stats->count += count;
     return RG_OK;
 }
+
+RG_ISA_END

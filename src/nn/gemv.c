@@ -10,17 +10,17 @@
  * 1 x vector fit the 16 AVX2 registers. Output rows are split into one
  * contiguous range per thread, so each thread streams its own part of W. */
 
-/* The release build is -march=x86-64-v3 already; this also lets the
- * sanitizer build (no -march) compile the AVX2 kernels. */
-#pragma GCC target("avx2,fma")
-
 #include "nn/gemv.h"
 #include "nn/cpu.h"
 
 #include <immintrin.h>
 #include <omp.h>
 
+#include "base/isa.h"
 #include "nn/nn.h"
+
+/* AVX2 + FMA: the release build is x86-64-v3 already; the sanitizer and fuzz builds are not. */
+RG_ISA_BEGIN("avx2,fma")
 
 /* 8 bf16 values -> 8 floats. */
 static inline __m256 load_bf16x8(const uint16_t *p) {
@@ -260,3 +260,5 @@ void nn_gemv_f32(float *y, const float *x, const float *W, int N, int in, int ou
     }
     nn_gemv_f32_avx2(y, x, W, N, in, out);
 }
+
+RG_ISA_END

@@ -4,13 +4,16 @@
  * (16 accumulators), so the batched-decode case (N = 8) needs half the loads
  * per multiply-add of the AVX2 kernel and twice the width. Same blocking as
  * gemv.c: 4 weight rows x K_CHUNK inputs, W read from memory once. */
-#pragma GCC target("avx512f,fma")
 
 #include <immintrin.h>
 #include <omp.h>
 
+#include "base/isa.h"
 #include "nn/gemv.h"
 #include "nn/nn.h"
+
+/* AVX-512F + FMA: chosen at run time; the build itself targets x86-64-v3. */
+RG_ISA_BEGIN("avx512f,fma")
 
 #define ROW_BLOCK 4
 #define K_CHUNK 1024
@@ -127,3 +130,5 @@ void nn_gemv_bf16_avx512(float *y, const float *x, const uint16_t *W, int N, int
 void nn_gemv_f32_avx512(float *y, const float *x, const float *W, int N, int in, int out) {
     gemv(y, x, NULL, W, N, in, out);
 }
+
+RG_ISA_END

@@ -1,13 +1,14 @@
 /* vecmath.c — vectorised max / logsumexp / exp over long rows (see vecmath.h). */
 
-/* The release build is -march=x86-64-v3 already; this also lets the
- * sanitizer build (no -march) compile the AVX2 code. */
-#pragma GCC target("avx2,fma")
-
 #include "nn/vecmath.h"
 
 #include <immintrin.h>
 #include <math.h>
+
+#include "base/isa.h"
+
+/* AVX2 + FMA: the release build is x86-64-v3 already; the sanitizer and fuzz builds are not. */
+RG_ISA_BEGIN("avx2,fma")
 
 /* glibc libmvec, AVX2 variants (linked through libm's AS_NEEDED group). */
 __m256 _ZGVdN8v_expf(__m256 x);
@@ -99,3 +100,5 @@ void nn_row_softmax_backward(float *d, const float *p, int n) {
         _mm256_storeu_ps(d + i, _mm256_mul_ps(_mm256_loadu_ps(p + i), _mm256_sub_ps(_mm256_loadu_ps(d + i), vdot)));
     for (; i < n; i++) d[i] = p[i] * (d[i] - dot);
 }
+
+RG_ISA_END

@@ -2,11 +2,10 @@
  *
  * Opens the input bytes as a Parquet file in memory and reads every row. Any
  * input must end in rows or in one error message; a crash, a sanitizer report
- * or a huge allocation is a bug. Build (clang):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(pkg-config --cflags libcjson) \
- *     tests/fuzz/fuzz_parquet.c src/io/parquet*.c src/base/error.c \
- *     -lcjson -lsnappy -lzstd -lz -llz4 -lbrotlidec -o fuzz_parquet
- * Seeds: the files under build/ref/parquet/ (written by tests/ref/parquet_ref.mjs).
+ * or a huge allocation is a bug. Built and run by `make fuzz` / `make test`
+ * (mk/fuzz.mk, docs/fuzzing.md).
+ * Seeds: the files under build/ref/parquet/ (written by tests/ref/parquet_ref.mjs)
+ * and the verl HealthBench split when it is small enough (tests/fuzz/seeds.sh).
  */
 #include <stddef.h>
 #include <stdint.h>
