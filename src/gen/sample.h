@@ -34,18 +34,26 @@ typedef struct {
     float top_p;       /* 1: off; must be in (0, 1] */
 } rg_sample_params;
 
-/* Scratch for one vocabulary size; reuse it across steps (not thread-safe:
- * one sampler per thread). After a call, probs[] holds the sampling
- * distribution and order[0..n_kept) the tokens it allows: most probable
- * first when top_p < 1 (the nucleus is found that way), in token-id order
- * otherwise (no sort is needed, so none is paid for). */
+/* Scratch for one vocabulary size, allocated once; reuse it across steps
+ * (not thread-safe: one sampler per thread). After a call, probs[] holds
+ * the sampling distribution and order[0..n_kept) the tokens it allows: most
+ * probable first when top_p < 1 (the nucleus is found that way), in
+ * token-id order otherwise (no sort is needed, so none is paid for). */
 typedef struct {
     int vocab_size;
     float *probs; /* [vocab_size] */
     int *order;   /* [vocab_size] */
     int n_kept;
-    double log_norm; /* internal: log-normaliser of the kept set */
-    double max_scaled;
+    /* internal: the last distribution, for the draw */
+    double log_norm;    /* log-normaliser of the kept set */
+    double max_scaled;  /* largest logit / temperature */
+    double inv_temperature;
+    float threshold;    /* top-k's cut on the logit (-inf: none) */
+    int nucleus;        /* kept set is the candidate list (top_p < 1) */
+    int best;           /* first index of the largest logit */
+    int last_kept;      /* highest kept token id */
+    double log_sum1;    /* log sum exp(logit - max logit): the temperature-1 normaliser */
+    double *block_mass; /* running kept mass at the end of each block of tokens */
 } rg_sampler;
 
 typedef struct {
