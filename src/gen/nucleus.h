@@ -3,10 +3,21 @@
 #ifndef RG_NUCLEUS_H
 #define RG_NUCLEUS_H
 
+#include <stdint.h>
+#include <string.h>
+
 typedef struct {
     double weight; /* exp(scaled logit - max), a float widened */
     int token;
 } rg_candidate;
+
+/* A candidate as one word: the weight's float bits above the token id.
+ * Weights are positive floats, so keys order like (weight, token). */
+static inline uint64_t rg_nucleus_key(float weight, int token) {
+    uint32_t bits;
+    memcpy(&bits, &weight, sizeof bits);
+    return (uint64_t)bits << 32 | (uint32_t)token;
+}
 
 /* A token whose weight is at or below this can never be in the nucleus of
  * n candidates with mass total: the tokens at or below it hold at most
@@ -15,10 +26,13 @@ typedef struct {
  * with weight > floor (or weight 1, the maximum) go to rg_nucleus. */
 double rg_nucleus_floor(double total, int n, double top_p);
 
-/* Moves the nucleus of c[0..m) (the candidates above the floor, in token
- * order) to the front, sorted most probable first, higher token first on
- * equal weight, and returns its size. target = top_p * total over all
- * candidates, floor-dropped ones included. */
-int rg_nucleus(rg_candidate *c, int m, double total, double top_p);
+/* The nucleus of keys[0..m) (the candidates above the floor, in token
+ * order; reordered), sorted most probable first, higher token first on
+ * equal weight, into out[]; returns its size. target = top_p * total over
+ * all candidates, floor-dropped ones included. scratch: m words. If
+ * sorted is not NULL it receives how many candidates were sorted (for
+ * tests: the partitions' end point, which depends on their arrangement). */
+int rg_nucleus(uint64_t *keys, int m, double total, double top_p, uint64_t *scratch, rg_candidate *out,
+               int *sorted);
 
 #endif

@@ -38,7 +38,8 @@ int rg_sampler_init(rg_sampler *s, int vocab_size) {
     size_t ints = (size_t)vocab_size + (size_t)(vocab_size & 1); /* keep candidates 8-aligned */
     s->order = rg_malloc(ints * sizeof(int) + (size_t)vocab_size * sizeof(rg_candidate));
     s->block_mass = rg_malloc((size_t)n_blocks(vocab_size) * sizeof(double));
-    if (!s->probs || !s->order || !s->block_mass) {
+    s->sort_keys = rg_malloc(2 * (size_t)vocab_size * sizeof *s->sort_keys);
+    if (!s->probs || !s->order || !s->block_mass || !s->sort_keys) {
         rg_sampler_free(s);
         return RG_ERR;
     }
@@ -49,6 +50,7 @@ void rg_sampler_free(rg_sampler *s) {
     free(s->probs);
     free(s->order);
     free(s->block_mass);
+    free(s->sort_keys);
     memset(s, 0, sizeof *s);
 }
 
@@ -164,8 +166,9 @@ int rg_sample_distribution(rg_sampler *s, const float *logits, const rg_sample_p
     if (p->top_p < 1.0f) {
         /* the candidates above the floor, in id order, then the cut */
         rg_candidate *c = scratch_of(s);
-        int m = rg_select_above(s->probs, n, rg_nucleus_floor(total, s->n_kept, (double)p->top_p), c);
-        int kept = rg_nucleus(c, m, total, (double)p->top_p);
+        uint64_t *keys = s->sort_keys;
+        int m = rg_select_above(s->probs, n, rg_nucleus_floor(total, s->n_kept, (double)p->top_p), keys);
+        int kept = rg_nucleus(keys, m, total, (double)p->top_p, keys + n, c, NULL);
         if (kept < 1) kept = 1;
         total = 0.0;
         for (int i = 0; i < kept; i++) total += c[i].weight;

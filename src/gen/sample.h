@@ -54,6 +54,7 @@ typedef struct {
     int last_kept;      /* highest kept token id */
     double log_sum1;    /* log sum exp(logit - max logit): the temperature-1 normaliser */
     double *block_mass; /* running kept mass at the end of each block of tokens */
+    uint64_t *sort_keys; /* [2 * vocab_size]: top-p candidates as keys, and the sort's scratch */
 } rg_sampler;
 
 typedef struct {

@@ -96,23 +96,28 @@ float rg_kth_largest(const float *x, int n, int k, float *heap) {
     return heap[0];
 }
 
-int rg_select_above(const float *w, int n, double floor, rg_candidate *out) {
-    /* A float compare against the largest float <= floor lets through every
-     * w with (double)w > floor (and w == 1, as floor < 1); the exact test
-     * is then made on those alone. */
+int rg_select_above(const float *w, int n, double floor, uint64_t *out) {
+    /* For a float w, (double)w > floor exactly when w > the largest float
+     * <= floor (the next float up is > floor); w == 1 passes too, as
+     * floor < 1. So one float compare decides; within a block of eight
+     * every key is written and the count advances past the ones that pass
+     * (no branch to mispredict). */
     float below = (float)floor;
     if ((double)below > floor) below = nextafterf(below, -INFINITY);
     const __m256 vbelow = _mm256_set1_ps(below);
     int m = 0, i = 0;
-    for (; i + 8 <= n; i += 8) {
+    for (; i + 8 <= n; i += 8) { /* blocks with none above (top-k, peaked rows) cost one compare */
         int above = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(w + i), vbelow, _CMP_GT_OQ));
-        for (; above; above &= above - 1) {
-            int t = i + __builtin_ctz((unsigned)above);
-            if ((double)w[t] > floor || w[t] == 1.0f) out[m++] = (rg_candidate){w[t], t};
-        }
+        if (above)
+            for (int j = 0; j < 8; j++) {
+                out[m] = rg_nucleus_key(w[i + j], i + j);
+                m += above >> j & 1;
+            }
     }
-    for (; i < n; i++)
-        if ((double)w[i] > floor || w[i] == 1.0f) out[m++] = (rg_candidate){w[i], i};
+    for (; i < n; i++) {
+        out[m] = rg_nucleus_key(w[i], i);
+        m += w[i] > below;
+    }
     return m;
 }
 

@@ -21,9 +21,10 @@ rg_logit_scan rg_scan_logits(const float *x, int n);
  * 0 < k < number of finite values; no NaN or +inf in x. heap: k floats. */
 float rg_kth_largest(const float *x, int n, int k, float *heap);
 
-/* The tokens i < n with (double)w[i] > floor or w[i] == 1, as candidates
- * {w[i], i} in increasing i, into out[]. Returns how many. floor < 1. */
-int rg_select_above(const float *w, int n, double floor, rg_candidate *out);
+/* The tokens i < n with (double)w[i] > floor or w[i] == 1, as nucleus keys
+ * of (w[i], i) in increasing i, into out[] (which needs room for n).
+ * Returns how many. 0 < floor < 1. */
+int rg_select_above(const float *w, int n, double floor, uint64_t *out);
 
 /* w[i] = (float)((double)w[i] / total), i < n. */
 void rg_divide_row(float *w, int n, double total);

@@ -3,7 +3,8 @@
  * list of the whole vocabulary, a walk over it for each draw), kept as the
  * reference the current sampler must equal bit for bit: same probabilities,
  * kept sets, tokens, log-probs and random numbers consumed. Only renamed
- * (ref_ prefix, its own scratch type). */
+ * (ref_ prefix, its own scratch type), and ref_nucleus reports how many
+ * candidates it sorted. */
 #ifndef RG_TEST_SAMPLE_REF_H
 #define RG_TEST_SAMPLE_REF_H
 
@@ -29,6 +30,7 @@ typedef struct {
 } ref_candidate;
 
 static void ref_sampler_free(ref_sampler *s);
+static int ref_nucleus_sorted; /* how many candidates the last ref_nucleus sorted */
 
 /* Sampler scratch for candidates lives behind order[]: allocated together. */
 static inline ref_candidate *ref_scratch_of(ref_sampler *s) {
@@ -162,6 +164,7 @@ static int ref_nucleus(ref_candidate *c, int n, double total, double top_p) {
             break;
         }
     }
+    ref_nucleus_sorted = hi; /* added: the partitions' end point, for tests */
     qsort(c, (size_t)hi, sizeof *c, ref_by_weight);
     double mass = 0.0;
     int kept = 0;

@@ -18,6 +18,7 @@
 #include <math.h>
 
 #include "base/error.h"
+#include "gen/nucleus.h"
 #include "gen/sample.h"
 #include "io/file.h"
 #include "sample_ref.h"
@@ -464,6 +465,55 @@ static void test_nucleus_is_full_sort(void **state) {
     assert_true(shortfalls < 10);
 }
 
+/* rg_nucleus (8-byte keys, its own partition loop) against the original
+ * (16-byte candidates, two swaps per element) on the same candidate lists:
+ * the same number sorted (the partitions' end point, which depends on how
+ * each partition arranged the list, since the next pivot is drawn by
+ * position), the same kept prefix. Lists above the floor, in token order. */
+static void test_nucleus_partitions_as_before(void **state) {
+    (void)state;
+    enum { M = 30000 };
+    ref_candidate *c = malloc(M * sizeof *c);
+    rg_candidate *out = malloc(M * sizeof *out);
+    uint64_t *keys = malloc(2 * M * sizeof *keys);
+    rg_rng rng;
+    rg_rng_seed(&rng, 31337);
+    int partitioned = 0;
+    for (int row = 0; row < 400; row++) {
+        int m = 1 + (int)rg_rng_below(&rng, row % 4 ? 3000 : M);
+        int levels = (int)rg_rng_below(&rng, 4); /* 0: all distinct; else few values, many ties */
+        double total = 0.0;
+        for (int i = 0; i < m; i++) {
+            float g = rg_rng_normal(&rng);
+            float w = levels ? expf(-(float)(int)(fabsf(g) * (float)(levels * 3))) : expf(-2.0f * fabsf(g));
+            c[i] = (ref_candidate){w, 3 * i + (int)rg_rng_below(&rng, 3)};
+            total += w;
+        }
+        const double ps[] = {0.9, 0.95, 0.5, 0.1, 0x1.fffffep-1, 1e-7};
+        double top_p = ps[rg_rng_below(&rng, 6)];
+        /* the sampler's floor filter (ref_nucleus filters the full list itself) */
+        double floor = rg_nucleus_floor(total, m, top_p);
+        int above = 0;
+        for (int i = 0; i < m; i++)
+            if (c[i].weight > floor || c[i].weight == 1.0) keys[above++] = rg_nucleus_key((float)c[i].weight, c[i].token);
+        int sorted = -1;
+        int kept = rg_nucleus(keys, above, total, top_p, keys + M, out, &sorted);
+        int kept_ref = ref_nucleus(c, m, total, top_p);
+        if (sorted != ref_nucleus_sorted || kept != kept_ref)
+            fail_msg("row %d (m %d p %a): sorted %d kept %d, reference %d %d", row, m, top_p, sorted, kept,
+                     ref_nucleus_sorted, kept_ref);
+        for (int i = 0; i < kept; i++) {
+            assert_int_equal(out[i].token, c[i].token);
+            assert_true(out[i].weight == c[i].weight);
+        }
+        partitioned += sorted < above;
+    }
+    assert_true(partitioned > 100);
+    free(c);
+    free(out);
+    free(keys);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_distribution_matches_torch),
@@ -474,6 +524,7 @@ int main(void) {
         cmocka_unit_test(test_matches_reference),
         cmocka_unit_test(test_matches_reference_full_vocab),
         cmocka_unit_test(test_nucleus_is_full_sort),
+        cmocka_unit_test(test_nucleus_partitions_as_before),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
