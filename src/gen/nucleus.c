@@ -12,13 +12,6 @@
 
 #include "base/rng.h"
 
-static double weight_of(uint64_t key) {
-    uint32_t bits = (uint32_t)(key >> 32);
-    float w;
-    memcpy(&w, &bits, sizeof w);
-    return w;
-}
-
 double rg_nucleus_floor(double total, int n, double top_p) { return 0.5 * total * (1.0 - top_p) / n; }
 
 /* Sorts k[0..n) descending: a least-significant-digit radix sort on the
@@ -83,16 +76,17 @@ static void partition(uint64_t *k, int lo, int hi, uint32_t pivot, uint64_t *buf
         n_moved += is_gt | is_eq;
     }
     double sum_gt = 0.0, sum_eq = 0.0;
-    for (int i = 0; i < n_gt; i++) sum_gt += weight_of(greater[i]);
+    for (int i = 0; i < n_gt; i++) sum_gt += rg_key_weight(greater[i]);
     const uint64_t *equal = buffer + (cap - n_eq);
-    for (int i = n_eq - 1; i >= 0; i--) sum_eq += weight_of(equal[i]); /* list order: stored backwards */
+    for (int i = n_eq - 1; i >= 0; i--) sum_eq += rg_key_weight(equal[i]); /* list order: stored backwards */
     memcpy(k + lo, greater, (size_t)n_gt * sizeof *k);
     memcpy(k + lo + n_gt, equal, (size_t)n_eq * sizeof *k);
     *gt_out = lo + n_gt, *eq_out = lo + n_moved;
     *mass_gt = sum_gt, *mass_eq = sum_eq;
 }
 
-int rg_nucleus(uint64_t *k, int m, double total, double top_p, uint64_t *scratch, rg_candidate *out, int *sorted_out) {
+int rg_nucleus(uint64_t *k, int m, double total, double top_p, uint64_t *scratch, const uint64_t **nucleus,
+               int *sorted_out) {
     double target = top_p * total, fixed_mass = 0.0;
     int lo = 0, hi = m; /* k[0..lo) is surely kept; the cut lies in [lo, hi) */
     rg_rng pivots;
@@ -118,9 +112,7 @@ int rg_nucleus(uint64_t *k, int m, double total, double top_p, uint64_t *scratch
     const uint64_t *sorted = sort_descending(k, scratch, hi);
     double mass = 0.0;
     int kept = 0;
-    while (kept < hi && mass < target) {
-        out[kept] = (rg_candidate){weight_of(sorted[kept]), (int)(uint32_t)sorted[kept]};
-        mass += out[kept++].weight;
-    }
+    while (kept < hi && mass < target) mass += rg_key_weight(sorted[kept++]);
+    *nucleus = sorted;
     return kept;
 }

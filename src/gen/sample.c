@@ -1,14 +1,15 @@
 /* sample.c — temperature / top-k / top-p sampling with log-probs.
  *
- * Every value is the one the plain scalar loops give (tests/unit/
- * test_sample.c keeps those loops as the reference and compares bit for
+ * Every value is the one the plain scalar loops gave (tests/unit/
+ * sample_ref.h keeps the sampler as it was; test_sample.c compares bit for
  * bit): the weights are libm's expf (computed in lanes by expf_exact.c),
  * and every sum that decides a token runs in the same order, one addition
- * at a time. What changed is what is not done: the vocabulary is not copied
- * into a candidate list unless top-p needs one, the draw does not walk the
- * vocabulary (the running mass is kept at block ends, so the draw searches
- * those and re-adds one block), and the temperature-1 sum for the log-prob
- * shares the weights' pass. */
+ * at a time. What changed is what is not done: the vocabulary is not
+ * copied into a candidate list unless top-p needs one (then as 8-byte keys,
+ * radix-sorted: nucleus.c), the draw does not walk the vocabulary (the
+ * running mass is kept at block ends, so the draw searches those and
+ * re-adds one block), and the temperature-1 sum for the log-prob shares
+ * the weights' pass. */
 #include "gen/sample.h"
 
 #include <math.h>
@@ -25,18 +26,12 @@ enum { BLOCK = 256 };
 
 static int n_blocks(int vocab_size) { return (vocab_size + BLOCK - 1) / BLOCK; }
 
-/* Sampler scratch for candidates lives behind order[]: allocated together. */
-static rg_candidate *scratch_of(const rg_sampler *s) {
-    return (rg_candidate *)(void *)(s->order + s->vocab_size + (s->vocab_size & 1));
-}
-
 int rg_sampler_init(rg_sampler *s, int vocab_size) {
     memset(s, 0, sizeof *s);
     if (vocab_size <= 0) return rg_error("sampler: vocabulary size %d", vocab_size);
     s->vocab_size = vocab_size;
     s->probs = rg_malloc((size_t)vocab_size * sizeof(float));
-    size_t ints = (size_t)vocab_size + (size_t)(vocab_size & 1); /* keep candidates 8-aligned */
-    s->order = rg_malloc(ints * sizeof(int) + (size_t)vocab_size * sizeof(rg_candidate));
+    s->order = rg_malloc((size_t)vocab_size * sizeof(int));
     s->block_mass = rg_malloc((size_t)n_blocks(vocab_size) * sizeof(double));
     s->sort_keys = rg_malloc(2 * (size_t)vocab_size * sizeof *s->sort_keys);
     if (!s->probs || !s->order || !s->block_mass || !s->sort_keys) {
@@ -165,18 +160,19 @@ int rg_sample_distribution(rg_sampler *s, const float *logits, const rg_sample_p
     s->log_sum1 = log(sum1);
     if (p->top_p < 1.0f) {
         /* the candidates above the floor, in id order, then the cut */
-        rg_candidate *c = scratch_of(s);
         uint64_t *keys = s->sort_keys;
         int m = rg_select_above(s->probs, n, rg_nucleus_floor(total, s->n_kept, (double)p->top_p), keys);
-        int kept = rg_nucleus(keys, m, total, (double)p->top_p, keys + n, c, NULL);
+        const uint64_t *nucleus;
+        int kept = rg_nucleus(keys, m, total, (double)p->top_p, keys + n, &nucleus, NULL);
         if (kept < 1) kept = 1;
         total = 0.0;
-        for (int i = 0; i < kept; i++) total += c[i].weight;
+        for (int i = 0; i < kept; i++) total += rg_key_weight(nucleus[i]);
         memset(s->probs, 0, (size_t)n * sizeof(float));
         for (int i = 0; i < kept; i++) {
-            s->order[i] = c[i].token;
-            s->probs[c[i].token] = (float)(c[i].weight / total);
+            s->order[i] = rg_key_token(nucleus[i]);
+            s->probs[s->order[i]] = (float)(rg_key_weight(nucleus[i]) / total);
         }
+        s->nucleus_keys = nucleus;
         s->n_kept = kept;
         s->nucleus = 1;
     } else {
@@ -213,13 +209,13 @@ static int draw_blocks(const rg_sampler *s, const float *logits, double u) {
 }
 
 /* The same walk over the nucleus, most probable first. */
-static int draw_candidates(const rg_candidate *c, int n, double u) {
+static int draw_nucleus(const uint64_t *keys, int n, double u) {
     double mass = 0.0;
     for (int i = 0; i < n; i++) {
-        mass += c[i].weight;
-        if (u < mass) return c[i].token;
+        mass += rg_key_weight(keys[i]);
+        if (u < mass) return rg_key_token(keys[i]);
     }
-    return c[n - 1].token;
+    return rg_key_token(keys[n - 1]);
 }
 
 int rg_sample(rg_sampler *s, const float *logits, const rg_sample_params *p, rg_rng *rng,
@@ -230,7 +226,7 @@ int rg_sample(rg_sampler *s, const float *logits, const rg_sample_params *p, rg_
     if (p->temperature > 0.0f) {
         /* 53 random bits, scaled to the kept mass */
         double u = (double)(rg_rng_u64(rng) >> 11) * 0x1p-53 * exp(s->log_norm);
-        token = s->nucleus ? draw_candidates(scratch_of(s), s->n_kept, u) : draw_blocks(s, logits, u);
+        token = s->nucleus ? draw_nucleus(s->nucleus_keys, s->n_kept, u) : draw_blocks(s, logits, u);
         sample_logprob = (double)logits[token] / (double)p->temperature - s->max_scaled - s->log_norm;
     } else {
         log_sum1 = log(sum_exp(logits, s->vocab_size, max));

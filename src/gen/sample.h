@@ -49,12 +49,13 @@ typedef struct {
     double max_scaled;  /* largest logit / temperature */
     double inv_temperature;
     float threshold;    /* top-k's cut on the logit (-inf: none) */
-    int nucleus;        /* kept set is the candidate list (top_p < 1) */
+    int nucleus;        /* kept set is nucleus_keys (top_p < 1) */
     int best;           /* first index of the largest logit */
     int last_kept;      /* highest kept token id */
     double log_sum1;    /* log sum exp(logit - max logit): the temperature-1 normaliser */
     double *block_mass; /* running kept mass at the end of each block of tokens */
     uint64_t *sort_keys; /* [2 * vocab_size]: top-p candidates as keys, and the sort's scratch */
+    const uint64_t *nucleus_keys; /* the nucleus, sorted, inside sort_keys */
 } rg_sampler;
 
 typedef struct {
