@@ -8,7 +8,8 @@
  *   top_p < 1          keep the smallest most-probable prefix whose mass is
  *                      >= top_p (at least one token), over what top-k kept;
  *                      of tied tokens the higher id ranks first (HF's stable
- *                      ascending sort)
+ *                      ascending sort). Rarely a few tokens short: see
+ *                      "Known and kept" in docs/models.md
  * -inf logits are impossible tokens; NaN or +inf logits are an error, as is
  * a row with no finite logit.
  *
