@@ -3,8 +3,9 @@
  *   conversions: AVX2/F16C bulk vs the scalar functions, and vs memcpy of
  *                the same output bytes (the single-thread bandwidth roof);
  *   sampling:    one sampler call on a 151936-token vocabulary (Qwen2.5's)
- *                vs one plain softmax pass over the same logits (expf + sum
- *                + divide), the least any sampler must do.
+ *                vs one plain softmax pass over the same logits (scalar
+ *                expf + sum + divide); bench/sample.c has the per-setting
+ *                comparison with the sampler before vectorising.
  * Prints ratios; never fails. RGSD_BENCH_SMALL=1 shrinks the arrays. */
 #include <math.h>
 #include <stdio.h>

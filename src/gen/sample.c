@@ -1,4 +1,15 @@
-/* sample.c — temperature / top-k / top-p sampling with log-probs. */
+/* sample.c — temperature / top-k / top-p sampling with log-probs.
+ *
+ * Every value is the one the plain scalar loops gave (tests/unit/
+ * sample_ref.h keeps the sampler as it was; test_sample.c compares bit for
+ * bit): the weights are libm's expf (computed in lanes by expf_exact.c),
+ * and every sum that decides a token runs in the same order, one addition
+ * at a time. What changed is what is not done: the vocabulary is not
+ * copied into a candidate list unless top-p needs one (then as 8-byte keys,
+ * radix-sorted: nucleus.c), the draw does not walk the vocabulary (the
+ * running mass is kept at block ends, so the draw searches those and
+ * re-adds one block), and the temperature-1 sum for the log-prob shares
+ * the weights' pass. */
 #include "gen/sample.h"
 
 #include <math.h>
@@ -6,25 +17,24 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "gen/expf_exact.h"
+#include "gen/nucleus.h"
+#include "gen/sample_rows.h"
 
-typedef struct {
-    double weight; /* exp(scaled logit - max) */
-    int token;
-} candidate;
+/* Tokens per block: the draw re-adds at most one block. */
+enum { BLOCK = 256 };
 
-/* Sampler scratch for candidates lives behind order[]: allocated together. */
-static candidate *scratch_of(rg_sampler *s) {
-    return (candidate *)(void *)(s->order + s->vocab_size + (s->vocab_size & 1));
-}
+static int n_blocks(int vocab_size) { return (vocab_size + BLOCK - 1) / BLOCK; }
 
 int rg_sampler_init(rg_sampler *s, int vocab_size) {
     memset(s, 0, sizeof *s);
     if (vocab_size <= 0) return rg_error("sampler: vocabulary size %d", vocab_size);
     s->vocab_size = vocab_size;
     s->probs = rg_malloc((size_t)vocab_size * sizeof(float));
-    size_t ints = (size_t)vocab_size + (size_t)(vocab_size & 1); /* keep candidates 8-aligned */
-    s->order = rg_malloc(ints * sizeof(int) + (size_t)vocab_size * sizeof(candidate));
-    if (!s->probs || !s->order) {
+    s->order = rg_malloc((size_t)vocab_size * sizeof(int));
+    s->block_mass = rg_malloc((size_t)n_blocks(vocab_size) * sizeof(double));
+    s->sort_keys = rg_malloc(2 * (size_t)vocab_size * sizeof *s->sort_keys);
+    if (!s->probs || !s->order || !s->block_mass || !s->sort_keys) {
         rg_sampler_free(s);
         return RG_ERR;
     }
@@ -34,6 +44,8 @@ int rg_sampler_init(rg_sampler *s, int vocab_size) {
 void rg_sampler_free(rg_sampler *s) {
     free(s->probs);
     free(s->order);
+    free(s->block_mass);
+    free(s->sort_keys);
     memset(s, 0, sizeof *s);
 }
 
@@ -44,111 +56,66 @@ int rg_argmax(const float *logits, int n) {
     return best;
 }
 
+/* sum of expf((float)((double)x[i] - max)) over i < n, in index order */
+static double sum_exp(const float *x, int n, double max) {
+    float e[BLOCK];
+    double sum = 0.0;
+    for (int b0 = 0; b0 < n; b0 += BLOCK) {
+        int len = n - b0 < BLOCK ? n - b0 : BLOCK;
+        rg_expf_affine(e, x + b0, 1.0, max, len);
+        for (int j = 0; j < len; j++) sum += e[j];
+    }
+    return sum;
+}
+
 float rg_token_logprob(const float *logits, int n, int token) {
     int best = rg_argmax(logits, n);
     if (best < 0 || token < 0 || token >= n) return NAN;
-    double max = logits[best], sum = 0.0;
-    for (int i = 0; i < n; i++) sum += expf((float)((double)logits[i] - max));
-    return (float)((double)logits[token] - max - log(sum));
+    double max = logits[best];
+    return (float)((double)logits[token] - max - log(sum_exp(logits, n, max)));
 }
 
-/* Min-heap of the k largest values seen: its root is the k-th largest. */
-static void sift_down(float *heap, int size, int at) {
-    for (;;) {
-        int smallest = at, left = 2 * at + 1, right = left + 1;
-        if (left < size && heap[left] < heap[smallest]) smallest = left;
-        if (right < size && heap[right] < heap[smallest]) smallest = right;
-        if (smallest == at) return;
-        float t = heap[at];
-        heap[at] = heap[smallest];
-        heap[smallest] = t;
-        at = smallest;
-    }
-}
-
-static float kth_largest(const float *logits, int n, int k, float *heap) {
-    int size = 0;
-    for (int i = 0; i < n; i++) {
-        float v = logits[i];
-        if (v == -INFINITY) continue;
-        if (size < k) {
-            heap[size++] = v;
-            if (size == k)
-                for (int j = k / 2 - 1; j >= 0; j--) sift_down(heap, k, j);
-        } else if (v > heap[0]) {
-            heap[0] = v;
-            sift_down(heap, k, 0);
+/* One pass over the vocabulary, a block at a time: the weights
+ * expf((float)(logit / T - max / T)) of the tokens top-k keeps, 0 for the
+ * rest, into probs[]; the running kept mass at each block's end into
+ * block_mass[]; the kept ids into order[]; and the temperature-1 sum for
+ * the log-prob. Returns the kept mass. Both sums add one token at a time
+ * in id order, as the plain loops do, so they round the same way (adding
+ * a 0 for a dropped token changes no sum). */
+static double masses(rg_sampler *s, const float *logits, double *sum1_out) {
+    const int n = s->vocab_size;
+    const float threshold = s->threshold;
+    const double max1 = logits[s->best];
+    const int same = s->inv_temperature == 1.0; /* the weights are the temperature-1 terms */
+    float e1_block[BLOCK];
+    double total = 0.0, sum1 = 0.0;
+    int n_kept = 0, last = -1;
+    for (int b = 0, b0 = 0; b0 < n; b++, b0 += BLOCK) {
+        int len = n - b0 < BLOCK ? n - b0 : BLOCK;
+        const float *x = logits + b0;
+        float *w = s->probs + b0;
+        rg_expf_affine(w, x, s->inv_temperature, s->max_scaled, len);
+        const float *e1 = w;
+        if (!same) {
+            rg_expf_affine(e1_block, x, 1.0, max1, len);
+            e1 = e1_block;
         }
-    }
-    return heap[0];
-}
-
-/* Most probable first. On equal weight the higher token id goes first: HF's
- * top-p sorts ascending with a stable sort and keeps from the top end, so of
- * two tied tokens at the nucleus edge it keeps the later one. */
-static int by_weight(const void *a, const void *b) {
-    const candidate *x = a, *y = b;
-    if (x->weight != y->weight) return x->weight > y->weight ? -1 : 1;
-    return y->token - x->token;
-}
-
-static void swap(candidate *a, candidate *b) {
-    candidate t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Moves the nucleus (the smallest most-probable prefix holding >= top_p of
- * the mass) to the front of c[0..n), sorted most probable first, and returns
- * its size. Expected O(n): three-way partitions around a pivot narrow the
- * range the cut can fall in, then only that range and what precedes it are
- * sorted. The final walk sums in sorted order, like a full sort would. */
-static int nucleus(candidate *c, int n, double total, double top_p) {
-    /* A token with weight <= total * (1 - p) / n can never be in the
-     * nucleus (the tokens at or below it would hold more than 1 - p of the
-     * mass): drop those first. Halved for safety against rounding. */
-    double floor_weight = 0.5 * total * (1.0 - top_p) / n;
-    int m = 0;
-    for (int i = 0; i < n; i++)
-        if (c[i].weight > floor_weight || c[i].weight == 1.0) c[m++] = c[i];
-    double target = top_p * total, fixed_mass = 0.0;
-    int lo = 0, hi = m; /* c[0..lo) is surely kept; the cut lies in [lo, hi) */
-    rg_rng pivots;
-    rg_rng_seed(&pivots, 0x5eed);
-    while (hi - lo > 64) {
-        double pivot = c[lo + (int)rg_rng_below(&pivots, (uint64_t)(hi - lo))].weight;
-        /* [lo, gt): > pivot, [gt, eq): == pivot, [eq, hi): < pivot */
-        int gt = lo, eq = lo;
-        double mass_gt = 0.0, mass_eq = 0.0;
-        for (int i = lo; i < hi; i++) {
-            double w = c[i].weight;
-            if (w > pivot) {
-                mass_gt += w;
-                swap(&c[i], &c[eq]);
-                swap(&c[eq], &c[gt]);
-                gt++, eq++;
-            } else if (w == pivot) {
-                mass_eq += w;
-                swap(&c[i], &c[eq]);
-                eq++;
-            }
+        for (int j = 0; j < len; j++) {
+            int keep = x[j] >= threshold && x[j] != -INFINITY;
+            sum1 += e1[j]; /* before w[j] (maybe e1[j]) is zeroed */
+            float weight = keep ? w[j] : 0.0f;
+            w[j] = weight;
+            total += weight;
+            s->order[n_kept] = b0 + j;
+            n_kept += keep;
+            last = keep ? b0 + j : last;
         }
-        /* margins keep a decision that rounding could flip out of this loop */
-        if (fixed_mass + mass_gt > target * (1.0 + 1e-9)) {
-            hi = gt;
-        } else if (fixed_mass + mass_gt + mass_eq < target * (1.0 - 1e-9)) {
-            fixed_mass += mass_gt + mass_eq;
-            lo = eq;
-        } else {
-            hi = eq; /* the cut is at the pivot value: sort it all out below */
-            break;
-        }
+        s->block_mass[b] = total;
     }
-    qsort(c, (size_t)hi, sizeof *c, by_weight);
-    double mass = 0.0;
-    int kept = 0;
-    while (kept < hi && mass < target) mass += c[kept++].weight;
-    return kept;
+    s->n_kept = n_kept;
+    s->last_kept = last;
+    *sum1_out = sum1;
+    return total;
 }
 
 static int check_params(const rg_sample_params *p) {
@@ -161,14 +128,17 @@ static int check_params(const rg_sample_params *p) {
 
 int rg_sample_distribution(rg_sampler *s, const float *logits, const rg_sample_params *p) {
     if (check_params(p) != RG_OK) return RG_ERR;
-    int n = s->vocab_size, n_finite = 0;
-    for (int i = 0; i < n; i++) {
-        if (isnan(logits[i])) return rg_error("sampling: logit %d is NaN", i);
-        if (logits[i] == INFINITY) return rg_error("sampling: logit %d is +inf", i);
-        n_finite += logits[i] != -INFINITY;
+    int n = s->vocab_size;
+    rg_logit_scan scan = rg_scan_logits(logits, n);
+    if (scan.bad >= 0) {
+        if (isnan(logits[scan.bad])) return rg_error("sampling: logit %d is NaN", scan.bad);
+        return rg_error("sampling: logit %d is +inf", scan.bad);
     }
-    if (n_finite == 0) return rg_error("sampling: all %d logits are -inf", n);
-    int best = rg_argmax(logits, n);
+    if (scan.n_finite == 0) return rg_error("sampling: all %d logits are -inf", n);
+    int best = scan.best;
+    s->best = best;
+    s->nucleus = 0;
+    s->log_sum1 = NAN; /* greedy: rg_sample sums when it needs it */
     if (p->temperature <= 0.0f) {
         memset(s->probs, 0, (size_t)n * sizeof(float));
         s->probs[best] = 1.0f;
@@ -178,60 +148,91 @@ int rg_sample_distribution(rg_sampler *s, const float *logits, const rg_sample_p
         s->log_norm = 0.0;
         return RG_OK;
     }
-    double inv_temperature = 1.0 / (double)p->temperature;
-    double max_scaled = (double)logits[best] * inv_temperature;
+    s->inv_temperature = 1.0 / (double)p->temperature;
+    s->max_scaled = (double)logits[best] * s->inv_temperature;
 
-    /* top-k: a threshold on the logit (temperature keeps the order) */
-    float threshold = -INFINITY;
-    if (p->top_k > 0 && p->top_k < n_finite) threshold = kth_largest(logits, n, p->top_k, s->probs);
+    /* top-k: a threshold on the logit (temperature keeps the order); probs[]
+     * is the heap until the weights overwrite it */
+    s->threshold = -INFINITY;
+    if (p->top_k > 0 && p->top_k < scan.n_finite) s->threshold = rg_kth_largest(logits, n, p->top_k, s->probs);
 
-    candidate *kept = scratch_of(s);
-    int n_kept = 0;
-    double total = 0.0;
-    for (int i = 0; i < n; i++) {
-        if (logits[i] == -INFINITY || logits[i] < threshold) continue;
-        double weight = expf((float)((double)logits[i] * inv_temperature - max_scaled));
-        kept[n_kept++] = (candidate){weight, i};
-        total += weight;
+    double sum1, total = masses(s, logits, &sum1);
+    s->log_sum1 = log(sum1);
+    if (p->top_p < 1.0f) {
+        /* the candidates above the floor, in id order, then the cut */
+        uint64_t *keys = s->sort_keys;
+        int m = rg_select_above(s->probs, n, rg_nucleus_floor(total, s->n_kept, (double)p->top_p), keys);
+        const uint64_t *nucleus;
+        int kept = rg_nucleus(keys, m, total, (double)p->top_p, keys + n, &nucleus, NULL);
+        if (kept < 1) kept = 1;
+        total = 0.0;
+        for (int i = 0; i < kept; i++) total += rg_key_weight(nucleus[i]);
+        memset(s->probs, 0, (size_t)n * sizeof(float));
+        for (int i = 0; i < kept; i++) {
+            s->order[i] = rg_key_token(nucleus[i]);
+            s->probs[s->order[i]] = (float)(rg_key_weight(nucleus[i]) / total);
+        }
+        s->nucleus_keys = nucleus;
+        s->n_kept = kept;
+        s->nucleus = 1;
+    } else {
+        rg_divide_row(s->probs, n, total); /* dropped tokens: 0 / total = 0 */
     }
-
-    if (p->top_p < 1.0f) n_kept = nucleus(kept, n_kept, total, (double)p->top_p);
-    if (n_kept < 1) n_kept = 1;
-    total = 0.0;
-    for (int i = 0; i < n_kept; i++) total += kept[i].weight;
-
-    s->n_kept = n_kept;
-    s->max_scaled = max_scaled;
     s->log_norm = log(total);
-    memset(s->probs, 0, (size_t)n * sizeof(float)); /* top-k used it as a heap */
-    for (int i = 0; i < n_kept; i++) {
-        s->order[i] = kept[i].token;
-        s->probs[kept[i].token] = (float)(kept[i].weight / total);
-    }
     return RG_OK;
+}
+
+/* The first kept token whose running mass exceeds u, the mass summed in
+ * id order; the last kept token if none does (u rounds up to the total).
+ * The running mass never decreases, so the crossing lies in the first
+ * block whose end mass exceeds u: that block is re-added from the mass
+ * before it, giving the very sums a walk from token 0 would. */
+static int draw_blocks(const rg_sampler *s, const float *logits, double u) {
+    int n = s->vocab_size, lo = 0, hi = n_blocks(n);
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (u < s->block_mass[mid]) hi = mid;
+        else lo = mid + 1;
+    }
+    if (lo == n_blocks(n)) return s->last_kept;
+    int b0 = lo * BLOCK, len = n - b0 < BLOCK ? n - b0 : BLOCK;
+    float w[BLOCK];
+    rg_expf_affine(w, logits + b0, s->inv_temperature, s->max_scaled, len);
+    double mass = lo > 0 ? s->block_mass[lo - 1] : 0.0;
+    for (int j = 0; j < len; j++) {
+        float x = logits[b0 + j];
+        if (x == -INFINITY || x < s->threshold) continue;
+        mass += w[j];
+        if (u < mass) return b0 + j;
+    }
+    return s->last_kept; /* not reached: the block's end mass exceeds u */
+}
+
+/* The same walk over the nucleus, most probable first. */
+static int draw_nucleus(const uint64_t *keys, int n, double u) {
+    double mass = 0.0;
+    for (int i = 0; i < n; i++) {
+        mass += rg_key_weight(keys[i]);
+        if (u < mass) return rg_key_token(keys[i]);
+    }
+    return rg_key_token(keys[n - 1]);
 }
 
 int rg_sample(rg_sampler *s, const float *logits, const rg_sample_params *p, rg_rng *rng,
               rg_sample_result *out) {
     if (rg_sample_distribution(s, logits, p) != RG_OK) return RG_ERR;
     int token = s->order[0];
-    double sample_logprob = 0.0;
+    double sample_logprob = 0.0, log_sum1 = s->log_sum1, max = logits[s->best];
     if (p->temperature > 0.0f) {
-        /* 53 random bits, walked over the kept tokens in order[] order */
-        candidate *kept = scratch_of(s);
-        double u = (double)(rg_rng_u64(rng) >> 11) * 0x1p-53 * exp(s->log_norm), mass = 0.0;
-        token = kept[s->n_kept - 1].token;
-        for (int i = 0; i < s->n_kept; i++) {
-            mass += kept[i].weight;
-            if (u < mass) {
-                token = kept[i].token;
-                break;
-            }
-        }
+        /* 53 random bits, scaled to the kept mass */
+        double u = (double)(rg_rng_u64(rng) >> 11) * 0x1p-53 * exp(s->log_norm);
+        token = s->nucleus ? draw_nucleus(s->nucleus_keys, s->n_kept, u) : draw_blocks(s, logits, u);
         sample_logprob = (double)logits[token] / (double)p->temperature - s->max_scaled - s->log_norm;
+    } else {
+        log_sum1 = log(sum_exp(logits, s->vocab_size, max));
     }
     out->token = token;
     out->sample_logprob = (float)sample_logprob;
-    out->logprob = rg_token_logprob(logits, s->vocab_size, token);
+    out->logprob = (float)((double)logits[token] - max - log_sum1);
     return RG_OK;
 }

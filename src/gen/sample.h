@@ -8,7 +8,8 @@
  *   top_p < 1          keep the smallest most-probable prefix whose mass is
  *                      >= top_p (at least one token), over what top-k kept;
  *                      of tied tokens the higher id ranks first (HF's stable
- *                      ascending sort)
+ *                      ascending sort). Rarely a few tokens short: see
+ *                      "Known and kept" in docs/models.md
  * -inf logits are impossible tokens; NaN or +inf logits are an error, as is
  * a row with no finite logit.
  *
@@ -34,18 +35,28 @@ typedef struct {
     float top_p;       /* 1: off; must be in (0, 1] */
 } rg_sample_params;
 
-/* Scratch for one vocabulary size; reuse it across steps (not thread-safe:
- * one sampler per thread). After a call, probs[] holds the sampling
- * distribution and order[0..n_kept) the tokens it allows: most probable
- * first when top_p < 1 (the nucleus is found that way), in token-id order
- * otherwise (no sort is needed, so none is paid for). */
+/* Scratch for one vocabulary size, allocated once; reuse it across steps
+ * (not thread-safe: one sampler per thread). After a call, probs[] holds
+ * the sampling distribution and order[0..n_kept) the tokens it allows: most
+ * probable first when top_p < 1 (the nucleus is found that way), in
+ * token-id order otherwise (no sort is needed, so none is paid for). */
 typedef struct {
     int vocab_size;
     float *probs; /* [vocab_size] */
     int *order;   /* [vocab_size] */
     int n_kept;
-    double log_norm; /* internal: log-normaliser of the kept set */
-    double max_scaled;
+    /* internal: the last distribution, for the draw */
+    double log_norm;    /* log-normaliser of the kept set */
+    double max_scaled;  /* largest logit / temperature */
+    double inv_temperature;
+    float threshold;    /* top-k's cut on the logit (-inf: none) */
+    int nucleus;        /* kept set is nucleus_keys (top_p < 1) */
+    int best;           /* first index of the largest logit */
+    int last_kept;      /* highest kept token id */
+    double log_sum1;    /* log sum exp(logit - max logit): the temperature-1 normaliser */
+    double *block_mass; /* running kept mass at the end of each block of tokens */
+    uint64_t *sort_keys; /* [2 * vocab_size]: top-p candidates as keys, and the sort's scratch */
+    const uint64_t *nucleus_keys; /* the nucleus, sorted, inside sort_keys */
 } rg_sampler;
 
 typedef struct {
