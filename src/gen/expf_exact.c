@@ -4,8 +4,6 @@
  * sanitizer build (no -march) compile the AVX2 code. The build's -std=c11
  * keeps -ffp-contract=off: every fused multiply-add below is written out,
  * and no other multiply-add may be fused (the affine step must not be). */
-#pragma GCC target("avx2,fma")
-
 #include "gen/expf_exact.h"
 
 #include <immintrin.h>
@@ -13,6 +11,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "base/isa.h"
+
+RG_ISA_BEGIN("avx2,fma")
 
 /* 2^(i/32) rounded to double, minus i << 47 so that adding k << 47 (k the
  * reduced exponent, i = k mod 32) gives 2^(k/32) by integer addition.
@@ -124,3 +126,5 @@ void rg_expf_affine(float *out, const float *x, double scale, double shift, int 
     if (rg_expf_exact_vectorised()) affine_vector(out, x, scale, shift, n);
     else affine_scalar(out, x, scale, shift, n);
 }
+
+RG_ISA_END

@@ -4,12 +4,15 @@
 
 /* The release build is -march=x86-64-v3 already; this also lets the
  * sanitizer build (no -march) compile the AVX2 code. */
-#pragma GCC target("avx2,fma")
 
 #include "gen/sample_rows.h"
 
 #include <immintrin.h>
 #include <math.h>
+
+#include "base/isa.h"
+
+RG_ISA_BEGIN("avx2,fma")
 
 rg_logit_scan rg_scan_logits(const float *x, int n) {
     rg_logit_scan r = {-1, -1, 0};
@@ -128,3 +131,5 @@ void rg_divide_row(float *w, int n, double total) {
         _mm_storeu_ps(w + i, _mm256_cvtpd_ps(_mm256_div_pd(_mm256_cvtps_pd(_mm_loadu_ps(w + i)), vtotal)));
     for (; i < n; i++) w[i] = (float)((double)w[i] / total);
 }
+
+RG_ISA_END
