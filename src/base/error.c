@@ -16,25 +16,27 @@ static _Thread_local int errmsg_is_usage;
 /* Every message passes through here: whatever it quotes (an HTTP body, a
  * grader's answer, a tensor name, a config string) it is stored as one
  * printable line of at most RG_ERRMSG_CAP bytes (see base/text.h). */
-int rg_error(const char *fmt, ...) {
+static int set_message(int usage, const char *fmt, va_list ap) {
     char raw[4 * RG_ERRMSG_CAP];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    rg_text_escape(errmsg, sizeof errmsg, raw, sizeof raw);
+    errmsg_is_usage = usage;
+    return RG_ERR;
+}
+
+int rg_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(raw, sizeof raw, fmt, ap);
+    set_message(0, fmt, ap);
     va_end(ap);
-    rg_text_escape(errmsg, sizeof errmsg, raw, sizeof raw);
-    errmsg_is_usage = 0;
     return RG_ERR;
 }
 
 int rg_usage_error(const char *fmt, ...) {
-    char raw[4 * RG_ERRMSG_CAP];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(raw, sizeof raw, fmt, ap);
+    set_message(1, fmt, ap);
     va_end(ap);
-    rg_text_escape(errmsg, sizeof errmsg, raw, sizeof raw);
-    errmsg_is_usage = 1;
     return RG_ERR;
 }
 

@@ -130,12 +130,7 @@ int cmd_eval(int argc, char **argv) {
     if (rg_cli_verifier_criteria("eval", verifier_text, &verifier)) return rg_cli_fail();
     if (samples < 1 || samples > 4096)
         return rg_usage_error("--samples must be in 1..4096 (see --help)"), rg_cli_fail();
-    if (max_new <= 0 || max_new > 1000000)
-        return rg_usage_error("--max-new must be in 1..1000000 (see --help)"), rg_cli_fail();
-    if (batch <= 0 || batch > 64) return rg_usage_error("--batch must be in 1..64 (see --help)"), rg_cli_fail();
-    if (temperature < 0) return rg_usage_error("--temperature must be >= 0 (see --help)"), rg_cli_fail();
-    if (!(top_p > 0 && top_p <= 1)) return rg_usage_error("--top-p must be in (0, 1] (see --help)"), rg_cli_fail();
-    if (top_k < 0) return rg_usage_error("--top-k must be >= 0 (see --help)"), rg_cli_fail();
+    if (rg_cli_check_sampling(max_new, batch, temperature, top_p, top_k)) return rg_cli_fail();
     if (context < 0) return rg_usage_error("--context must be >= 0 (see --help)"), rg_cli_fail();
     if (resamples < 1 || resamples > 1000000) return rg_error("--resamples must be in 1..1000000"), rg_cli_fail();
     if (adapter_dir && bf16)

@@ -129,12 +129,7 @@ int cmd_generate(int argc, char **argv) {
         rg_usage_error("give exactly one of --prompt and --data (see rgsd generate --help)");
         return rg_cli_fail();
     }
-    if (max_new <= 0 || max_new > 1000000)
-        return rg_usage_error("--max-new must be in 1..1000000 (see --help)"), rg_cli_fail();
-    if (batch <= 0 || batch > 64) return rg_usage_error("--batch must be in 1..64 (see --help)"), rg_cli_fail();
-    if (temperature < 0) return rg_usage_error("--temperature must be >= 0 (see --help)"), rg_cli_fail();
-    if (!(top_p > 0 && top_p <= 1)) return rg_usage_error("--top-p must be in (0, 1] (see --help)"), rg_cli_fail();
-    if (top_k < 0) return rg_usage_error("--top-k must be >= 0 (see --help)"), rg_cli_fail();
+    if (rg_cli_check_sampling(max_new, batch, temperature, top_p, top_k)) return rg_cli_fail();
 
     rg_lm lm;
     if (rg_lm_open(&lm, model_path, tokenizer, chat_family, bf16)) return rg_cli_fail();

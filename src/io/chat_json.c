@@ -15,7 +15,7 @@ const char *rg_chat_json_role(const char *role) {
     return NULL;
 }
 
-static const char *type_of(const cJSON *v) {
+const char *rg_json_type_name(const cJSON *v) {
     if (!v) return "nothing";
     if (cJSON_IsString(v)) return "string";
     if (cJSON_IsNumber(v)) return "number";
@@ -35,7 +35,7 @@ int rg_chat_json_content(const cJSON *content, char **out, char *where, size_t w
         return *out ? RG_OK : RG_ERR;
     }
     if (!cJSON_IsArray(content)) {
-        snprintf(why, why_size, "expected a string or an array of text parts, got %s", type_of(content));
+        snprintf(why, why_size, "expected a string or an array of text parts, got %s", rg_json_type_name(content));
         return RG_ERR;
     }
     size_t total = 0, i = 0;
@@ -45,7 +45,7 @@ int rg_chat_json_content(const cJSON *content, char **out, char *where, size_t w
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
         if (!cJSON_IsObject(part)) {
             snprintf(where, where_size, "[%zu]", i);
-            snprintf(why, why_size, "expected a part {\"type\": \"text\", \"text\": ...}, got %s", type_of(part));
+            snprintf(why, why_size, "expected a part {\"type\": \"text\", \"text\": ...}, got %s", rg_json_type_name(part));
             return RG_ERR;
         }
         if (type && !(cJSON_IsString(type) && strcmp(type->valuestring, "text") == 0)) {
@@ -53,12 +53,12 @@ int rg_chat_json_content(const cJSON *content, char **out, char *where, size_t w
             if (cJSON_IsString(type))
                 snprintf(why, why_size, "a \"%.40s\" part, not text (rgsd reads text only)", type->valuestring);
             else
-                snprintf(why, why_size, "expected \"text\", got %s", type_of(type));
+                snprintf(why, why_size, "expected \"text\", got %s", rg_json_type_name(type));
             return RG_ERR;
         }
         if (!cJSON_IsString(text)) {
             snprintf(where, where_size, "[%zu].text", i);
-            snprintf(why, why_size, "expected a string, got %s", type_of(text));
+            snprintf(why, why_size, "expected a string, got %s", rg_json_type_name(text));
             return RG_ERR;
         }
         total += strlen(text->valuestring);

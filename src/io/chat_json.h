@@ -16,6 +16,10 @@
 
 #include <cjson/cJSON.h>
 
+/* What a JSON value is, for messages: "string", "number", "array", "object",
+ * "boolean", "null", or "nothing" when absent. */
+const char *rg_json_type_name(const cJSON *v);
+
 /* "system", "user" or "assistant" for a role as data write it ("developer"
  * is "system"); NULL for any other. */
 const char *rg_chat_json_role(const char *role);

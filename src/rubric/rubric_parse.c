@@ -52,16 +52,7 @@ static int field_error(const origin *o, const char *path, const char *fmt, ...) 
     return rg_error("%s: %s: %s", o->source, path, detail);
 }
 
-static const char *json_type(const cJSON *v) {
-    if (!v) return "nothing";
-    if (cJSON_IsString(v)) return "string";
-    if (cJSON_IsNumber(v)) return "number";
-    if (cJSON_IsArray(v)) return "array";
-    if (cJSON_IsObject(v)) return "object";
-    if (cJSON_IsBool(v)) return "boolean";
-    if (cJSON_IsNull(v)) return "null";
-    return "invalid value";
-}
+static const char *json_type(const cJSON *v) { return rg_json_type_name(v); }
 
 /* "prefix.key", "prefix[i]" or "key" into buf. */
 /* Paths are short (a few keys and indices); a longer one is cut, never overrun. */
