@@ -10,7 +10,7 @@
 # The harness list, the one place to add a parser: NAME here means
 # tests/fuzz/fuzz_NAME.c and a case for its seeds in tests/fuzz/seeds.sh.
 FUZZ_ALL := safetensors safetensors_index gguf model_gguf config tokenizer tokenize tokenizer_config chat_template \
-            rubric parquet judge_answer sft_data peft train_state
+            rubric records parquet judge_answer sft_data peft train_state
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 2

@@ -97,6 +97,9 @@ for t in "$@"; do
     judge_answer) ;; # hand-written only (tests/fuzz/corpus/judge_answer)
     sft_data)
         lines $t '~' "$w/sft.jsonl" 3 ;;
+    records) # a few lines of each layout's real files; the harness writes arrays, gzip, pretty JSON
+        lines $t '' "$w/train.jsonl" 2
+        lines $t '' "$shared"/verl/healthbench_val.verl.jsonl 1 ;;
     peft)
         for d in "$ref"/train/*/adapter; do
             [ -f "$d/adapter_config.json" ] || continue
