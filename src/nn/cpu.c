@@ -70,6 +70,11 @@ nn_kernel_path nn_cpu_path(void) {
     return chosen;
 }
 
+void nn_cpu_set_path_for_tests(nn_kernel_path path) {
+    nn_cpu_path(); /* resolve first, so the once-only resolve cannot overwrite it */
+    chosen = path;
+}
+
 void nn_kernels_describe(char *buf, size_t size) {
     const char *env = getenv("RGSD_KERNELS");
     snprintf(buf, size, "OpenBLAS %s, rgsd %s (%s)", openblas_get_corename(), nn_cpu_path_name(nn_cpu_path()),

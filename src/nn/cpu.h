@@ -29,5 +29,9 @@ nn_kernel_path nn_cpu_path(void);
  * message (an unknown value, or a path this CPU cannot run). */
 int nn_cpu_parse_kernels(const char *value, nn_kernel_path best, nn_kernel_path *path);
 const char *nn_cpu_path_name(nn_kernel_path path);
+/* Tests only: every later dispatch uses `path` (one this CPU runs), so one
+ * process can run a kernel on each path and compare. Call it between kernel
+ * calls, never while one runs (it is a plain store). */
+void nn_cpu_set_path_for_tests(nn_kernel_path path);
 
 #endif
