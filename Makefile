@@ -68,14 +68,15 @@ export RGSD_SHARED ?= $(SHARED)
 export RGSD_REF_DIR ?= $(abspath build/ref)
 export RGSD_NODE_DIR ?= $(abspath tests/ref)
 
-.PHONY: all help deps deps-build test test-unit test-asan test-e2e refs demo bench clean
+.PHONY: all help deps deps-build test test-unit test-ref test-asan test-e2e refs demo bench clean
 all: $(B)/rgsd
 
 help:
 	@echo "make          build build/rgsd (V=1 shows every compiler command)"
 	@echo "make deps     install missing Debian and npm packages for build and tests (apt-get as root)"
 	@echo "make deps-build  only what building and the demo need"
-	@echo "make test     deps + build + every test (unit, reference, ASan+UBSan, end-to-end, fuzz smoke)"
+	@echo "make test     deps + build + every test (unit, unit on RGSD_KERNELS=ref, reference, ASan+UBSan, end-to-end, fuzz smoke)"
+	@echo "make test-ref the unit suite on the plain-C kernels (RGSD_KERNELS=ref)"
 	@echo "make fuzz     run every fuzz harness FUZZ_SECONDS (default 60) each; docs/fuzzing.md"
 	@echo "make demo     run the main job on the built-in default"
 	@echo "make bench    build and run the benchmarks in bench/ (never fail on timing)"
@@ -117,6 +118,12 @@ refs: $(REFS)
 test-unit: $(B)/rgsd $(TEST_BIN) refs
 	@RGSD_BIN=$(abspath $(B)/rgsd) sh tests/run_unit.sh "unit" $(TEST_BIN)
 
+# The same unit tests on the plain-C kernels (RGSD_KERNELS=ref, docs/kernels.md),
+# same tolerances: the reference path must meet the PyTorch references too.
+# About 40 s on a 2-vCPU VM, so `make test` runs it.
+test-ref: $(B)/rgsd $(TEST_BIN) refs
+	@RGSD_KERNELS=ref RGSD_BIN=$(abspath $(B)/rgsd) sh tests/run_unit.sh "ref" $(TEST_BIN)
+
 # Same tests, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 test-asan: refs
 	@$(MAKE) --no-print-directory B=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" build-asan/rgsd $(TEST_SRC:tests/unit/%.c=build-asan/tests/%)
@@ -129,7 +136,7 @@ test-e2e: $(B)/rgsd
 # closing "N passed, N failed, N skipped" line over all of them.
 test: deps
 	@mkdir -p build; rm -f build/test-results.txt; st=0; \
-	for t in test-unit test-asan test-e2e test-fuzz; do $(MAKE) --no-print-directory $$t || st=1; done; \
+	for t in test-unit test-ref test-asan test-e2e test-fuzz; do $(MAKE) --no-print-directory $$t || st=1; done; \
 	sh tests/summary.sh build/test-results.txt || st=1; exit $$st
 
 bench: $(BENCH_BIN) $(B)/rgsd

@@ -25,7 +25,7 @@ static void usage(FILE *out, const command_entry *cmds, int n) {
     fprintf(out,
             "rgsd — rubric-guided self-distillation for language models\n\n"
             "usage: rgsd [-q|-v] <command> [options]   (rgsd <command> --help for details)\n"
-            "       rgsd --kernels   (the BLAS and SIMD kernels this machine runs; RGSD_KERNELS=auto|avx2|avx512)\n\n"
+            "       rgsd --kernels   (the BLAS and SIMD kernels this machine runs; RGSD_KERNELS=auto|ref|avx2|avx512)\n\n"
             "commands:\n");
     for (int i = 0; i < n; i++)
         fprintf(out, "  %-10s %s%s\n", cmds[i].name, cmds[i].summary, cmds[i].fn ? "" : "  [not built yet]");

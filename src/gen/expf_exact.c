@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/isa.h"
+#include "nn/cpu.h"
 
 RG_ISA_BEGIN("avx2,fma")
 
@@ -78,14 +79,25 @@ static void affine8(float *out, const float *x, __m256d scale, __m256d shift) {
     }
 }
 
+/* Blocks of 8 from the start; returns where the scalar loop goes on. */
+static int affine_vector_blocks(float *out, const float *x, double scale, double shift, int n) {
+    const __m256d vscale = _mm256_set1_pd(scale), vshift = _mm256_set1_pd(shift);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) affine8(out + i, x + i, vscale, vshift);
+    return i;
+}
+
+RG_ISA_END
+
+/* From here on plain C for the build's -march: the probe and the switch must
+ * run on a CPU without AVX2, and the scalar loop is the ref path. */
+
 static void affine_scalar(float *out, const float *x, double scale, double shift, int n) {
     for (int i = 0; i < n; i++) out[i] = expf((float)((double)x[i] * scale - shift));
 }
 
 static void affine_vector(float *out, const float *x, double scale, double shift, int n) {
-    const __m256d vscale = _mm256_set1_pd(scale), vshift = _mm256_set1_pd(shift);
-    int i = 0;
-    for (; i + 8 <= n; i += 8) affine8(out + i, x + i, vscale, vshift);
+    int i = affine_vector_blocks(out, x, scale, shift, n);
     affine_scalar(out + i, x + i, scale, shift, n - i);
 }
 
@@ -119,12 +131,12 @@ int rg_expf_exact_vectorised(void) {
         s = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && probe_matches() ? 1 : 2;
         atomic_store_explicit(&state, s, memory_order_relaxed);
     }
-    return s == 1;
+    /* RGSD_KERNELS=ref (src/nn/cpu.h) takes the scalar expf itself: the
+     * same bits, so the draws do not depend on the path (tested). */
+    return s == 1 && nn_cpu_path() != NN_KERNELS_REF;
 }
 
 void rg_expf_affine(float *out, const float *x, double scale, double shift, int n) {
     if (rg_expf_exact_vectorised()) affine_vector(out, x, scale, shift, n);
     else affine_scalar(out, x, scale, shift, n);
 }
-
-RG_ISA_END

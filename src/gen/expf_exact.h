@@ -25,8 +25,9 @@
  * expression is (no fused multiply-add). out must not alias x. */
 void rg_expf_affine(float *out, const float *x, double scale, double shift, int n);
 
-/* 1 when the vector path is in use, 0 when the probe sent every call to
- * the scalar expf (a C library with another expf, or no AVX2 build). */
+/* 1 when the vector path is in use, 0 when every call goes to the scalar
+ * expf: the probe failed (a C library with another expf), the CPU lacks
+ * AVX2/FMA, or RGSD_KERNELS=ref (src/nn/cpu.h). */
 int rg_expf_exact_vectorised(void);
 
 #endif

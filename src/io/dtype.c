@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "nn/cpu.h"
 
 static const struct {
     const char *name;
@@ -129,6 +130,12 @@ uint16_t rg_f32_to_f16(float f) {
 /* ---- bulk: AVX2 + F16C when the CPU has them (the ASan build is compiled
  * without -march, hence the target attributes and the runtime check). */
 
+/* 1 when the 8-wide loops below may run: the CPU has AVX2 and F16C, and the
+ * kernel switch (src/nn/cpu.h, one for the whole program) is not on the ref
+ * path. The scalar conversions are exact, so both give the same bits (tested). */
+static int have_f16c_avx2(void);
+static int use_avx2(void) { return nn_cpu_path() != NN_KERNELS_REF && have_f16c_avx2(); }
+
 static int have_f16c_avx2(void) {
     /* AVX2 from the compiler runtime's flags (filled in at startup, OS
      * support for the YMM state included); F16C straight from CPUID leaf 1,
@@ -193,22 +200,22 @@ __attribute__((target("avx2"))) static size_t f32_to_bf16_avx2(const float *src,
 }
 
 void rg_f16_to_f32_array(const uint16_t *src, float *dst, size_t n) {
-    size_t i = have_f16c_avx2() ? f16_to_f32_avx2(src, dst, n) : 0;
+    size_t i = use_avx2() ? f16_to_f32_avx2(src, dst, n) : 0;
     for (; i < n; i++) dst[i] = rg_f16_to_f32(src[i]);
 }
 
 void rg_f32_to_f16_array(const float *src, uint16_t *dst, size_t n) {
-    size_t i = have_f16c_avx2() ? f32_to_f16_avx2(src, dst, n) : 0;
+    size_t i = use_avx2() ? f32_to_f16_avx2(src, dst, n) : 0;
     for (; i < n; i++) dst[i] = rg_f32_to_f16(src[i]);
 }
 
 void rg_bf16_to_f32_array(const uint16_t *src, float *dst, size_t n) {
-    size_t i = have_f16c_avx2() ? bf16_to_f32_avx2(src, dst, n) : 0;
+    size_t i = use_avx2() ? bf16_to_f32_avx2(src, dst, n) : 0;
     for (; i < n; i++) dst[i] = rg_bf16_to_f32(src[i]);
 }
 
 void rg_f32_to_bf16_array(const float *src, uint16_t *dst, size_t n) {
-    size_t i = have_f16c_avx2() ? f32_to_bf16_avx2(src, dst, n) : 0;
+    size_t i = use_avx2() ? f32_to_bf16_avx2(src, dst, n) : 0;
     for (; i < n; i++) dst[i] = rg_f32_to_bf16(src[i]);
 }
 

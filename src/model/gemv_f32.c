@@ -17,6 +17,8 @@
 #include <omp.h>
 
 #include "base/isa.h"
+#include "nn/cpu.h"
+#include "nn/nn.h"
 
 /* AVX2 + FMA: even when the build flags do not say so (the sanitizer and fuzz builds). */
 RG_ISA_BEGIN("avx2,fma")
@@ -109,12 +111,26 @@ DEFINE_GEMV(8, uint16_t, bf16)
                 for (int o = o0; o < o1; o++) y[(size_t)n * out + o] += bias[o];         \
     }
 
-void rg_gemv_f32(float *y, const float *x, const float *W, const float *bias, int N, int in, int out) {
+void rg_gemv_f32_avx2(float *y, const float *x, const float *W, const float *bias, int N, int in, int out) {
     PARALLEL_GEMV(f32)
 }
 
-void rg_gemv_bf16(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out) {
+void rg_gemv_bf16_avx2(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out) {
     PARALLEL_GEMV(bf16)
 }
 
 RG_ISA_END
+
+/* The ref path (RGSD_KERNELS=ref, or a CPU without AVX2/FMA) goes through
+ * nn's public linear layer, whose N <= 8 case is nn's own switch on the same
+ * path (src/nn/gemv_ref.c): one plain-C GEMV for the whole program. Outside
+ * the AVX2 region, so that a CPU without AVX2 can run the switch. */
+void rg_gemv_f32(float *y, const float *x, const float *W, const float *bias, int N, int in, int out) {
+    if (nn_cpu_path() == NN_KERNELS_REF) nn_linear_forward(y, x, W, bias, N, in, out);
+    else rg_gemv_f32_avx2(y, x, W, bias, N, in, out);
+}
+
+void rg_gemv_bf16(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out) {
+    if (nn_cpu_path() == NN_KERNELS_REF) nn_linear_bf16_forward(y, x, W, bias, N, in, out);
+    else rg_gemv_bf16_avx2(y, x, W, bias, N, in, out);
+}

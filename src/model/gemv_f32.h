@@ -12,4 +12,9 @@ void rg_gemv_f32(float *y, const float *x, const float *W, const float *bias, in
 /* The same with a bf16 weight W[out,in]. */
 void rg_gemv_bf16(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out);
 
+/* Both follow nn_cpu_path() (src/nn/cpu.h): the AVX2 kernels below (also on
+ * the AVX-512 path), or nn's plain-C GEMV on the ref path. */
+void rg_gemv_f32_avx2(float *y, const float *x, const float *W, const float *bias, int N, int in, int out);
+void rg_gemv_bf16_avx2(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out);
+
 #endif

@@ -1,5 +1,5 @@
-/* cpu.c — the RGSD_KERNELS switch: which of rgsd's own SIMD kernel sets
- * (AVX2 or AVX-512) every dispatch in src/nn uses.
+/* cpu.c — the RGSD_KERNELS switch: which of rgsd's own kernel sets (plain-C
+ * reference, AVX2 or AVX-512) every dispatch uses.
  *
  * Why a switch at all: float sums in a different order round differently,
  * so a CPU with AVX-512 and one without train to (slightly) different
@@ -19,31 +19,39 @@
 
 #include <cblas.h>
 
+/* __builtin_cpu_supports reads CPUID and, for AVX/AVX-512, the OS's XCR0
+ * (libgcc checks that the OS saves the wide registers). */
 int nn_cpu_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+
+nn_kernel_path nn_cpu_best(void) {
+    if (nn_cpu_has_avx512()) return NN_KERNELS_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return NN_KERNELS_AVX2;
+    return NN_KERNELS_REF;
+}
 
 const char *nn_cpu_path_name(nn_kernel_path path) {
     switch (path) {
+    case NN_KERNELS_REF: return "ref";
     case NN_KERNELS_AVX512: return "avx512";
     case NN_KERNELS_AVX2: break;
     }
     return "avx2";
 }
 
-int nn_cpu_parse_kernels(const char *value, int has_avx512, nn_kernel_path *path) {
+int nn_cpu_parse_kernels(const char *value, nn_kernel_path best, nn_kernel_path *path) {
     if (!value || !*value || strcmp(value, "auto") == 0) {
-        *path = has_avx512 ? NN_KERNELS_AVX512 : NN_KERNELS_AVX2;
+        *path = best;
         return RG_OK;
     }
-    if (strcmp(value, "avx2") == 0) {
-        *path = NN_KERNELS_AVX2;
+    static const nn_kernel_path all[] = {NN_KERNELS_REF, NN_KERNELS_AVX2, NN_KERNELS_AVX512};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        if (strcmp(value, nn_cpu_path_name(all[i])) != 0) continue;
+        if (all[i] > best)
+            return rg_error("RGSD_KERNELS=%s, but this CPU (or OS) runs at most %s", value, nn_cpu_path_name(best));
+        *path = all[i];
         return RG_OK;
     }
-    if (strcmp(value, "avx512") == 0) {
-        if (!has_avx512) return rg_error("RGSD_KERNELS=avx512, but this CPU (or OS) does not run AVX-512");
-        *path = NN_KERNELS_AVX512;
-        return RG_OK;
-    }
-    return rg_error("RGSD_KERNELS='%s' is not one of auto, avx2, avx512", value);
+    return rg_error("RGSD_KERNELS='%s' is not one of auto, ref, avx2, avx512", value);
 }
 
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
@@ -51,15 +59,20 @@ static nn_kernel_path chosen;
 static int chosen_ok;
 
 static void resolve(void) {
-    chosen_ok = nn_cpu_parse_kernels(getenv("RGSD_KERNELS"), nn_cpu_has_avx512(), &chosen) == RG_OK;
+    chosen_ok = nn_cpu_parse_kernels(getenv("RGSD_KERNELS"), nn_cpu_best(), &chosen) == RG_OK;
     /* A caller that skipped nn_kernels_init (a bench, a library user) still
      * gets a path it can run; the CLI refuses a bad value before this. */
-    if (!chosen_ok) nn_cpu_parse_kernels(NULL, nn_cpu_has_avx512(), &chosen);
+    if (!chosen_ok) nn_cpu_parse_kernels(NULL, nn_cpu_best(), &chosen);
 }
 
 nn_kernel_path nn_cpu_path(void) {
     pthread_once(&resolve_once, resolve);
     return chosen;
+}
+
+void nn_cpu_set_path_for_tests(nn_kernel_path path) {
+    nn_cpu_path(); /* resolve first, so the once-only resolve cannot overwrite it */
+    chosen = path;
 }
 
 void nn_kernels_describe(char *buf, size_t size) {
@@ -72,7 +85,7 @@ int nn_kernels_init(void) {
     nn_cpu_path();
     if (!chosen_ok) {
         nn_kernel_path ignored;
-        return nn_cpu_parse_kernels(getenv("RGSD_KERNELS"), nn_cpu_has_avx512(), &ignored);
+        return nn_cpu_parse_kernels(getenv("RGSD_KERNELS"), nn_cpu_best(), &ignored);
     }
     char line[128];
     nn_kernels_describe(line, sizeof line);

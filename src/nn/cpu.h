@@ -1,26 +1,37 @@
-/* cpu.h — which of rgsd's own kernel sets runs (internal to src/nn and its
- * tests; nn.h has the public part: nn_kernels_init, nn_kernels_name).
+/* cpu.h — which of rgsd's own kernel sets runs (src/nn, and the SIMD passes
+ * of src/model, src/io and src/gen, which consult the same switch; nn.h has
+ * the public part: nn_kernels_init, nn_kernels_describe).
  *
- * One switch for every run-time dispatch in src/nn, so a test can force each
- * path on one machine (RGSD_KERNELS=avx2|avx512) and prove that the learning
- * checks hold on CPUs that would pick the other one. A plain-C path ("ref")
- * is planned: add it to nn_kernel_path and to every switch on it. */
+ * One switch for every run-time dispatch, so a test can force each path on
+ * one machine (RGSD_KERNELS=ref|avx2|avx512) and prove that the learning
+ * checks hold on CPUs that would pick another one. "ref" is plain C: the
+ * specification the SIMD kernels are tested against, and what a CPU without
+ * AVX2/FMA runs. */
 #ifndef RG_NN_CPU_H
 #define RG_NN_CPU_H
 
+/* Ordered by what the CPU must run: a path runs wherever a later one does. */
 typedef enum {
-    NN_KERNELS_AVX2 = 0, /* 8 wide; every CPU rgsd builds for (x86-64-v3) */
-    NN_KERNELS_AVX512 = 1, /* 16 wide; chosen by default where the CPU and OS run it */
+    NN_KERNELS_REF = 0, /* plain C, any x86-64 (and the tests' specification) */
+    NN_KERNELS_AVX2 = 1, /* 8 wide, AVX2 + FMA (x86-64-v3) */
+    NN_KERNELS_AVX512 = 2, /* 16 wide; chosen by default where the CPU and OS run it */
 } nn_kernel_path;
 
 /* 1 when the AVX-512 kernels can run here (CPU and OS), whatever was chosen. */
 int nn_cpu_has_avx512(void);
+/* The best path this CPU (and OS) runs: AVX512, else AVX2 (AVX2 + FMA), else REF. */
+nn_kernel_path nn_cpu_best(void);
 /* The path in use: RGSD_KERNELS if valid, else the best this CPU runs.
  * Resolved once (thread-safe); every dispatch calls this. */
 nn_kernel_path nn_cpu_path(void);
-/* Pure parse of an RGSD_KERNELS value (NULL or "" or "auto" = best):
- * RG_OK and *path, or RG_ERR with a one-line message. */
-int nn_cpu_parse_kernels(const char *value, int has_avx512, nn_kernel_path *path);
+/* Pure parse of an RGSD_KERNELS value (NULL or "" or "auto" = best) for a CPU
+ * whose best path is `best`: RG_OK and *path, or RG_ERR with a one-line
+ * message (an unknown value, or a path this CPU cannot run). */
+int nn_cpu_parse_kernels(const char *value, nn_kernel_path best, nn_kernel_path *path);
 const char *nn_cpu_path_name(nn_kernel_path path);
+/* Tests only: every later dispatch uses `path` (one this CPU runs), so one
+ * process can run a kernel on each path and compare. Call it between kernel
+ * calls, never while one runs (it is a plain store). */
+void nn_cpu_set_path_for_tests(nn_kernel_path path);
 
 #endif

@@ -33,10 +33,14 @@
 
 #include "base/error.h"
 #include "base/isa.h"
+#include "nn/cpu.h"
 #include "nn/nn.h"
 #include "nn/vecmath.h"
 
-/* AVX2 + FMA: the release build is x86-64-v3 already; the sanitizer and fuzz builds are not. */
+/* AVX2 + FMA only around the 8-wide loops (the release build is x86-64-v3
+ * already; the sanitizer and fuzz builds are not): everything else, the
+ * scalar tails and the whole ref path (RGSD_KERNELS=ref) included, is
+ * compiled for the build's -march and so runs on any CPU it targets. */
 RG_ISA_BEGIN("avx2,fma")
 
 /* glibc libmvec, AVX2 variants (linked through libm's AS_NEEDED group). */
@@ -49,6 +53,12 @@ static inline double hsum256d(__m256 v) {
     r = _mm_add_ss(r, _mm_shuffle_ps(r, r, 1));
     return (double)_mm_cvtss_f32(r);
 }
+
+RG_ISA_END
+
+/* 1 when the 8-wide loops run (cpu.h); 0 on the ref path, where the scalar
+ * code, which each 8-wide loop leaves its tail to, does every entry. */
+static int use_avx2(void) { return nn_cpu_path() != NN_KERNELS_REF; }
 
 typedef enum { MODE_FORWARD_KL, MODE_REVERSE_KL, MODE_MIXTURE } divergence_mode;
 
@@ -134,10 +144,10 @@ static double scalar_entries(const divergence *dv, const float *s, const float *
  * The mixture's log m is taken in linear space, log(beta q + (1-beta) p),
  * one logf instead of exp + log1p; a block where m underflows f32 goes
  * through the log-space scalar path. */
-static void row_full(const divergence *dv, const nn_jsd_config *config, float *drow, const float *s, const float *t,
-                     double lse_s_exact, double lse_t_exact, int V, float grad_scale, float *scratch, row_result *res) {
-    const float lse_s = (float)lse_s_exact, lse_t = (float)lse_t_exact;
-    float *terms = scratch, *pg = scratch + V, *p_all = scratch + 2 * (size_t)V;
+RG_ISA_BEGIN("avx2,fma")
+/* The 8-blocks of row_full: entries [0, returned), -entropy += their sum. */
+static int row_full_avx2(const divergence *dv, const float *s, const float *t, float lse_s, float lse_t, int V,
+                         float *terms, float *pg, float *p_all, double *minus_entropy_out) {
     const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f), tiny = _mm256_set1_ps(FLT_MIN);
     const __m256 vlse_s = _mm256_set1_ps(lse_s), vlse_t = _mm256_set1_ps(lse_t);
     const __m256 vbeta = _mm256_set1_ps(dv->beta), vone_minus_beta = _mm256_set1_ps(1.0f - dv->beta);
@@ -177,6 +187,17 @@ static void row_full(const divergence *dv, const nn_jsd_config *config, float *d
         }
     }
     minus_entropy += hsum256d(ent);
+    *minus_entropy_out += minus_entropy;
+    return i;
+}
+RG_ISA_END
+
+static void row_full(const divergence *dv, const nn_jsd_config *config, float *drow, const float *s, const float *t,
+                     double lse_s_exact, double lse_t_exact, int V, float grad_scale, float *scratch, row_result *res) {
+    const float lse_s = (float)lse_s_exact, lse_t = (float)lse_t_exact;
+    float *terms = scratch, *pg = scratch + V, *p_all = scratch + 2 * (size_t)V;
+    double minus_entropy = 0.0;
+    int i = use_avx2() ? row_full_avx2(dv, s, t, lse_s, lse_t, V, terms, pg, p_all, &minus_entropy) : 0;
     minus_entropy += scalar_entries(dv, s, t, lse_s, lse_t, i, V, terms, pg, p_all);
     res->entropy = -minus_entropy;
     res->loss = clip_terms(config, terms, pg, V, res);
@@ -243,7 +264,8 @@ static void top_k_indices(int32_t *idx, const float *t, int V, int k) {
  * -inf when nothing is left. Summed directly over the tail — never as
  * total - top-k, which cancels for peaked rows. 8-blocks holding no top-k
  * index (all but at most k) go 8 wide. */
-static double tail_logsumexp(const float *row, int V, const int32_t *idx, int k) {
+RG_ISA_BEGIN("avx2,fma")
+static double tail_logsumexp_avx2(const float *row, int V, const int32_t *idx, int k) {
     float max = -INFINITY;
     __m256 vmax = _mm256_set1_ps(-INFINITY);
     int j = 0, i = 0;
@@ -292,6 +314,27 @@ static double tail_logsumexp(const float *row, int V, const int32_t *idx, int k)
     }
     return (double)max + log(sum);
 }
+RG_ISA_END
+
+/* The same one entry at a time (the ref path). */
+static double tail_logsumexp_ref(const float *row, int V, const int32_t *idx, int k) {
+    float max = -INFINITY;
+    for (int i = 0, j = 0; i < V; i++) {
+        if (j < k && idx[j] == i) { j++; continue; }
+        max = row[i] > max ? row[i] : max;
+    }
+    if (max == -INFINITY) return -INFINITY;
+    double sum = 0.0;
+    for (int i = 0, j = 0; i < V; i++) {
+        if (j < k && idx[j] == i) { j++; continue; }
+        sum += expf(row[i] - max);
+    }
+    return (double)max + log(sum);
+}
+
+static double tail_logsumexp(const float *row, int V, const int32_t *idx, int k) {
+    return use_avx2() ? tail_logsumexp_avx2(row, V, idx, k) : tail_logsumexp_ref(row, V, idx, k);
+}
 
 /* dD/dP of one bucket in double (0 < beta <= 1), from its log-probs. */
 static double bucket_slope(const divergence *dv, double ls, double lt) {
@@ -300,6 +343,39 @@ static double bucket_slope(const divergence *dv, double ls, double lt) {
     double lm = fmax(a, b) + log1p(exp(-fabs(a - b)));
     return (1.0 - dv->beta) * (ls - lm);
 }
+
+RG_ISA_BEGIN("avx2,fma")
+/* The 8-blocks of row_top_k's pass over every entry: [0, returned), -entropy += their sum. */
+static int top_k_entries_avx2(float *drow, const float *s, double lse_s, double ls_tail, int V, float grad_scale,
+                              float pg_tail, double pg_sum, float tail_factor, int forward, double *minus_entropy_out) {
+    const __m256 zero = _mm256_setzero_ps(), vlse_s = _mm256_set1_ps((float)lse_s);
+    const __m256 vls_tail = _mm256_set1_ps((float)ls_tail), vscale = _mm256_set1_ps(grad_scale);
+    const __m256 vpg_tail = _mm256_set1_ps(pg_tail), vsum = _mm256_set1_ps((float)pg_sum);
+    const __m256 vtail_factor = _mm256_set1_ps(tail_factor);
+    double minus_entropy = 0.0;
+    __m256 ent = zero;
+    int i = 0;
+    for (; i + 8 <= V; i += 8) {
+        __m256 ls = _mm256_sub_ps(_mm256_loadu_ps(s + i), vlse_s), p = _ZGVdN8v_expf(ls);
+        ent = _mm256_add_ps(ent, _mm256_and_ps(_mm256_mul_ps(p, ls), _mm256_cmp_ps(p, zero, _CMP_GT_OQ)));
+        if (drow) {
+            __m256 g;
+            if (forward) /* (p_j / P_tail) pg_tail - p_j sum pg */
+                g = _mm256_fmsub_ps(_ZGVdN8v_expf(_mm256_sub_ps(ls, vls_tail)), vpg_tail, _mm256_mul_ps(p, vsum));
+            else
+                g = _mm256_mul_ps(p, vtail_factor);
+            _mm256_storeu_ps(drow + i, _mm256_mul_ps(vscale, g));
+        }
+        if ((i & 1023) == 1016) {
+            minus_entropy += hsum256d(ent);
+            ent = zero;
+        }
+    }
+    minus_entropy += hsum256d(ent);
+    *minus_entropy_out += minus_entropy;
+    return i;
+}
+RG_ISA_END
 
 /* Teacher top-k + tail bucket (k < V). scratch: k ints + 2(k+1) floats + (k+1) doubles. */
 static void row_top_k(const divergence *dv, const nn_jsd_config *config, float *drow, const float *s, const float *t,
@@ -339,30 +415,10 @@ static void row_top_k(const divergence *dv, const nn_jsd_config *config, float *
     /* every entry: the entropy, and the tail formula (the top-k entries are overwritten below) */
     const int forward = dv->mode == MODE_FORWARD_KL;
     const float tail_factor = forward ? 0.0f : (float)slope_minus_mean[k];
-    const __m256 zero = _mm256_setzero_ps(), vlse_s = _mm256_set1_ps((float)lse_s);
-    const __m256 vls_tail = _mm256_set1_ps((float)ls_tail), vscale = _mm256_set1_ps(grad_scale);
-    const __m256 vpg_tail = _mm256_set1_ps(pg[k]), vsum = _mm256_set1_ps((float)pg_sum);
-    const __m256 vtail_factor = _mm256_set1_ps(tail_factor);
     double minus_entropy = 0.0;
-    __m256 ent = zero;
-    int i = 0;
-    for (; i + 8 <= V; i += 8) {
-        __m256 ls = _mm256_sub_ps(_mm256_loadu_ps(s + i), vlse_s), p = _ZGVdN8v_expf(ls);
-        ent = _mm256_add_ps(ent, _mm256_and_ps(_mm256_mul_ps(p, ls), _mm256_cmp_ps(p, zero, _CMP_GT_OQ)));
-        if (drow) {
-            __m256 g;
-            if (forward) /* (p_j / P_tail) pg_tail - p_j sum pg */
-                g = _mm256_fmsub_ps(_ZGVdN8v_expf(_mm256_sub_ps(ls, vls_tail)), vpg_tail, _mm256_mul_ps(p, vsum));
-            else
-                g = _mm256_mul_ps(p, vtail_factor);
-            _mm256_storeu_ps(drow + i, _mm256_mul_ps(vscale, g));
-        }
-        if ((i & 1023) == 1016) {
-            minus_entropy += hsum256d(ent);
-            ent = zero;
-        }
-    }
-    minus_entropy += hsum256d(ent);
+    int i = use_avx2() ? top_k_entries_avx2(drow, s, lse_s, ls_tail, V, grad_scale, pg[k], pg_sum, tail_factor, forward,
+                                            &minus_entropy)
+                       : 0;
     for (; i < V; i++) {
         float ls = s[i] - (float)lse_s, p = expf(ls);
         if (p > 0.0f) minus_entropy += (double)p * ls;
@@ -456,5 +512,3 @@ int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_en
     stats->count += count;
     return RG_OK;
 }
-
-RG_ISA_END

@@ -241,13 +241,17 @@ void nn_gemv_f32_avx2(float *y, const float *x, const float *W, int N, int in, i
     }
 }
 
+RG_ISA_END
+
 /* ---- dispatch ------------------------------------------------------------ */
 
-/* nn_cpu_path (cpu.c): the CPU's best, or what RGSD_KERNELS forces. */
+/* nn_cpu_path (cpu.c): the CPU's best, or what RGSD_KERNELS forces. Outside
+ * the AVX2 region: a CPU without AVX2 must be able to run the switch itself. */
 
 void nn_gemv_bf16(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
     switch (nn_cpu_path()) {
     case NN_KERNELS_AVX512: nn_gemv_bf16_avx512(y, x, W, N, in, out); return;
+    case NN_KERNELS_REF: nn_gemv_bf16_ref(y, x, W, N, in, out); return;
     case NN_KERNELS_AVX2: break;
     }
     nn_gemv_bf16_avx2(y, x, W, N, in, out);
@@ -256,9 +260,9 @@ void nn_gemv_bf16(float *y, const float *x, const uint16_t *W, int N, int in, in
 void nn_gemv_f32(float *y, const float *x, const float *W, int N, int in, int out) {
     switch (nn_cpu_path()) {
     case NN_KERNELS_AVX512: nn_gemv_f32_avx512(y, x, W, N, in, out); return;
+    case NN_KERNELS_REF: nn_gemv_f32_ref(y, x, W, N, in, out); return;
     case NN_KERNELS_AVX2: break;
     }
     nn_gemv_f32_avx2(y, x, W, N, in, out);
 }
 
-RG_ISA_END

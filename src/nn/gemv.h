@@ -13,7 +13,9 @@ void nn_gemv_bf16(float *y, const float *x, const uint16_t *W, int N, int in, in
 // x[N,in], W[out,in] f32 -> y[N,out], 1 <= N <= 8 (the path of nn_cpu_path, cpu.h)
 void nn_gemv_f32(float *y, const float *x, const float *W, int N, int in, int out);
 
-/* The two implementations behind them (tests run both): */
+/* The implementations behind them (tests compare each SIMD one with ref): */
+void nn_gemv_bf16_ref(float *y, const float *x, const uint16_t *W, int N, int in, int out);
+void nn_gemv_f32_ref(float *y, const float *x, const float *W, int N, int in, int out);
 void nn_gemv_bf16_avx2(float *y, const float *x, const uint16_t *W, int N, int in, int out);
 void nn_gemv_f32_avx2(float *y, const float *x, const float *W, int N, int in, int out);
 void nn_gemv_bf16_avx512(float *y, const float *x, const uint16_t *W, int N, int in, int out);

@@ -1,4 +1,6 @@
-/* vecmath.c — vectorised max / logsumexp / exp over long rows (see vecmath.h). */
+/* vecmath.c — vectorised max / logsumexp / exp over long rows (see
+ * vecmath.h): the AVX2 versions, and the switch between them and the plain-C
+ * ones of vecmath_ref.c. */
 
 #include "nn/vecmath.h"
 
@@ -6,6 +8,7 @@
 #include <math.h>
 
 #include "base/isa.h"
+#include "nn/cpu.h"
 
 /* AVX2 + FMA: the release build is x86-64-v3 already; the sanitizer and fuzz builds are not. */
 RG_ISA_BEGIN("avx2,fma")
@@ -27,7 +30,7 @@ static inline double hsum256d(__m256 v) {
     return (double)_mm_cvtss_f32(s);
 }
 
-float nn_row_max(const float *x, int n) {
+float nn_row_max_avx2(const float *x, int n) {
     __m256 m = _mm256_set1_ps(-INFINITY);
     int i = 0;
     for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
@@ -36,8 +39,8 @@ float nn_row_max(const float *x, int n) {
     return max;
 }
 
-double nn_row_logsumexp(const float *x, int n) {
-    float max = nn_row_max(x, n);
+double nn_row_logsumexp_avx2(const float *x, int n) {
+    float max = nn_row_max_avx2(x, n);
     if (max == -INFINITY) return -INFINITY;
     const __m256 vmax = _mm256_set1_ps(max);
     double total = 0.0;
@@ -53,7 +56,7 @@ double nn_row_logsumexp(const float *x, int n) {
     return (double)max + log(total);
 }
 
-void nn_row_exp(float *out, const float *x, float shift, float scale, int n) {
+void nn_row_exp_avx2(float *out, const float *x, float shift, float scale, int n) {
     const __m256 vshift = _mm256_set1_ps(shift), vscale = _mm256_set1_ps(scale);
     int i = 0;
     for (; i + 8 <= n; i += 8)
@@ -68,8 +71,8 @@ static inline float hsum256f(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-void nn_row_softmax(float *row, int valid) {
-    const float max = nn_row_max(row, valid);
+void nn_row_softmax_avx2(float *row, int valid) {
+    const float max = nn_row_max_avx2(row, valid);
     const __m256 vmax = _mm256_set1_ps(max);
     __m256 acc = _mm256_setzero_ps();
     int i = 0;
@@ -89,7 +92,7 @@ void nn_row_softmax(float *row, int valid) {
     for (; i < valid; i++) row[i] *= inv;
 }
 
-void nn_row_softmax_backward(float *d, const float *p, int n) {
+void nn_row_softmax_backward_avx2(float *d, const float *p, int n) {
     __m256 acc = _mm256_setzero_ps();
     int i = 0;
     for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + i), _mm256_loadu_ps(d + i), acc);
@@ -102,3 +105,28 @@ void nn_row_softmax_backward(float *d, const float *p, int n) {
 }
 
 RG_ISA_END
+
+/* ---- dispatch (outside the AVX2 region: it must run on any CPU) ---------- */
+
+float nn_row_max(const float *x, int n) {
+    return nn_cpu_path() == NN_KERNELS_REF ? nn_row_max_ref(x, n) : nn_row_max_avx2(x, n);
+}
+
+double nn_row_logsumexp(const float *x, int n) {
+    return nn_cpu_path() == NN_KERNELS_REF ? nn_row_logsumexp_ref(x, n) : nn_row_logsumexp_avx2(x, n);
+}
+
+void nn_row_exp(float *out, const float *x, float shift, float scale, int n) {
+    if (nn_cpu_path() == NN_KERNELS_REF) nn_row_exp_ref(out, x, shift, scale, n);
+    else nn_row_exp_avx2(out, x, shift, scale, n);
+}
+
+void nn_row_softmax(float *row, int valid) {
+    if (nn_cpu_path() == NN_KERNELS_REF) nn_row_softmax_ref(row, valid);
+    else nn_row_softmax_avx2(row, valid);
+}
+
+void nn_row_softmax_backward(float *d, const float *p, int n) {
+    if (nn_cpu_path() == NN_KERNELS_REF) nn_row_softmax_backward_ref(d, p, n);
+    else nn_row_softmax_backward_avx2(d, p, n);
+}

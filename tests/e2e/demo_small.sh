@@ -52,7 +52,7 @@ for word in ("RGSD", "GRPO", "conditioning gap", "curve.svg"):
 # the machine the numbers came from: CPU model and kernel paths (they move trained scores)
 m = s["machine"]
 assert m["cpu"] and "family" in m["cpu"], m
-assert m["kernels"].startswith("OpenBLAS ") and ", rgsd avx" in m["kernels"], m
+assert m["kernels"].startswith("OpenBLAS ") and any(", rgsd %s (" % p in m["kernels"] for p in ("ref", "avx2", "avx512")), m
 assert "Machine: %s; kernels: %s" % (m["cpu"], m["kernels"]) in report, "report.md does not name the machine"
 PYEOF
 grep -q "| RGSD" "$T/log" || die "the table was not printed"

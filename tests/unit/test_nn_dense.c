@@ -83,17 +83,19 @@ static void linear_bf16_matches_torch(void **state) {
     ref_close(&f);
 }
 
-/* Both decode implementations behind nn_gemv_* (the dispatcher picks one per
- * CPU), each against the reference: AVX2 always, AVX-512 where it can run. */
+/* Every decode implementation behind nn_gemv_* (the dispatcher picks one per
+ * CPU and RGSD_KERNELS), each against PyTorch: AVX2 and plain C always,
+ * AVX-512 where it can run. */
 static void gemv_implementations_match_torch(void **state) {
     (void)state;
     ref_file f;
     ref_open(&f, "nn_dense.safetensors");
     int checked = 0;
-    for (int impl = 0; impl < 2; impl++) {
+    /* impl 0: AVX2, 1: AVX-512, 2: plain C (gemv_ref.c) */
+    for (int impl = 0; impl < 3; impl++) {
         if (impl == 1 && !nn_cpu_has_avx512()) {
-            fprintf(stderr, "note: no AVX-512 here; only the AVX2 kernels were checked\n");
-            break;
+            fprintf(stderr, "note: no AVX-512 here; the AVX2 and ref kernels were checked\n");
+            continue;
         }
         for (int i = 0; i < 11; i++) {
             char c[32];
@@ -105,7 +107,7 @@ static void gemv_implementations_match_torch(void **state) {
             ny = N * out;
             if (N <= NN_GEMV_MAX_ROWS) {
                 float *y = malloc(ny * sizeof(float));
-                (impl ? nn_gemv_bf16_avx512 : nn_gemv_bf16_avx2)(y, x, W, (int)N, (int)in, (int)out);
+                (impl == 2 ? nn_gemv_bf16_ref : impl ? nn_gemv_bf16_avx512 : nn_gemv_bf16_avx2)(y, x, W, (int)N, (int)in, (int)out);
                 for (size_t n = 0; n < N; n++)
                     for (size_t o = 0; o < out; o++) y[n * out + o] += b[o];
                 check_ref(&f, c, "y", y, ny, FWD_ATOL, FWD_RTOL);
@@ -124,7 +126,7 @@ static void gemv_implementations_match_torch(void **state) {
             size_t in = nW / out, N = nx / in;
             if (N <= NN_GEMV_MAX_ROWS) {
                 float *y = malloc(N * out * sizeof(float));
-                (impl ? nn_gemv_f32_avx512 : nn_gemv_f32_avx2)(y, x, W, (int)N, (int)in, (int)out);
+                (impl == 2 ? nn_gemv_f32_ref : impl ? nn_gemv_f32_avx512 : nn_gemv_f32_avx2)(y, x, W, (int)N, (int)in, (int)out);
                 if (has_bias)
                     for (size_t n = 0; n < N; n++)
                         for (size_t o = 0; o < out; o++) y[n * out + o] += b[o];
