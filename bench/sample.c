@@ -20,7 +20,7 @@
 #include "base/error.h"
 #include "base/rng.h"
 #include "base/timer.h"
-#include "gen/expf_exact.h"
+#include "nn/expf_exact.h"
 #include "gen/sample.h"
 
 enum { REPS = 31, EVICT_BYTES = 64 << 20 };

@@ -17,9 +17,9 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "gen/expf_exact.h"
+#include "nn/expf_exact.h"
 #include "gen/nucleus.h"
-#include "gen/sample_rows.h"
+#include "nn/sample_rows.h"
 
 /* Tokens per block: the draw re-adds at most one block. */
 enum { BLOCK = 256 };

@@ -11,7 +11,7 @@
 #include <math.h>
 
 #include "base/rng.h"
-#include "gen/expf_exact.h"
+#include "nn/expf_exact.h"
 #include "test_util.h"
 
 static int same_bits(float a, float b) { return memcmp(&a, &b, sizeof a) == 0; }

@@ -18,7 +18,7 @@
 
 #include "base/error.h"
 #include "base/rng.h"
-#include "gen/expf_exact.h"
+#include "nn/expf_exact.h"
 #include "gen/sample.h"
 #include "io/dtype.h"
 #include "model/gemv_f32.h"

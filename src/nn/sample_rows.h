@@ -1,5 +1,5 @@
-/* sample_rows.h — the sampler's whole-vocabulary passes, AVX2 (internal to
- * src/gen). Each returns exactly what the obvious scalar loop returns; only
+/* sample_rows.h — the sampler's whole-vocabulary passes, AVX2 (in src/nn, the
+ * compute seam; used by src/gen). Each returns exactly what the obvious scalar loop returns; only
  * the time differs (tests/unit/test_sample.c checks them against those
  * loops). */
 #ifndef RG_SAMPLE_ROWS_H

@@ -4,7 +4,7 @@
  * sanitizer build (no -march) compile the AVX2 code. The build's -std=c11
  * keeps -ffp-contract=off: every fused multiply-add below is written out,
  * and no other multiply-add may be fused (the affine step must not be). */
-#include "gen/expf_exact.h"
+#include "nn/expf_exact.h"
 
 #include <immintrin.h>
 #include <math.h>

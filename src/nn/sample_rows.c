@@ -9,7 +9,7 @@
  * the row. On the ref path (RGSD_KERNELS=ref, or a CPU without AVX2/FMA;
  * src/nn/cpu.h) the AVX2 loop is skipped and the scalar loop does it all. */
 
-#include "gen/sample_rows.h"
+#include "nn/sample_rows.h"
 
 #include <immintrin.h>
 #include <math.h>
