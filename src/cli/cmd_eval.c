@@ -12,7 +12,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/data_flags.h"
-#include "cli/lm_cli.h"
+#include "lm/lm.h"
 #include "eval/eval.h"
 #include "model/lora.h"
 #include "nn/nn.h"

@@ -17,7 +17,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/data_flags.h"
-#include "cli/lm_cli.h"
+#include "lm/lm.h"
 #include "cli/train_setup.h"
 #include "model/train.h"
 #include "nn/nn.h"

@@ -17,7 +17,7 @@
 #include "base/timer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/lm_cli.h"
+#include "lm/lm.h"
 #include "io/file.h"
 #include "io/records.h"
 #include "model/generate.h"

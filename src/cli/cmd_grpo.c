@@ -13,7 +13,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/data_flags.h"
-#include "cli/lm_cli.h"
+#include "lm/lm.h"
 #include "cli/train_eval.h"
 #include "cli/train_run.h"
 #include "cli/train_flags.h"

@@ -16,7 +16,7 @@
 #include "base/progress.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/lm_cli.h"
+#include "lm/lm.h"
 #include "io/file.h"
 #include "io/records.h"
 #include "model/infer.h"

@@ -6,7 +6,7 @@
 #ifndef RG_TRAIN_EVAL_H
 #define RG_TRAIN_EVAL_H
 
-#include "cli/lm_cli.h"
+#include "lm/lm.h"
 #include "cli/train_run.h"
 #include "eval/eval.h"
 #include "judge/judge.h"

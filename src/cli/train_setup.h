@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "cli/lm_cli.h"
+#include "lm/lm.h"
 #include "cli/train_flags.h"
 #include "cli/train_run.h"
 #include "eval/eval.h"

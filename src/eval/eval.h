@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli/lm_cli.h"
+#include "lm/lm.h"
 #include "gen/sample.h"
 #include "judge/judge.h"
 #include "rubric/rubric.h"

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli/lm_cli.h"
+#include "lm/lm.h"
 #include "grpo/grpo.h"
 #include "judge/judge.h"
 #include "model/generate.h"

@@ -15,7 +15,7 @@
 
 #include "base/error.h"
 #include "base/stop.h"
-#include "cli/lm_cli.h"
+#include "lm/lm.h"
 #include "judge/grader.h"
 #include "judge/judge_internal.h"
 #include "judge/local_judge.h"

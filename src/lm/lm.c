@@ -1,5 +1,5 @@
 /* lm_cli.c — model + tokenizer + chat template for the generation commands. */
-#include "cli/lm_cli.h"
+#include "lm/lm.h"
 
 #include <libgen.h>
 #include <stdlib.h>
