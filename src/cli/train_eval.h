@@ -6,10 +6,10 @@
 #ifndef RG_TRAIN_EVAL_H
 #define RG_TRAIN_EVAL_H
 
-#include "lm/lm.h"
 #include "cli/train_run.h"
 #include "eval/eval.h"
 #include "judge/judge.h"
+#include "lm/lm.h"
 #include "rubric/rubric.h"
 
 /* policy: the weights to evaluate (under LoRA a merged copy); lm gives the

@@ -10,11 +10,11 @@
 
 #include <stdint.h>
 
-#include "lm/lm.h"
 #include "cli/train_flags.h"
 #include "cli/train_run.h"
 #include "eval/eval.h"
 #include "io/dtype.h"
+#include "lm/lm.h"
 #include "rubric/rubric.h"
 #include "rubric/teacher_prompt.h"
 #include "train/trainer.h"
