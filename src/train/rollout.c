@@ -1,5 +1,5 @@
 /* rollout.c — see rollout.h. */
-#include "rgsd/rollout.h"
+#include "train/rollout.h"
 
 #include <string.h>
 
