@@ -18,6 +18,7 @@
 #include "model/lora.h"
 #include "nn/nn.h"
 #include "train/checkpoint.h"
+#include "train/lora_merge.h"
 
 typedef struct {
     rg_progress bar;

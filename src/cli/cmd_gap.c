@@ -23,6 +23,7 @@
 #include "nn/nn.h"
 #include "rgsd/rgsd_run.h"
 #include "train/checkpoint.h"
+#include "train/lora_merge.h"
 
 int cmd_gap(int argc, char **argv) {
     const char *model_dir = NULL, *adapter_dir = NULL, *data_path = NULL, *teacher_template_path = NULL;
