@@ -13,9 +13,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/data_flags.h"
-#include "cli/train_eval.h"
 #include "cli/train_flags.h"
-#include "cli/train_run.h"
 #include "cli/train_setup.h"
 #include "grpo/grpo_run.h"
 #include "io/file.h"
@@ -23,6 +21,8 @@
 #include "nn/nn.h"
 #include "rgsd/rgsd.h"
 #include "rubric/rule_judge.h"
+#include "session/evaluate.h"
+#include "session/loop.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 

@@ -11,12 +11,12 @@
 #include <stdint.h>
 
 #include "cli/train_flags.h"
-#include "cli/train_run.h"
 #include "eval/eval.h"
 #include "io/dtype.h"
 #include "lm/lm.h"
 #include "rubric/rubric.h"
 #include "rubric/teacher_prompt.h"
+#include "session/loop.h"
 #include "train/trainer.h"
 
 /* "f32" | "bf16"; RG_ERR without a message otherwise (the caller's message names its command and flag). */

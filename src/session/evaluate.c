@@ -1,5 +1,5 @@
 /* train_eval.c — see train_eval.h. */
-#include "cli/train_eval.h"
+#include "session/evaluate.h"
 
 #include <math.h>
 #include <stdio.h>

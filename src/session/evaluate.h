@@ -6,11 +6,11 @@
 #ifndef RG_TRAIN_EVAL_H
 #define RG_TRAIN_EVAL_H
 
-#include "cli/train_run.h"
 #include "eval/eval.h"
 #include "judge/judge.h"
 #include "lm/lm.h"
 #include "rubric/rubric.h"
+#include "session/loop.h"
 
 /* policy: the weights to evaluate (under LoRA a merged copy); lm gives the
  * tokenizer and template. eval_out may be NULL. */
