@@ -22,6 +22,7 @@
 #include "model/train.h"
 #include "nn/nn.h"
 #include "rgsd/rgsd_run.h"
+#include "session/setup.h"
 #include "train/checkpoint.h"
 #include "train/lora_merge.h"
 
