@@ -44,6 +44,7 @@ typedef struct {
     rg_grpo_data prompts;
     rg_grpo_run run;
     int run_ready;
+    int32_t stop[1]; /* the rollouts' stop token: the run's config points here */
     run_totals tot;
 } grpo_method;
 
@@ -183,7 +184,7 @@ static int grpo_setup(rg_session *s, grpo_method *m) {
     if (build_prompts(s, m, context_len) != RG_OK) return RG_ERR;
     if (rg_session_start(s, m->prompts.max_prompt_len + (int)o->max_new, m->prompts.n) != RG_OK) return RG_ERR;
 
-    int32_t stop[1] = {s->lm.end_of_turn};
+    m->stop[0] = s->lm.end_of_turn;
     rg_grpo_config gcfg = {
         .loss = {.clip_eps = (float)o->clip_eps, .kl_coef = (float)o->kl_coef},
         .group_size = (int)o->group,
@@ -194,7 +195,7 @@ static int grpo_setup(rg_session *s, grpo_method *m) {
                 .seed = (uint64_t)o->f.seed,
                 .batch = (int)o->gen_batch,
                 .context = context_len,
-                .stop_ids = stop,
+                .stop_ids = m->stop,
                 .n_stop_ids = s->lm.end_of_turn >= 0},
         .end_token = rg_single_end_token(&s->lm),
     };

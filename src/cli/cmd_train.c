@@ -47,6 +47,7 @@ typedef struct {
     rg_rgsd_data prompts;
     rg_rgsd_run run;
     int run_ready;
+    int32_t stop[1]; /* the rollouts' stop token: the run's config points here */
     run_totals tot;
 } rgsd_method;
 
@@ -183,7 +184,7 @@ static int rgsd_setup(rg_session *s, rgsd_method *m) {
 
     int32_t think_open, think_close;
     rg_think_tokens(&s->lm, o->keep_think, &think_open, &think_close);
-    int32_t stop[1] = {s->lm.end_of_turn};
+    m->stop[0] = s->lm.end_of_turn;
     rg_rgsd_config rcfg = {
         .jsd = o->jsd,
         .gen = {.max_new = (int)o->max_new,
@@ -191,7 +192,7 @@ static int rgsd_setup(rg_session *s, rgsd_method *m) {
                 .seed = (uint64_t)o->f.seed,
                 .batch = (int)o->gen_batch,
                 .context = context_len,
-                .stop_ids = stop,
+                .stop_ids = m->stop,
                 .n_stop_ids = s->lm.end_of_turn >= 0},
         .think_open = think_open,
         .think_close = think_close,
