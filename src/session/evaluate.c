@@ -1,4 +1,4 @@
-/* train_eval.c — see train_eval.h. */
+/* evaluate.c — see evaluate.h. */
 #include "session/evaluate.h"
 
 #include <math.h>

@@ -1,4 +1,4 @@
-/* train_run.c — see train_run.h. */
+/* loop.c — see loop.h. */
 #include "session/loop.h"
 
 #include <stdlib.h>
