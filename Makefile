@@ -1,6 +1,8 @@
 # rgsd — build, test, demo.  `make help` lists the targets.
 #
-# Layout: src/<layer>/*.c -> build/librgsd.a; src/cli/*.c -> build/rgsd;
+# Layout: src/<layer>/*.c -> build/librgsd.a (the library: no CLI object);
+# src/cli/*.c -> build/rgsd, and all but main.c -> build/librgsd_cli.a, which
+# only the unit tests link besides rgsd (to test CLI helpers in-process);
 # tests/unit/test_*.c -> build/tests/test_* (cmocka), also built with
 # ASan+UBSan under build-asan/. Reference outputs from independent
 # implementations (PyTorch, npm tokenizers, jinja) are generated into
@@ -37,7 +39,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(B)/%.o)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
-# CLI objects except main, so tests can call commands in-process.
+# CLI objects except main: build/librgsd_cli.a, for the unit tests only.
 CLI_LIB_OBJ = $(filter-out $(B)/src/cli/main.o,$(CLI_OBJ))
 
 # Quiet by default: one "  CC file" line per step; V=1 shows the commands.
@@ -92,7 +94,12 @@ $(B)/%.o: %.c
 	$(say) CC $<
 	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(B)/librgsd.a: $(LIB_OBJ) $(CLI_LIB_OBJ)
+$(B)/librgsd.a: $(LIB_OBJ)
+	@rm -f $@
+	$(say) AR $@
+	$(Q)ar rcs $@ $^
+
+$(B)/librgsd_cli.a: $(CLI_LIB_OBJ)
 	@rm -f $@
 	$(say) AR $@
 	$(Q)ar rcs $@ $^
@@ -101,10 +108,10 @@ $(B)/rgsd: $(LIB_OBJ) $(CLI_OBJ)
 	$(say) LD $@
 	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/test_util.h $(B)/librgsd.a
+$(B)/tests/%: tests/unit/%.c tests/unit/test_util.h $(B)/librgsd_cli.a $(B)/librgsd.a
 	@mkdir -p $(dir $@)
 	$(say) CC $<
-	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit $< $(B)/librgsd.a -o $@ $(LDLIBS_ALL) -lcmocka
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit $< $(B)/librgsd_cli.a $(B)/librgsd.a -o $@ $(LDLIBS_ALL) -lcmocka
 
 $(B)/bench/%: bench/%.c $(B)/librgsd.a
 	@mkdir -p $(dir $@)

@@ -1,5 +1,5 @@
 /* stop.h — "stop requested": the flag a training run's Ctrl-C / SIGTERM
- * handler sets (cli/train_run.c), read at the safe points of the long loops
+ * handler sets (session/loop.c), read at the safe points of the long loops
  * (between decode steps of generation, between the sequences of a training
  * step, between judge requests) so an interrupted step is abandoned within
  * about one token or one sequence, not finished. Abandoning is safe there:

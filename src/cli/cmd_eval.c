@@ -12,11 +12,13 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/data_flags.h"
-#include "cli/lm_cli.h"
+#include "cli/sample_flags.h"
 #include "eval/eval.h"
+#include "lm/lm.h"
 #include "model/lora.h"
 #include "nn/nn.h"
 #include "train/checkpoint.h"
+#include "train/lora_merge.h"
 
 typedef struct {
     rg_progress bar;

@@ -17,12 +17,14 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/data_flags.h"
-#include "cli/lm_cli.h"
 #include "cli/train_setup.h"
+#include "lm/lm.h"
 #include "model/train.h"
 #include "nn/nn.h"
 #include "rgsd/rgsd_run.h"
+#include "session/setup.h"
 #include "train/checkpoint.h"
+#include "train/lora_merge.h"
 
 int cmd_gap(int argc, char **argv) {
     const char *model_dir = NULL, *adapter_dir = NULL, *data_path = NULL, *teacher_template_path = NULL;

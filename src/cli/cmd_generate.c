@@ -17,9 +17,10 @@
 #include "base/timer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/lm_cli.h"
+#include "cli/sample_flags.h"
 #include "io/file.h"
 #include "io/records.h"
+#include "lm/lm.h"
 #include "model/generate.h"
 #include "nn/nn.h"
 

@@ -16,9 +16,9 @@
 #include "base/progress.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/lm_cli.h"
 #include "io/file.h"
 #include "io/records.h"
+#include "lm/lm.h"
 #include "model/infer.h"
 #include "nn/nn.h"
 

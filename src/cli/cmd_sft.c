@@ -1,31 +1,34 @@
 /* cmd_sft.c — `rgsd sft`: supervised fine-tuning (full or LoRA) on chat data,
- * with metrics, checkpoints and exact resume. */
+ * with metrics, checkpoints and exact resume (the session: session/session.h;
+ * the step: rg_trainer_step in train/trainer.h). */
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "base/error.h"
 #include "base/log.h"
 #include "base/timer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/train_run.h"
 #include "cli/train_flags.h"
 #include "cli/train_setup.h"
 #include "io/file.h"
-#include "model/model.h"
 #include "nn/nn.h"
+#include "session/session.h"
 #include "tok/chat.h"
 #include "tok/tokenizer.h"
-#include "train/checkpoint.h"
 #include "train/sft_data.h"
 #include "train/trainer.h"
 
-int cmd_sft(int argc, char **argv) {
+typedef struct {
+    rg_sft_data data;
+    long tokens_done; /* this invocation's tokens, for the progress line */
+} sft_method;
+
+/* The flag table: 0 to go on, 1 after --help, -1 on a usage error. */
+static int parse_flags(int argc, char **argv, rg_train_flags *fp, long *max_len) {
     rg_train_flags f = rg_train_flags_defaults(4);
-    long max_len = 2048;
+    *max_len = 2048;
     rg_arg specs[] = {
         {"model", RG_ARG_STRING, &f.model_dir, "DIR", "Hugging Face model folder to fine-tune", 1},
         {"data", RG_ARG_STRING, &f.data_path, "FILE", "JSONL: {\"messages\":[...]} or {\"input_ids\",\"loss_mask\"}",
@@ -47,7 +50,7 @@ int cmd_sft(int argc, char **argv) {
         {"steps", RG_ARG_INT, &f.steps, "N", "optimizer steps (overrides --epochs)", 0},
         {"batch-size", RG_ARG_INT, &f.batch_size, "N", "sequences per micro-batch (default 4)", 0},
         {"grad-accum", RG_ARG_INT, &f.grad_accum, "N", "micro-batches per optimizer step (default 1)", 0},
-        {"max-len", RG_ARG_INT, &max_len, "N", "cut sequences to N tokens (default 2048)", 0},
+        {"max-len", RG_ARG_INT, max_len, "N", "cut sequences to N tokens (default 2048)", 0},
         {"weight-decay", RG_ARG_FLOAT, &f.weight_decay, "F", "AdamW decay on matrices, not norms/biases (default 0)",
          0},
         {"beta1", RG_ARG_FLOAT, &f.beta1, "F", "AdamW beta1 (default 0.9)", 0},
@@ -76,8 +79,57 @@ int cmd_sft(int argc, char **argv) {
         .nargs = (int)(sizeof specs / sizeof *specs),
     };
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
-    if (parsed == 1) return 0;
-    if (parsed < 0) return rg_cli_fail();
+    *fp = f;
+    return parsed == 1 ? 1 : parsed < 0 ? -1 : 0;
+}
+
+static int sft_step(rg_session *s, void *method, char *line, size_t line_size, char *extra, size_t extra_size) {
+    sft_method *m = method;
+    rg_trainer *t = &s->trainer;
+    rg_step_stats st;
+    double t0 = rg_now();
+    if (rg_trainer_step(t, m->data.examples, &st) != RG_OK) return RG_ERR;
+    double dt = rg_now() - t0;
+    m->tokens_done += st.seq_tokens;
+    snprintf(line, line_size,
+             "{\"step\": %ld, \"epoch\": %.4f, \"loss\": %.6f, \"target_tokens\": %ld, \"tokens\": %ld, "
+             "\"lr\": %.6g, \"grad_norm\": %.6f, \"clipped\": %s, \"tokens_per_s\": %.1f, \"step_s\": %.3f}\n",
+             t->step, (double)t->cursor / m->data.n, st.loss, st.tokens, st.seq_tokens, (double)st.lr, st.grad_norm,
+             st.clipped ? "true" : "false", st.seq_tokens / (dt > 0 ? dt : 1e-9), dt);
+    snprintf(extra, extra_size, "loss %.4f  %.0f tok/s", st.loss, m->tokens_done / fmax(rg_session_wall(s), 1e-9));
+    return RG_OK;
+}
+
+/* The model (a bf16 base under LoRA unless --f32-base), the tokenizer and template only when the data needs
+ * them (pre-tokenised data runs without), the data, and the session's trainer. */
+static int sft_setup(rg_session *s, sft_method *m, rg_train_flags *f, long max_len) {
+    rg_weight_dtype wdtype = (f->lora_rank > 0 || f->adapter_dir) && !f->f32_base ? RG_WEIGHTS_BF16 : RG_WEIGHTS_F32;
+    if (rg_model_load(&s->lm.model, f->model_dir, wdtype) != RG_OK) return RG_ERR;
+    if (rg_train_config_lora(&s->cfg, &s->lm.model.cfg, f, &s->start_adapter) != RG_OK) return RG_ERR;
+    char *tok_path = rg_path_join(f->model_dir, "tokenizer.json");
+    int have_tokenizer = tok_path && rg_file_exists(tok_path);
+    free(tok_path);
+    if (have_tokenizer) {
+        if (rg_tokenizer_load(f->model_dir, &s->lm.tok) != RG_OK) return RG_ERR;
+        if (rg_chat_template_open(f->model_dir, f->chat_family, &s->lm.chat) != RG_OK) {
+            rg_warn("%s; only pre-tokenised lines (input_ids) can be used", rg_errmsg());
+            s->lm.chat = NULL;
+        }
+    }
+    rg_sft_data *d = &m->data;
+    if (rg_sft_data_load(d, f->data_path, s->lm.tok, s->lm.chat, (int)max_len, s->lm.model.cfg.vocab_size) != RG_OK)
+        return RG_ERR;
+    if (rg_session_start(s, d->max_T, d->n) != RG_OK) return RG_ERR;
+    rg_info("sft: %d examples, %ld tokens (%ld targets), longest %d; %s, %ld steps of %d sequences", d->n, d->tokens,
+            d->loss_tokens, d->max_T, rg_session_mode(s), s->total_steps, s->cfg.batch_size * s->cfg.grad_accum);
+    return RG_OK;
+}
+
+int cmd_sft(int argc, char **argv) {
+    rg_train_flags f;
+    long max_len;
+    int parsed = parse_flags(argc, argv, &f, &max_len);
+    if (parsed) return parsed == 1 ? 0 : rg_cli_fail();
     nn_blas_init(); /* OpenBLAS's AVX2/AVX-512 kernels, not its SSE3 fallback */
 
     rg_dtype out_dtype;
@@ -86,91 +138,14 @@ int cmd_sft(int argc, char **argv) {
     if (!rg_train_flags_in_range(&f) || max_len < 2)
         return rg_usage_error("rgsd sft: a numeric flag is out of range (see rgsd sft --help)"), rg_cli_fail();
 
-    rg_trainer_config cfg = rg_train_flags_config(&f);
-    rg_lora start_adapter = {0};
-    rg_model model = {0};
-    rg_tokenizer *tok = NULL;
-    rg_chat_template *tmpl = NULL;
-    rg_sft_data data = {0};
-    rg_trainer trainer = {0};
-    rg_text_buf metrics = {0};
-    int rc = 1, trainer_ready = 0;
-    if (rg_schedule_parse(f.schedule, &cfg.schedule.kind) != RG_OK) goto done;
-    if (rg_lora_parse_targets(f.targets, &cfg.lora_targets) != RG_OK) goto done;
-    if (rg_model_load(&model, f.model_dir,
-                      (f.lora_rank > 0 || f.adapter_dir) && !f.f32_base ? RG_WEIGHTS_BF16 : RG_WEIGHTS_F32) != RG_OK)
-        goto done;
-    if (rg_train_config_lora(&cfg, &model.cfg, &f, &start_adapter) != RG_OK) goto done;
-
-    /* The tokenizer and template only when the data needs them (pre-tokenised data runs without). */
-    char *tok_path = rg_path_join(f.model_dir, "tokenizer.json");
-    int have_tokenizer = tok_path && rg_file_exists(tok_path);
-    free(tok_path);
-    if (have_tokenizer) {
-        if (rg_tokenizer_load(f.model_dir, &tok) != RG_OK) goto done;
-        if (rg_chat_template_open(f.model_dir, f.chat_family, &tmpl) != RG_OK) {
-            rg_warn("%s; only pre-tokenised lines (input_ids) can be used", rg_errmsg());
-            tmpl = NULL;
-        }
-    }
-    if (rg_sft_data_load(&data, f.data_path, tok, tmpl, (int)max_len, model.cfg.vocab_size) != RG_OK) goto done;
-    int per_step = (int)(f.batch_size * f.grad_accum);
-    long total_steps = rg_train_total_steps(f.steps, data.n, f.epochs, per_step);
-    cfg.schedule.total_steps = total_steps;
-    if (rg_trainer_init(&trainer, &model, &cfg, data.max_T, data.n) != RG_OK) goto done;
-    trainer_ready = 1;
-    if (f.adapter_dir) memcpy(trainer.lora.params, start_adapter.params, sizeof(float) * trainer.lora.n_params);
-    if (f.resume && rg_train_resume_from(&trainer, f.out_dir, &metrics, total_steps, "example") != RG_OK) goto done;
-    rg_info("sft: %d examples, %ld tokens (%ld targets), longest %d; %s%s, %ld steps of %d sequences", data.n,
-            data.tokens, data.loss_tokens, data.max_T, f.lora_rank > 0 ? "LoRA" : "full fine-tuning",
-            f.lora_rank > 0 ? (model.dtype == RG_WEIGHTS_BF16 ? " on a bf16 base" : " on an f32 base") : "",
-            total_steps, per_step);
-
-    rg_train_loop loop;
-    rg_train_loop_begin(&loop, "sft", trainer.step, f.stop_after, total_steps, f.quiet);
-    long tokens_done = 0;
-    int failed = 0;
-    while (trainer.step < loop.stop_at && !rg_stop_requested) {
-        rg_step_stats st;
-        double t0 = rg_now();
-        if (rg_trainer_step(&trainer, data.examples, &st) != RG_OK) {
-            failed = !rg_train_abandoned(); /* stopped inside the step: the last complete one is saved */
-            break;
-        }
-        double dt = rg_now() - t0;
-        tokens_done += st.seq_tokens;
-        char line[512];
-        snprintf(line, sizeof line,
-                 "{\"step\": %ld, \"epoch\": %.4f, \"loss\": %.6f, \"target_tokens\": %ld, \"tokens\": %ld, "
-                 "\"lr\": %.6g, \"grad_norm\": %.6f, \"clipped\": %s, \"tokens_per_s\": %.1f, \"step_s\": %.3f}\n",
-                 trainer.step, (double)trainer.cursor / data.n, st.loss, st.tokens, st.seq_tokens, (double)st.lr,
-                 st.grad_norm, st.clipped ? "true" : "false", st.seq_tokens / (dt > 0 ? dt : 1e-9), dt);
-        if (rg_text_append(&metrics, line) != RG_OK) {
-            failed = 1;
-            break;
-        }
-        char extra[128];
-        snprintf(extra, sizeof extra, "loss %.4f  %.0f tok/s", st.loss,
-                 tokens_done / fmax(rg_now() - loop.start, 1e-9));
-        rg_progress_update(&loop.progress, trainer.step, extra);
-        if (rg_train_save_every(&trainer, f.model_dir, f.out_dir, out_dtype, f.save_every, total_steps, &metrics) !=
-            RG_OK) {
-            failed = 1;
-            break;
-        }
-    }
-    rg_train_loop_end(&loop);
-    if (failed) goto done;
-    if (rg_train_save_final(&trainer, f.model_dir, f.out_dir, out_dtype, &metrics) != RG_OK) goto done;
-    rc = rg_train_closing(&trainer, f.out_dir, f.lora_rank, total_steps);
-done:
+    rg_session s = {0};
+    sft_method m = {0};
+    int rc = 1;
+    if (rg_train_session_from_flags(&s, &f, "sft", "example", out_dtype) == RG_OK &&
+        sft_setup(&s, &m, &f, max_len) == RG_OK && rg_session_loop(&s, sft_step, &m) == RG_OK)
+        rc = rg_session_close(&s);
     if (rc == 1) rg_cli_fail();
-    if (trainer_ready) rg_trainer_free(&trainer);
-    if (start_adapter.params) rg_lora_free(&start_adapter);
-    rg_sft_data_free(&data);
-    if (tmpl) rg_chat_template_free(tmpl);
-    if (tok) rg_tokenizer_free(tok);
-    if (model.params) rg_model_free(&model);
-    rg_text_free(&metrics);
+    rg_sft_data_free(&m.data);
+    rg_session_free(&s);
     return rc;
 }

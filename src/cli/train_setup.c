@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "session/setup.h"
 #include "train/checkpoint.h"
 
 int rg_save_dtype_parse(const char *name, rg_dtype *out) {
@@ -38,60 +39,23 @@ int rg_teacher_context_parse(const char *name, rg_teacher_context *out) {
     return RG_OK;
 }
 
-void rg_think_tokens(const rg_lm *lm, int keep_think, int32_t *think_open, int32_t *think_close) {
-    *think_open = rg_tokenizer_token_id(lm->tok, "<think>");
-    *think_close = rg_tokenizer_token_id(lm->tok, "</think>");
-    if (keep_think || *think_open < 0 || *think_close < 0) *think_open = *think_close = -1;
+
+int rg_train_session_from_flags(rg_session *s, const rg_train_flags *f, const char *name, const char *cursor_unit,
+                                rg_dtype save_dtype) {
+    s->opt = (rg_session_options){.name = name, .model_dir = f->model_dir, .out_dir = f->out_dir,
+                                  .cursor_unit = cursor_unit, .save_dtype = save_dtype, .steps = f->steps,
+                                  .epochs = f->epochs, .save_every = f->save_every, .stop_after = f->stop_after,
+                                  .resume = f->resume, .quiet = f->quiet};
+    s->cfg = rg_train_flags_config(f);
+    s->eval_options = rg_eval_defaults();
+    if (rg_schedule_parse(f->schedule, &s->cfg.schedule.kind) != RG_OK) return RG_ERR;
+    return rg_lora_parse_targets(f->targets, &s->cfg.lora_targets);
 }
 
-long rg_train_total_steps(long steps, long n, long epochs, int per_step) {
-    return steps > 0 ? steps : (n * epochs + per_step - 1) / per_step;
-}
-
-int32_t rg_single_end_token(const rg_lm *lm) {
-    int32_t end = lm->end_of_turn;
-    for (int i = 0; i < lm->model.cfg.n_eos; i++) {
-        if (end < 0) end = lm->model.cfg.eos_ids[i];
-        else if (lm->model.cfg.eos_ids[i] != end) return -1;
-    }
-    return end;
-}
-
-int rg_train_load_frozen(rg_model *copy, const char *model_dir, const char *dtype_name) {
-    return rg_model_load(copy, model_dir, strcmp(dtype_name, "f32") == 0 ? RG_WEIGHTS_F32 : RG_WEIGHTS_BF16);
-}
-
-int rg_train_load_rubric(const char *data_path, const char *eval_path, int skip_bad, int allow_empty_rubric,
-                         rg_verifier_criteria verifier_criteria, rg_dataset *data, rg_dataset *eval_data) {
-    rg_rubric_options load_options = {.skip_bad = skip_bad, .allow_empty_rubric = allow_empty_rubric,
-                                      .verifier_criteria = verifier_criteria};
-    if (rg_rubric_load_all(data_path, &load_options, data) != RG_OK) return RG_ERR;
-    if (data->skipped) rg_warn("%s: %zu invalid lines skipped (--skip-bad)", data_path, data->skipped);
-    /* Evaluation data is scored, so an empty rubric stays an error there. */
-    rg_rubric_options eval_options = {.skip_bad = skip_bad, .verifier_criteria = verifier_criteria};
-    if (eval_path && rg_rubric_load_all(eval_path, &eval_options, eval_data) != RG_OK) return RG_ERR;
-    return RG_OK;
-}
-
-int rg_train_resume_from(rg_trainer *trainer, const char *out_dir, rg_text_buf *metrics, long total_steps,
-                         const char *what_name) {
-    if (rg_trainer_resume(trainer, out_dir) != RG_OK) return RG_ERR;
-    if (rg_text_append_metrics_of(metrics, out_dir) != RG_OK) return RG_ERR;
-    rg_info("resuming at step %ld of %ld (%s %llu)", trainer->step, total_steps, what_name,
-            (unsigned long long)trainer->cursor);
-    return RG_OK;
-}
-
-rg_eval_options rg_train_eval_options(long eval_samples, const char *system, int no_thinking, long eval_max_new,
-                                      long max_new, long seed, long gen_batch, int context_len) {
-    rg_eval_options options = rg_eval_defaults();
-    options.samples = (int)eval_samples;
-    options.system = system;
-    options.enable_thinking = !no_thinking;
-    options.max_new = (int)(eval_max_new > 0 ? eval_max_new : max_new);
-    options.seed = (uint64_t)seed;
-    options.batch = (int)gen_batch;
-    options.context = context_len;
-    options.skip_long = 1;
-    return options;
+int rg_train_open_model(rg_session *s, rg_train_flags *f, const char *frozen_dtype) {
+    int lora_mode = f->lora_rank > 0 || f->adapter_dir;
+    if (rg_lm_open(&s->lm, f->model_dir, NULL, f->chat_family, lora_mode && !f->f32_base) != RG_OK) return RG_ERR;
+    if (!lora_mode && frozen_dtype && rg_train_load_frozen(&s->frozen, f->model_dir, frozen_dtype) != RG_OK)
+        return RG_ERR;
+    return rg_train_config_lora(&s->cfg, &s->lm.model.cfg, f, &s->start_adapter);
 }

@@ -35,9 +35,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli/lm_cli.h"
 #include "gen/sample.h"
 #include "judge/judge.h"
+#include "lm/lm.h"
 #include "rubric/rubric.h"
 #include "rubric/score.h"
 #include "rubric/teacher_prompt.h"

@@ -19,9 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli/lm_cli.h"
 #include "grpo/grpo.h"
 #include "judge/judge.h"
+#include "lm/lm.h"
 #include "model/generate.h"
 #include "rubric/rubric.h"
 

@@ -9,7 +9,7 @@
 #include "base/timer.h"
 #include "eval/eval.h"
 #include "grpo/grpo_run.h"
-#include "rgsd/rollout.h"
+#include "train/rollout.h"
 
 int rg_grpo_run_init(rg_grpo_run *run, rg_trainer *trainer, const rg_model *reference, const rg_lm *lm,
                      const rg_example *examples, rg_judge *judge, const rg_grpo_config *cfg) {

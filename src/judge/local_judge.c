@@ -15,10 +15,10 @@
 
 #include "base/error.h"
 #include "base/stop.h"
-#include "cli/lm_cli.h"
 #include "judge/grader.h"
 #include "judge/judge_internal.h"
 #include "judge/local_judge.h"
+#include "lm/lm.h"
 #include "model/generate.h"
 #include "model/infer.h"
 

@@ -79,10 +79,6 @@ size_t rg_rgsd_teacher_floats(const rg_model *model, int max_response);
 int rg_rgsd_think_mask(const int32_t *response, int n, int32_t think_open, int32_t think_close, int starts_inside,
                        uint8_t *mask);
 
-/* The rollout model under LoRA: f32 `rollout` (rg_model_alloc'd with base's
- * config) = base (f32 or bf16-decoded) with every adapter merged in. */
-int rg_rgsd_refresh_rollout(rg_model *rollout, const rg_model *base, const rg_lora *lora);
-
 /* log p(response[i] | prompt, response[<i]) for i < response_len, by the
  * training forward (no gradients) of model over prompt + response; acts sized
  * for prompt_len + response_len. For the judge-free gap of `rgsd gap`. */

@@ -153,17 +153,3 @@ int rg_rgsd_think_mask(const int32_t *response, int n, int32_t think_open, int32
     }
     return kept;
 }
-
-int rg_rgsd_refresh_rollout(rg_model *rollout, const rg_model *base, const rg_lora *lora) {
-    if (rollout->dtype != RG_WEIGHTS_F32 || rollout->n_entries != base->n_entries)
-        return rg_error("rgsd: the rollout model must be an f32 model of the base's config");
-    for (int i = 0; i < base->n_entries; i++) {
-        const rg_param_entry *from = &base->entries[i], *to = &rollout->entries[i];
-        float *dst = rollout->params + to->offset;
-        if (from->in_bf16)
-            rg_bf16_to_f32_array(base->params_bf16 + from->offset, dst, from->numel);
-        else
-            memcpy(dst, base->params + from->offset, sizeof(float) * from->numel);
-    }
-    return lora ? rg_lora_merge(lora, rollout) : RG_OK;
-}

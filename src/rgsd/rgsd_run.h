@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli/lm_cli.h"
+#include "lm/lm.h"
 #include "model/generate.h"
 #include "rgsd/rgsd.h"
 #include "rubric/rubric.h"

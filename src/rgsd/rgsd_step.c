@@ -6,7 +6,7 @@
 #include "base/error.h"
 #include "base/timer.h"
 #include "rgsd/rgsd_run.h"
-#include "rgsd/rollout.h"
+#include "train/rollout.h"
 
 int rg_rgsd_run_init(rg_rgsd_run *run, rg_trainer *trainer, const rg_model *teacher, const rg_rgsd_config *cfg) {
     memset(run, 0, sizeof *run);

@@ -39,9 +39,6 @@ int rg_peft_load(rg_lora *lora, const rg_model_config *cfg, const char *dir);
 /* PEFT's tensor name for layer l, module m, "A" or "B". */
 void rg_peft_tensor_name(char *buf, size_t size, int layer, rg_lora_module m, char ab);
 
-/* W += scaling * B A for every adapted projection (f32 model only). */
-int rg_lora_merge(const rg_lora *lora, rg_model *model);
-
 /* What `--adapter DIR` means for any command that loads a model: the base
  * loaded in f32 with the adapter merged in (adapter_dir NULL: just the base). */
 int rg_model_load_adapted(rg_model *model, const char *model_dir, const char *adapter_dir);

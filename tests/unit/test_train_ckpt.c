@@ -20,6 +20,7 @@
 #include "model/forward.h"
 #include "model/train.h"
 #include "train/checkpoint.h"
+#include "train/lora_merge.h"
 #include "train/trainer.h"
 
 #define N_EX 5

@@ -11,6 +11,10 @@
 #include "model/generate.h"
 #include "train/trainer.h"
 
+/* The rollout model under LoRA: f32 `rollout` (rg_model_alloc'd with base's
+ * config) = base (f32 or bf16-decoded) with every adapter merged in. */
+int rg_rollout_model_refresh(rg_model *rollout, const rg_model *base, const rg_lora *lora);
+
 /* n rollouts of prompt_ids[i] (prompt_lens[i] tokens) by gen (its seed mixed with t->step). rollout: the
  * f32 copy used when t trains a LoRA adapter. On success the caller frees results with rg_gen_results_free. */
 int rg_rollouts_generate(rg_model *rollout, const rg_trainer *t, const rg_gen_options *gen, int n,

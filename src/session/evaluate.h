@@ -1,16 +1,16 @@
-/* train_eval.h — --eval-every for the training commands: evaluate the
+/* evaluate.h — --eval-every for the training sessions: evaluate the
  * current policy on held-out rubric data with a judge, append one
  * {"step": N, "eval": true, ...} line to the metrics, and optionally write
  * the full report into eval_out/step-N (beside the checkpoint, not in it).
  * `rgsd train` and `rgsd grpo` both use it. */
-#ifndef RG_TRAIN_EVAL_H
-#define RG_TRAIN_EVAL_H
+#ifndef RG_SESSION_EVALUATE_H
+#define RG_SESSION_EVALUATE_H
 
-#include "cli/lm_cli.h"
-#include "cli/train_run.h"
 #include "eval/eval.h"
 #include "judge/judge.h"
+#include "lm/lm.h"
 #include "rubric/rubric.h"
+#include "session/loop.h"
 
 /* policy: the weights to evaluate (under LoRA a merged copy); lm gives the
  * tokenizer and template. eval_out may be NULL. */

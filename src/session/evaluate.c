@@ -1,5 +1,5 @@
-/* train_eval.c — see train_eval.h. */
-#include "cli/train_eval.h"
+/* evaluate.c — see evaluate.h. */
+#include "session/evaluate.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include "base/log.h"
 #include "base/timer.h"
 #include "io/file.h"
-#include "rgsd/rgsd.h"
+#include "train/rollout.h"
 
 /* A number for a JSON line; an undefined score (NAN) is null, never "nan". */
 static const char *json_number(char *buf, size_t size, double v) {
@@ -54,7 +54,7 @@ int rg_train_eval_if_due(const rg_train_evaluation *ev, long step, long total_st
     double start = rg_now();
     const rg_model *policy = &ev->lm->model;
     if (ev->lora) {
-        if (rg_rgsd_refresh_rollout(ev->rollout, &ev->lm->model, ev->lora) != RG_OK) return RG_ERR;
+        if (rg_rollout_model_refresh(ev->rollout, &ev->lm->model, ev->lora) != RG_OK) return RG_ERR;
         policy = ev->rollout;
     }
     if (rg_train_eval(ev->lm, policy, ev->eval_data, ev->judge, ev->options, step, metrics, ev->eval_out) != RG_OK)

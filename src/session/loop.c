@@ -1,5 +1,5 @@
-/* train_run.c — see train_run.h. */
-#include "cli/train_run.h"
+/* loop.c — see loop.h. */
+#include "session/loop.h"
 
 #include <stdlib.h>
 #include <string.h>

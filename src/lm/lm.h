@@ -1,8 +1,9 @@
-/* lm_cli.h — what `rgsd generate` and `rgsd logprobs` share: a model with its
- * tokenizer and chat template, conversations read from JSONL lines, and
- * chat-templated prompts encoded to token ids. */
-#ifndef RG_LM_CLI_H
-#define RG_LM_CLI_H
+/* lm.h — a language model as the commands and trainers use it: the weights
+ * with their tokenizer and chat template, conversations read from JSONL lines,
+ * and chat-templated prompts encoded to token ids. Below the CLI: rgsd/, grpo/,
+ * eval/ and judge/ build on it (docs/architecture.md). */
+#ifndef RG_LM_H
+#define RG_LM_H
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -21,11 +22,6 @@ typedef struct {
 /* model_path: a model folder or a .gguf file; tokenizer_dir: where
  * tokenizer.json / tokenizer_config.json are (NULL: the model folder, or the
  * folder of the .gguf); chat_family: the --chat-template override or NULL. */
-/* The sampling flags of generate and eval in range (--max-new 1..1000000,
- * --batch 1..64, --temperature >= 0, --top-p in (0, 1], --top-k >= 0):
- * RG_OK, or RG_ERR with a usage error naming the flag. */
-int rg_cli_check_sampling(long max_new, long batch, double temperature, double top_p, long top_k);
-
 int rg_lm_open(rg_lm *lm, const char *model_path, const char *tokenizer_dir, const char *chat_family, int bf16);
 void rg_lm_close(rg_lm *lm);
 

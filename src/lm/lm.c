@@ -1,5 +1,5 @@
-/* lm_cli.c — model + tokenizer + chat template for the generation commands. */
-#include "cli/lm_cli.h"
+/* lm.c — see lm.h. */
+#include "lm/lm.h"
 
 #include <libgen.h>
 #include <stdlib.h>
@@ -167,13 +167,4 @@ int rg_lm_encode_prompt(const rg_lm *lm, const rg_chat_message *messages, int n_
     int rc = rg_tokenizer_encode(lm->tok, text, strlen(text), 1, ids, n_ids);
     free(text);
     return rc;
-}
-
-int rg_cli_check_sampling(long max_new, long batch, double temperature, double top_p, long top_k) {
-    if (max_new <= 0 || max_new > 1000000) return rg_usage_error("--max-new must be in 1..1000000 (see --help)");
-    if (batch <= 0 || batch > 64) return rg_usage_error("--batch must be in 1..64 (see --help)");
-    if (temperature < 0) return rg_usage_error("--temperature must be >= 0 (see --help)");
-    if (!(top_p > 0 && top_p <= 1)) return rg_usage_error("--top-p must be in (0, 1] (see --help)");
-    if (top_k < 0) return rg_usage_error("--top-k must be >= 0 (see --help)");
-    return RG_OK;
 }

@@ -1,16 +1,31 @@
 /* rollout.c — see rollout.h. */
-#include "rgsd/rollout.h"
+#include "train/rollout.h"
 
 #include <string.h>
 
 #include "base/error.h"
-#include "rgsd/rgsd.h"
+#include "io/dtype.h"
+#include "train/lora_merge.h"
+
+int rg_rollout_model_refresh(rg_model *rollout, const rg_model *base, const rg_lora *lora) {
+    if (rollout->dtype != RG_WEIGHTS_F32 || rollout->n_entries != base->n_entries)
+        return rg_error("rgsd: the rollout model must be an f32 model of the base's config");
+    for (int i = 0; i < base->n_entries; i++) {
+        const rg_param_entry *from = &base->entries[i], *to = &rollout->entries[i];
+        float *dst = rollout->params + to->offset;
+        if (from->in_bf16)
+            rg_bf16_to_f32_array(base->params_bf16 + from->offset, dst, from->numel);
+        else
+            memcpy(dst, base->params + from->offset, sizeof(float) * from->numel);
+    }
+    return lora ? rg_lora_merge(lora, rollout) : RG_OK;
+}
 
 int rg_rollouts_generate(rg_model *rollout, const rg_trainer *t, const rg_gen_options *gen, int n,
                          const int32_t *const *prompt_ids, const int *prompt_lens, rg_gen_result *results) {
     const rg_model *policy = t->model;
     if (t->cfg.lora_rank > 0) {
-        if (rg_rgsd_refresh_rollout(rollout, t->model, &t->lora) != RG_OK) return RG_ERR;
+        if (rg_rollout_model_refresh(rollout, t->model, &t->lora) != RG_OK) return RG_ERR;
         policy = rollout;
     }
     rg_gen_options step_gen = *gen;

@@ -1,11 +1,11 @@
-/* train_run.h — run management the training commands share (sft, train,
+/* loop.h — the run management of a training session (session.h; sft, train,
  * grpo): the metrics lines kept in memory and written into every checkpoint,
  * the metrics of a resumed run read back, Ctrl-C / SIGTERM turned into
  * "abandon the step at its next safe point (base/stop.h), save the last
  * complete one, exit 128 + signal" (a second signal exits at once), and the
  * checkpoints around the loop. */
-#ifndef RG_TRAIN_RUN_H
-#define RG_TRAIN_RUN_H
+#ifndef RG_SESSION_LOOP_H
+#define RG_SESSION_LOOP_H
 
 #include <signal.h>
 #include <stddef.h>

@@ -1,0 +1,87 @@
+/* session.c — see session.h. */
+#include "session/session.h"
+
+#include <string.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/timer.h"
+#include "session/setup.h"
+
+int rg_session_start(rg_session *s, int max_T, long n) {
+    int per_step = s->cfg.batch_size * s->cfg.grad_accum;
+    s->total_steps = rg_train_total_steps(s->opt.steps, n, s->opt.epochs, per_step);
+    s->cfg.schedule.total_steps = s->total_steps;
+    if (rg_trainer_init(&s->trainer, &s->lm.model, &s->cfg, max_T, (int)n) != RG_OK) return RG_ERR;
+    s->trainer_ready = 1;
+    if (s->start_adapter.params)
+        memcpy(s->trainer.lora.params, s->start_adapter.params, sizeof(float) * s->trainer.lora.n_params);
+    if (!s->opt.resume) return RG_OK;
+    if (rg_trainer_resume(&s->trainer, s->opt.out_dir) != RG_OK) return RG_ERR;
+    if (rg_text_append_metrics_of(&s->metrics, s->opt.out_dir) != RG_OK) return RG_ERR;
+    rg_info("resuming at step %ld of %ld (%s %llu)", s->trainer.step, s->total_steps, s->opt.cursor_unit,
+            (unsigned long long)s->trainer.cursor);
+    return RG_OK;
+}
+
+void rg_session_evaluate_every(rg_session *s, long every, rg_model *rollout, const char *eval_out) {
+    s->evaluation = (rg_train_evaluation){.lm = &s->lm, .rollout = rollout,
+                                          .lora = s->cfg.lora_rank > 0 ? &s->trainer.lora : NULL,
+                                          .eval_data = &s->eval_data, .judge = s->judge,
+                                          .options = &s->eval_options, .every = every, .eval_out = eval_out};
+}
+
+const char *rg_session_mode(const rg_session *s) {
+    if (s->cfg.lora_rank <= 0) return "full fine-tuning";
+    return s->lm.model.dtype == RG_WEIGHTS_BF16 ? "LoRA on a bf16 base" : "LoRA on an f32 base";
+}
+
+int rg_session_loop(rg_session *s, rg_session_step_fn step, void *method) {
+    rg_train_loop_begin(&s->loop, s->opt.name, s->trainer.step, s->opt.stop_after, s->total_steps, s->opt.quiet);
+    int failed = 0;
+    while (s->trainer.step < s->loop.stop_at && !rg_stop_requested) {
+        char line[2048], extra[256];
+        if (step(s, method, line, sizeof line, extra, sizeof extra) != RG_OK) {
+            failed = !rg_train_abandoned(); /* stopped inside the step: the last complete one is saved */
+            break;
+        }
+        if (rg_text_append(&s->metrics, line) != RG_OK) {
+            failed = 1;
+            break;
+        }
+        rg_progress_update(&s->loop.progress, s->trainer.step, extra);
+        if (rg_train_eval_if_due(&s->evaluation, s->trainer.step, s->total_steps, &s->metrics, &s->eval_s) != RG_OK) {
+            failed = !rg_train_abandoned(); /* stopped inside the evaluation: this step is complete, saved */
+            break;
+        }
+        if (rg_train_save_every(&s->trainer, s->opt.model_dir, s->opt.out_dir, s->opt.save_dtype, s->opt.save_every,
+                                s->total_steps, &s->metrics) != RG_OK) {
+            failed = 1;
+            break;
+        }
+    }
+    rg_train_loop_end(&s->loop);
+    if (failed) return RG_ERR;
+    return rg_train_save_final(&s->trainer, s->opt.model_dir, s->opt.out_dir, s->opt.save_dtype, &s->metrics);
+}
+
+double rg_session_wall(const rg_session *s) {
+    return rg_now() - s->loop.start;
+}
+
+int rg_session_close(const rg_session *s) {
+    return rg_train_closing(&s->trainer, s->opt.out_dir, s->cfg.lora_rank, s->total_steps);
+}
+
+void rg_session_free(rg_session *s) {
+    if (s->judge) rg_judge_close(s->judge);
+    if (s->judge_spec_ready) rg_judge_spec_free(&s->judge_spec);
+    if (s->trainer_ready) rg_trainer_free(&s->trainer);
+    if (s->start_adapter.params) rg_lora_free(&s->start_adapter);
+    rg_model_free(&s->frozen);
+    rg_lm_close(&s->lm);
+    rg_dataset_free(&s->data);
+    rg_dataset_free(&s->eval_data);
+    rg_text_free(&s->metrics);
+    memset(s, 0, sizeof *s);
+}
