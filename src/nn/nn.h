@@ -46,7 +46,12 @@ int nn_kernels_init(void);
 /* "OpenBLAS SkylakeX, rgsd avx512 (auto)" — for logs and reports. */
 void nn_kernels_describe(char *buf, size_t size);
 
-/* ---- bf16 helpers ------------------------------------------------------ */
+/* ---- bf16 and f16 conversions (convert.c) ------------------------------ */
+/* The one implementation of rgsd's half-precision conversions (io's
+ * safetensors/GGUF readers and writers call these too). Exact where the
+ * target holds the value, round to nearest even otherwise (as numpy and
+ * torch); NaN stays NaN (quietened, sign kept). Arrays run the AVX2 (+F16C)
+ * path or plain C per RGSD_KERNELS, with the same bits either way. */
 
 static inline float nn_bf16_to_f32(uint16_t h) {
     union { uint32_t u; float f; } v = {.u = (uint32_t)h << 16};
@@ -58,8 +63,13 @@ static inline uint16_t nn_f32_to_bf16(float f) {
     if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40);
     return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
 }
+float nn_f16_to_f32(uint16_t h);
+uint16_t nn_f32_to_f16(float f); /* overflow -> inf, gradual underflow into subnormals */
+// in[n] -> out[n] (out first, as every nn kernel)
 void nn_bf16_to_f32_array(float *out, const uint16_t *in, size_t n);
 void nn_f32_to_bf16_array(uint16_t *out, const float *in, size_t n);
+void nn_f16_to_f32_array(float *out, const uint16_t *in, size_t n);
+void nn_f32_to_f16_array(uint16_t *out, const float *in, size_t n);
 
 /* ---- linear (matmul.c, matmul_bf16.c, gemv.c) --------------------------- */
 

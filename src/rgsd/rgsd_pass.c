@@ -8,6 +8,7 @@
 #include "base/timer.h"
 #include "io/dtype.h"
 #include "model/train.h"
+#include "nn/nn.h"
 #include "rgsd/rgsd.h"
 #include "train/checkpoint.h"
 
@@ -161,7 +162,7 @@ int rg_rgsd_refresh_rollout(rg_model *rollout, const rg_model *base, const rg_lo
         const rg_param_entry *from = &base->entries[i], *to = &rollout->entries[i];
         float *dst = rollout->params + to->offset;
         if (from->in_bf16)
-            rg_bf16_to_f32_array(base->params_bf16 + from->offset, dst, from->numel);
+            nn_bf16_to_f32_array(dst, base->params_bf16 + from->offset, from->numel);
         else
             memcpy(dst, base->params + from->offset, sizeof(float) * from->numel);
     }

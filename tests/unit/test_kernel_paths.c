@@ -298,24 +298,24 @@ static void dtype_conversions_identical(void **state) {
     }
     for (int p = 0; p < n_paths; p++) {
         nn_cpu_set_path_for_tests(NN_KERNELS_REF);
-        rg_f16_to_f32_array(h, f_ref, n);
+        nn_f16_to_f32_array(f_ref, h, n);
         nn_cpu_set_path_for_tests(paths[p]);
-        rg_f16_to_f32_array(h, f, n);
+        nn_f16_to_f32_array(f, h, n);
         assert_memory_equal(f, f_ref, n * sizeof *f);
         nn_cpu_set_path_for_tests(NN_KERNELS_REF);
-        rg_bf16_to_f32_array(h, f_ref, n);
+        nn_bf16_to_f32_array(f_ref, h, n);
         nn_cpu_set_path_for_tests(paths[p]);
-        rg_bf16_to_f32_array(h, f, n);
+        nn_bf16_to_f32_array(f, h, n);
         assert_memory_equal(f, f_ref, n * sizeof *f);
         nn_cpu_set_path_for_tests(NN_KERNELS_REF);
-        rg_f32_to_f16_array(from_bits, h_ref, n);
+        nn_f32_to_f16_array(h_ref, from_bits, n);
         nn_cpu_set_path_for_tests(paths[p]);
-        rg_f32_to_f16_array(from_bits, h_out, n);
+        nn_f32_to_f16_array(h_out, from_bits, n);
         assert_memory_equal(h_out, h_ref, n * sizeof *h);
         nn_cpu_set_path_for_tests(NN_KERNELS_REF);
-        rg_f32_to_bf16_array(from_bits, h_ref, n);
+        nn_f32_to_bf16_array(h_ref, from_bits, n);
         nn_cpu_set_path_for_tests(paths[p]);
-        rg_f32_to_bf16_array(from_bits, h_out, n);
+        nn_f32_to_bf16_array(h_out, from_bits, n);
         assert_memory_equal(h_out, h_ref, n * sizeof *h);
     }
     free(h); free(h_ref); free(h_out); free(from_bits); free(f); free(f_ref);
