@@ -20,6 +20,9 @@
 #include "nn/nn.h"
 
 #include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* __builtin_cpu_supports reads CPUID and, for AVX/AVX-512, the OS's XCR0
  * (libgcc checks that the OS saves the wide registers). */
@@ -91,6 +94,14 @@ nn_kernel_path nn_cpu_path(void) {
 void nn_cpu_set_path_for_tests(nn_kernel_path path) {
     nn_cpu_path(); /* resolve first, so the once-only resolve cannot overwrite it */
     chosen = path;
+}
+
+int nn_max_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
 }
 
 void nn_kernels_describe(char *buf, size_t size) {

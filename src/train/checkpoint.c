@@ -1,7 +1,6 @@
 /* checkpoint.c — Hugging Face model folders and merging (see checkpoint.h). */
 #include "train/checkpoint.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,9 +106,8 @@ int rg_lora_merge(const rg_lora *lora, rg_model *model) {
                 return rg_error("merge: layer %d %s is [%d, %d], adapter expects [%d, %d]", l,
                                 rg_lora_module_name((rg_lora_module)m), mats[m]->rows, mats[m]->cols, s->out, s->in);
             /* W[out, in] += scaling * B[out, r] A[r, in] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->out, s->in, lora->rank, lora->scaling,
-                        lora->params + s->b_offset, lora->rank, lora->params + s->a_offset, s->in, 1.0f,
-                        (float *)mats[m]->f32, s->in);
+            nn_lora_merge((float *)mats[m]->f32, lora->params + s->a_offset, lora->params + s->b_offset,
+                          lora->scaling, s->in, s->out, lora->rank);
             /* Huge adapter weights overflow even with a sane alpha: never
              * write a checkpoint of inf/NaN and call it merged. */
             size_t bad = count_not_finite(mats[m]->f32, (size_t)s->out * (size_t)s->in);

@@ -18,6 +18,20 @@
 #define GRAD_ATOL 2e-6
 #define GRAD_RTOL 1e-4
 
+/* nn_jsd with scratch for every thread, allocated per call (tests only; a
+ * trainer allocates it once). */
+static int jsd_run(float *dstudent, float *token_loss, float *token_gap, float *token_entropy, nn_jsd_stats *stats,
+                   const float *student, const float *teacher, const int32_t *targets, const uint8_t *mask,
+                   const nn_jsd_config *config, float grad_scale, int N, int V) {
+    size_t floats = nn_jsd_scratch_floats(config, V, nn_max_threads());
+    float *scratch = malloc(floats * sizeof(float));
+    assert_non_null(scratch);
+    int rc = nn_jsd(dstudent, token_loss, token_gap, token_entropy, stats, scratch, floats, student, teacher, targets,
+                    mask, config, grad_scale, N, V);
+    free(scratch);
+    return rc;
+}
+
 static void cross_entropy_matches_torch(void **state) {
     (void)state;
     ref_file f;
@@ -75,7 +89,7 @@ static void jsd_matches_torch(void **state) {
         float *dstudent = malloc(n * sizeof(float)), *token_loss = malloc(N * sizeof(float));
         float *gap = malloc(N * sizeof(float)), *entropy = malloc(N * sizeof(float));
         nn_jsd_stats stats = {0};
-        assert_int_equal(nn_jsd(dstudent, token_loss, gap, entropy, &stats, student, teacher, targets, mask, &config,
+        assert_int_equal(jsd_run(dstudent, token_loss, gap, entropy, &stats, student, teacher, targets, mask, &config,
                                 grad_scale, (int)N, V),
                          RG_OK);
         check_ref(&f, c, "token_loss", token_loss, N, LOSS_ATOL, LOSS_RTOL);
@@ -93,7 +107,7 @@ static void jsd_matches_torch(void **state) {
         assert_int_equal(stats.count, 5); /* one of the six positions is masked */
         /* in place: the gradient overwrites the student logits */
         nn_jsd_stats again = {0};
-        assert_int_equal(nn_jsd(student, NULL, NULL, NULL, &again, student, teacher, NULL, mask, &config, grad_scale,
+        assert_int_equal(jsd_run(student, NULL, NULL, NULL, &again, student, teacher, NULL, mask, &config, grad_scale,
                                 (int)N, V),
                          RG_OK);
         check_ref(&f, c, "dstudent", student, n, GRAD_ATOL, GRAD_RTOL);
@@ -124,7 +138,7 @@ static void jsd_near_one_hot_is_finite_and_exact(void **state) {
             nn_jsd_config config = {.beta = betas[b], .clip = NN_CLIP_NONE, .top_k = top_k};
             float token_loss[2];
             nn_jsd_stats stats = {0};
-            assert_int_equal(nn_jsd(grad, token_loss, NULL, NULL, &stats, student, teacher, NULL, NULL, &config, 1.0f,
+            assert_int_equal(jsd_run(grad, token_loss, NULL, NULL, &stats, student, teacher, NULL, NULL, &config, 1.0f,
                                     N, V),
                              RG_OK);
             assert_true(fabs(token_loss[0]) < 1e-6);
@@ -139,7 +153,8 @@ static void jsd_near_one_hot_is_finite_and_exact(void **state) {
     /* forward KL: d/ds = P_S - P_T = +1 at the student's peak, -1 at the teacher's */
     nn_jsd_config forward = {.beta = 0.0f};
     nn_jsd_stats stats = {0};
-    assert_int_equal(nn_jsd(grad, NULL, NULL, NULL, &stats, student, teacher, NULL, NULL, &forward, 1.0f, N, V), RG_OK);
+    assert_int_equal(jsd_run(grad, NULL, NULL, NULL, &stats, student, teacher, NULL, NULL, &forward, 1.0f, N, V),
+                     RG_OK);
     assert_true(fabs(grad[V] - 1.0f) < 1e-6 && fabs(grad[V + 1] + 1.0f) < 1e-6);
     free(student); free(teacher); free(grad);
 }
@@ -150,13 +165,13 @@ static void jsd_rejects_bad_config(void **state) {
     int32_t target = 4;
     nn_jsd_stats stats = {0};
     nn_jsd_config bad_beta = {.beta = 1.5f};
-    assert_int_equal(nn_jsd(NULL, NULL, NULL, NULL, &stats, s, t, NULL, NULL, &bad_beta, 1.0f, 1, 4), RG_ERR);
+    assert_int_equal(jsd_run(NULL, NULL, NULL, NULL, &stats, s, t, NULL, NULL, &bad_beta, 1.0f, 1, 4), RG_ERR);
     assert_non_null(strstr(rg_errmsg(), "beta"));
     nn_jsd_config bad_tau = {.beta = 0.5f, .clip = NN_CLIP_TOKEN, .tau = 0.0f};
-    assert_int_equal(nn_jsd(NULL, NULL, NULL, NULL, &stats, s, t, NULL, NULL, &bad_tau, 1.0f, 1, 4), RG_ERR);
+    assert_int_equal(jsd_run(NULL, NULL, NULL, NULL, &stats, s, t, NULL, NULL, &bad_tau, 1.0f, 1, 4), RG_ERR);
     assert_non_null(strstr(rg_errmsg(), "tau"));
     nn_jsd_config ok = {.beta = 0.5f};
-    assert_int_equal(nn_jsd(NULL, NULL, NULL, NULL, &stats, s, t, &target, NULL, &ok, 1.0f, 1, 4), RG_ERR);
+    assert_int_equal(jsd_run(NULL, NULL, NULL, NULL, &stats, s, t, &target, NULL, &ok, 1.0f, 1, 4), RG_ERR);
     assert_non_null(strstr(rg_errmsg(), "outside the vocabulary"));
     assert_int_equal(stats.count, 0);
 }
