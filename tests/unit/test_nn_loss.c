@@ -8,7 +8,9 @@
  * V = 43 (8-wide blocks + a tail), and five cases at V = 2053 (long rows).
  * Tolerances: losses, gap, entropy atol 2e-5 + rtol 1e-4 (per-entry f32
  * log-space arithmetic, sums in double); gradients atol 2e-6 + rtol 1e-4;
- * clip counts exact (tau lies in a wide gap between the reference values). */
+ * clip counts exact (tau lies in a wide gap between the reference values).
+ * The JSD's scratch comes from the caller: one thread's worth gives the same
+ * rows bit for bit as every thread's, too little is an RG_ERR. */
 #include "base/error.h"
 #include "nn/nn.h"
 #include "nn_ref_reader.h"
@@ -176,12 +178,52 @@ static void jsd_rejects_bad_config(void **state) {
     assert_int_equal(stats.count, 0);
 }
 
+/* The caller's scratch: one thread's worth runs the rows one after another
+ * with the same per-row results, bit for bit, as every thread's; less than
+ * one thread's is an error, not an overrun; top-k needs less than the full
+ * vocabulary; no rows need none. */
+static void jsd_scratch_from_the_caller(void **state) {
+    (void)state;
+    const int N = 7, V = 301;
+    float *s = malloc((size_t)N * V * sizeof(float)), *t = malloc((size_t)N * V * sizeof(float));
+    for (int i = 0; i < N * V; i++) s[i] = (float)((i * 37) % 101) * 0.05f, t[i] = (float)((i * 53) % 97) * 0.04f;
+    float *g_all = malloc((size_t)N * V * sizeof(float)), *g_one = malloc((size_t)N * V * sizeof(float));
+    float loss_all[7], loss_one[7];
+    const nn_jsd_config configs[2] = {{.beta = 0.5f}, {.beta = 0.25f, .top_k = 9}};
+    for (int c = 0; c < 2; c++) {
+        const size_t one = nn_jsd_scratch_floats(&configs[c], V, 1);
+        const size_t all = nn_jsd_scratch_floats(&configs[c], V, nn_max_threads());
+        assert_true(all == one * (size_t)nn_max_threads());
+        float *scratch = malloc(all * sizeof(float));
+        nn_jsd_stats st_all = {0}, st_one = {0};
+        assert_int_equal(nn_jsd(g_all, loss_all, NULL, NULL, &st_all, scratch, all, s, t, NULL, NULL, &configs[c], 1.0f,
+                                N, V),
+                         RG_OK);
+        assert_int_equal(nn_jsd(g_one, loss_one, NULL, NULL, &st_one, scratch, one, s, t, NULL, NULL, &configs[c], 1.0f,
+                                N, V),
+                         RG_OK);
+        assert_memory_equal(g_all, g_one, (size_t)N * V * sizeof(float));
+        assert_memory_equal(loss_all, loss_one, sizeof loss_all);
+        assert_int_equal(st_one.count, N);
+        assert_int_equal(nn_jsd(g_one, NULL, NULL, NULL, &st_one, scratch, one - 1, s, t, NULL, NULL, &configs[c],
+                                1.0f, N, V),
+                         RG_ERR);
+        assert_non_null(strstr(rg_errmsg(), "scratch"));
+        assert_int_equal(nn_jsd(NULL, NULL, NULL, NULL, &st_one, NULL, 0, s, t, NULL, NULL, &configs[c], 1.0f, 0, V),
+                         RG_OK);
+        free(scratch);
+    }
+    assert_true(nn_jsd_scratch_floats(&configs[1], V, 1) < nn_jsd_scratch_floats(&configs[0], V, 1));
+    free(s); free(t); free(g_all); free(g_one);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cross_entropy_matches_torch),
         cmocka_unit_test(jsd_matches_torch),
         cmocka_unit_test(jsd_near_one_hot_is_finite_and_exact),
         cmocka_unit_test(jsd_rejects_bad_config),
+        cmocka_unit_test(jsd_scratch_from_the_caller),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
