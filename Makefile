@@ -55,7 +55,7 @@ endif
 # machine otherwise meets a compiler error about cjson.h). Only checked, never
 # installed here: `make deps-build` / `make deps` install as root, and `make
 # demo` and `make test` run them first, so they are not checked at this level.
-CHECKED_GOALS := $(filter-out help deps deps-build clean demo test,$(or $(MAKECMDGOALS),all))
+CHECKED_GOALS := $(filter-out help deps deps-build clean demo test check-layering,$(or $(MAKECMDGOALS),all))
 ifneq ($(CHECKED_GOALS),)
 DEPS_KIND := $(if $(filter test-% $(B)/tests/% build/tests/% build-asan/tests/%,$(CHECKED_GOALS)),test,build)
 MISSING_DEPS := $(shell sh tools/check_deps.sh $(DEPS_KIND) $(BLAS_DIR))
@@ -70,15 +70,16 @@ export RGSD_SHARED ?= $(SHARED)
 export RGSD_REF_DIR ?= $(abspath build/ref)
 export RGSD_NODE_DIR ?= $(abspath tests/ref)
 
-.PHONY: all help deps deps-build test test-unit test-ref test-asan test-e2e refs demo bench clean
+.PHONY: all help deps deps-build test test-unit test-ref test-asan test-e2e check-layering refs demo bench clean
 all: $(B)/rgsd
 
 help:
 	@echo "make          build build/rgsd (V=1 shows every compiler command)"
 	@echo "make deps     install missing Debian and npm packages for build and tests (apt-get as root)"
 	@echo "make deps-build  only what building and the demo need"
-	@echo "make test     deps + build + every test (unit, unit on RGSD_KERNELS=ref, reference, ASan+UBSan, end-to-end, fuzz smoke)"
+	@echo "make test     deps + build + every test (layering check, unit, unit on RGSD_KERNELS=ref, reference, ASan+UBSan, end-to-end, fuzz smoke)"
 	@echo "make test-ref the unit suite on the plain-C kernels (RGSD_KERNELS=ref)"
+	@echo "make check-layering  BLAS/SIMD/vector math only in src/nn, no allocation in its kernels (docs/kernels.md)"
 	@echo "make fuzz     run every fuzz harness FUZZ_SECONDS (default 60) each; docs/fuzzing.md"
 	@echo "make demo     run the main job on the built-in default"
 	@echo "make bench    build and run the benchmarks in bench/ (never fail on timing)"
@@ -136,6 +137,12 @@ test-asan: refs
 	@$(MAKE) --no-print-directory B=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" build-asan/rgsd $(TEST_SRC:tests/unit/%.c=build-asan/tests/%)
 	@ASAN_OPTIONS=detect_leaks=1 RGSD_BIN=$(abspath build-asan/rgsd) RGSD_ASAN=1 sh tests/run_unit.sh "asan" $(TEST_SRC:tests/unit/%.c=build-asan/tests/%)
 
+# Where arithmetic lives (docs/kernels.md): a grep over src/, under a second.
+# One line in the results file, so tests/summary.sh counts it.
+check-layering:
+	@mkdir -p build; if sh tools/check_layering.sh src; then r="1 0"; else r="0 1"; fi; \
+	echo "layering check_layering $$r 0" >> $${RGSD_RESULTS:-build/test-results.txt}; [ "$$r" = "1 0" ]
+
 test-e2e: $(B)/rgsd
 	@RGSD_BIN=$(abspath $(B)/rgsd) sh tests/run_e2e.sh
 
@@ -143,7 +150,7 @@ test-e2e: $(B)/rgsd
 # closing "N passed, N failed, N skipped" line over all of them.
 test: deps
 	@mkdir -p build; rm -f build/test-results.txt; st=0; \
-	for t in test-unit test-ref test-asan test-e2e test-fuzz; do $(MAKE) --no-print-directory $$t || st=1; done; \
+	for t in check-layering test-unit test-ref test-asan test-e2e test-fuzz; do $(MAKE) --no-print-directory $$t || st=1; done; \
 	sh tests/summary.sh build/test-results.txt || st=1; exit $$st
 
 bench: $(BENCH_BIN) $(B)/rgsd

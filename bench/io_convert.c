@@ -17,6 +17,7 @@
 #include "base/timer.h"
 #include "gen/sample.h"
 #include "io/dtype.h"
+#include "nn/nn.h"
 
 static volatile float sink;
 
@@ -40,7 +41,7 @@ static void bench_conversions(size_t n) {
     rg_rng_seed(&rng, 1);
     for (size_t i = 0; i < n; i++) {
         f32[i] = rg_rng_normal(&rng);
-        half[i] = rg_f32_to_bf16(f32[i]);
+        half[i] = nn_f32_to_bf16(f32[i]);
     }
     double copy4 = TIME_BEST(5, memcpy(f32_out, f32, n * 4));
     double copy2 = TIME_BEST(5, memcpy(half_out, half, n * 2));
@@ -54,20 +55,20 @@ static void bench_conversions(size_t n) {
         double bulk, scalar;
         switch (k) {
         case 0:
-            bulk = TIME_BEST(5, rg_f16_to_f32_array(half, f32_out, n));
-            scalar = TIME_BEST(3, for (size_t i = 0; i < n; i++) f32_out[i] = rg_f16_to_f32(half[i]));
+            bulk = TIME_BEST(5, nn_f16_to_f32_array(f32_out, half, n));
+            scalar = TIME_BEST(3, for (size_t i = 0; i < n; i++) f32_out[i] = nn_f16_to_f32(half[i]));
             break;
         case 1:
-            bulk = TIME_BEST(5, rg_bf16_to_f32_array(half, f32_out, n));
-            scalar = TIME_BEST(3, for (size_t i = 0; i < n; i++) f32_out[i] = rg_bf16_to_f32(half[i]));
+            bulk = TIME_BEST(5, nn_bf16_to_f32_array(f32_out, half, n));
+            scalar = TIME_BEST(3, for (size_t i = 0; i < n; i++) f32_out[i] = nn_bf16_to_f32(half[i]));
             break;
         case 2:
-            bulk = TIME_BEST(5, rg_f32_to_f16_array(f32, half_out, n));
-            scalar = TIME_BEST(3, for (size_t i = 0; i < n; i++) half_out[i] = rg_f32_to_f16(f32[i]));
+            bulk = TIME_BEST(5, nn_f32_to_f16_array(half_out, f32, n));
+            scalar = TIME_BEST(3, for (size_t i = 0; i < n; i++) half_out[i] = nn_f32_to_f16(f32[i]));
             break;
         default:
-            bulk = TIME_BEST(5, rg_f32_to_bf16_array(f32, half_out, n));
-            scalar = TIME_BEST(3, for (size_t i = 0; i < n; i++) half_out[i] = rg_f32_to_bf16(f32[i]));
+            bulk = TIME_BEST(5, nn_f32_to_bf16_array(half_out, f32, n));
+            scalar = TIME_BEST(3, for (size_t i = 0; i < n; i++) half_out[i] = nn_f32_to_bf16(f32[i]));
             break;
         }
         double copy = copy4; /* 8 bytes moved per value: at least what a conversion moves */

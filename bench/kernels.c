@@ -220,14 +220,18 @@ int main(void) {
         nn_jsd_stats js = {0};
         BEST_OF(3, t_ce, nn_cross_entropy(grad, NULL, &ce, s, targets, NULL, 1.0f, rows, VOCAB));
         nn_jsd_config full = {.beta = 0.5f}, topk = {.beta = 0.5f, .top_k = 64};
-        BEST_OF(3, t_jsd, nn_jsd(grad, NULL, NULL, NULL, &js, s, t, targets, NULL, &full, 1.0f, rows, VOCAB));
-        BEST_OF(3, t_topk, nn_jsd(grad, NULL, NULL, NULL, &js, s, t, targets, NULL, &topk, 1.0f, rows, VOCAB));
+        size_t floats = nn_jsd_scratch_floats(&full, VOCAB, nn_max_threads()); /* >= the top-64 need */
+        float *scratch = malloc(floats * sizeof(float));
+        BEST_OF(3, t_jsd,
+                nn_jsd(grad, NULL, NULL, NULL, &js, scratch, floats, s, t, targets, NULL, &full, 1.0f, rows, VOCAB));
+        BEST_OF(3, t_topk,
+                nn_jsd(grad, NULL, NULL, NULL, &js, scratch, floats, s, t, targets, NULL, &topk, 1.0f, rows, VOCAB));
         double lm_head = 3 * 2.0 * HIDDEN * VOCAB / (sgemm_rate * 1e9); /* fwd+bwd LM head per position */
         printf("\n[losses, V=%d] per position: cross-entropy+grad %.3f ms, JSD(0.5)+grad full %.3f ms, top-64 %.3f "
                "ms; the LM head fwd+bwd at the sgemm rate: %.3f ms (JSD/LM head = %.2f)\n",
                VOCAB, t_ce / rows * 1e3, t_jsd / rows * 1e3, t_topk / rows * 1e3, lm_head * 1e3,
                t_jsd / rows / lm_head);
-        free(s), free(t), free(grad), free(targets);
+        free(s), free(t), free(grad), free(targets), free(scratch);
     }
     return 0;
 }

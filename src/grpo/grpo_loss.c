@@ -1,10 +1,10 @@
 /* grpo_loss.c — group-normalised advantages and the GRPO loss head (the
  * formulas are in grpo.h). */
 #include <math.h>
-#include <string.h>
 
 #include "base/error.h"
 #include "grpo/grpo.h"
+#include "nn/nn.h"
 
 int rg_grpo_advantages(const double *rewards, int n_groups, int group_size, int scale_by_std, double *advantages,
                        int *zero_std_groups) {
@@ -38,59 +38,25 @@ int rg_grpo_advantages(const double *rewards, int n_groups, int group_size, int 
     return RG_OK;
 }
 
-/* Per row: log-softmax at the target, then the surrogate, k3 and the gradient
- * d loss / d logits = g * (onehot(y) - softmax), g = d loss / d lp * scale.
- * Rows are independent: one thread each. */
+/* The loss head of one sequence, chunk by chunk: the per-token arithmetic
+ * is nn's (nn_policy_loss); here the rows' running index into the
+ * sequence's targets and log-probs, and the sums. */
 int rg_grpo_head_fn(void *ctx, const int32_t *positions, int n, float *logits, int V) {
     (void)positions;
     rg_grpo_head *h = ctx;
     const int row0 = h->next_row;
-    const double A = h->advantage, eps = h->cfg.clip_eps, beta = h->cfg.kl_coef;
-    for (int i = 0; i < n; i++) {
-        int32_t y = h->targets[row0 + i];
-        if (y < 0 || y >= V) return rg_error("grpo: target token %d outside the vocabulary (%d)", y, V);
-    }
-    double loss = 0, surr_sum = 0, kl_sum = 0, ratio_sum = 0;
-    long clipped = 0;
-#pragma omp parallel for schedule(static) reduction(+ : loss, surr_sum, kl_sum, ratio_sum, clipped)
-    for (int i = 0; i < n; i++) {
-        float *z = logits + (size_t)i * (size_t)V;
-        const int row = row0 + i;
-        const int32_t y = h->targets[row];
-        float zmax = z[0];
-        for (int v = 1; v < V; v++) zmax = z[v] > zmax ? z[v] : zmax;
-        double sum = 0;
-        for (int v = 0; v < V; v++) sum += exp((double)z[v] - zmax);
-        const double lse = zmax + log(sum);
-        const double lp = (double)z[y] - lse;
-        const double ratio = exp(lp - (double)h->old_logprobs[row]);
-        const double clipped_ratio = fmin(fmax(ratio, 1.0 - eps), 1.0 + eps);
-        const double surr = -fmin(ratio * A, clipped_ratio * A);
-        const int is_clipped = (A > 0 && ratio > 1.0 + eps) || (A < 0 && ratio < 1.0 - eps);
-        double dlp = is_clipped ? 0.0 : -ratio * A;
-        double k3 = 0;
-        if (beta > 0) {
-            const double d = (double)h->ref_logprobs[row] - lp;
-            k3 = exp(d) - d - 1.0;
-            dlp += beta * (1.0 - exp(d));
-        }
-        loss += surr + beta * k3;
-        surr_sum += surr;
-        kl_sum += k3;
-        ratio_sum += ratio;
-        clipped += is_clipped;
-        if (h->with_grad) {
-            const double g = dlp * h->grad_scale;
-            for (int v = 0; v < V; v++) z[v] = (float)(-g * exp((double)z[v] - lse));
-            z[y] += (float)g;
-        }
-    }
-    h->stats.loss_sum += loss;
-    h->stats.surrogate_sum += surr_sum;
-    h->stats.kl_sum += kl_sum;
-    h->stats.ratio_sum += ratio_sum;
-    h->stats.clipped += clipped;
-    h->stats.tokens += n;
+    const nn_policy_loss_config config = {.clip_eps = h->cfg.clip_eps, .kl_coef = h->cfg.kl_coef};
+    nn_policy_loss_stats chunk = {0};
+    if (nn_policy_loss(h->with_grad ? logits : NULL, &chunk, logits, h->targets + row0, h->old_logprobs + row0,
+                       h->ref_logprobs ? h->ref_logprobs + row0 : NULL, h->advantage, &config, h->grad_scale, n,
+                       V) != RG_OK)
+        return rg_error_prefix("grpo");
+    h->stats.loss_sum += chunk.loss_sum;
+    h->stats.surrogate_sum += chunk.surrogate_sum;
+    h->stats.kl_sum += chunk.kl_sum;
+    h->stats.ratio_sum += chunk.ratio_sum;
+    h->stats.clipped += chunk.clipped;
+    h->stats.tokens += chunk.count;
     h->next_row += n;
     return RG_OK;
 }

@@ -1,13 +1,12 @@
-/* dtype.c — dtype table and float conversions (scalar + AVX2/F16C bulk). */
+/* dtype.c — the dtype table and conversion of a tensor's stored bytes to
+ * f32 or bf16. The element conversions themselves (bf16, f16, SIMD and
+ * plain C) are nn's (nn/convert.c): this file is format logic only. */
 #include "io/dtype.h"
 
-#include <cpuid.h>
-#include <immintrin.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "base/error.h"
-#include "nn/cpu.h"
+#include "nn/nn.h"
 
 static const struct {
     const char *name;
@@ -66,165 +65,12 @@ int rg_dtype_is_float(rg_dtype dtype) {
            dtype == RG_Q8_0;
 }
 
-static inline uint32_t f32_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-static inline float bits_f32(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-/* Round to nearest even on the 16 dropped bits; NaN keeps its sign and top
- * payload bits and gets the quiet bit, so it cannot round into infinity. */
-uint16_t rg_f32_to_bf16(float f) {
-    uint32_t bits = f32_bits(f);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x0040u);
-    bits += 0x7fffu + ((bits >> 16) & 1u);
-    return (uint16_t)(bits >> 16);
-}
-
-/* Exact: every f16 is an f32. A signalling NaN comes back quiet, as F16C's
- * vcvtph2ps does, so scalar and bulk paths agree bit for bit. */
-float rg_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exponent = (h >> 10) & 0x1fu;
-    uint32_t mantissa = h & 0x3ffu;
-    if (exponent == 0) {
-        /* zero or subnormal: mantissa * 2^-24, exact in f32 */
-        float magnitude = (float)mantissa * 0x1p-24f;
-        return bits_f32(f32_bits(magnitude) | sign);
-    }
-    if (exponent == 31) {
-        if (mantissa == 0) return bits_f32(sign | 0x7f800000u);
-        return bits_f32(sign | 0x7fc00000u | (mantissa << 13));
-    }
-    return bits_f32(sign | ((exponent + 112u) << 23) | (mantissa << 13));
-}
-
-/* Round to nearest even, overflow to infinity, gradual underflow into f16
- * subnormals; NaN -> quiet NaN with the top payload bits (as vcvtps2ph). */
-uint16_t rg_f32_to_f16(float f) {
-    uint32_t bits = f32_bits(f);
-    uint16_t sign = (uint16_t)((bits >> 16) & 0x8000u);
-    uint32_t magnitude = bits & 0x7fffffffu;
-    if (magnitude > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | ((magnitude >> 13) & 0x3ffu));
-    if (magnitude >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* >= 65520 rounds to inf */
-    if (magnitude < 0x38800000u) {                                      /* below 2^-14: subnormal */
-        uint32_t exponent = magnitude >> 23;
-        if (exponent < 102) return sign; /* below 2^-25: rounds to zero (ties included) */
-        uint32_t mantissa = (magnitude & 0x7fffffu) | 0x800000u;
-        uint32_t shift = 126 - exponent; /* value / 2^-24 = mantissa >> shift */
-        uint32_t q = mantissa >> shift;
-        uint32_t rest = mantissa & ((1u << shift) - 1u), half = 1u << (shift - 1);
-        if (rest > half || (rest == half && (q & 1u))) q++;
-        return (uint16_t)(sign | q);
-    }
-    uint32_t rebased = magnitude - 0x38000000u; /* exponent bias 127 -> 15 */
-    rebased += 0xfffu + ((rebased >> 13) & 1u);
-    return (uint16_t)(sign | (rebased >> 13));
-}
-
-/* ---- bulk: AVX2 + F16C when the CPU has them (the ASan build is compiled
- * without -march, hence the target attributes and the runtime check). */
-
-/* 1 when the 8-wide loops below may run: the CPU has AVX2 and F16C, and the
- * kernel switch (src/nn/cpu.h, one for the whole program) is not on the ref
- * path. The scalar conversions are exact, so both give the same bits (tested). */
-static int have_f16c_avx2(void);
-static int use_avx2(void) { return nn_cpu_path() != NN_KERNELS_REF && have_f16c_avx2(); }
-
-static int have_f16c_avx2(void) {
-    /* AVX2 from the compiler runtime's flags (filled in at startup, OS
-     * support for the YMM state included); F16C straight from CPUID leaf 1,
-     * because clang 14's __builtin_cpu_supports does not know "f16c". CPUID
-     * is slow under a hypervisor, so the answer is kept: the race is benign
-     * (every thread computes the same value) and atomic, so not a data race. */
-    static _Atomic int known = -1;
-    int have = atomic_load_explicit(&known, memory_order_relaxed);
-    if (have < 0) {
-        unsigned eax, ebx, ecx, edx;
-        have = __builtin_cpu_supports("avx2") && __get_cpuid(1, &eax, &ebx, &ecx, &edx) &&
-               (ecx & bit_F16C);
-        atomic_store_explicit(&known, have, memory_order_relaxed);
-    }
-    return have;
-}
-
-__attribute__((target("avx2,f16c"))) static size_t f16_to_f32_avx2(const uint16_t *src,
-                                                                    float *dst, size_t n) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
-    return i;
-}
-
-__attribute__((target("avx2,f16c"))) static size_t f32_to_f16_avx2(const float *src,
-                                                                    uint16_t *dst, size_t n) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm_storeu_si128((__m128i *)(dst + i),
-                         _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
-    return i;
-}
-
-__attribute__((target("avx2"))) static size_t bf16_to_f32_avx2(const uint16_t *src, float *dst,
-                                                              size_t n) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(src + i)));
-        _mm256_storeu_si256((__m256i *)(dst + i), _mm256_slli_epi32(wide, 16));
-    }
-    return i;
-}
-
-__attribute__((target("avx2"))) static size_t f32_to_bf16_avx2(const float *src, uint16_t *dst,
-                                                              size_t n) {
-    const __m256i one = _mm256_set1_epi32(1), bias = _mm256_set1_epi32(0x7fff);
-    const __m256i abs_mask = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
-    const __m256i quiet = _mm256_set1_epi32(0x0040);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256i bits = _mm256_loadu_si256((const __m256i *)(src + i));
-        __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), one);
-        __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(bits, _mm256_add_epi32(bias, lsb)), 16);
-        __m256i nan_result = _mm256_or_si256(_mm256_srli_epi32(bits, 16), quiet);
-        __m256i is_nan = _mm256_cmpgt_epi32(_mm256_and_si256(bits, abs_mask), inf);
-        __m256i out = _mm256_blendv_epi8(rounded, nan_result, is_nan);
-        __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(out), _mm256_extracti128_si256(out, 1));
-        _mm_storeu_si128((__m128i *)(dst + i), packed);
-    }
-    return i;
-}
-
-void rg_f16_to_f32_array(const uint16_t *src, float *dst, size_t n) {
-    size_t i = use_avx2() ? f16_to_f32_avx2(src, dst, n) : 0;
-    for (; i < n; i++) dst[i] = rg_f16_to_f32(src[i]);
-}
-
-void rg_f32_to_f16_array(const float *src, uint16_t *dst, size_t n) {
-    size_t i = use_avx2() ? f32_to_f16_avx2(src, dst, n) : 0;
-    for (; i < n; i++) dst[i] = rg_f32_to_f16(src[i]);
-}
-
-void rg_bf16_to_f32_array(const uint16_t *src, float *dst, size_t n) {
-    size_t i = use_avx2() ? bf16_to_f32_avx2(src, dst, n) : 0;
-    for (; i < n; i++) dst[i] = rg_bf16_to_f32(src[i]);
-}
-
-void rg_f32_to_bf16_array(const float *src, uint16_t *dst, size_t n) {
-    size_t i = use_avx2() ? f32_to_bf16_avx2(src, dst, n) : 0;
-    for (; i < n; i++) dst[i] = rg_f32_to_bf16(src[i]);
-}
-
 void rg_q8_0_to_f32_array(const void *blocks, float *dst, size_t n) {
     const uint8_t *block = blocks;
     for (size_t b = 0; b < n / RG_Q8_0_BLOCK; b++, block += RG_Q8_0_BLOCK_BYTES) {
         uint16_t scale_bits;
         memcpy(&scale_bits, block, 2);
-        float scale = rg_f16_to_f32(scale_bits);
+        float scale = nn_f16_to_f32(scale_bits);
         const int8_t *quants = (const int8_t *)(block + 2);
         float *out = dst + b * RG_Q8_0_BLOCK;
         for (int j = 0; j < RG_Q8_0_BLOCK; j++) out[j] = scale * (float)quants[j];
@@ -250,17 +96,17 @@ int rg_convert_to_f32(rg_dtype dtype, const void *src, float *dst, size_t n) {
         return RG_OK;
     case RG_F16:
     case RG_BF16: {
-        void (*convert)(const uint16_t *, float *, size_t) =
-            dtype == RG_F16 ? rg_f16_to_f32_array : rg_bf16_to_f32_array;
+        void (*convert)(float *, const uint16_t *, size_t) =
+            dtype == RG_F16 ? nn_f16_to_f32_array : nn_bf16_to_f32_array;
         if (((uintptr_t)src & 1u) == 0) {
-            convert((const uint16_t *)src, dst, n);
+            convert(dst, (const uint16_t *)src, n);
             return RG_OK;
         }
         uint16_t bounce[CHUNK];
         for (size_t i = 0; i < n; i += CHUNK) {
             size_t m = n - i < CHUNK ? n - i : CHUNK;
             memcpy(bounce, bytes + 2 * i, 2 * m);
-            convert(bounce, dst + i, m);
+            convert(dst + i, bounce, m);
         }
         return RG_OK;
     }
@@ -290,7 +136,7 @@ int rg_convert_to_bf16(rg_dtype dtype, const void *src, uint16_t *dst, size_t n)
     for (size_t i = 0; i < n; i += CHUNK) {
         size_t m = n - i < CHUNK ? n - i : CHUNK; /* CHUNK is a multiple of 32 */
         if (rg_convert_to_f32(dtype, bytes + (i / block) * unit, buf, m) != RG_OK) return RG_ERR;
-        rg_f32_to_bf16_array(buf, dst + i, m);
+        nn_f32_to_bf16_array(dst + i, buf, m);
     }
     return RG_OK;
 }

@@ -8,7 +8,6 @@
  * Conversions are exact where the target can hold the value and round to
  * nearest even otherwise (f32 -> f16, f32 -> bf16), as numpy and PyTorch do.
  * NaN stays NaN (quietened, sign kept); infinities and subnormals are exact.
- * The bulk functions use F16C/AVX2 and agree bit for bit with the scalar ones.
  */
 #ifndef RG_DTYPE_H
 #define RG_DTYPE_H
@@ -52,20 +51,8 @@ size_t rg_dtype_bytes(rg_dtype dtype, uint64_t numel, int *ok);
 /* 1 for F64/F32/F16/BF16/Q8_0: the types rg_convert_to_f32 reads. */
 int rg_dtype_is_float(rg_dtype dtype);
 
-/* Scalar conversions. */
-static inline float rg_bf16_to_f32(uint16_t h) {
-    union { uint32_t u; float f; } v = {.u = (uint32_t)h << 16};
-    return v.f;
-}
-uint16_t rg_f32_to_bf16(float f);
-float rg_f16_to_f32(uint16_t h);
-uint16_t rg_f32_to_f16(float f);
-
-/* Bulk conversions of n values (AVX2/F16C, scalar tail). */
-void rg_f16_to_f32_array(const uint16_t *src, float *dst, size_t n);
-void rg_f32_to_f16_array(const float *src, uint16_t *dst, size_t n);
-void rg_bf16_to_f32_array(const uint16_t *src, float *dst, size_t n);
-void rg_f32_to_bf16_array(const float *src, uint16_t *dst, size_t n);
+/* The element conversions (bf16, f16; scalar and arrays) are nn's:
+ * nn_bf16_to_f32, nn_f32_to_f16_array, ... in nn/nn.h. */
 
 /* Q8_0: n values (a multiple of 32) from n/32 blocks. */
 void rg_q8_0_to_f32_array(const void *blocks, float *dst, size_t n);

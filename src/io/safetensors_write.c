@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "io/file.h"
 #include "io/safetensors.h"
+#include "nn/nn.h"
 
 typedef struct {
     const rg_st_entry *entry;
@@ -119,8 +120,8 @@ static int write_tensor_data(FILE *fp, const planned *p) {
     size_t n = p->nbytes / 2;
     for (size_t i = 0; i < n; i += CHUNK) {
         size_t m = n - i < CHUNK ? n - i : CHUNK;
-        if (e->dtype == RG_BF16) rg_f32_to_bf16_array(e->from_f32 + i, converted, m);
-        else rg_f32_to_f16_array(e->from_f32 + i, converted, m);
+        if (e->dtype == RG_BF16) nn_f32_to_bf16_array(converted, e->from_f32 + i, m);
+        else nn_f32_to_f16_array(converted, e->from_f32 + i, m);
         if (fwrite(converted, 2, m, fp) != m) return 0;
     }
     return 1;

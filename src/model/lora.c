@@ -1,13 +1,14 @@
-/* lora.c — LoRA adapter layout, initialisation, forward and backward (see lora.h). */
+/* lora.c — LoRA adapter layout, initialisation, and the forward and backward
+ * of one slot through nn's kernels (see lora.h). */
 #include "model/lora.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "nn/nn.h"
 
 static const char *const module_names[RG_LORA_N_MODULES] = {"q_proj", "k_proj", "v_proj", "o_proj",
                                                             "gate_proj", "up_proj", "down_proj"};
@@ -106,28 +107,18 @@ void rg_lora_init_weights(rg_lora *lora, uint64_t seed) {
         }
 }
 
+/* The arithmetic is nn's (nn/lora.c); here only where A and B live. */
+
 // x[N,in] -> xa[N,r] = x A^T; y[N,out] += scaling * xa B^T
 void rg_lora_forward(float *y, float *xa, const rg_lora *lora, const rg_lora_slot *slot, const float *x, int N) {
-    const int r = lora->rank;
-    const float *A = lora->params + slot->a_offset, *B = lora->params + slot->b_offset;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, r, slot->in, 1.0f, x, slot->in, A, slot->in, 0.0f, xa, r);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, slot->out, r, lora->scaling, xa, r, B, r, 1.0f, y,
-                slot->out);
+    nn_lora_forward(y, xa, x, lora->params + slot->a_offset, lora->params + slot->b_offset, lora->scaling, N,
+                    slot->in, slot->out, lora->rank);
 }
 
 // dy[N,out], x[N,in], xa[N,r] -> dA[r,in] +=, dB[out,r] +=, dx[N,in] +=
 void rg_lora_backward(float *dx, float *scratch, rg_lora *lora, const rg_lora_slot *slot, const float *dy,
                       const float *x, const float *xa, int N) {
-    const int r = lora->rank, in = slot->in, out = slot->out;
-    const float s = lora->scaling;
-    const float *A = lora->params + slot->a_offset, *B = lora->params + slot->b_offset;
-    float *dA = lora->grads + slot->a_offset, *dB = lora->grads + slot->b_offset;
-    /* dB = s * dy^T xa */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, r, N, s, dy, out, xa, r, 1.0f, dB, r);
-    /* dxa[N, r] = s * dy B */
-    float *dxa = scratch;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, r, out, s, dy, out, B, r, 0.0f, dxa, r);
-    /* dA = dxa^T x ; dx += dxa A */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, in, N, 1.0f, dxa, r, x, in, 1.0f, dA, in);
-    if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, r, 1.0f, dxa, r, A, in, 1.0f, dx, in);
+    nn_lora_backward(dx, lora->grads + slot->a_offset, lora->grads + slot->b_offset, scratch, dy, x, xa,
+                     lora->params + slot->a_offset, lora->params + slot->b_offset, lora->scaling, N, slot->in,
+                     slot->out, lora->rank);
 }

@@ -8,7 +8,9 @@
  * OpenBLAS has its own switch, OPENBLAS_CORETYPE; the two are independent. */
 #include "nn/cpu.h"
 
+#include <cpuid.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +20,29 @@
 #include "nn/nn.h"
 
 #include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* __builtin_cpu_supports reads CPUID and, for AVX/AVX-512, the OS's XCR0
  * (libgcc checks that the OS saves the wide registers). */
 int nn_cpu_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+
+int nn_cpu_has_f16c(void) {
+    /* AVX2 from the compiler runtime's flags (OS support for the YMM state
+     * included); F16C straight from CPUID leaf 1, because clang 14's
+     * __builtin_cpu_supports does not know "f16c". CPUID is slow under a
+     * hypervisor, so the answer is kept: every thread computes the same
+     * value, and the store is atomic, so the race is benign. */
+    static _Atomic int known = -1;
+    int have = atomic_load_explicit(&known, memory_order_relaxed);
+    if (have < 0) {
+        unsigned eax, ebx, ecx, edx;
+        have = __builtin_cpu_supports("avx2") && __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C);
+        atomic_store_explicit(&known, have, memory_order_relaxed);
+    }
+    return have;
+}
 
 nn_kernel_path nn_cpu_best(void) {
     if (nn_cpu_has_avx512()) return NN_KERNELS_AVX512;
@@ -73,6 +94,14 @@ nn_kernel_path nn_cpu_path(void) {
 void nn_cpu_set_path_for_tests(nn_kernel_path path) {
     nn_cpu_path(); /* resolve first, so the once-only resolve cannot overwrite it */
     chosen = path;
+}
+
+int nn_max_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
 }
 
 void nn_kernels_describe(char *buf, size_t size) {

@@ -19,6 +19,8 @@ typedef enum {
 
 /* 1 when the AVX-512 kernels can run here (CPU and OS), whatever was chosen. */
 int nn_cpu_has_avx512(void);
+/* 1 when the CPU has AVX2 and F16C (the f16 array conversions use both). */
+int nn_cpu_has_f16c(void);
 /* The best path this CPU (and OS) runs: AVX512, else AVX2 (AVX2 + FMA), else REF. */
 nn_kernel_path nn_cpu_best(void);
 /* The path in use: RGSD_KERNELS if valid, else the best this CPU runs.

@@ -431,10 +431,26 @@ static void row_top_k(const divergence *dv, const nn_jsd_config *config, float *
             drow[idx[b]] = grad_scale * (forward ? pg[b] - p_top[b] * (float)pg_sum : p_top[b] * (float)slope_minus_mean[b]);
 }
 
+static int effective_top_k(const nn_jsd_config *config, int V) {
+    return config->top_k > 0 && config->top_k < V ? config->top_k : 0;
+}
+
+/* One thread's scratch in floats, a whole number of 64-byte lines: full
+ * vocabulary: terms, pg, p [V] each; top-k: k ids + 2(k+1) floats + 8 bytes
+ * to align + (k+1) doubles (row_top_k). */
+static size_t thread_scratch_floats(int top_k, int V) {
+    size_t floats = top_k ? (size_t)top_k + 2 * ((size_t)top_k + 1) + 2 + 2 * ((size_t)top_k + 1) : 3 * (size_t)V;
+    return (floats + 15) & ~(size_t)15;
+}
+
+size_t nn_jsd_scratch_floats(const nn_jsd_config *config, int V, int threads) {
+    return thread_scratch_floats(effective_top_k(config, V), V) * (size_t)(threads > 0 ? threads : 1);
+}
+
 // student[N,V], teacher[N,V], targets[N] or NULL, mask[N] or NULL -> stats +=, dstudent[N,V], token_*[N]
 int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_entropy, nn_jsd_stats *stats,
-           const float *student, const float *teacher, const int32_t *targets, const uint8_t *mask,
-           const nn_jsd_config *config, float grad_scale, int N, int V) {
+           float *scratch, size_t scratch_floats, const float *student, const float *teacher, const int32_t *targets,
+           const uint8_t *mask, const nn_jsd_config *config, float grad_scale, int N, int V) {
     if (!(config->beta >= 0.0f && config->beta <= 1.0f))
         return rg_error("jsd: beta %g is outside [0, 1]", (double)config->beta);
     if (config->clip != NN_CLIP_NONE && config->clip != NN_CLIP_TOKEN && config->clip != NN_CLIP_ENTRY)
@@ -453,28 +469,26 @@ int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_en
         dv.log_beta = logf(config->beta);
         dv.log_one_minus_beta = log1pf(-config->beta);
     }
-    const int top_k = config->top_k > 0 && config->top_k < V ? config->top_k : 0;
+    const int top_k = effective_top_k(config, V);
+    /* The caller's scratch decides how many threads run (one row each at a time). */
+    const size_t per_thread = thread_scratch_floats(top_k, V);
+    if (N > 0 && (!scratch || scratch_floats < per_thread))
+        return rg_error("jsd: scratch of %zu floats, one thread needs %zu (nn_jsd_scratch_floats)", scratch_floats,
+                        per_thread);
 #ifdef _OPENMP
-    const int threads = omp_get_max_threads();
-#else
-    const int threads = 1;
+    int threads = omp_get_max_threads();
+    if ((size_t)threads > scratch_floats / per_thread) threads = (int)(scratch_floats / per_thread);
 #endif
-    /* per thread: full vocabulary: terms, pg, p [V] each; top-k: k ids + 2(k+1) floats + (k+1) doubles */
-    size_t scratch_bytes = top_k ? (size_t)top_k * sizeof(int32_t) + 2 * ((size_t)top_k + 1) * sizeof(float) + 8 +
-                                       ((size_t)top_k + 1) * sizeof(double)
-                                 : 3 * (size_t)V * sizeof(float);
-    scratch_bytes = (scratch_bytes + 63) & ~(size_t)63;
-    char *scratch = rg_malloc(scratch_bytes * (size_t)threads);
-    if (!scratch) return rg_error_prefix("jsd scratch");
 
     double loss_sum = 0.0, clipped = 0.0, clip_total = 0.0, gap_sum = 0.0, entropy_sum = 0.0;
     long count = 0;
-#pragma omp parallel for schedule(dynamic) reduction(+ : loss_sum, clipped, clip_total, gap_sum, entropy_sum, count)
+#pragma omp parallel for schedule(dynamic) num_threads(threads) \
+    reduction(+ : loss_sum, clipped, clip_total, gap_sum, entropy_sum, count)
     for (int n = 0; n < N; n++) {
 #ifdef _OPENMP
-        char *my_scratch = scratch + scratch_bytes * (size_t)omp_get_thread_num();
+        float *my_scratch = scratch + per_thread * (size_t)omp_get_thread_num();
 #else
-        char *my_scratch = scratch;
+        float *my_scratch = scratch;
 #endif
         const float *s = student + (size_t)n * V, *t = teacher + (size_t)n * V;
         float *drow = dstudent ? dstudent + (size_t)n * V : NULL;
@@ -492,7 +506,7 @@ int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_en
         if (top_k)
             row_top_k(&dv, config, drow, s, t, lse_s, lse_t, V, grad_scale, my_scratch, &res);
         else
-            row_full(&dv, config, drow, s, t, lse_s, lse_t, V, grad_scale, (float *)my_scratch, &res);
+            row_full(&dv, config, drow, s, t, lse_s, lse_t, V, grad_scale, my_scratch, &res);
         loss_sum += res.loss;
         clipped += res.clipped;
         clip_total += res.clip_total;
@@ -503,7 +517,6 @@ int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_en
         if (token_gap) token_gap[n] = gap;
         if (token_entropy) token_entropy[n] = (float)res.entropy;
     }
-    free(scratch);
     stats->loss_sum += loss_sum;
     stats->clipped += clipped;
     stats->clip_total += clip_total;

@@ -1,20 +1,9 @@
 /* matmul.c — the f32 linear layer (Hugging Face layout W[out,in]) on
- * OpenBLAS sgemm (few rows: the streaming kernel of gemv.c), and the
- * bf16 <-> f32 array conversions. */
+ * OpenBLAS sgemm (few rows: the streaming kernel of gemv.c). */
 #include <cblas.h>
 
 #include "nn/gemv.h"
 #include "nn/nn.h"
-
-void nn_bf16_to_f32_array(float *out, const uint16_t *in, size_t n) {
-#pragma omp parallel for schedule(static) if (n > (1u << 16))
-    for (size_t i = 0; i < n; i++) out[i] = nn_bf16_to_f32(in[i]);
-}
-
-void nn_f32_to_bf16_array(uint16_t *out, const float *in, size_t n) {
-#pragma omp parallel for schedule(static) if (n > (1u << 16))
-    for (size_t i = 0; i < n; i++) out[i] = nn_f32_to_bf16(in[i]);
-}
 
 /* Adds bias[out] to every row of y[N,out]. */
 static void add_bias_rows(float *y, const float *bias, int N, int out) {

@@ -45,8 +45,16 @@ const char *nn_blas_init(void);
 int nn_kernels_init(void);
 /* "OpenBLAS SkylakeX, rgsd avx512 (auto)" — for logs and reports. */
 void nn_kernels_describe(char *buf, size_t size);
+/* The threads a kernel may run on (OpenMP's maximum; 1 without OpenMP): what
+ * callers size per-thread scratch by. */
+int nn_max_threads(void);
 
-/* ---- bf16 helpers ------------------------------------------------------ */
+/* ---- bf16 and f16 conversions (convert.c) ------------------------------ */
+/* The one implementation of rgsd's half-precision conversions (io's
+ * safetensors/GGUF readers and writers call these too). Exact where the
+ * target holds the value, round to nearest even otherwise (as numpy and
+ * torch); NaN stays NaN (quietened, sign kept). Arrays run the AVX2 (+F16C)
+ * path or plain C per RGSD_KERNELS, with the same bits either way. */
 
 static inline float nn_bf16_to_f32(uint16_t h) {
     union { uint32_t u; float f; } v = {.u = (uint32_t)h << 16};
@@ -58,8 +66,13 @@ static inline uint16_t nn_f32_to_bf16(float f) {
     if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40);
     return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
 }
+float nn_f16_to_f32(uint16_t h);
+uint16_t nn_f32_to_f16(float f); /* overflow -> inf, gradual underflow into subnormals */
+// in[n] -> out[n] (out first, as every nn kernel)
 void nn_bf16_to_f32_array(float *out, const uint16_t *in, size_t n);
 void nn_f32_to_bf16_array(uint16_t *out, const float *in, size_t n);
+void nn_f16_to_f32_array(float *out, const uint16_t *in, size_t n);
+void nn_f32_to_f16_array(uint16_t *out, const float *in, size_t n);
 
 /* ---- linear (matmul.c, matmul_bf16.c, gemv.c) --------------------------- */
 
@@ -76,6 +89,39 @@ void nn_linear_backward(float *dx, float *dW, float *dbias, const float *dy, con
 void nn_linear_bf16_forward(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out);
 /* dy[N,out], W[out,in] bf16 -> dx[N,in] += dy W (the weight itself is frozen). */
 void nn_linear_bf16_backward_input(float *dx, const float *dy, const uint16_t *W, int N, int in, int out);
+
+/* ---- LoRA adapter (lora.c) --------------------------------------------- */
+/* One adapted projection y = x W^T + scaling (x A^T) B^T, A[r,in], B[out,r]
+ * (PEFT: scaling = alpha / r); the frozen x W^T is the caller's linear. */
+
+// x[N,in], A[r,in], B[out,r] -> xa[N,r] = x A^T (written, keep for backward); y[N,out] += scaling * xa B^T
+void nn_lora_forward(float *y, float *xa, const float *x, const float *A, const float *B, float scaling, int N, int in,
+                     int out, int r);
+// dy[N,out], x[N,in], xa[N,r] as in forward -> dA[r,in] +=, dB[out,r] +=, dx[N,in] += (may be NULL); scratch[N,r]
+void nn_lora_backward(float *dx, float *dA, float *dB, float *scratch, const float *dy, const float *x,
+                      const float *xa, const float *A, const float *B, float scaling, int N, int in, int out, int r);
+// A[r,in], B[out,r] -> W[out,in] += scaling * B A (folds the adapter into the weight)
+void nn_lora_merge(float *W, const float *A, const float *B, float scaling, int in, int out, int r);
+
+/* ---- optimizer step (optim.c) ------------------------------------------ */
+
+/* AdamW (decoupled weight decay) exactly as torch.optim.AdamW, torch 1.13's
+ * single-tensor path: doubles, as torch's Python floats. */
+typedef struct {
+    double beta1, beta2, eps, weight_decay;
+} nn_adamw_config;
+/* params[n], m[n], v[n] (first/second moments) updated in place from grads[n]
+ * for step t (1-based), per element:
+ *   p *= 1 - lr * weight_decay                 (only when decay != 0)
+ *   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
+ *   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+ * bias corrections in double, element ops in f32 (torch's order). */
+void nn_adamw_step(float *params, float *m, float *v, const float *grads, size_t n, const nn_adamw_config *cfg,
+                   double lr, long t, int decay);
+// x[n] -> sum of x^2 in double (a gradient norm is the sqrt of the sum over buffers)
+double nn_sum_sq(const float *x, size_t n);
+// x[n] *= factor (in place)
+void nn_scale(float *x, size_t n, float factor);
 
 /* ---- embedding (embedding.c) ------------------------------------------- */
 
@@ -204,13 +250,48 @@ typedef struct {
     double entropy_sum;   /* sum of the student entropy -sum_i p_S log p_S */
     long count;           /* counted positions */
 } nn_jsd_stats;
+/* Floats of scratch nn_jsd needs to run on `threads` threads (3 V per thread
+ * for the full vocabulary, ~5 top_k with top-k). Allocate once, reuse. */
+size_t nn_jsd_scratch_floats(const nn_jsd_config *config, int V, int threads);
 /* student[N,V], teacher[N,V], targets[N] (the sampled tokens y_t; NULL: no gap),
  * mask[N] or NULL -> stats +=; dstudent[N,V] = grad_scale * dloss/dstudent on
  * counted rows, 0 elsewhere (written; may alias student; may be NULL);
  * token_loss/token_gap/token_entropy[N] (each may be NULL; 0 where not counted).
- * RG_ERR on a bad config or a target outside [0,V). */
+ * scratch[scratch_floats]: runs on as many threads as it holds (at most
+ * nn_max_threads()); per-row outputs do not depend on how many (the stats'
+ * double sums may round differently). RG_ERR on a bad config,
+ * a target outside [0,V), or scratch too small for one thread. */
 int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_entropy, nn_jsd_stats *stats,
-           const float *student, const float *teacher, const int32_t *targets, const uint8_t *mask,
-           const nn_jsd_config *config, float grad_scale, int N, int V);
+           float *scratch, size_t scratch_floats, const float *student, const float *teacher, const int32_t *targets,
+           const uint8_t *mask, const nn_jsd_config *config, float grad_scale, int N, int V);
+
+/* ---- clipped policy-gradient loss (policy_loss.c) --------------------- */
+/* GRPO / PPO per token, for a sequence with advantage A: lp = log softmax(z)[y]
+ * (temperature 1), old = the rollout-time log-prob, ref = the reference
+ * model's:
+ *   ratio = exp(lp - old),  surr = -min(ratio A, clip(ratio, 1-eps, 1+eps) A)
+ *   k3 = exp(ref - lp) - (ref - lp) - 1,  loss = surr + kl_coef k3
+ * d loss/d lp = (clipped ? 0 : -ratio A) + kl_coef (1 - exp(ref - lp)), where
+ * clipped = (A > 0 and ratio > 1+eps) or (A < 0 and ratio < 1-eps). All in
+ * double per row. */
+typedef struct {
+    float clip_eps; /* eps (0.2) */
+    float kl_coef;  /* 0: no KL term (ref_logprobs may be NULL) */
+} nn_policy_loss_config;
+typedef struct {
+    double loss_sum;      /* sum of surr + kl_coef k3 */
+    double surrogate_sum; /* sum of surr */
+    double kl_sum;        /* sum of k3 (0 when kl_coef = 0) */
+    double ratio_sum;     /* sum of ratio */
+    long clipped;         /* tokens whose clipped branch was taken */
+    long count;           /* tokens */
+} nn_policy_loss_stats;
+/* logits[N,V], targets[N], old_logprobs[N], ref_logprobs[N] (or NULL when
+ * kl_coef = 0) -> stats +=; dlogits[N,V] = grad_scale * d loss/d logits
+ * (written, not accumulated; may alias logits; may be NULL). RG_ERR on a
+ * target outside [0,V). */
+int nn_policy_loss(float *dlogits, nn_policy_loss_stats *stats, const float *logits, const int32_t *targets,
+                   const float *old_logprobs, const double *ref_logprobs, float advantage,
+                   const nn_policy_loss_config *config, float grad_scale, int N, int V);
 
 #endif

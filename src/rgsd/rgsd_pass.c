@@ -8,6 +8,7 @@
 #include "base/timer.h"
 #include "io/dtype.h"
 #include "model/train.h"
+#include "nn/nn.h"
 #include "rgsd/rgsd.h"
 #include "train/checkpoint.h"
 
@@ -32,6 +33,8 @@ typedef struct {
     const float *teacher_logits;
     const int32_t *targets; /* [n_loss] the response token each loss position predicts */
     const nn_jsd_config *jsd;
+    float *scratch; /* nn_jsd's, from the trainer */
+    size_t scratch_floats;
     float grad_scale;
     int next_row;
     nn_jsd_stats stats;
@@ -41,8 +44,8 @@ static int student_head_fn(void *ctx, const int32_t *positions, int n, float *lo
     (void)positions;
     student_head *h = ctx;
     const float *teacher = h->teacher_logits + (size_t)h->next_row * (size_t)V;
-    int rc = nn_jsd(logits, NULL, NULL, NULL, &h->stats, logits, teacher, h->targets + h->next_row, NULL, h->jsd,
-                    h->grad_scale, n, V);
+    int rc = nn_jsd(logits, NULL, NULL, NULL, &h->stats, h->scratch, h->scratch_floats, logits, teacher,
+                    h->targets + h->next_row, NULL, h->jsd, h->grad_scale, n, V);
     h->next_row += n;
     return rc;
 }
@@ -75,8 +78,10 @@ int rg_rgsd_accumulate(rg_trainer *t, const rg_model *teacher, const nn_jsd_conf
     const rg_model *teacher_model = teacher ? teacher : t->model;
     int32_t *positions = rg_malloc(sizeof(int32_t) * (size_t)max_loss);
     int32_t *targets = rg_malloc(sizeof(int32_t) * (size_t)max_loss);
+    const size_t jsd_floats = nn_jsd_scratch_floats(jsd, t->model->cfg.vocab_size, nn_max_threads());
+    float *jsd_scratch = rg_trainer_scratch(t, jsd_floats);
     int rc = RG_ERR;
-    if (!positions || !targets) goto done;
+    if (!positions || !targets || !jsd_scratch) goto done;
     for (int s = 0; s < n; s++) {
         if (rg_stop_check() != RG_OK) goto done; /* a safe point: only gradients are touched so far */
         const rg_rgsd_sequence *q = &seqs[s];
@@ -114,8 +119,8 @@ int rg_rgsd_accumulate(rg_trainer *t, const rg_model *teacher, const nn_jsd_conf
         n_loss = 0;
         for (int i = 0; i < q->response_len; i++)
             if (!q->loss_mask || q->loss_mask[i]) positions[n_loss++] = q->student_prompt_len - 1 + i;
-        student_head sh = {.teacher_logits = teacher_logits, .targets = targets, .jsd = jsd,
-                           .grad_scale = 1.0f / (float)total};
+        student_head sh = {.teacher_logits = teacher_logits, .targets = targets, .jsd = jsd, .scratch = jsd_scratch,
+                           .scratch_floats = jsd_floats, .grad_scale = 1.0f / (float)total};
         ok = rg_train_forward(t->model, lora, &t->acts, ids, T_student) == RG_OK &&
              rg_train_head(t->model, t->grads, &t->acts, positions, n_loss, student_head_fn, &sh, 1) == RG_OK;
         double t2 = rg_now();

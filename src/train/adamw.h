@@ -15,9 +15,10 @@
 
 #include <stddef.h>
 
-typedef struct {
-    double beta1, beta2, eps, weight_decay; /* doubles, as torch's Python floats */
-} rg_adamw_config;
+#include "nn/nn.h"
+
+/* beta1, beta2, eps, weight_decay: doubles, as torch's Python floats */
+typedef nn_adamw_config rg_adamw_config;
 
 typedef struct {
     float *m, *v; /* [n] first and second moments */

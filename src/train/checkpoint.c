@@ -1,7 +1,6 @@
 /* checkpoint.c — Hugging Face model folders and merging (see checkpoint.h). */
 #include "train/checkpoint.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,10 +1,10 @@
 /* lora_merge.c — see lora_merge.h. */
 #include "train/lora_merge.h"
 
-#include <cblas.h>
 #include <math.h>
 
 #include "base/error.h"
+#include "nn/nn.h"
 
 static size_t count_not_finite(const float *x, size_t n) {
     size_t bad = 0;
@@ -26,9 +26,8 @@ int rg_lora_merge(const rg_lora *lora, rg_model *model) {
                 return rg_error("merge: layer %d %s is [%d, %d], adapter expects [%d, %d]", l,
                                 rg_lora_module_name((rg_lora_module)m), mats[m]->rows, mats[m]->cols, s->out, s->in);
             /* W[out, in] += scaling * B[out, r] A[r, in] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->out, s->in, lora->rank, lora->scaling,
-                        lora->params + s->b_offset, lora->rank, lora->params + s->a_offset, s->in, 1.0f,
-                        (float *)mats[m]->f32, s->in);
+            nn_lora_merge((float *)mats[m]->f32, lora->params + s->a_offset, lora->params + s->b_offset,
+                          lora->scaling, s->in, s->out, lora->rank);
             /* Huge adapter weights overflow even with a sane alpha: never
              * write a checkpoint of inf/NaN and call it merged. */
             size_t bad = count_not_finite(mats[m]->f32, (size_t)s->out * (size_t)s->in);

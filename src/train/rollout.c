@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "io/dtype.h"
+#include "nn/nn.h"
 #include "train/lora_merge.h"
 
 int rg_rollout_model_refresh(rg_model *rollout, const rg_model *base, const rg_lora *lora) {
@@ -14,7 +15,7 @@ int rg_rollout_model_refresh(rg_model *rollout, const rg_model *base, const rg_l
         const rg_param_entry *from = &base->entries[i], *to = &rollout->entries[i];
         float *dst = rollout->params + to->offset;
         if (from->in_bf16)
-            rg_bf16_to_f32_array(base->params_bf16 + from->offset, dst, from->numel);
+            nn_bf16_to_f32_array(dst, base->params_bf16 + from->offset, from->numel);
         else
             memcpy(dst, base->params + from->offset, sizeof(float) * from->numel);
     }

@@ -51,7 +51,17 @@ void rg_trainer_free(rg_trainer *t) {
     rg_adamw_free(&t->opt);
     rg_train_acts_free(&t->acts);
     free(t->order);
+    rg_free_aligned(t->scratch);
     memset(t, 0, sizeof *t);
+}
+
+float *rg_trainer_scratch(rg_trainer *t, size_t floats) {
+    if (floats <= t->scratch_floats && t->scratch) return t->scratch;
+    rg_free_aligned(t->scratch);
+    t->scratch_floats = 0;
+    t->scratch = rg_malloc_aligned(sizeof(float) * (floats ? floats : 1));
+    if (t->scratch) t->scratch_floats = floats;
+    return t->scratch;
 }
 
 int rg_trainer_example_at(rg_trainer *t, uint64_t c) {

@@ -65,6 +65,8 @@ typedef struct {
     uint32_t *order;         /* the current epoch's permutation */
     int64_t order_epoch;
     int n_examples;
+    float *scratch;          /* a loss head's kernel scratch (rg_trainer_scratch) */
+    size_t scratch_floats;
 } rg_trainer;
 
 typedef struct {
@@ -79,6 +81,10 @@ typedef struct {
 /* max_T: the longest sequence; n_examples: the data set size (for the order). */
 int rg_trainer_init(rg_trainer *t, rg_model *model, const rg_trainer_config *cfg, int max_T, int n_examples);
 void rg_trainer_free(rg_trainer *t);
+/* Scratch of at least `floats` floats owned by the trainer, for the kernels
+ * of a loss head (nn_jsd): allocated the first time, grown when a later call
+ * needs more, so steps do not allocate. NULL (with the error) on failure. */
+float *rg_trainer_scratch(rg_trainer *t, size_t floats);
 /* The index (into the data set) of the example at cursor position c. */
 int rg_trainer_example_at(rg_trainer *t, uint64_t c);
 /* One optimizer step over the next batch_size * grad_accum examples. */

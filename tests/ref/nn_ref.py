@@ -7,6 +7,11 @@ Kernels without a PyTorch counterpart (the JSD top-k tail bucket, the clip
 modes) are written here by formula and differentiated by autograd, and
 torch.autograd.gradcheck confirms those gradients by finite differences.
 
+The training-side kernels (LoRA, the policy-gradient token head, AdamW) are
+in nn_train.safetensors: LoRA and the policy loss by autograd in float64,
+AdamW by torch.optim.AdamW itself on float32 tensors (the kernel follows its
+single-tensor path operation for operation).
+
 Output: one safetensors file per kernel group, OUTDIR/nn_<group>.safetensors,
 written by hand: 8-byte little-endian header length, a JSON header
 {name: {dtype, shape, data_offsets}}, then the raw little-endian data.
@@ -391,6 +396,90 @@ def losses(out):
     w.write(os.path.join(out, "nn_loss.safetensors"))
 
 
+# ------------------------------------------------------------- training ---
+def lora(w):
+    """y = y0 + s (x A^T) B^T and its gradients; the merge W + s B A."""
+    for i, (N, fin, fout, r, s) in enumerate([(1, 7, 5, 2, 2.0), (9, 33, 17, 4, 0.5), (70, 40, 24, 8, 2.0)]):
+        c = f"lora{i}"
+        x, A, B, y0, dy = f32(N, fin), f32(r, fin, scale=0.3), f32(fout, r, scale=0.3), f32(N, fout), f32(N, fout)
+        xl, Al, Bl = leaf(x), leaf(A), leaf(B)
+        xa = xl @ Al.T
+        y = y0.to(D) + s * (xa @ Bl.T)
+        y.backward(dy.to(D))
+        for k, v in dict(x=x, A=A, B=B, y0=y0, dy=dy).items():
+            w.put(f"{c}/{k}", v)
+        w.put(f"{c}/shape", np.array([N, fin, fout, r], dtype=np.int32)); w.put(f"{c}/scaling", np.float32(s))
+        w.put(f"{c}/y", y.detach()); w.put(f"{c}/xa", xa.detach())
+        w.put(f"{c}/dx", xl.grad); w.put(f"{c}/dA", Al.grad); w.put(f"{c}/dB", Bl.grad)
+        W = f32(fout, fin)
+        w.put(f"{c}/W", W)
+        w.put(f"{c}/merged", W.to(D) + s * (B.to(D) @ A.to(D)))
+
+
+def policy_loss(w):
+    """The clipped surrogate + k3 KL per token (GRPO), summed and scaled,
+    differentiated by autograd; no ratio within 2e-3 of a clip boundary."""
+    cases = [(6, 43, 1.0, 0.2, 0.01), (6, 43, -0.7, 0.1, 0.5), (5, 1000, 1.3, 0.2, 0.0), (4, 37, -1.0, 0.2, 0.0)]
+    for i, (N, V, A, eps, beta) in enumerate(cases):
+        c = f"policy{i}"
+        z = f32(N, V, scale=2.0)
+        y = torch.randint(0, V, (N,))
+        lp0 = torch.log_softmax(z.to(D), -1).gather(-1, y[:, None])[:, 0]
+        while True:
+            old = (lp0 + torch.randn(N, dtype=D) * 0.3).float()
+            ratio = torch.exp(lp0 - old.to(D))
+            if (ratio - (1 - eps)).abs().min() > 2e-3 and (ratio - (1 + eps)).abs().min() > 2e-3:
+                break
+        ref = lp0 + torch.randn(N, dtype=D) * 0.2
+        grad_scale = 0.25
+        zl = leaf(z)
+        lp = torch.log_softmax(zl, -1).gather(-1, y[:, None])[:, 0]
+        ratio = torch.exp(lp - old.to(D))
+        surr = -torch.min(ratio * A, torch.clamp(ratio, 1 - eps, 1 + eps) * A)
+        d = ref - lp
+        k3 = torch.exp(d) - d - 1
+        loss = surr + beta * k3
+        (loss.sum() * grad_scale).backward()
+        clipped = ((A > 0) & (ratio > 1 + eps)) | ((A < 0) & (ratio < 1 - eps))
+        w.put(f"{c}/config", np.array([A, eps, beta, grad_scale], dtype=np.float64))
+        w.put(f"{c}/logits", z); w.put(f"{c}/targets", y.numpy(), np.int32)
+        w.put(f"{c}/old", old); w.put(f"{c}/ref", ref.detach())
+        kl_sum = k3.sum().item() if beta > 0 else 0.0  # no reference model, no KL to report
+        w.put(f"{c}/sums", np.array([loss.sum().item(), surr.sum().item(), kl_sum, ratio.sum().item(),
+                                     float(clipped.sum())], dtype=np.float64))
+        w.put(f"{c}/dlogits", zl.grad)
+    w.put("policy/cases", np.int32(len(cases)))
+
+
+def adamw(w):
+    """torch.optim.AdamW (single-tensor path, float32) over 5 steps with a
+    changing learning rate, decay on and off."""
+    n, steps = 37, 5
+    for i, wd in enumerate((0.1, 0.0)):
+        c = f"adamw{i}"
+        p0, grads = f32(n), f32(steps, n, scale=0.5)
+        lrs = [1e-2, 3e-2, 2e-2, 5e-3, 1e-3]
+        p = p0.clone().requires_grad_(True)
+        opt = torch.optim.AdamW([p], lr=lrs[0], betas=(0.9, 0.95), eps=1e-8, weight_decay=wd, foreach=False)
+        for t in range(steps):
+            opt.param_groups[0]["lr"] = lrs[t]
+            p.grad = grads[t].clone()
+            opt.step()
+        st = opt.state[p]
+        w.put(f"{c}/config", np.array([0.9, 0.95, 1e-8, wd], dtype=np.float64))
+        w.put(f"{c}/lrs", np.array(lrs, dtype=np.float64))
+        w.put(f"{c}/p0", p0); w.put(f"{c}/grads", grads)
+        w.put(f"{c}/p", p.detach()); w.put(f"{c}/m", st["exp_avg"]); w.put(f"{c}/v", st["exp_avg_sq"])
+
+
+def training(out):
+    w = Writer()
+    lora(w)
+    policy_loss(w)
+    adamw(w)
+    w.write(os.path.join(out, "nn_train.safetensors"))
+
+
 if __name__ == "__main__":
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -398,3 +487,4 @@ if __name__ == "__main__":
     rope(out)
     attention(out)
     losses(out)
+    training(out)  # last: its draws do not shift the other groups' inputs

@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "io/dtype.h"
 #include "test_util.h"
+#include "nn/nn.h"
 
 static void *read_ref(const char *name, size_t *len) {
     char path[4096];
@@ -76,10 +77,10 @@ static void test_f16_to_f32_all(void **state) {
     uint16_t *h = malloc(65536 * 2);
     float *bulk = malloc(65536 * 4);
     for (int i = 0; i < 65536; i++) h[i] = (uint16_t)i;
-    rg_f16_to_f32_array(h, bulk, 65536);
+    nn_f16_to_f32_array(bulk, h, 65536);
     int mismatches = 0;
     for (int i = 0; i < 65536; i++) {
-        float scalar = rg_f16_to_f32(h[i]);
+        float scalar = nn_f16_to_f32(h[i]);
         if (bits32(scalar) != bits32(bulk[i])) mismatches++;
         if (f16_is_nan(h[i])) {
             if (!isnan(scalar) || (bits32(scalar) >> 31) != (expected[i] >> 31)) mismatches++;
@@ -101,12 +102,12 @@ static void test_bf16_to_f32_all(void **state) {
     uint16_t *h = malloc(65536 * 2);
     float *bulk = malloc(65536 * 4);
     for (int i = 0; i < 65536; i++) h[i] = (uint16_t)i;
-    rg_bf16_to_f32_array(h, bulk, 65536);
+    nn_bf16_to_f32_array(bulk, h, 65536);
     int mismatches = 0;
     for (int i = 0; i < 65536; i++) {
-        uint32_t scalar = bits32(rg_bf16_to_f32(h[i]));
+        uint32_t scalar = bits32(nn_bf16_to_f32(h[i]));
         if (scalar != bits32(bulk[i])) mismatches++;
-        if (bf16_is_nan(h[i]) ? !isnan(rg_bf16_to_f32(h[i])) : scalar != expected[i]) mismatches++;
+        if (bf16_is_nan(h[i]) ? !isnan(nn_bf16_to_f32(h[i])) : scalar != expected[i]) mismatches++;
     }
     assert_int_equal(mismatches, 0);
     free(expected);
@@ -130,11 +131,11 @@ static void test_f32_to_half_cases(void **state) {
     float *input = malloc(n * 4);
     uint16_t *f16 = malloc(n * 2), *bf16 = malloc(n * 2);
     for (size_t i = 0; i < n; i++) memcpy(&input[i], &cases[i].f32, 4);
-    rg_f32_to_f16_array(input, f16, n);
-    rg_f32_to_bf16_array(input, bf16, n);
+    nn_f32_to_f16_array(f16, input, n);
+    nn_f32_to_bf16_array(bf16, input, n);
     size_t f16_bad = 0, bf16_bad = 0, path_bad = 0;
     for (size_t i = 0; i < n; i++) {
-        uint16_t s16 = rg_f32_to_f16(input[i]), sbf = rg_f32_to_bf16(input[i]);
+        uint16_t s16 = nn_f32_to_f16(input[i]), sbf = nn_f32_to_bf16(input[i]);
         if (s16 != f16[i] || sbf != bf16[i]) path_bad++;
         if (isnan(input[i])) {
             uint16_t sign = (uint16_t)((cases[i].f32 >> 16) & 0x8000);
@@ -163,19 +164,19 @@ static void test_f32_to_half_cases(void **state) {
 /* Hand-checked values, so the test stands without the reference files. */
 static void test_known_values(void **state) {
     (void)state;
-    assert_int_equal(rg_f32_to_f16(1.0f), 0x3c00);
-    assert_int_equal(rg_f32_to_f16(-2.0f), 0xc000);
-    assert_int_equal(rg_f32_to_f16(65504.0f), 0x7bff);
-    assert_int_equal(rg_f32_to_f16(65520.0f), 0x7c00); /* tie rounds to even = inf */
-    assert_int_equal(rg_f32_to_f16(0x1p-24f), 0x0001);
-    assert_int_equal(rg_f32_to_f16(0x1p-25f), 0x0000); /* tie to even = 0 */
-    assert_int_equal(rg_f32_to_f16(0x1.8p-24f), 0x0002); /* 1.5 ulp: tie to even = 2 */
-    assert_true(rg_f16_to_f32(0x0001) == 0x1p-24f);
-    assert_true(rg_f16_to_f32(0x7bff) == 65504.0f);
-    assert_int_equal(rg_f32_to_bf16(1.0f), 0x3f80);
-    assert_int_equal(rg_f32_to_bf16(0x1.01p0f), 0x3f80);  /* exact tie, even stays */
-    assert_int_equal(rg_f32_to_bf16(0x1.03p0f), 0x3f82);  /* exact tie, odd rounds up */
-    assert_true(rg_bf16_to_f32(0xc040) == -3.0f);
+    assert_int_equal(nn_f32_to_f16(1.0f), 0x3c00);
+    assert_int_equal(nn_f32_to_f16(-2.0f), 0xc000);
+    assert_int_equal(nn_f32_to_f16(65504.0f), 0x7bff);
+    assert_int_equal(nn_f32_to_f16(65520.0f), 0x7c00); /* tie rounds to even = inf */
+    assert_int_equal(nn_f32_to_f16(0x1p-24f), 0x0001);
+    assert_int_equal(nn_f32_to_f16(0x1p-25f), 0x0000); /* tie to even = 0 */
+    assert_int_equal(nn_f32_to_f16(0x1.8p-24f), 0x0002); /* 1.5 ulp: tie to even = 2 */
+    assert_true(nn_f16_to_f32(0x0001) == 0x1p-24f);
+    assert_true(nn_f16_to_f32(0x7bff) == 65504.0f);
+    assert_int_equal(nn_f32_to_bf16(1.0f), 0x3f80);
+    assert_int_equal(nn_f32_to_bf16(0x1.01p0f), 0x3f80);  /* exact tie, even stays */
+    assert_int_equal(nn_f32_to_bf16(0x1.03p0f), 0x3f82);  /* exact tie, odd rounds up */
+    assert_true(nn_bf16_to_f32(0xc040) == -3.0f);
 }
 
 /* rg_convert_to_f32/bf16 from misaligned bytes, every float dtype. */
@@ -189,13 +190,13 @@ static void test_convert_unaligned(void **state) {
     uint16_t out16[N];
     /* F16 at an odd address */
     for (int i = 0; i < N; i++) {
-        uint16_t h = rg_f32_to_f16(values[i]);
+        uint16_t h = nn_f32_to_f16(values[i]);
         memcpy(raw + 1 + 2 * i, &h, 2);
     }
     assert_int_equal(rg_convert_to_f32(RG_F16, raw + 1, out, N), 0);
     for (int i = 0; i < N; i++) assert_true(out[i] == values[i]);
     assert_int_equal(rg_convert_to_bf16(RG_F16, raw + 1, out16, N), 0);
-    for (int i = 0; i < N; i++) assert_true(rg_bf16_to_f32(out16[i]) == values[i]);
+    for (int i = 0; i < N; i++) assert_true(nn_bf16_to_f32(out16[i]) == values[i]);
     /* F64 */
     for (int i = 0; i < N; i++) {
         double d = values[i];
@@ -205,7 +206,7 @@ static void test_convert_unaligned(void **state) {
     for (int i = 0; i < N; i++) assert_true(out[i] == values[i]);
     /* BF16 and F32 */
     for (int i = 0; i < N; i++) {
-        uint16_t b = rg_f32_to_bf16(values[i]);
+        uint16_t b = nn_f32_to_bf16(values[i]);
         memcpy(raw + 1 + 2 * i, &b, 2);
     }
     assert_int_equal(rg_convert_to_f32(RG_BF16, raw + 1, out, N), 0);
@@ -214,7 +215,7 @@ static void test_convert_unaligned(void **state) {
     assert_int_equal(rg_convert_to_f32(RG_F32, raw + 3, out, N), 0);
     assert_memory_equal(out, values, sizeof values);
     assert_int_equal(rg_convert_to_bf16(RG_F32, raw + 3, out16, N), 0);
-    for (int i = 0; i < N; i++) assert_true(rg_bf16_to_f32(out16[i]) == values[i]);
+    for (int i = 0; i < N; i++) assert_true(nn_bf16_to_f32(out16[i]) == values[i]);
     /* integers are refused with the dtype named */
     assert_int_equal(rg_convert_to_f32(RG_I32, raw, out, 1), -1);
     assert_non_null(strstr(rg_errmsg(), "I32"));

@@ -27,6 +27,20 @@
 #include "nn/nn.h"
 #include "nn/vecmath.h"
 
+/* nn_jsd with scratch for every thread, allocated per call (tests only; a
+ * trainer allocates it once). */
+static int jsd_run(float *dstudent, float *token_loss, float *token_gap, float *token_entropy, nn_jsd_stats *stats,
+                   const float *student, const float *teacher, const int32_t *targets, const uint8_t *mask,
+                   const nn_jsd_config *config, float grad_scale, int N, int V) {
+    size_t floats = nn_jsd_scratch_floats(config, V, nn_max_threads());
+    float *scratch = malloc(floats * sizeof(float));
+    assert_non_null(scratch);
+    int rc = nn_jsd(dstudent, token_loss, token_gap, token_entropy, stats, scratch, floats, student, teacher, targets,
+                    mask, config, grad_scale, N, V);
+    free(scratch);
+    return rc;
+}
+
 static rg_rng rng;
 
 static int setup(void **state) {
@@ -246,12 +260,12 @@ static void jsd_matches_ref(void **state) {
                 float loss_ref[3], ent_ref[3], loss[3], ent[3];
                 nn_jsd_stats st_ref = {0}, st = {0};
                 nn_cpu_set_path_for_tests(NN_KERNELS_REF);
-                assert_int_equal(nn_jsd(g_ref, loss_ref, NULL, ent_ref, &st_ref, s, t, NULL, NULL, &config, 1.0f, N, V),
-                                 RG_OK);
+                int rc = jsd_run(g_ref, loss_ref, NULL, ent_ref, &st_ref, s, t, NULL, NULL, &config, 1.0f, N, V);
+                assert_int_equal(rc, RG_OK);
                 for (int p = 0; p < n_paths; p++) {
                     nn_cpu_set_path_for_tests(paths[p]);
                     memset(&st, 0, sizeof st);
-                    assert_int_equal(nn_jsd(g, loss, NULL, ent, &st, s, t, NULL, NULL, &config, 1.0f, N, V), RG_OK);
+                    assert_int_equal(jsd_run(g, loss, NULL, ent, &st, s, t, NULL, NULL, &config, 1.0f, N, V), RG_OK);
                     for (int n = 0; n < N; n++) {
                         float big = 0.0f;
                         for (int i = 0; i < V; i++) {
@@ -298,24 +312,24 @@ static void dtype_conversions_identical(void **state) {
     }
     for (int p = 0; p < n_paths; p++) {
         nn_cpu_set_path_for_tests(NN_KERNELS_REF);
-        rg_f16_to_f32_array(h, f_ref, n);
+        nn_f16_to_f32_array(f_ref, h, n);
         nn_cpu_set_path_for_tests(paths[p]);
-        rg_f16_to_f32_array(h, f, n);
+        nn_f16_to_f32_array(f, h, n);
         assert_memory_equal(f, f_ref, n * sizeof *f);
         nn_cpu_set_path_for_tests(NN_KERNELS_REF);
-        rg_bf16_to_f32_array(h, f_ref, n);
+        nn_bf16_to_f32_array(f_ref, h, n);
         nn_cpu_set_path_for_tests(paths[p]);
-        rg_bf16_to_f32_array(h, f, n);
+        nn_bf16_to_f32_array(f, h, n);
         assert_memory_equal(f, f_ref, n * sizeof *f);
         nn_cpu_set_path_for_tests(NN_KERNELS_REF);
-        rg_f32_to_f16_array(from_bits, h_ref, n);
+        nn_f32_to_f16_array(h_ref, from_bits, n);
         nn_cpu_set_path_for_tests(paths[p]);
-        rg_f32_to_f16_array(from_bits, h_out, n);
+        nn_f32_to_f16_array(h_out, from_bits, n);
         assert_memory_equal(h_out, h_ref, n * sizeof *h);
         nn_cpu_set_path_for_tests(NN_KERNELS_REF);
-        rg_f32_to_bf16_array(from_bits, h_ref, n);
+        nn_f32_to_bf16_array(h_ref, from_bits, n);
         nn_cpu_set_path_for_tests(paths[p]);
-        rg_f32_to_bf16_array(from_bits, h_out, n);
+        nn_f32_to_bf16_array(h_out, from_bits, n);
         assert_memory_equal(h_out, h_ref, n * sizeof *h);
     }
     free(h); free(h_ref); free(h_out); free(from_bits); free(f); free(f_ref);

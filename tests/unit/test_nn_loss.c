@@ -8,7 +8,9 @@
  * V = 43 (8-wide blocks + a tail), and five cases at V = 2053 (long rows).
  * Tolerances: losses, gap, entropy atol 2e-5 + rtol 1e-4 (per-entry f32
  * log-space arithmetic, sums in double); gradients atol 2e-6 + rtol 1e-4;
- * clip counts exact (tau lies in a wide gap between the reference values). */
+ * clip counts exact (tau lies in a wide gap between the reference values).
+ * The JSD's scratch comes from the caller: one thread's worth gives the same
+ * rows bit for bit as every thread's, too little is an RG_ERR. */
 #include "base/error.h"
 #include "nn/nn.h"
 #include "nn_ref_reader.h"
@@ -17,6 +19,20 @@
 #define LOSS_RTOL 1e-4
 #define GRAD_ATOL 2e-6
 #define GRAD_RTOL 1e-4
+
+/* nn_jsd with scratch for every thread, allocated per call (tests only; a
+ * trainer allocates it once). */
+static int jsd_run(float *dstudent, float *token_loss, float *token_gap, float *token_entropy, nn_jsd_stats *stats,
+                   const float *student, const float *teacher, const int32_t *targets, const uint8_t *mask,
+                   const nn_jsd_config *config, float grad_scale, int N, int V) {
+    size_t floats = nn_jsd_scratch_floats(config, V, nn_max_threads());
+    float *scratch = malloc(floats * sizeof(float));
+    assert_non_null(scratch);
+    int rc = nn_jsd(dstudent, token_loss, token_gap, token_entropy, stats, scratch, floats, student, teacher, targets,
+                    mask, config, grad_scale, N, V);
+    free(scratch);
+    return rc;
+}
 
 static void cross_entropy_matches_torch(void **state) {
     (void)state;
@@ -75,7 +91,7 @@ static void jsd_matches_torch(void **state) {
         float *dstudent = malloc(n * sizeof(float)), *token_loss = malloc(N * sizeof(float));
         float *gap = malloc(N * sizeof(float)), *entropy = malloc(N * sizeof(float));
         nn_jsd_stats stats = {0};
-        assert_int_equal(nn_jsd(dstudent, token_loss, gap, entropy, &stats, student, teacher, targets, mask, &config,
+        assert_int_equal(jsd_run(dstudent, token_loss, gap, entropy, &stats, student, teacher, targets, mask, &config,
                                 grad_scale, (int)N, V),
                          RG_OK);
         check_ref(&f, c, "token_loss", token_loss, N, LOSS_ATOL, LOSS_RTOL);
@@ -93,7 +109,7 @@ static void jsd_matches_torch(void **state) {
         assert_int_equal(stats.count, 5); /* one of the six positions is masked */
         /* in place: the gradient overwrites the student logits */
         nn_jsd_stats again = {0};
-        assert_int_equal(nn_jsd(student, NULL, NULL, NULL, &again, student, teacher, NULL, mask, &config, grad_scale,
+        assert_int_equal(jsd_run(student, NULL, NULL, NULL, &again, student, teacher, NULL, mask, &config, grad_scale,
                                 (int)N, V),
                          RG_OK);
         check_ref(&f, c, "dstudent", student, n, GRAD_ATOL, GRAD_RTOL);
@@ -124,7 +140,7 @@ static void jsd_near_one_hot_is_finite_and_exact(void **state) {
             nn_jsd_config config = {.beta = betas[b], .clip = NN_CLIP_NONE, .top_k = top_k};
             float token_loss[2];
             nn_jsd_stats stats = {0};
-            assert_int_equal(nn_jsd(grad, token_loss, NULL, NULL, &stats, student, teacher, NULL, NULL, &config, 1.0f,
+            assert_int_equal(jsd_run(grad, token_loss, NULL, NULL, &stats, student, teacher, NULL, NULL, &config, 1.0f,
                                     N, V),
                              RG_OK);
             assert_true(fabs(token_loss[0]) < 1e-6);
@@ -139,7 +155,8 @@ static void jsd_near_one_hot_is_finite_and_exact(void **state) {
     /* forward KL: d/ds = P_S - P_T = +1 at the student's peak, -1 at the teacher's */
     nn_jsd_config forward = {.beta = 0.0f};
     nn_jsd_stats stats = {0};
-    assert_int_equal(nn_jsd(grad, NULL, NULL, NULL, &stats, student, teacher, NULL, NULL, &forward, 1.0f, N, V), RG_OK);
+    assert_int_equal(jsd_run(grad, NULL, NULL, NULL, &stats, student, teacher, NULL, NULL, &forward, 1.0f, N, V),
+                     RG_OK);
     assert_true(fabs(grad[V] - 1.0f) < 1e-6 && fabs(grad[V + 1] + 1.0f) < 1e-6);
     free(student); free(teacher); free(grad);
 }
@@ -150,15 +167,54 @@ static void jsd_rejects_bad_config(void **state) {
     int32_t target = 4;
     nn_jsd_stats stats = {0};
     nn_jsd_config bad_beta = {.beta = 1.5f};
-    assert_int_equal(nn_jsd(NULL, NULL, NULL, NULL, &stats, s, t, NULL, NULL, &bad_beta, 1.0f, 1, 4), RG_ERR);
+    assert_int_equal(jsd_run(NULL, NULL, NULL, NULL, &stats, s, t, NULL, NULL, &bad_beta, 1.0f, 1, 4), RG_ERR);
     assert_non_null(strstr(rg_errmsg(), "beta"));
     nn_jsd_config bad_tau = {.beta = 0.5f, .clip = NN_CLIP_TOKEN, .tau = 0.0f};
-    assert_int_equal(nn_jsd(NULL, NULL, NULL, NULL, &stats, s, t, NULL, NULL, &bad_tau, 1.0f, 1, 4), RG_ERR);
+    assert_int_equal(jsd_run(NULL, NULL, NULL, NULL, &stats, s, t, NULL, NULL, &bad_tau, 1.0f, 1, 4), RG_ERR);
     assert_non_null(strstr(rg_errmsg(), "tau"));
     nn_jsd_config ok = {.beta = 0.5f};
-    assert_int_equal(nn_jsd(NULL, NULL, NULL, NULL, &stats, s, t, &target, NULL, &ok, 1.0f, 1, 4), RG_ERR);
+    assert_int_equal(jsd_run(NULL, NULL, NULL, NULL, &stats, s, t, &target, NULL, &ok, 1.0f, 1, 4), RG_ERR);
     assert_non_null(strstr(rg_errmsg(), "outside the vocabulary"));
     assert_int_equal(stats.count, 0);
+}
+
+/* The caller's scratch: one thread's worth runs the rows one after another
+ * with the same per-row results, bit for bit, as every thread's; less than
+ * one thread's is an error, not an overrun; top-k needs less than the full
+ * vocabulary; no rows need none. */
+static void jsd_scratch_from_the_caller(void **state) {
+    (void)state;
+    const int N = 7, V = 301;
+    float *s = malloc((size_t)N * V * sizeof(float)), *t = malloc((size_t)N * V * sizeof(float));
+    for (int i = 0; i < N * V; i++) s[i] = (float)((i * 37) % 101) * 0.05f, t[i] = (float)((i * 53) % 97) * 0.04f;
+    float *g_all = malloc((size_t)N * V * sizeof(float)), *g_one = malloc((size_t)N * V * sizeof(float));
+    float loss_all[7], loss_one[7];
+    const nn_jsd_config configs[2] = {{.beta = 0.5f}, {.beta = 0.25f, .top_k = 9}};
+    for (int c = 0; c < 2; c++) {
+        const size_t one = nn_jsd_scratch_floats(&configs[c], V, 1);
+        const size_t all = nn_jsd_scratch_floats(&configs[c], V, nn_max_threads());
+        assert_true(all == one * (size_t)nn_max_threads());
+        float *scratch = malloc(all * sizeof(float));
+        nn_jsd_stats st_all = {0}, st_one = {0};
+        assert_int_equal(nn_jsd(g_all, loss_all, NULL, NULL, &st_all, scratch, all, s, t, NULL, NULL, &configs[c], 1.0f,
+                                N, V),
+                         RG_OK);
+        assert_int_equal(nn_jsd(g_one, loss_one, NULL, NULL, &st_one, scratch, one, s, t, NULL, NULL, &configs[c], 1.0f,
+                                N, V),
+                         RG_OK);
+        assert_memory_equal(g_all, g_one, (size_t)N * V * sizeof(float));
+        assert_memory_equal(loss_all, loss_one, sizeof loss_all);
+        assert_int_equal(st_one.count, N);
+        assert_int_equal(nn_jsd(g_one, NULL, NULL, NULL, &st_one, scratch, one - 1, s, t, NULL, NULL, &configs[c],
+                                1.0f, N, V),
+                         RG_ERR);
+        assert_non_null(strstr(rg_errmsg(), "scratch"));
+        assert_int_equal(nn_jsd(NULL, NULL, NULL, NULL, &st_one, NULL, 0, s, t, NULL, NULL, &configs[c], 1.0f, 0, V),
+                         RG_OK);
+        free(scratch);
+    }
+    assert_true(nn_jsd_scratch_floats(&configs[1], V, 1) < nn_jsd_scratch_floats(&configs[0], V, 1));
+    free(s); free(t); free(g_all); free(g_one);
 }
 
 int main(void) {
@@ -167,6 +223,7 @@ int main(void) {
         cmocka_unit_test(jsd_matches_torch),
         cmocka_unit_test(jsd_near_one_hot_is_finite_and_exact),
         cmocka_unit_test(jsd_rejects_bad_config),
+        cmocka_unit_test(jsd_scratch_from_the_caller),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

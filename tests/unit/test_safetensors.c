@@ -14,6 +14,7 @@
 #include "io/file.h"
 #include "io/safetensors.h"
 #include "test_util.h"
+#include "nn/nn.h"
 
 static char *scratch;
 
@@ -284,8 +285,8 @@ static void test_write_round_trip(void **state) {
     rg_rng rng;
     rg_rng_seed(&rng, 9);
     for (int i = 0; i < BIG; i++) master[i] = rg_rng_normal(&rng) * 10.0f;
-    rg_f32_to_bf16_array(master, want_bf16, BIG);
-    rg_f32_to_f16_array(master, want_f16, BIG);
+    nn_f32_to_bf16_array(want_bf16, master, BIG);
+    nn_f32_to_f16_array(want_f16, master, BIG);
     rg_st_entry converted[3] = {
         {.name = "as.bf16", .dtype = RG_BF16, .ndim = 2, .shape = {200, 200}, .from_f32 = master},
         {.name = "as.f16", .dtype = RG_F16, .ndim = 1, .shape = {BIG}, .from_f32 = master},
@@ -344,8 +345,8 @@ static void test_python_reads_ours(void **state) {
     int32_t i32[N];
     for (int i = 0; i < N; i++) {
         f32[i] = (float)(i - 12) * 0.5f;
-        bf16[i] = rg_f32_to_bf16(f32[i]);
-        f16[i] = rg_f32_to_f16(f32[i]);
+        bf16[i] = nn_f32_to_bf16(f32[i]);
+        f16[i] = nn_f32_to_f16(f32[i]);
         i32[i] = (i - 12) * 1000;
     }
     rg_st_entry entries[] = {
