@@ -1,13 +1,17 @@
 /* dtype.c — dtype table and float conversions (scalar + AVX2/F16C bulk). */
 #include "io/dtype.h"
 
-#include <cpuid.h>
-#include <immintrin.h>
 #include <stdatomic.h>
 #include <string.h>
 
 #include "base/error.h"
+#include "base/isa.h"
 #include "nn/cpu.h"
+
+#if RG_HAVE_X86_SIMD
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 static const struct {
     const char *name;
@@ -128,7 +132,9 @@ uint16_t rg_f32_to_f16(float f) {
 }
 
 /* ---- bulk: AVX2 + F16C when the CPU has them (the ASan build is compiled
- * without -march, hence the target attributes and the runtime check). */
+ * without -march, hence the target attributes and the runtime check); on
+ * other CPUs only the scalar loops (base/isa.h). */
+#if RG_HAVE_X86_SIMD
 
 /* 1 when the 8-wide loops below may run: the CPU has AVX2 and F16C, and the
  * kernel switch (src/nn/cpu.h, one for the whole program) is not on the ref
@@ -198,24 +204,37 @@ __attribute__((target("avx2"))) static size_t f32_to_bf16_avx2(const float *src,
     }
     return i;
 }
+#endif /* RG_HAVE_X86_SIMD */
 
 void rg_f16_to_f32_array(const uint16_t *src, float *dst, size_t n) {
-    size_t i = use_avx2() ? f16_to_f32_avx2(src, dst, n) : 0;
+    size_t i = 0;
+#if RG_HAVE_X86_SIMD
+    if (use_avx2()) i = f16_to_f32_avx2(src, dst, n);
+#endif
     for (; i < n; i++) dst[i] = rg_f16_to_f32(src[i]);
 }
 
 void rg_f32_to_f16_array(const float *src, uint16_t *dst, size_t n) {
-    size_t i = use_avx2() ? f32_to_f16_avx2(src, dst, n) : 0;
+    size_t i = 0;
+#if RG_HAVE_X86_SIMD
+    if (use_avx2()) i = f32_to_f16_avx2(src, dst, n);
+#endif
     for (; i < n; i++) dst[i] = rg_f32_to_f16(src[i]);
 }
 
 void rg_bf16_to_f32_array(const uint16_t *src, float *dst, size_t n) {
-    size_t i = use_avx2() ? bf16_to_f32_avx2(src, dst, n) : 0;
+    size_t i = 0;
+#if RG_HAVE_X86_SIMD
+    if (use_avx2()) i = bf16_to_f32_avx2(src, dst, n);
+#endif
     for (; i < n; i++) dst[i] = rg_bf16_to_f32(src[i]);
 }
 
 void rg_f32_to_bf16_array(const float *src, uint16_t *dst, size_t n) {
-    size_t i = use_avx2() ? f32_to_bf16_avx2(src, dst, n) : 0;
+    size_t i = 0;
+#if RG_HAVE_X86_SIMD
+    if (use_avx2()) i = f32_to_bf16_avx2(src, dst, n);
+#endif
     for (; i < n; i++) dst[i] = rg_f32_to_bf16(src[i]);
 }
 
