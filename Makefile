@@ -16,9 +16,16 @@ endif
 # and, with CC=aarch64-linux-gnu-gcc (`make test-arm64`), for arm64. Debian's
 # multiarch directory is <cpu>-linux-gnu whatever the compiler's own triplet
 # says (clang: x86_64-pc-linux-gnu).
-TARGET_CPU := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine 2>/dev/null)))
-MULTIARCH := $(TARGET_CPU)-linux-gnu
 HOST_CPU := $(shell uname -m)
+TARGET_CPU := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine 2>/dev/null)))
+# A compiler not installed yet: its name tells (aarch64-linux-gnu-gcc), else
+# the build machine's CPU, so the deps check names the right packages.
+ifeq ($(TARGET_CPU),)
+TARGET_CPU := $(if $(filter aarch64-%,$(notdir $(CC))),aarch64,$(HOST_CPU))
+endif
+MULTIARCH := $(TARGET_CPU)-linux-gnu
+# Debian's name for the CPU (NAME:arm64 packages) when cross-compiling.
+DEB_ARCH_aarch64 := arm64
 # x86-64: AVX2 + FMA in the release build, AVX-512 chosen at run time
 # (src/base/isa.h). aarch64: the plain-C kernels only (docs/kernels.md), for
 # any ARMv8-A CPU. Another CPU gets plain -O2.
@@ -80,7 +87,8 @@ ifeq ($(TARGET_CPU),$(HOST_CPU))
 MISSING_DEPS := $(shell sh tools/check_deps.sh $(DEPS_KIND) $(BLAS_DIR))
 DEPS_HINT := run `make deps-build` as root (or `make deps` for the tests)
 else
-MISSING_DEPS := $(shell $(PKG_ENV) CC=$(CC) sh tools/check_deps.sh $(DEPS_KIND) $(BLAS_DIR) arm64)
+MISSING_DEPS := $(shell $(PKG_ENV) CC=$(CC) sh tools/check_deps.sh $(DEPS_KIND) $(BLAS_DIR) \
+                $(or $(DEB_ARCH_$(TARGET_CPU)),$(TARGET_CPU)))
 DEPS_HINT := run `make deps-arm64` as root
 endif
 ifneq ($(MISSING_DEPS),)

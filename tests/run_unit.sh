@@ -17,7 +17,10 @@ for bin in "$@"; do
     skipped=$(printf '%s\n' "$out" | sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' | tail -1)
     passed=${passed:-0}; failed=${failed:-0}; skipped=${skipped:-0}
     # A binary that crashed or exited non-zero without a cmocka summary failed.
-    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    if [ "$rc" -eq 124 ] && [ -n "$RGSD_TEST_WRAP" ]; then
+        echo "[$suite] $name timed out ($RGSD_TEST_WRAP)"
+        failed=$((failed + 1))
+    elif [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
         echo "[$suite] $name exited with status $rc"
         failed=1
     fi
