@@ -176,8 +176,9 @@ test-e2e: $(B)/rgsd
 # installs both and the arm64 -dev packages). The reference outputs are the
 # x86 ones in build/ref (data files). Only the plain-C kernels exist there
 # (src/base/isa.h, docs/kernels.md). The whole unit suite, same tolerances:
-# about 170 s of CPU under qemu (the longest, test_sample, ~35 s), so a few
-# minutes on 2 cores; ARM64_TESTS="test_nn_dense test_model" runs a subset.
+# 167 s of CPU under qemu (7.5 min wall on a 2-vCPU VM at load 10; test_sample
+# the longest), so a few minutes on 2 quiet cores; ARM64_TESTS="test_nn_dense
+# test_model" runs a subset.
 # Each test gets ARM64_TIMEOUT seconds.
 ARM64_B := build-arm64
 ARM64_CC ?= aarch64-linux-gnu-gcc
@@ -187,8 +188,7 @@ test-arm64: refs
 	@$(MAKE) --no-print-directory B=$(ARM64_B) CC=$(ARM64_CC) OPT="$(OPT_aarch64)" $(ARM64_B)/rgsd \
 		$(ARM64_TESTS:%=$(ARM64_B)/tests/%)
 	@echo "[arm64] $$(qemu-aarch64 $(ARM64_B)/rgsd --kernels)"
-	@RGSD_TEST_WRAP="timeout $(ARM64_TIMEOUT) qemu-aarch64" RGSD_BIN=$(abspath $(ARM64_B)/rgsd) \
-		sh tests/run_unit.sh "arm64" $(ARM64_TESTS:%=$(ARM64_B)/tests/%)
+	@RGSD_TEST_WRAP="timeout $(ARM64_TIMEOUT) qemu-aarch64" sh tests/run_unit.sh "arm64" $(ARM64_TESTS:%=$(ARM64_B)/tests/%)
 
 # Every suite runs even when an earlier one fails; tests/summary.sh prints the
 # closing "N passed, N failed, N skipped" line over all of them.
