@@ -176,9 +176,9 @@ test-e2e: $(B)/rgsd
 # installs both and the arm64 -dev packages). The reference outputs are the
 # x86 ones in build/ref (data files). Only the plain-C kernels exist there
 # (src/base/isa.h, docs/kernels.md). The whole unit suite, same tolerances:
-# 167 s of CPU under qemu (7.5 min wall on a 2-vCPU VM at load 10; test_sample
-# the longest), so a few minutes on 2 quiet cores; ARM64_TESTS="test_nn_dense
-# test_model" runs a subset.
+# 167 s of CPU under qemu (wall on a 2-vCPU VM: 3.5 min at load 4-9, 7.5 at
+# load 10; test_sample the longest), so a few minutes on 2 quiet cores;
+# ARM64_TESTS="test_nn_dense test_model" runs a subset.
 # Each test gets ARM64_TIMEOUT seconds.
 ARM64_B := build-arm64
 ARM64_CC ?= aarch64-linux-gnu-gcc
