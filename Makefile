@@ -14,16 +14,41 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 
+# The target CPU comes from the compiler, so one Makefile builds for x86-64
+# and, with CC=aarch64-linux-gnu-gcc (`make test-arm64`), for arm64. Debian's
+# multiarch directory is <cpu>-linux-gnu whatever the compiler's own triplet
+# says (clang: x86_64-pc-linux-gnu).
+HOST_CPU := $(shell uname -m)
+TARGET_CPU := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine 2>/dev/null)))
+# A compiler not installed yet: its name tells (aarch64-linux-gnu-gcc), else
+# the build machine's CPU, so the deps check names the right packages.
+ifeq ($(TARGET_CPU),)
+TARGET_CPU := $(if $(filter aarch64-%,$(notdir $(CC))),aarch64,$(HOST_CPU))
+endif
+MULTIARCH := $(TARGET_CPU)-linux-gnu
+# Debian's name for the CPU (NAME:arm64 packages) when cross-compiling.
+DEB_ARCH_aarch64 := arm64
+# x86-64: AVX2 + FMA in the release build, AVX-512 chosen at run time
+# (src/base/isa.h). aarch64: the plain-C kernels only (docs/kernels.md), for
+# any ARMv8-A CPU. Another CPU gets plain -O2.
+OPT_x86_64 := -O2 -march=x86-64-v3 -mtune=generic
+OPT_aarch64 := -O2 -march=armv8-a -mtune=generic
+OPT ?= $(or $(OPT_$(TARGET_CPU)),-O2)
+
 PKGS := libcjson libpcre2-8 libutf8proc libcurl sqlite3 zlib
 # One threading runtime (OpenMP) for both BLAS and our kernels: link the
 # OpenMP build of OpenBLAS explicitly, whatever the system alternative says.
-BLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-openmp
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+BLAS_DIR := /usr/lib/$(MULTIARCH)/openblas-openmp
+# Cross builds read the target's .pc files (Debian multiarch -dev packages),
+# not the build machine's.
+ifneq ($(TARGET_CPU),$(HOST_CPU))
+PKG_ENV := PKG_CONFIG_LIBDIR=/usr/lib/$(MULTIARCH)/pkgconfig:/usr/share/pkgconfig
+endif
+PKG_CFLAGS = $(shell $(PKG_ENV) pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_ENV) pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -fopenmp -Isrc -I/usr/include/x86_64-linux-gnu
-OPT ?= -O2 -march=x86-64-v3 -mtune=generic
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -fopenmp -Isrc -I/usr/include/$(MULTIARCH)
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 # Parquet's codecs (src/io/parquet_page.c): Debian's libsnappy, libzstd, zlib, liblz4, libbrotli.
 CODEC_LIBS := -lsnappy -lzstd -lz -llz4 -lbrotlidec
@@ -55,12 +80,21 @@ endif
 # machine otherwise meets a compiler error about cjson.h). Only checked, never
 # installed here: `make deps-build` / `make deps` install as root, and `make
 # demo` and `make test` run them first, so they are not checked at this level.
-CHECKED_GOALS := $(filter-out help deps deps-build clean demo test check-layering,$(or $(MAKECMDGOALS),all))
+# test-arm64 is checked in its cross sub-make (CC=aarch64-linux-gnu-gcc),
+# against the arm64 packages that `make deps-arm64` installs.
+CHECKED_GOALS := $(filter-out help deps deps-build deps-arm64 test-arm64 clean demo test check-layering,$(or $(MAKECMDGOALS),all))
 ifneq ($(CHECKED_GOALS),)
 DEPS_KIND := $(if $(filter test-% $(B)/tests/% build/tests/% build-asan/tests/%,$(CHECKED_GOALS)),test,build)
+ifeq ($(TARGET_CPU),$(HOST_CPU))
 MISSING_DEPS := $(shell sh tools/check_deps.sh $(DEPS_KIND) $(BLAS_DIR))
+DEPS_HINT := run `make deps-build` as root (or `make deps` for the tests)
+else
+MISSING_DEPS := $(shell $(PKG_ENV) CC=$(CC) sh tools/check_deps.sh $(DEPS_KIND) $(BLAS_DIR) \
+                $(or $(DEB_ARCH_$(TARGET_CPU)),$(TARGET_CPU)))
+DEPS_HINT := run `make deps-arm64` as root
+endif
 ifneq ($(MISSING_DEPS),)
-$(error missing: $(MISSING_DEPS); run `make deps-build` as root (or `make deps` for the tests))
+$(error missing: $(MISSING_DEPS); $(DEPS_HINT))
 endif
 endif
 
@@ -70,16 +104,18 @@ export RGSD_SHARED ?= $(SHARED)
 export RGSD_REF_DIR ?= $(abspath build/ref)
 export RGSD_NODE_DIR ?= $(abspath tests/ref)
 
-.PHONY: all help deps deps-build test test-unit test-ref test-asan test-e2e check-layering refs demo bench clean
+.PHONY: all help deps deps-build deps-arm64 test test-unit test-ref test-asan test-e2e test-arm64 check-layering refs demo bench clean
 all: $(B)/rgsd
 
 help:
 	@echo "make          build build/rgsd (V=1 shows every compiler command)"
 	@echo "make deps     install missing Debian and npm packages for build and tests (apt-get as root)"
 	@echo "make deps-build  only what building and the demo need"
-	@echo "make test     deps + build + every test (layering check, unit, unit on RGSD_KERNELS=ref, reference, ASan+UBSan, end-to-end, fuzz smoke)"
+	@echo "make test     deps + build + every test (layering check, unit, unit on RGSD_KERNELS=ref, reference, ASan+UBSan, end-to-end, fuzz smoke, arm64)"
 	@echo "make test-ref the unit suite on the plain-C kernels (RGSD_KERNELS=ref)"
 	@echo "make check-layering  BLAS/SIMD/vector math only in src/nn, no allocation in its kernels (docs/kernels.md)"
+	@echo "make test-arm64  the unit suite cross-compiled for arm64 (build-arm64/), run under qemu-aarch64"
+	@echo "make deps-arm64  install the arm64 cross compiler, qemu-user and arm64 libraries (apt-get as root)"
 	@echo "make fuzz     run every fuzz harness FUZZ_SECONDS (default 60) each; docs/fuzzing.md"
 	@echo "make demo     run the main job on the built-in default"
 	@echo "make bench    build and run the benchmarks in bench/ (never fail on timing)"
@@ -89,6 +125,9 @@ deps:
 
 deps-build:
 	@sh tools/deps.sh build
+
+deps-arm64:
+	@sh tools/deps.sh arm64
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -146,11 +185,30 @@ check-layering:
 test-e2e: $(B)/rgsd
 	@RGSD_BIN=$(abspath $(B)/rgsd) sh tests/run_e2e.sh
 
+# arm64: librgsd, rgsd and the unit tests cross-compiled into build-arm64/ with
+# Debian's aarch64-linux-gnu-gcc, run under qemu-user (`make deps-arm64`
+# installs both and the arm64 -dev packages). The reference outputs are the
+# x86 ones in build/ref (data files). Only the plain-C kernels exist there
+# (src/base/isa.h, docs/kernels.md). The whole unit suite, same tolerances:
+# 167 s of CPU under qemu (wall on a 2-vCPU VM: 3.5 min at load 4-9, 7.5 at
+# load 10; test_sample the longest), so a few minutes on 2 quiet cores;
+# ARM64_TESTS="test_nn_dense test_model" runs a subset.
+# Each test gets ARM64_TIMEOUT seconds.
+ARM64_B := build-arm64
+ARM64_CC ?= aarch64-linux-gnu-gcc
+ARM64_TIMEOUT ?= 300
+ARM64_TESTS ?= $(TEST_SRC:tests/unit/%.c=%)
+test-arm64: refs
+	@$(MAKE) --no-print-directory B=$(ARM64_B) CC=$(ARM64_CC) OPT="$(OPT_aarch64)" $(ARM64_B)/rgsd \
+		$(ARM64_TESTS:%=$(ARM64_B)/tests/%)
+	@echo "[arm64] $$(qemu-aarch64 $(ARM64_B)/rgsd --kernels)"
+	@RGSD_TEST_WRAP="timeout $(ARM64_TIMEOUT) qemu-aarch64" sh tests/run_unit.sh "arm64" $(ARM64_TESTS:%=$(ARM64_B)/tests/%)
+
 # Every suite runs even when an earlier one fails; tests/summary.sh prints the
 # closing "N passed, N failed, N skipped" line over all of them.
-test: deps
+test: deps deps-arm64
 	@mkdir -p build; rm -f build/test-results.txt; st=0; \
-	for t in check-layering test-unit test-ref test-asan test-e2e test-fuzz; do $(MAKE) --no-print-directory $$t || st=1; done; \
+	for t in check-layering test-unit test-ref test-asan test-e2e test-fuzz test-arm64; do $(MAKE) --no-print-directory $$t || st=1; done; \
 	sh tests/summary.sh build/test-results.txt || st=1; exit $$st
 
 bench: $(BENCH_BIN) $(B)/rgsd
@@ -163,6 +221,6 @@ demo: deps-build
 	@sh tools/demo.sh
 
 clean:
-	rm -rf build build-asan build-fuzz build-clang
+	rm -rf build build-asan build-fuzz build-clang build-arm64
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -12,6 +12,7 @@
 #include <omp.h>
 #endif
 
+#include "base/isa.h"
 #include "base/rng.h"
 #include "base/timer.h"
 #include "nn/nn.h"
@@ -86,8 +87,11 @@ int main(void) {
     const char *shipped = openblas_get_corename();
     printf("OpenBLAS kernels as loaded: %s\n", shipped);
     const char *chosen = nn_blas_init();
-    printf("OpenBLAS kernels after nn_blas_init(): %s%s\n", chosen,
-           strcmp(chosen, "Prescott") == 0 && __builtin_cpu_supports("avx2") ? "  <- SSE3 kernels on an AVX2 CPU" : "");
+    int sse3_on_avx2 = 0;
+#if RG_HAVE_X86_SIMD
+    sse3_on_avx2 = strcmp(chosen, "Prescott") == 0 && __builtin_cpu_supports("avx2");
+#endif
+    printf("OpenBLAS kernels after nn_blas_init(): %s%s\n", chosen, sse3_on_avx2 ? "  <- SSE3 kernels on an AVX2 CPU" : "");
     double triad = triad_gbs();
     printf("\n[roof] STREAM-like triad: %.2f GB/s\n", triad);
 

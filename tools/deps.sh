@@ -4,9 +4,14 @@
 #   sh tools/deps.sh test    the same plus the test oracles: PyTorch, numpy, jinja2 (Debian)
 #                            and the npm reference tokenizers under tests/ref/node_modules,
 #                            and clang with its fuzzer runtime (tests/fuzz)
+#   sh tools/deps.sh arm64   the arm64 cross build and its test runner (`make test-arm64`):
+#                            Debian's cross gcc, qemu-user and the arm64 -dev packages
 # Debian packages come from apt-get (as root); nothing is installed when all are present.
 set -e
 what=${1:-test}
+if [ "$what" = arm64 ]; then
+    exec sh "$(dirname "$0")/deps_arm64.sh"
+fi
 PKGS="gcc make pkg-config libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev
 libcurl4-openssl-dev libsqlite3-dev libcmocka-dev python3
 libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev"

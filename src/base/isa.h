@@ -14,6 +14,25 @@
 #ifndef RG_BASE_ISA_H
 #define RG_BASE_ISA_H
 
+/* RG_HAVE_X86_SIMD: 1 when compiling for x86-64, where the SIMD kernels
+ * (AVX2, AVX-512, F16C; immintrin.h, glibc's libmvec _ZGV* functions,
+ * __builtin_cpu_supports) exist; 0 elsewhere (arm64), where only the plain-C
+ * reference path is built and RGSD_KERNELS=auto picks it. The rule, for every
+ * file with SIMD code (docs/kernels.md, "Other CPUs"):
+ *   - `#if RG_HAVE_X86_SIMD` around `#include <immintrin.h>` (<cpuid.h>), around
+ *     each RG_ISA_BEGIN ... RG_ISA_END region or target("...") function, and
+ *     around the declarations of the SIMD entry points in headers;
+ *   - in the dispatch, each call of a SIMD function and each
+ *     __builtin_cpu_supports sits in the same `#if`, so the other CPUs fall
+ *     through to the ref call that the dispatch already has.
+ * A stray call then fails to compile on arm64 (`make test-arm64`) instead of
+ * failing to link. */
+#if defined(__x86_64__)
+#define RG_HAVE_X86_SIMD 1
+#else
+#define RG_HAVE_X86_SIMD 0
+#endif
+
 #define RG_ISA_PRAGMA_(...) _Pragma(#__VA_ARGS__)
 
 #if defined(__clang__)

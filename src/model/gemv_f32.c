@@ -13,12 +13,13 @@
  * (reported to the nn owner). */
 #include "model/gemv_f32.h"
 
-#include <immintrin.h>
-#include <omp.h>
-
 #include "base/isa.h"
 #include "nn/cpu.h"
 #include "nn/nn.h"
+
+#if RG_HAVE_X86_SIMD /* x86-64 only (base/isa.h) */
+#include <immintrin.h>
+#include <omp.h>
 
 /* AVX2 + FMA: even when the build flags do not say so (the sanitizer and fuzz builds). */
 RG_ISA_BEGIN("avx2,fma")
@@ -120,17 +121,29 @@ void rg_gemv_bf16_avx2(float *y, const float *x, const uint16_t *W, const float 
 }
 
 RG_ISA_END
+#endif /* RG_HAVE_X86_SIMD */
 
 /* The ref path (RGSD_KERNELS=ref, or a CPU without AVX2/FMA) goes through
  * nn's public linear layer, whose N <= 8 case is nn's own switch on the same
  * path (src/nn/gemv_ref.c): one plain-C GEMV for the whole program. Outside
- * the AVX2 region, so that a CPU without AVX2 can run the switch. */
+ * the AVX2 region, so that a CPU without AVX2 can run the switch; off x86-64
+ * only this path is compiled (base/isa.h). */
 void rg_gemv_f32(float *y, const float *x, const float *W, const float *bias, int N, int in, int out) {
-    if (nn_cpu_path() == NN_KERNELS_REF) nn_linear_forward(y, x, W, bias, N, in, out);
-    else rg_gemv_f32_avx2(y, x, W, bias, N, in, out);
+#if RG_HAVE_X86_SIMD
+    if (nn_cpu_path() != NN_KERNELS_REF) {
+        rg_gemv_f32_avx2(y, x, W, bias, N, in, out);
+        return;
+    }
+#endif
+    nn_linear_forward(y, x, W, bias, N, in, out);
 }
 
 void rg_gemv_bf16(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out) {
-    if (nn_cpu_path() == NN_KERNELS_REF) nn_linear_bf16_forward(y, x, W, bias, N, in, out);
-    else rg_gemv_bf16_avx2(y, x, W, bias, N, in, out);
+#if RG_HAVE_X86_SIMD
+    if (nn_cpu_path() != NN_KERNELS_REF) {
+        rg_gemv_bf16_avx2(y, x, W, bias, N, in, out);
+        return;
+    }
+#endif
+    nn_linear_bf16_forward(y, x, W, bias, N, in, out);
 }

@@ -12,9 +12,11 @@
 
 #include <cblas.h>
 
+#include "base/isa.h"
 #include "base/log.h"
 #include "nn/nn.h"
 
+#if RG_HAVE_X86_SIMD
 void gotoblas_dynamic_init(void) __attribute__((weak));
 void gotoblas_dynamic_quit(void) __attribute__((weak));
 
@@ -43,3 +45,8 @@ const char *nn_blas_init(void) {
     gotoblas_dynamic_init();
     return openblas_get_corename();
 }
+#else
+/* Elsewhere (arm64) OpenBLAS's own choice stands: the fallback above is a
+ * table of x86 kernel sets. */
+const char *nn_blas_init(void) { return openblas_get_corename(); }
+#endif

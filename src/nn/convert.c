@@ -80,29 +80,43 @@ void nn_f32_to_f16_ref(uint16_t *out, const float *in, size_t n) {
  * conversions, so neither the path nor the thread count changes a bit. */
 #define BLOCK ((size_t)1 << 16)
 
+#if RG_HAVE_X86_SIMD
 static int simd_path(void) { return nn_cpu_path() != NN_KERNELS_REF; }
 static int f16c_path(void) { return nn_cpu_path() != NN_KERNELS_REF && nn_cpu_has_f16c(); }
+#endif
 
 void nn_bf16_to_f32_array(float *out, const uint16_t *in, size_t n) {
-    void (*fn)(float *, const uint16_t *, size_t) = simd_path() ? nn_bf16_to_f32_avx2 : nn_bf16_to_f32_ref;
+    void (*fn)(float *, const uint16_t *, size_t) = nn_bf16_to_f32_ref;
+#if RG_HAVE_X86_SIMD
+    if (simd_path()) fn = nn_bf16_to_f32_avx2;
+#endif
 #pragma omp parallel for schedule(static) if (n > 2 * BLOCK)
     for (size_t b = 0; b < n; b += BLOCK) fn(out + b, in + b, n - b < BLOCK ? n - b : BLOCK);
 }
 
 void nn_f32_to_bf16_array(uint16_t *out, const float *in, size_t n) {
-    void (*fn)(uint16_t *, const float *, size_t) = simd_path() ? nn_f32_to_bf16_avx2 : nn_f32_to_bf16_ref;
+    void (*fn)(uint16_t *, const float *, size_t) = nn_f32_to_bf16_ref;
+#if RG_HAVE_X86_SIMD
+    if (simd_path()) fn = nn_f32_to_bf16_avx2;
+#endif
 #pragma omp parallel for schedule(static) if (n > 2 * BLOCK)
     for (size_t b = 0; b < n; b += BLOCK) fn(out + b, in + b, n - b < BLOCK ? n - b : BLOCK);
 }
 
 void nn_f16_to_f32_array(float *out, const uint16_t *in, size_t n) {
-    void (*fn)(float *, const uint16_t *, size_t) = f16c_path() ? nn_f16_to_f32_f16c : nn_f16_to_f32_ref;
+    void (*fn)(float *, const uint16_t *, size_t) = nn_f16_to_f32_ref;
+#if RG_HAVE_X86_SIMD
+    if (f16c_path()) fn = nn_f16_to_f32_f16c;
+#endif
 #pragma omp parallel for schedule(static) if (n > 2 * BLOCK)
     for (size_t b = 0; b < n; b += BLOCK) fn(out + b, in + b, n - b < BLOCK ? n - b : BLOCK);
 }
 
 void nn_f32_to_f16_array(uint16_t *out, const float *in, size_t n) {
-    void (*fn)(uint16_t *, const float *, size_t) = f16c_path() ? nn_f32_to_f16_f16c : nn_f32_to_f16_ref;
+    void (*fn)(uint16_t *, const float *, size_t) = nn_f32_to_f16_ref;
+#if RG_HAVE_X86_SIMD
+    if (f16c_path()) fn = nn_f32_to_f16_f16c;
+#endif
 #pragma omp parallel for schedule(static) if (n > 2 * BLOCK)
     for (size_t b = 0; b < n; b += BLOCK) fn(out + b, in + b, n - b < BLOCK ? n - b : BLOCK);
 }

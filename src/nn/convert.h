@@ -9,14 +9,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/isa.h"
+
 // in[n] -> out[n], each over the whole range (scalar tail included)
 void nn_bf16_to_f32_ref(float *out, const uint16_t *in, size_t n);
 void nn_f32_to_bf16_ref(uint16_t *out, const float *in, size_t n);
 void nn_f16_to_f32_ref(float *out, const uint16_t *in, size_t n);
 void nn_f32_to_f16_ref(uint16_t *out, const float *in, size_t n);
+#if RG_HAVE_X86_SIMD
 void nn_bf16_to_f32_avx2(float *out, const uint16_t *in, size_t n);
 void nn_f32_to_bf16_avx2(uint16_t *out, const float *in, size_t n);
 void nn_f16_to_f32_f16c(float *out, const uint16_t *in, size_t n);
 void nn_f32_to_f16_f16c(uint16_t *out, const float *in, size_t n);
+#endif
 
 #endif

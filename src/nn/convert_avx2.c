@@ -3,10 +3,11 @@
  * conversions, so each function covers any n. */
 #include "nn/convert.h"
 
-#include <immintrin.h>
-
 #include "base/isa.h"
 #include "nn/nn.h"
+
+#if RG_HAVE_X86_SIMD
+#include <immintrin.h>
 
 RG_ISA_BEGIN("avx2,f16c")
 
@@ -53,3 +54,4 @@ void nn_f32_to_bf16_avx2(uint16_t *out, const float *in, size_t n) {
 }
 
 RG_ISA_END
+#endif

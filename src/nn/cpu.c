@@ -8,7 +8,6 @@
  * OpenBLAS has its own switch, OPENBLAS_CORETYPE; the two are independent. */
 #include "nn/cpu.h"
 
-#include <cpuid.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,14 +15,19 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/isa.h"
 #include "base/log.h"
 #include "nn/nn.h"
 
+#if RG_HAVE_X86_SIMD
+#include <cpuid.h>
+#endif
 #include <cblas.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#if RG_HAVE_X86_SIMD
 /* __builtin_cpu_supports reads CPUID and, for AVX/AVX-512, the OS's XCR0
  * (libgcc checks that the OS saves the wide registers). */
 int nn_cpu_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
@@ -49,6 +53,12 @@ nn_kernel_path nn_cpu_best(void) {
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return NN_KERNELS_AVX2;
     return NN_KERNELS_REF;
 }
+#else
+/* Other CPUs (arm64): only the plain-C kernels are built (base/isa.h). */
+int nn_cpu_has_avx512(void) { return 0; }
+int nn_cpu_has_f16c(void) { return 0; }
+nn_kernel_path nn_cpu_best(void) { return NN_KERNELS_REF; }
+#endif
 
 const char *nn_cpu_path_name(nn_kernel_path path) {
     switch (path) {
@@ -67,6 +77,9 @@ int nn_cpu_parse_kernels(const char *value, nn_kernel_path best, nn_kernel_path 
     static const nn_kernel_path all[] = {NN_KERNELS_REF, NN_KERNELS_AVX2, NN_KERNELS_AVX512};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
         if (strcmp(value, nn_cpu_path_name(all[i])) != 0) continue;
+        if (all[i] > best && best == NN_KERNELS_REF && !RG_HAVE_X86_SIMD)
+            return rg_error("RGSD_KERNELS=%s: x86-64 SIMD kernels, not in this build for another CPU; use auto or ref",
+                            value);
         if (all[i] > best)
             return rg_error("RGSD_KERNELS=%s, but this CPU (or OS) runs at most %s", value, nn_cpu_path_name(best));
         *path = all[i];
@@ -106,8 +119,10 @@ int nn_max_threads(void) {
 
 void nn_kernels_describe(char *buf, size_t size) {
     const char *env = getenv("RGSD_KERNELS");
-    snprintf(buf, size, "OpenBLAS %s, rgsd %s (%s)", openblas_get_corename(), nn_cpu_path_name(nn_cpu_path()),
-             env && *env && strcmp(env, "auto") != 0 ? "RGSD_KERNELS" : "auto");
+    /* Off x86-64 the line says why the path is ref (no SIMD kernels built). */
+    snprintf(buf, size, "OpenBLAS %s, rgsd %s (%s%s)", openblas_get_corename(), nn_cpu_path_name(nn_cpu_path()),
+             env && *env && strcmp(env, "auto") != 0 ? "RGSD_KERNELS" : "auto",
+             RG_HAVE_X86_SIMD ? "" : "; plain C only, no SIMD kernels for this CPU");
 }
 
 int nn_kernels_init(void) {

@@ -6,13 +6,14 @@
  * one machine (RGSD_KERNELS=ref|avx2|avx512) and prove that the learning
  * checks hold on CPUs that would pick another one. "ref" is plain C: the
  * specification the SIMD kernels are tested against, and what a CPU without
- * AVX2/FMA runs. */
+ * AVX2/FMA runs — and every CPU other than x86-64 (arm64), where the SIMD
+ * kernels are not compiled at all (base/isa.h, RG_HAVE_X86_SIMD). */
 #ifndef RG_NN_CPU_H
 #define RG_NN_CPU_H
 
 /* Ordered by what the CPU must run: a path runs wherever a later one does. */
 typedef enum {
-    NN_KERNELS_REF = 0, /* plain C, any x86-64 (and the tests' specification) */
+    NN_KERNELS_REF = 0, /* plain C, any CPU (and the tests' specification) */
     NN_KERNELS_AVX2 = 1, /* 8 wide, AVX2 + FMA (x86-64-v3) */
     NN_KERNELS_AVX512 = 2, /* 16 wide; chosen by default where the CPU and OS run it */
 } nn_kernel_path;

@@ -21,7 +21,6 @@
  * gets (p_j / P_tail) * pg_tail in place of pg_j. */
 
 #include <float.h>
-#include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +35,9 @@
 #include "nn/cpu.h"
 #include "nn/nn.h"
 #include "nn/vecmath.h"
+
+#if RG_HAVE_X86_SIMD /* x86-64 only (base/isa.h): elsewhere the scalar code does every entry */
+#include <immintrin.h>
 
 /* AVX2 + FMA only around the 8-wide loops (the release build is x86-64-v3
  * already; the sanitizer and fuzz builds are not): everything else, the
@@ -59,6 +61,7 @@ RG_ISA_END
 /* 1 when the 8-wide loops run (cpu.h); 0 on the ref path, where the scalar
  * code, which each 8-wide loop leaves its tail to, does every entry. */
 static int use_avx2(void) { return nn_cpu_path() != NN_KERNELS_REF; }
+#endif /* RG_HAVE_X86_SIMD */
 
 typedef enum { MODE_FORWARD_KL, MODE_REVERSE_KL, MODE_MIXTURE } divergence_mode;
 
@@ -144,6 +147,7 @@ static double scalar_entries(const divergence *dv, const float *s, const float *
  * The mixture's log m is taken in linear space, log(beta q + (1-beta) p),
  * one logf instead of exp + log1p; a block where m underflows f32 goes
  * through the log-space scalar path. */
+#if RG_HAVE_X86_SIMD
 RG_ISA_BEGIN("avx2,fma")
 /* The 8-blocks of row_full: entries [0, returned), -entropy += their sum. */
 static int row_full_avx2(const divergence *dv, const float *s, const float *t, float lse_s, float lse_t, int V,
@@ -191,13 +195,17 @@ static int row_full_avx2(const divergence *dv, const float *s, const float *t, f
     return i;
 }
 RG_ISA_END
+#endif
 
 static void row_full(const divergence *dv, const nn_jsd_config *config, float *drow, const float *s, const float *t,
                      double lse_s_exact, double lse_t_exact, int V, float grad_scale, float *scratch, row_result *res) {
     const float lse_s = (float)lse_s_exact, lse_t = (float)lse_t_exact;
     float *terms = scratch, *pg = scratch + V, *p_all = scratch + 2 * (size_t)V;
     double minus_entropy = 0.0;
-    int i = use_avx2() ? row_full_avx2(dv, s, t, lse_s, lse_t, V, terms, pg, p_all, &minus_entropy) : 0;
+    int i = 0;
+#if RG_HAVE_X86_SIMD
+    if (use_avx2()) i = row_full_avx2(dv, s, t, lse_s, lse_t, V, terms, pg, p_all, &minus_entropy);
+#endif
     minus_entropy += scalar_entries(dv, s, t, lse_s, lse_t, i, V, terms, pg, p_all);
     res->entropy = -minus_entropy;
     res->loss = clip_terms(config, terms, pg, V, res);
@@ -264,6 +272,7 @@ static void top_k_indices(int32_t *idx, const float *t, int V, int k) {
  * -inf when nothing is left. Summed directly over the tail — never as
  * total - top-k, which cancels for peaked rows. 8-blocks holding no top-k
  * index (all but at most k) go 8 wide. */
+#if RG_HAVE_X86_SIMD
 RG_ISA_BEGIN("avx2,fma")
 static double tail_logsumexp_avx2(const float *row, int V, const int32_t *idx, int k) {
     float max = -INFINITY;
@@ -315,6 +324,7 @@ static double tail_logsumexp_avx2(const float *row, int V, const int32_t *idx, i
     return (double)max + log(sum);
 }
 RG_ISA_END
+#endif
 
 /* The same one entry at a time (the ref path). */
 static double tail_logsumexp_ref(const float *row, int V, const int32_t *idx, int k) {
@@ -333,7 +343,10 @@ static double tail_logsumexp_ref(const float *row, int V, const int32_t *idx, in
 }
 
 static double tail_logsumexp(const float *row, int V, const int32_t *idx, int k) {
-    return use_avx2() ? tail_logsumexp_avx2(row, V, idx, k) : tail_logsumexp_ref(row, V, idx, k);
+#if RG_HAVE_X86_SIMD
+    if (use_avx2()) return tail_logsumexp_avx2(row, V, idx, k);
+#endif
+    return tail_logsumexp_ref(row, V, idx, k);
 }
 
 /* dD/dP of one bucket in double (0 < beta <= 1), from its log-probs. */
@@ -344,6 +357,7 @@ static double bucket_slope(const divergence *dv, double ls, double lt) {
     return (1.0 - dv->beta) * (ls - lm);
 }
 
+#if RG_HAVE_X86_SIMD
 RG_ISA_BEGIN("avx2,fma")
 /* The 8-blocks of row_top_k's pass over every entry: [0, returned), -entropy += their sum. */
 static int top_k_entries_avx2(float *drow, const float *s, double lse_s, double ls_tail, int V, float grad_scale,
@@ -376,6 +390,7 @@ static int top_k_entries_avx2(float *drow, const float *s, double lse_s, double 
     return i;
 }
 RG_ISA_END
+#endif
 
 /* Teacher top-k + tail bucket (k < V). scratch: k ints + 2(k+1) floats + (k+1) doubles. */
 static void row_top_k(const divergence *dv, const nn_jsd_config *config, float *drow, const float *s, const float *t,
@@ -416,9 +431,12 @@ static void row_top_k(const divergence *dv, const nn_jsd_config *config, float *
     const int forward = dv->mode == MODE_FORWARD_KL;
     const float tail_factor = forward ? 0.0f : (float)slope_minus_mean[k];
     double minus_entropy = 0.0;
-    int i = use_avx2() ? top_k_entries_avx2(drow, s, lse_s, ls_tail, V, grad_scale, pg[k], pg_sum, tail_factor, forward,
-                                            &minus_entropy)
-                       : 0;
+    int i = 0;
+#if RG_HAVE_X86_SIMD
+    if (use_avx2())
+        i = top_k_entries_avx2(drow, s, lse_s, ls_tail, V, grad_scale, pg[k], pg_sum, tail_factor, forward,
+                               &minus_entropy);
+#endif
     for (; i < V; i++) {
         float ls = s[i] - (float)lse_s, p = expf(ls);
         if (p > 0.0f) minus_entropy += (double)p * ls;

@@ -6,15 +6,18 @@
  * and no other multiply-add may be fused (the affine step must not be). */
 #include "nn/expf_exact.h"
 
+#include "base/isa.h"
+#if RG_HAVE_X86_SIMD
 #include <immintrin.h>
+#endif
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "base/isa.h"
 #include "nn/cpu.h"
 
+#if RG_HAVE_X86_SIMD
 RG_ISA_BEGIN("avx2,fma")
 
 /* 2^(i/32) rounded to double, minus i << 47 so that adding k << 47 (k the
@@ -88,6 +91,7 @@ static int affine_vector_blocks(float *out, const float *x, double scale, double
 }
 
 RG_ISA_END
+#endif /* RG_HAVE_X86_SIMD */
 
 /* From here on plain C for the build's -march: the probe and the switch must
  * run on a CPU without AVX2, and the scalar loop is the ref path. */
@@ -96,6 +100,7 @@ static void affine_scalar(float *out, const float *x, double scale, double shift
     for (int i = 0; i < n; i++) out[i] = expf((float)((double)x[i] * scale - shift));
 }
 
+#if RG_HAVE_X86_SIMD
 static void affine_vector(float *out, const float *x, double scale, double shift, int n) {
     int i = affine_vector_blocks(out, x, scale, shift, n);
     affine_scalar(out + i, x + i, scale, shift, n - i);
@@ -123,8 +128,12 @@ static int probe_matches(void) {
 /* 0: not probed yet, 1: vector path, 2: scalar path. Threads that race on
  * the first call probe alike and store the same answer. */
 static atomic_int state;
+#endif /* RG_HAVE_X86_SIMD */
 
 int rg_expf_exact_vectorised(void) {
+#if !RG_HAVE_X86_SIMD
+    return 0; /* no vector version on this CPU: the scalar expf (base/isa.h) */
+#else
     int s = atomic_load_explicit(&state, memory_order_relaxed);
     if (s == 0) {
         __builtin_cpu_init();
@@ -134,9 +143,15 @@ int rg_expf_exact_vectorised(void) {
     /* RGSD_KERNELS=ref (src/nn/cpu.h) takes the scalar expf itself: the
      * same bits, so the draws do not depend on the path (tested). */
     return s == 1 && nn_cpu_path() != NN_KERNELS_REF;
+#endif
 }
 
 void rg_expf_affine(float *out, const float *x, double scale, double shift, int n) {
-    if (rg_expf_exact_vectorised()) affine_vector(out, x, scale, shift, n);
-    else affine_scalar(out, x, scale, shift, n);
+#if RG_HAVE_X86_SIMD
+    if (rg_expf_exact_vectorised()) {
+        affine_vector(out, x, scale, shift, n);
+        return;
+    }
+#endif
+    affine_scalar(out, x, scale, shift, n);
 }

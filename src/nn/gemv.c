@@ -13,12 +13,15 @@
 #include "nn/gemv.h"
 #include "nn/cpu.h"
 
+#include "base/isa.h"
+#if RG_HAVE_X86_SIMD
 #include <immintrin.h>
+#endif
 #include <omp.h>
 
-#include "base/isa.h"
 #include "nn/nn.h"
 
+#if RG_HAVE_X86_SIMD
 /* AVX2 + FMA: the release build is x86-64-v3 already; the sanitizer and fuzz builds are not. */
 RG_ISA_BEGIN("avx2,fma")
 
@@ -242,27 +245,33 @@ void nn_gemv_f32_avx2(float *y, const float *x, const float *W, int N, int in, i
 }
 
 RG_ISA_END
+#endif /* RG_HAVE_X86_SIMD */
 
 /* ---- dispatch ------------------------------------------------------------ */
 
 /* nn_cpu_path (cpu.c): the CPU's best, or what RGSD_KERNELS forces. Outside
- * the AVX2 region: a CPU without AVX2 must be able to run the switch itself. */
+ * the AVX2 region: a CPU without AVX2 must be able to run the switch itself.
+ * Off x86-64 only the ref call is compiled (base/isa.h). */
 
 void nn_gemv_bf16(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
+#if RG_HAVE_X86_SIMD
     switch (nn_cpu_path()) {
     case NN_KERNELS_AVX512: nn_gemv_bf16_avx512(y, x, W, N, in, out); return;
-    case NN_KERNELS_REF: nn_gemv_bf16_ref(y, x, W, N, in, out); return;
-    case NN_KERNELS_AVX2: break;
+    case NN_KERNELS_AVX2: nn_gemv_bf16_avx2(y, x, W, N, in, out); return;
+    case NN_KERNELS_REF: break;
     }
-    nn_gemv_bf16_avx2(y, x, W, N, in, out);
+#endif
+    nn_gemv_bf16_ref(y, x, W, N, in, out);
 }
 
 void nn_gemv_f32(float *y, const float *x, const float *W, int N, int in, int out) {
+#if RG_HAVE_X86_SIMD
     switch (nn_cpu_path()) {
     case NN_KERNELS_AVX512: nn_gemv_f32_avx512(y, x, W, N, in, out); return;
-    case NN_KERNELS_REF: nn_gemv_f32_ref(y, x, W, N, in, out); return;
-    case NN_KERNELS_AVX2: break;
+    case NN_KERNELS_AVX2: nn_gemv_f32_avx2(y, x, W, N, in, out); return;
+    case NN_KERNELS_REF: break;
     }
-    nn_gemv_f32_avx2(y, x, W, N, in, out);
+#endif
+    nn_gemv_f32_ref(y, x, W, N, in, out);
 }
 

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "base/isa.h"
+
 #define NN_GEMV_MAX_ROWS 8
 
 // x[N,in], W[out,in] bf16 -> y[N,out], 1 <= N <= 8 (the path of nn_cpu_path, cpu.h)
@@ -16,9 +18,11 @@ void nn_gemv_f32(float *y, const float *x, const float *W, int N, int in, int ou
 /* The implementations behind them (tests compare each SIMD one with ref): */
 void nn_gemv_bf16_ref(float *y, const float *x, const uint16_t *W, int N, int in, int out);
 void nn_gemv_f32_ref(float *y, const float *x, const float *W, int N, int in, int out);
+#if RG_HAVE_X86_SIMD /* x86-64 only (base/isa.h) */
 void nn_gemv_bf16_avx2(float *y, const float *x, const uint16_t *W, int N, int in, int out);
 void nn_gemv_f32_avx2(float *y, const float *x, const float *W, int N, int in, int out);
 void nn_gemv_bf16_avx512(float *y, const float *x, const uint16_t *W, int N, int in, int out);
 void nn_gemv_f32_avx512(float *y, const float *x, const float *W, int N, int in, int out);
+#endif
 
 #endif

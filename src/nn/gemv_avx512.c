@@ -5,12 +5,13 @@
  * per multiply-add of the AVX2 kernel and twice the width. Same blocking as
  * gemv.c: 4 weight rows x K_CHUNK inputs, W read from memory once. */
 
-#include <immintrin.h>
-#include <omp.h>
-
 #include "base/isa.h"
 #include "nn/gemv.h"
 #include "nn/nn.h"
+
+#if RG_HAVE_X86_SIMD /* the whole file: x86-64 only (base/isa.h) */
+#include <immintrin.h>
+#include <omp.h>
 
 /* AVX-512F + FMA: chosen at run time; the build itself targets x86-64-v3. */
 RG_ISA_BEGIN("avx512f,fma")
@@ -132,3 +133,4 @@ void nn_gemv_f32_avx512(float *y, const float *x, const float *W, int N, int in,
 }
 
 RG_ISA_END
+#endif /* RG_HAVE_X86_SIMD */

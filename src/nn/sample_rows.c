@@ -11,11 +11,14 @@
 
 #include "nn/sample_rows.h"
 
-#include <immintrin.h>
 #include <math.h>
 
 #include "base/isa.h"
 #include "nn/cpu.h"
+
+#if RG_HAVE_X86_SIMD /* x86-64 only (base/isa.h): elsewhere the scalar loops do every row */
+#include <immintrin.h>
+#endif
 
 /* Min-heap of the k largest values seen: its root is the k-th largest. */
 static void sift_down(float *heap, int size, int at) {
@@ -38,6 +41,7 @@ static void offer(float *heap, int k, float v) {
     }
 }
 
+#if RG_HAVE_X86_SIMD
 RG_ISA_BEGIN("avx2,fma")
 
 /* Blocks of 8 from the start: returns where the scalar loop goes on, with
@@ -115,12 +119,16 @@ static int divide_row_avx2(float *w, int n, double total) {
 RG_ISA_END
 
 static int use_avx2(void) { return nn_cpu_path() != NN_KERNELS_REF; }
+#endif /* RG_HAVE_X86_SIMD */
 
 rg_logit_scan rg_scan_logits(const float *x, int n) {
     rg_logit_scan r = {-1, -1, 0};
     float best_value = -INFINITY;
     int n_inf = 0;
-    int i = use_avx2() ? scan_logits_avx2(x, n, &r, &best_value, &n_inf) : 0;
+    int i = 0;
+#if RG_HAVE_X86_SIMD
+    if (use_avx2()) i = scan_logits_avx2(x, n, &r, &best_value, &n_inf);
+#endif
     for (; i < n; i++) {
         float v = x[i];
         if (isnan(v) || v == INFINITY) {
@@ -143,7 +151,9 @@ float rg_kth_largest(const float *x, int n, int k, float *heap) {
         if (x[i] != -INFINITY) heap[size++] = x[i];
     for (int j = k / 2 - 1; j >= 0; j--) sift_down(heap, k, j);
     /* most values are below the root: test eight at once, offer the rest */
+#if RG_HAVE_X86_SIMD
     if (use_avx2()) i = kth_largest_avx2(x, i, n, k, heap);
+#endif
     for (; i < n; i++) offer(heap, k, x[i]);
     return heap[0];
 }
@@ -155,7 +165,10 @@ int rg_select_above(const float *w, int n, double floor, uint64_t *out) {
     float below = (float)floor;
     if ((double)below > floor) below = nextafterf(below, -INFINITY);
     int m = 0;
-    int i = use_avx2() ? select_above_avx2(w, n, below, out, &m) : 0;
+    int i = 0;
+#if RG_HAVE_X86_SIMD
+    if (use_avx2()) i = select_above_avx2(w, n, below, out, &m);
+#endif
     for (; i < n; i++) {
         out[m] = rg_nucleus_key(w[i], i);
         m += w[i] > below;
@@ -164,6 +177,9 @@ int rg_select_above(const float *w, int n, double floor, uint64_t *out) {
 }
 
 void rg_divide_row(float *w, int n, double total) {
-    int i = use_avx2() ? divide_row_avx2(w, n, total) : 0;
+    int i = 0;
+#if RG_HAVE_X86_SIMD
+    if (use_avx2()) i = divide_row_avx2(w, n, total);
+#endif
     for (; i < n; i++) w[i] = (float)((double)w[i] / total);
 }

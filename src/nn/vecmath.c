@@ -4,12 +4,15 @@
 
 #include "nn/vecmath.h"
 
+#include "base/isa.h"
+#if RG_HAVE_X86_SIMD
 #include <immintrin.h>
+#endif
 #include <math.h>
 
-#include "base/isa.h"
 #include "nn/cpu.h"
 
+#if RG_HAVE_X86_SIMD
 /* AVX2 + FMA: the release build is x86-64-v3 already; the sanitizer and fuzz builds are not. */
 RG_ISA_BEGIN("avx2,fma")
 
@@ -105,28 +108,51 @@ void nn_row_softmax_backward_avx2(float *d, const float *p, int n) {
 }
 
 RG_ISA_END
+#endif /* RG_HAVE_X86_SIMD */
 
 /* ---- dispatch (outside the AVX2 region: it must run on any CPU) ---------- */
+/* Off x86-64 only the ref calls are compiled (base/isa.h). */
 
 float nn_row_max(const float *x, int n) {
-    return nn_cpu_path() == NN_KERNELS_REF ? nn_row_max_ref(x, n) : nn_row_max_avx2(x, n);
+#if RG_HAVE_X86_SIMD
+    if (nn_cpu_path() != NN_KERNELS_REF) return nn_row_max_avx2(x, n);
+#endif
+    return nn_row_max_ref(x, n);
 }
 
 double nn_row_logsumexp(const float *x, int n) {
-    return nn_cpu_path() == NN_KERNELS_REF ? nn_row_logsumexp_ref(x, n) : nn_row_logsumexp_avx2(x, n);
+#if RG_HAVE_X86_SIMD
+    if (nn_cpu_path() != NN_KERNELS_REF) return nn_row_logsumexp_avx2(x, n);
+#endif
+    return nn_row_logsumexp_ref(x, n);
 }
 
 void nn_row_exp(float *out, const float *x, float shift, float scale, int n) {
-    if (nn_cpu_path() == NN_KERNELS_REF) nn_row_exp_ref(out, x, shift, scale, n);
-    else nn_row_exp_avx2(out, x, shift, scale, n);
+#if RG_HAVE_X86_SIMD
+    if (nn_cpu_path() != NN_KERNELS_REF) {
+        nn_row_exp_avx2(out, x, shift, scale, n);
+        return;
+    }
+#endif
+    nn_row_exp_ref(out, x, shift, scale, n);
 }
 
 void nn_row_softmax(float *row, int valid) {
-    if (nn_cpu_path() == NN_KERNELS_REF) nn_row_softmax_ref(row, valid);
-    else nn_row_softmax_avx2(row, valid);
+#if RG_HAVE_X86_SIMD
+    if (nn_cpu_path() != NN_KERNELS_REF) {
+        nn_row_softmax_avx2(row, valid);
+        return;
+    }
+#endif
+    nn_row_softmax_ref(row, valid);
 }
 
 void nn_row_softmax_backward(float *d, const float *p, int n) {
-    if (nn_cpu_path() == NN_KERNELS_REF) nn_row_softmax_backward_ref(d, p, n);
-    else nn_row_softmax_backward_avx2(d, p, n);
+#if RG_HAVE_X86_SIMD
+    if (nn_cpu_path() != NN_KERNELS_REF) {
+        nn_row_softmax_backward_avx2(d, p, n);
+        return;
+    }
+#endif
+    nn_row_softmax_backward_ref(d, p, n);
 }

@@ -6,6 +6,8 @@
 #ifndef RG_NN_VECMATH_H
 #define RG_NN_VECMATH_H
 
+#include "base/isa.h"
+
 // x[n] -> max (-inf when n == 0)
 float nn_row_max(const float *x, int n);
 // x[n] -> log(sum(exp(x))), stable; the sum in double; -inf when every x is -inf
@@ -18,12 +20,14 @@ void nn_row_softmax(float *row, int valid);
 // d[n], p[n] -> d = p * (d - sum(p * d)) in place: softmax backward of one row
 void nn_row_softmax_backward(float *d, const float *p, int n);
 
-/* The implementations behind them (tests compare the two). */
+/* The implementations behind them (tests compare the two); AVX2 on x86-64 only (base/isa.h). */
+#if RG_HAVE_X86_SIMD
 float nn_row_max_avx2(const float *x, int n);
 double nn_row_logsumexp_avx2(const float *x, int n);
 void nn_row_exp_avx2(float *out, const float *x, float shift, float scale, int n);
 void nn_row_softmax_avx2(float *row, int valid);
 void nn_row_softmax_backward_avx2(float *d, const float *p, int n);
+#endif
 float nn_row_max_ref(const float *x, int n);
 double nn_row_logsumexp_ref(const float *x, int n);
 void nn_row_exp_ref(float *out, const float *x, float shift, float scale, int n);

@@ -24,6 +24,21 @@ grep -q "missing: libcjson-dev .*libsqlite3-dev .*libbrotli-dev; run \`make deps
 PKG_CONFIG_LIBDIR=/nonexistent make --no-print-directory B="$tmp/b" "$tmp/b/tests/test_base" >"$tmp/out" 2>&1
 grep -q "libcmocka-dev" "$tmp/out" || fail "a test target does not ask for cmocka: $(cat "$tmp/out")"
 
+# A cross compiler that is not installed: one line naming it and `make deps-arm64`.
+make --no-print-directory CC=aarch64-nonexistent-gcc B="$tmp/c" >"$tmp/out" 2>&1 && fail "make succeeded without a compiler"
+grep -q "missing: gcc-aarch64-nonexistent.*; run \`make deps-arm64\` as root" "$tmp/out" \
+    || fail "no one-line arm64 hint: $(cat "$tmp/out")"
+[ "$(wc -l < "$tmp/out")" -eq 1 ] || fail "more than one line: $(cat "$tmp/out")"
+[ ! -e "$tmp/c" ] || fail "something was compiled"
+# With Debian's cross compiler (make deps-arm64): the target's flags and an arm64 object.
+if command -v aarch64-linux-gnu-gcc >/dev/null 2>&1; then
+    make --no-print-directory V=1 CC=aarch64-linux-gnu-gcc B="$tmp/a" "$tmp/a/src/base/timer.o" >"$tmp/out" 2>&1 \
+        || fail "arm64 build: $(cat "$tmp/out")"
+    grep -q -- "-march=armv8-a .*-c src/base/timer.c" "$tmp/out" || fail "arm64 flags: $(cat "$tmp/out")"
+    grep -q -- "x86" "$tmp/out" && fail "x86 flags in the arm64 build: $(cat "$tmp/out")"
+    od -An -tx1 -j18 -N2 "$tmp/a/src/base/timer.o" | grep -q "b7 00" || fail "not an arm64 object"
+fi
+
 # Quiet by default, the full command with V=1 (one small object each).
 make --no-print-directory B="$tmp/q" "$tmp/q/src/base/timer.o" >"$tmp/out" 2>&1 || fail "build: $(cat "$tmp/out")"
 [ "$(cat "$tmp/out")" = "  CC   src/base/timer.c" ] || fail "not quiet: $(cat "$tmp/out")"

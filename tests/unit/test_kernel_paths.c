@@ -87,7 +87,8 @@ static void check_close(const char *what, size_t at, double got, double want, do
 /* Tolerance: 1e-5 * sum_i |w_i x_i|. Two f32 summation orders over `in`
  * terms differ by about sqrt(in) * 2^-24 of that sum (~3e-6 at in = 2100);
  * the strict worst case, in * 2^-24, is only reached by adversarial inputs.
- * With a bias, |bias| joins the sum. */
+ * With a bias, |bias| joins the sum. (x86-64 only: it checks SIMD kernels.) */
+#if RG_HAVE_X86_SIMD
 static void check_gemv(const char *what, const float *got, const float *want, const float *x, const float *Wf,
                        const uint16_t *Wb, const float *bias, int N, int in, int out, double *worst) {
     for (int n = 0; n < N; n++)
@@ -102,11 +103,13 @@ static void check_gemv(const char *what, const float *got, const float *want, co
             check_close(what, at, got[at], want[at], 1e-5 * mag + 1e-30);
         }
 }
+#endif
 
 static void gemv_matches_ref(void **state) {
     (void)state;
     nn_kernel_path paths[2];
     int n_paths = simd_paths(paths);
+    (void)n_paths; /* 0 off x86-64, where the SIMD checks below are not compiled */
     static const int ins[] = {1, 7, 8, 9, 64, 1000, 1030, 2100}, outs[] = {1, 3, 4, 5, 37, 130};
     double worst = 0.0;
     for (size_t a = 0; a < sizeof ins / sizeof *ins; a++)
@@ -126,6 +129,7 @@ static void gemv_matches_ref(void **state) {
             assert_memory_equal(got, want, (size_t)N * out * sizeof(float));
             nn_gemv_bf16(got, x, Wb, N, in, out);
             assert_memory_equal(got, want_b, (size_t)N * out * sizeof(float));
+#if RG_HAVE_X86_SIMD /* the SIMD kernels exist on x86-64 only (base/isa.h) */
             for (int p = 0; p < n_paths; p++) {
                 int wide = paths[p] == NN_KERNELS_AVX512;
                 (wide ? nn_gemv_f32_avx512 : nn_gemv_f32_avx2)(got, x, W, N, in, out);
@@ -145,6 +149,7 @@ static void gemv_matches_ref(void **state) {
                 rg_gemv_bf16(got, x, Wb, bias, N, in, out);
                 check_gemv("rg_gemv_bf16", got, want_b, x, NULL, Wb, bias, N, in, out, &worst);
             }
+#endif
             free(x); free(W); free(bias); free(Wb); free(want); free(got); free(want_b);
         }
     fprintf(stderr, "note: gemv: worst |simd - ref| / sum|w x| = %.2g (tolerance 1e-5)\n", worst);
@@ -158,6 +163,7 @@ static void vecmath_matches_ref(void **state) {
         fprintf(stderr, "note: no AVX2/FMA here: nothing to compare with ref\n");
         return;
     }
+#if RG_HAVE_X86_SIMD /* the AVX2 kernels exist on x86-64 only (base/isa.h) */
     static const int lens[] = {1, 7, 8, 9, 100, 1023, 1024, 1025, 5000, 151936};
     static const float scales[] = {0.1f, 3.0f, 30.0f};
     double worst_lse = 0.0;
@@ -208,6 +214,7 @@ static void vecmath_matches_ref(void **state) {
             free(x); free(e_ref); free(e);
         }
     fprintf(stderr, "note: logsumexp: worst |avx2 - ref| = %.2g (tolerance 1e-5)\n", worst_lse);
+#endif
 }
 
 /* ---- JSD ----------------------------------------------------------------- */

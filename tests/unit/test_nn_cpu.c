@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/isa.h"
 #include "nn/cpu.h"
 #include "nn/nn.h"
 
@@ -25,7 +26,8 @@ static void parse_values(void **state) {
             assert_int_equal(p, NN_KERNELS_AVX2);
         } else {
             assert_int_equal(nn_cpu_parse_kernels("avx2", best, &p), RG_ERR);
-            assert_non_null(strstr(rg_errmsg(), "runs at most ref"));
+            /* off x86-64 the message says why: no SIMD kernels in that build */
+            assert_non_null(strstr(rg_errmsg(), RG_HAVE_X86_SIMD ? "runs at most ref" : "x86-64"));
         }
     }
     p = 99;
@@ -58,10 +60,36 @@ static void path_in_use_runs_here(void **state) {
     fprintf(stderr, "note: %s\n", line);
 }
 
+#if !RG_HAVE_X86_SIMD
+/* Off x86-64 (base/isa.h) only the plain-C kernels are built: auto is ref,
+ * the x86 names are refused with one line saying so, and the kernel line
+ * (rgsd --kernels) says why the path is ref. */
+static void other_cpus_run_ref(void **state) {
+    (void)state;
+    assert_int_equal(nn_cpu_best(), NN_KERNELS_REF);
+    assert_false(nn_cpu_has_avx512());
+    const char *x86[] = {"avx2", "avx512"};
+    for (size_t i = 0; i < 2; i++) {
+        nn_kernel_path p = 99;
+        assert_int_equal(nn_cpu_parse_kernels(x86[i], nn_cpu_best(), &p), RG_ERR);
+        assert_non_null(strstr(rg_errmsg(), x86[i]));
+        assert_non_null(strstr(rg_errmsg(), "x86-64"));
+        assert_null(strchr(rg_errmsg(), '\n'));
+    }
+    char line[128];
+    nn_kernels_describe(line, sizeof line);
+    assert_non_null(strstr(line, "rgsd ref ("));
+    assert_non_null(strstr(line, "plain C only"));
+}
+#endif
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parse_values),
         cmocka_unit_test(path_in_use_runs_here),
+#if !RG_HAVE_X86_SIMD
+        cmocka_unit_test(other_cpus_run_ref),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
