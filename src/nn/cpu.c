@@ -22,6 +22,12 @@
 /* __builtin_cpu_supports reads CPUID and, for AVX/AVX-512, the OS's XCR0
  * (libgcc checks that the OS saves the wide registers). */
 int nn_cpu_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+int nn_cpu_has_avx512bf16(void) { return nn_cpu_has_avx512() && __builtin_cpu_supports("avx512bf16"); }
+
+/* RGSD_KERNELS=avx512-nobf16: the AVX-512 kernels, but bf16 prefill on f32
+ * sgemm, to measure the bf16 dot products against it or to get f32
+ * activations (the numbers of a CPU without AVX-512 BF16). */
+#define NOBF16 "avx512-nobf16"
 
 nn_kernel_path nn_cpu_best(void) {
     if (nn_cpu_has_avx512()) return NN_KERNELS_AVX512;
@@ -43,6 +49,7 @@ int nn_cpu_parse_kernels(const char *value, nn_kernel_path best, nn_kernel_path 
         *path = best;
         return RG_OK;
     }
+    if (strcmp(value, NOBF16) == 0) value = "avx512";
     static const nn_kernel_path all[] = {NN_KERNELS_REF, NN_KERNELS_AVX2, NN_KERNELS_AVX512};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
         if (strcmp(value, nn_cpu_path_name(all[i])) != 0) continue;
@@ -51,15 +58,17 @@ int nn_cpu_parse_kernels(const char *value, nn_kernel_path best, nn_kernel_path 
         *path = all[i];
         return RG_OK;
     }
-    return rg_error("RGSD_KERNELS='%s' is not one of auto, ref, avx2, avx512", value);
+    return rg_error("RGSD_KERNELS='%s' is not one of auto, ref, avx2, avx512, " NOBF16, value);
 }
 
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
 static nn_kernel_path chosen;
-static int chosen_ok;
+static int chosen_ok, bf16dot_on;
 
 static void resolve(void) {
-    chosen_ok = nn_cpu_parse_kernels(getenv("RGSD_KERNELS"), nn_cpu_best(), &chosen) == RG_OK;
+    const char *env = getenv("RGSD_KERNELS");
+    chosen_ok = nn_cpu_parse_kernels(env, nn_cpu_best(), &chosen) == RG_OK;
+    bf16dot_on = !(chosen_ok && env && strcmp(env, NOBF16) == 0);
     /* A caller that skipped nn_kernels_init (a bench, a library user) still
      * gets a path it can run; the CLI refuses a bad value before this. */
     if (!chosen_ok) nn_cpu_parse_kernels(NULL, nn_cpu_best(), &chosen);
@@ -75,10 +84,25 @@ void nn_cpu_set_path_for_tests(nn_kernel_path path) {
     chosen = path;
 }
 
+nn_bf16_prefill nn_cpu_bf16_prefill(void) {
+    nn_kernel_path path = nn_cpu_path();
+    if (path == NN_KERNELS_REF) return NN_BF16_PREFILL_DOT_REF;
+    if (path == NN_KERNELS_AVX512 && bf16dot_on && nn_cpu_has_avx512bf16()) return NN_BF16_PREFILL_DOT_AVX512;
+    return NN_BF16_PREFILL_SGEMM;
+}
+
+void nn_cpu_set_bf16dot_for_tests(int on) {
+    nn_cpu_path();
+    bf16dot_on = on;
+}
+
 void nn_kernels_describe(char *buf, size_t size) {
+    static const char *const prefill[] = {"f32 sgemm", "bf16 dot products (plain C)",
+                                          "bf16 dot products (AVX-512 BF16)"};
     const char *env = getenv("RGSD_KERNELS");
-    snprintf(buf, size, "OpenBLAS %s, rgsd %s (%s)", openblas_get_corename(), nn_cpu_path_name(nn_cpu_path()),
-             env && *env && strcmp(env, "auto") != 0 ? "RGSD_KERNELS" : "auto");
+    snprintf(buf, size, "OpenBLAS %s, rgsd %s (%s), bf16 prefill: %s", openblas_get_corename(),
+             nn_cpu_path_name(nn_cpu_path()), env && *env && strcmp(env, "auto") != 0 ? "RGSD_KERNELS" : "auto",
+             prefill[nn_cpu_bf16_prefill()]);
 }
 
 int nn_kernels_init(void) {

@@ -1,0 +1,109 @@
+/* matmul_bf16dot.c — the bf16 dot-product GEMM (bf16dot.h) on AVX-512 BF16:
+ * vdpbf16ps multiplies 16 pairs of bf16 and adds each pair's two products
+ * to one f32 lane, twice the multiply-adds of an f32 FMA per instruction.
+ *
+ * Blocking (docs/kernels.md has the measurements):
+ * - x is rounded to bf16 once per call into scratch, in blocks of MR = 8
+ *   rows laid out [pair][row], so the micro-kernel broadcasts one 32-bit
+ *   pair per row from one cache line.
+ * - W is packed per thread, a panel of 48 rows at a time (all of `in`),
+ *   as [pair][48 rows] ("VNNI" order): 3 zmm of W per pair of inputs.
+ * - The micro-kernel keeps an 8 x 48 tile of y in 24 zmm accumulators and
+ *   streams the panel along `in` (per pair: 3 loads, 8 broadcasts, 24
+ *   vdpbf16ps); the panel (<= 48 * in * 2 bytes) stays in L2 while every
+ *   row block of x passes by. Each output is summed along `in` in one lane,
+ *   in order, so the result is exactly nn_bf16dot_ref's (up to the
+ *   instruction's denormal flushing).
+ * - Threads share out (panel, row range) items; a thread repacks only when
+ *   its panel changes. */
+#include <immintrin.h>
+#include <omp.h>
+#include <string.h>
+
+#include "base/isa.h"
+#include "nn/bf16dot.h"
+#include "nn/nn.h"
+
+RG_ISA_BEGIN("avx512f,avx512bw,avx512bf16")
+
+#define MR NN_BF16DOT_MR
+#define NR NN_BF16DOT_NR
+#define PANEL NN_BF16DOT_PANEL
+
+static void *align64(void *p) { return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
+
+/* W rows [o0, o0+rows) -> wp[pairs][PANEL] bf16 pairs (missing rows and the odd column 0). */
+static void pack_w(uint32_t *wp, const uint16_t *W, int in, int o0, int rows, size_t pairs) {
+    const size_t full = (size_t)in / 2;
+    for (size_t p = 0; p < pairs; p++) {
+        uint32_t *dst = wp + p * PANEL;
+        for (int j = 0; j < rows; j++) {
+            const uint16_t *w = W + (size_t)(o0 + j) * in + 2 * p;
+            uint32_t v = w[0];
+            if (p < full) memcpy(&v, w, sizeof v);
+            dst[j] = v;
+        }
+        for (int j = rows; j < PANEL; j++) dst[j] = 0;
+    }
+}
+
+/* y rows [n0, n0+mr) x outputs [o0, o0+cols) of the tile = xb[pairs][MR] . wp[pairs][PANEL] (+ bias). */
+static inline void tile(float *y, int out, int n0, int mr, int o0, int cols, const uint32_t *xb, const uint32_t *wp,
+                        size_t pairs, const float *bias) {
+    __m512 acc[MR][NR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+        for (int j = 0; j < NR; j++) acc[r][j] = _mm512_setzero_ps();
+    for (size_t p = 0; p < pairs; p++) {
+        __m512bh w[NR];
+#pragma GCC unroll 3
+        for (int j = 0; j < NR; j++) w[j] = (__m512bh)_mm512_loadu_si512(wp + p * PANEL + 16 * j);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            __m512bh xv = (__m512bh)_mm512_set1_epi32((int)xb[p * MR + r]);
+#pragma GCC unroll 3
+            for (int j = 0; j < NR; j++) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], xv, w[j]);
+        }
+    }
+    for (int j = 0; j < NR; j++) {
+        int left = cols - 16 * j;
+        if (left <= 0) break;
+        __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+        __m512 b = bias ? _mm512_maskz_loadu_ps(m, bias + o0 + 16 * j) : _mm512_setzero_ps();
+        for (int r = 0; r < mr; r++)
+            _mm512_mask_storeu_ps(y + (size_t)(n0 + r) * out + o0 + 16 * j, m, _mm512_add_ps(acc[r][j], b));
+    }
+}
+
+// x[N,in], W[out,in] bf16, bias[out] or NULL -> y[N,out]; scratch: nn_bf16dot_scratch_floats(N, in, out)
+void nn_bf16dot_avx512(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
+                       float *scratch) {
+    if (N <= 0 || out <= 0) return;
+    const size_t pairs = ((size_t)in + 1) / 2;
+    uint32_t *xp = align64(scratch);
+    nn_bf16dot_pack_x(xp, x, N, in);
+    uint32_t *wbase = align64(xp + nn_bf16dot_packed_x_words(N, in));
+    const int panels = (out + PANEL - 1) / PANEL, blocks = (N + MR - 1) / MR, nth = omp_get_max_threads();
+    /* few panels (k/v projections): split the rows too, so every thread has work */
+    int chunks = panels >= 4 * nth ? 1 : (4 * nth + panels - 1) / panels;
+    if (chunks > blocks) chunks = blocks;
+#pragma omp parallel num_threads(nth)
+    {
+        uint32_t *wp = wbase + (size_t)omp_get_thread_num() * (pairs * PANEL + 16);
+        int packed = -1;
+#pragma omp for schedule(dynamic)
+        for (int it = 0; it < panels * chunks; it++) {
+            int panel = it / chunks, chunk = it % chunks;
+            int o0 = panel * PANEL, cols = out - o0 < PANEL ? out - o0 : PANEL;
+            if (packed != panel) pack_w(wp, W, in, o0, cols, pairs), packed = panel;
+            int b1 = (int)((long)blocks * (chunk + 1) / chunks);
+            for (int b = (int)((long)blocks * chunk / chunks); b < b1; b++) {
+                int n0 = b * MR, mr = N - n0 < MR ? N - n0 : MR;
+                tile(y, out, n0, mr, o0, cols, xp + (size_t)b * pairs * MR, wp, pairs, bias);
+            }
+        }
+    }
+}
+
+RG_ISA_END

@@ -1,0 +1,80 @@
+/* matmul_bf16dot_ref.c — the bf16 dot-product GEMM in plain C: the
+ * definition the AVX-512 BF16 kernel is tested against (bf16dot.h), and what
+ * RGSD_KERNELS=ref runs for bf16 prefill. Also the x packing both share. */
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "nn/bf16dot.h"
+#include "nn/nn.h"
+
+#define MR NN_BF16DOT_MR
+
+static size_t pairs_of(int in) { return ((size_t)in + 1) / 2; }
+
+size_t nn_bf16dot_packed_x_words(int N, int in) { return ((size_t)N + MR - 1) / MR * MR * pairs_of(in); }
+
+size_t nn_bf16dot_scratch_floats(int N, int in, int out) {
+    (void)out;
+#ifdef _OPENMP
+    const size_t threads = (size_t)omp_get_max_threads();
+#else
+    const size_t threads = 1;
+#endif
+    /* packed x, then one W panel per thread; +32 and +16: 64-byte alignment */
+    return nn_bf16dot_packed_x_words(N, in) + 32 + threads * (pairs_of(in) * NN_BF16DOT_PANEL + 16);
+}
+
+static uint32_t pair(const float *row, size_t p, int in) {
+    uint32_t lo = nn_f32_to_bf16(row[2 * p]);
+    uint32_t hi = 2 * p + 1 < (size_t)in ? nn_f32_to_bf16(row[2 * p + 1]) : 0;
+    return lo | hi << 16;
+}
+
+// x[N,in] -> xp[ceil(N/MR)][pairs][MR] (bf16 pairs; missing rows and the odd column 0)
+void nn_bf16dot_pack_x(uint32_t *xp, const float *x, int N, int in) {
+    const size_t pairs = pairs_of(in);
+    const int blocks = (N + MR - 1) / MR;
+#pragma omp parallel for schedule(static) if ((size_t)N * in > (1u << 15))
+    for (int b = 0; b < blocks; b++) {
+        uint32_t *dst = xp + (size_t)b * pairs * MR;
+        for (int r = 0; r < MR; r++) {
+            int n = b * MR + r;
+            if (n >= N) {
+                for (size_t p = 0; p < pairs; p++) dst[p * MR + r] = 0;
+                continue;
+            }
+            const float *row = x + (size_t)n * in;
+            for (size_t p = 0; p < pairs; p++) dst[p * MR + r] = pair(row, p, in);
+        }
+    }
+}
+
+static float lo_f32(uint32_t v) { return nn_bf16_to_f32((uint16_t)(v & 0xffffu)); }
+static float hi_f32(uint32_t v) { return nn_bf16_to_f32((uint16_t)(v >> 16)); }
+
+// x[N,in], W[out,in] bf16, bias[out] or NULL -> y[N,out] (bf16dot.h: the order of the sum)
+void nn_bf16dot_ref(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
+                    float *scratch) {
+    if (N <= 0 || out <= 0) return;
+    uint32_t *xp = (uint32_t *)scratch;
+    nn_bf16dot_pack_x(xp, x, N, in);
+    const size_t pairs = pairs_of(in);
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const uint32_t *xr = xp + (size_t)(n / MR) * pairs * MR + n % MR;
+        for (int o = 0; o < out; o++) {
+            const uint16_t *w = W + (size_t)o * in;
+            float acc = 0.0f;
+            for (size_t p = 0; p < pairs; p++) {
+                uint32_t xv = xr[p * MR];
+                float w0 = nn_bf16_to_f32(w[2 * p]), w1 = 2 * p + 1 < (size_t)in ? nn_bf16_to_f32(w[2 * p + 1]) : 0;
+                acc += hi_f32(xv) * w1; /* products are exact in f32: one rounding per add */
+                acc += lo_f32(xv) * w0;
+            }
+            y[(size_t)n * out + o] = bias ? acc + bias[o] : acc;
+        }
+    }
+}
