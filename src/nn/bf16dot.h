@@ -30,9 +30,9 @@ void nn_bf16dot_ref(float *y, const float *x, const uint16_t *W, const float *bi
 void nn_bf16dot_avx512(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
                        float *scratch);
 
-/* Shared by both: x[N,in] rounded to bf16 and laid out for broadcasting,
- * blocks of MR rows, each [ceil(in/2) pairs][MR] uint32 (the pair's low half
- * is x[2p], high half x[2p+1]; a missing column or row is 0). */
+/* x[N,in] rounded to bf16, row by row, each row padded to an even length
+ * with 0: xp[N][ceil(in/2)] words, word p = x[2p] | x[2p+1] << 16 (the bf16
+ * in their natural order). Plain C; the AVX-512 kernel has its own. */
 void nn_bf16dot_pack_x(uint32_t *xp, const float *x, int N, int in);
 /* Words nn_bf16dot_pack_x writes. */
 size_t nn_bf16dot_packed_x_words(int N, int in);

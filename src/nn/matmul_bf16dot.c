@@ -3,9 +3,9 @@
  * to one f32 lane, twice the multiply-adds of an f32 FMA per instruction.
  *
  * Blocking (docs/kernels.md has the measurements):
- * - x is rounded to bf16 once per call into scratch, in blocks of MR = 8
- *   rows laid out [pair][row], so the micro-kernel broadcasts one 32-bit
- *   pair per row from one cache line.
+ * - x is rounded to bf16 once per call into scratch (16 at a time, integer
+ *   round-to-nearest-even: the bits of nn_f32_to_bf16), row-major; the
+ *   micro-kernel broadcasts one 32-bit pair per row from 8 row streams.
  * - W is packed per thread, a panel of 48 rows at a time (all of `in`),
  *   as [pair][48 rows] ("VNNI" order): 3 zmm of W per pair of inputs.
  * - The micro-kernel keeps an 8 x 48 tile of y in 24 zmm accumulators and
@@ -47,9 +47,35 @@ static void pack_w(uint32_t *wp, const uint16_t *W, int in, int o0, int rows, si
     }
 }
 
-/* y rows [n0, n0+mr) x outputs [o0, o0+cols) of the tile = xb[pairs][MR] . wp[pairs][PANEL] (+ bias). */
-static inline void tile(float *y, int out, int n0, int mr, int o0, int cols, const uint32_t *xb, const uint32_t *wp,
+/* 16 floats -> 16 bf16, nearest even (NaN stays NaN): nn_f32_to_bf16's bits. */
+static inline __m256i round_bf16x16(__m512 v) {
+    __m512i u = _mm512_castps_si512(v);
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
+    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
+                                            _mm512_set1_epi32(0x7f800000));
+    rounded = _mm512_mask_or_epi32(rounded, nan, _mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
+    return _mm512_cvtepi32_epi16(rounded);
+}
+
+/* nn_bf16dot_pack_x, 16 at a time: rows [n0, n1) of x -> xp[n][pairs]. */
+static void pack_x_rows(uint32_t *xp, const float *x, int in, size_t pairs, int n0, int n1) {
+    for (int n = n0; n < n1; n++) {
+        const float *src = x + (size_t)n * in;
+        uint16_t *dst = (uint16_t *)(xp + (size_t)n * pairs);
+        int i = 0;
+        for (; i + 16 <= in; i += 16) _mm256_storeu_si256((__m256i *)(dst + i), round_bf16x16(_mm512_loadu_ps(src + i)));
+        for (; i < in; i++) dst[i] = nn_f32_to_bf16(src[i]);
+        if (in & 1) dst[in] = 0; /* the odd row's pad */
+    }
+}
+
+/* y rows [n0, n0+mr) x outputs [o0, o0+cols) of the tile = x rows . wp[pairs][PANEL] (+ bias);
+ * x row n at xp + n * pairs (rows past mr repeat the last, their sums dropped). */
+static inline void tile(float *y, int out, int n0, int mr, int o0, int cols, const uint32_t *xp, const uint32_t *wp,
                         size_t pairs, const float *bias) {
+    const uint32_t *xr[MR];
+    for (int r = 0; r < MR; r++) xr[r] = xp + (size_t)(n0 + (r < mr ? r : mr - 1)) * pairs;
     __m512 acc[MR][NR];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++)
@@ -61,7 +87,7 @@ static inline void tile(float *y, int out, int n0, int mr, int o0, int cols, con
         for (int j = 0; j < NR; j++) w[j] = (__m512bh)_mm512_loadu_si512(wp + p * PANEL + 16 * j);
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
-            __m512bh xv = (__m512bh)_mm512_set1_epi32((int)xb[p * MR + r]);
+            __m512bh xv = (__m512bh)_mm512_set1_epi32((int)xr[r][p]);
 #pragma GCC unroll 3
             for (int j = 0; j < NR; j++) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], xv, w[j]);
         }
@@ -82,16 +108,20 @@ void nn_bf16dot_avx512(float *y, const float *x, const uint16_t *W, const float 
     if (N <= 0 || out <= 0) return;
     const size_t pairs = ((size_t)in + 1) / 2;
     uint32_t *xp = align64(scratch);
-    nn_bf16dot_pack_x(xp, x, N, in);
     uint32_t *wbase = align64(xp + nn_bf16dot_packed_x_words(N, in));
     const int panels = (out + PANEL - 1) / PANEL, blocks = (N + MR - 1) / MR, nth = omp_get_max_threads();
-    /* few panels (k/v projections): split the rows too, so every thread has work */
-    int chunks = panels >= 4 * nth ? 1 : (4 * nth + panels - 1) / panels;
-    if (chunks > blocks) chunks = blocks;
+    /* Items of (panel, row range), at least 16 per thread so that dynamic
+     * scheduling evens out (a panel split over threads is packed by each,
+     * cheap next to its multiply), each at least 4 row blocks. */
+    int chunks = (16 * nth + panels - 1) / panels;
+    if (chunks > blocks / 4) chunks = blocks / 4 > 1 ? blocks / 4 : 1;
 #pragma omp parallel num_threads(nth)
     {
-        uint32_t *wp = wbase + (size_t)omp_get_thread_num() * (pairs * PANEL + 16);
+        const int tid = omp_get_thread_num();
+        pack_x_rows(xp, x, in, pairs, (int)((long)N * tid / nth), (int)((long)N * (tid + 1) / nth));
+        uint32_t *wp = wbase + (size_t)tid * (pairs * PANEL + 16);
         int packed = -1;
+#pragma omp barrier
 #pragma omp for schedule(dynamic)
         for (int it = 0; it < panels * chunks; it++) {
             int panel = it / chunks, chunk = it % chunks;
@@ -100,7 +130,7 @@ void nn_bf16dot_avx512(float *y, const float *x, const uint16_t *W, const float 
             int b1 = (int)((long)blocks * (chunk + 1) / chunks);
             for (int b = (int)((long)blocks * chunk / chunks); b < b1; b++) {
                 int n0 = b * MR, mr = N - n0 < MR ? N - n0 : MR;
-                tile(y, out, n0, mr, o0, cols, xp + (size_t)b * pairs * MR, wp, pairs, bias);
+                tile(y, out, n0, mr, o0, cols, xp, wp, pairs, bias);
             }
         }
     }

@@ -10,11 +10,9 @@
 #include "nn/bf16dot.h"
 #include "nn/nn.h"
 
-#define MR NN_BF16DOT_MR
-
 static size_t pairs_of(int in) { return ((size_t)in + 1) / 2; }
 
-size_t nn_bf16dot_packed_x_words(int N, int in) { return ((size_t)N + MR - 1) / MR * MR * pairs_of(in); }
+size_t nn_bf16dot_packed_x_words(int N, int in) { return (size_t)N * pairs_of(in); }
 
 size_t nn_bf16dot_scratch_floats(int N, int in, int out) {
     (void)out;
@@ -33,23 +31,12 @@ static uint32_t pair(const float *row, size_t p, int in) {
     return lo | hi << 16;
 }
 
-// x[N,in] -> xp[ceil(N/MR)][pairs][MR] (bf16 pairs; missing rows and the odd column 0)
+// x[N,in] -> xp[N][ceil(in/2)] (bf16 pairs; the odd column's partner 0)
 void nn_bf16dot_pack_x(uint32_t *xp, const float *x, int N, int in) {
     const size_t pairs = pairs_of(in);
-    const int blocks = (N + MR - 1) / MR;
 #pragma omp parallel for schedule(static) if ((size_t)N * in > (1u << 15))
-    for (int b = 0; b < blocks; b++) {
-        uint32_t *dst = xp + (size_t)b * pairs * MR;
-        for (int r = 0; r < MR; r++) {
-            int n = b * MR + r;
-            if (n >= N) {
-                for (size_t p = 0; p < pairs; p++) dst[p * MR + r] = 0;
-                continue;
-            }
-            const float *row = x + (size_t)n * in;
-            for (size_t p = 0; p < pairs; p++) dst[p * MR + r] = pair(row, p, in);
-        }
-    }
+    for (int n = 0; n < N; n++)
+        for (size_t p = 0; p < pairs; p++) xp[(size_t)n * pairs + p] = pair(x + (size_t)n * in, p, in);
 }
 
 static float lo_f32(uint32_t v) { return nn_bf16_to_f32((uint16_t)(v & 0xffffu)); }
@@ -64,12 +51,12 @@ void nn_bf16dot_ref(float *y, const float *x, const uint16_t *W, const float *bi
     const size_t pairs = pairs_of(in);
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
-        const uint32_t *xr = xp + (size_t)(n / MR) * pairs * MR + n % MR;
+        const uint32_t *xr = xp + (size_t)n * pairs;
         for (int o = 0; o < out; o++) {
             const uint16_t *w = W + (size_t)o * in;
             float acc = 0.0f;
             for (size_t p = 0; p < pairs; p++) {
-                uint32_t xv = xr[p * MR];
+                uint32_t xv = xr[p];
                 float w0 = nn_bf16_to_f32(w[2 * p]), w1 = 2 * p + 1 < (size_t)in ? nn_bf16_to_f32(w[2 * p + 1]) : 0;
                 acc += hi_f32(xv) * w1; /* products are exact in f32: one rounding per add */
                 acc += lo_f32(xv) * w0;
