@@ -19,16 +19,16 @@
 #define NN_BF16DOT_NR 3
 #define NN_BF16DOT_PANEL (16 * NN_BF16DOT_NR) /* W rows per packed panel */
 
-/* Floats of scratch either kernel needs for these sizes, with the current
- * omp_get_max_threads() (each thread packs its own panel of W). */
-size_t nn_bf16dot_scratch_floats(int N, int in, int out);
+/* Floats of scratch either kernel needs for these sizes on `threads`
+ * OpenMP threads (each packs its own panel of W). */
+size_t nn_bf16dot_scratch_floats(int N, int in, int out, int threads);
 
 // x[N,in] f32, W[out,in] bf16, bias[out] or NULL, scratch as sized above -> y[N,out]
 void nn_bf16dot_ref(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
-                    float *scratch);
+                    int threads, float *scratch);
 // the same on AVX-512 BF16 (only where nn_cpu_has_avx512bf16(), cpu.h)
 void nn_bf16dot_avx512(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
-                       float *scratch);
+                       int threads, float *scratch);
 
 /* x[N,in] rounded to bf16, row by row, each row padded to an even length
  * with 0: xp[N][ceil(in/2)] words, word p = x[2p] | x[2p+1] << 16 (the bf16

@@ -4,10 +4,11 @@
  * rows (AVX2 + FMA, bf16 -> f32 by a 16-bit shift).
  * Larger N (prefill) is compute bound. Where the CPU has AVX-512 BF16 (and
  * under RGSD_KERNELS=ref, its plain-C definition) x is rounded to bf16 and
- * multiplied with bf16 dot products (bf16dot.h), twice the f32 FMA rate;
- * elsewhere W is widened to f32 a panel of rows at a time and multiplied
- * with sgemm. Both take their scratch from the caller
- * (nn_linear_bf16_forward_ws); nn_linear_bf16_forward allocates it. */
+ * multiplied with bf16 dot products (bf16dot.h), twice the f32 FMA rate:
+ * nn_linear_bf16_forward_ws, for prefill, scratch from the caller. Elsewhere,
+ * and always in nn_linear_bf16_forward (f32 activations, for the training
+ * forward whose backward is f32), W is widened to f32 a panel of rows at a
+ * time and multiplied with sgemm. */
 #include <cblas.h>
 #include <stdlib.h>
 
@@ -53,7 +54,7 @@ int nn_bf16dot_in_use(void) { return nn_cpu_bf16_prefill() != NN_BF16_PREFILL_SG
 
 size_t nn_linear_bf16_scratch_floats(int N, int in, int out) {
     if (N <= SMALL_N_MAX || out <= 0) return 0;
-    if (nn_bf16dot_in_use()) return nn_bf16dot_scratch_floats(N, in, out);
+    if (nn_bf16dot_in_use()) return nn_bf16dot_scratch_floats(N, in, out, max_threads());
     return (size_t)max_threads() * balanced_panel_rows(in, out) * in;
 }
 
@@ -96,19 +97,23 @@ static void add_bias(float *y, const float *bias, int N, int out) {
 }
 
 /* Bf16 dot products (x rounded to bf16) over as many rows at a time as the
- * scratch holds; 0 when it holds less than one row block. */
+ * scratch holds, on fewer threads if it holds too little for all (each
+ * thread packs its own 48-row panel of W: more than a tiny matrix); 0 when
+ * it holds less than one row block on one thread. */
 static int bf16dot_forward(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
                            float *scratch, size_t scratch_floats) {
-    int rows = N;
-    while (rows > NN_BF16DOT_MR && nn_bf16dot_scratch_floats(rows, in, out) > scratch_floats)
-        rows = (rows / 2 + NN_BF16DOT_MR - 1) / NN_BF16DOT_MR * NN_BF16DOT_MR;
-    if (nn_bf16dot_scratch_floats(rows, in, out) > scratch_floats) return 0;
+    int threads = max_threads(), rows = N;
+    while (nn_bf16dot_scratch_floats(rows, in, out, threads) > scratch_floats) {
+        if (rows > NN_BF16DOT_MR) rows = (rows / 2 + NN_BF16DOT_MR - 1) / NN_BF16DOT_MR * NN_BF16DOT_MR;
+        else if (threads > 1) threads--, rows = N;
+        else return 0;
+    }
     for (int n0 = 0; n0 < N; n0 += rows) {
         int n = N - n0 < rows ? N - n0 : rows;
         if (nn_cpu_bf16_prefill() == NN_BF16_PREFILL_DOT_AVX512)
-            nn_bf16dot_avx512(y + (size_t)n0 * out, x + (size_t)n0 * in, W, bias, n, in, out, scratch);
+            nn_bf16dot_avx512(y + (size_t)n0 * out, x + (size_t)n0 * in, W, bias, n, in, out, threads, scratch);
         else
-            nn_bf16dot_ref(y + (size_t)n0 * out, x + (size_t)n0 * in, W, bias, n, in, out, scratch);
+            nn_bf16dot_ref(y + (size_t)n0 * out, x + (size_t)n0 * in, W, bias, n, in, out, threads, scratch);
     }
     return 1;
 }
@@ -134,12 +139,15 @@ void nn_linear_bf16_forward_ws(float *y, const float *x, const uint16_t *W, cons
     if (bias) add_bias(y, bias, N, out);
 }
 
-// x[N,in], W[out,in] bf16, bias[out] or NULL -> y[N,out]
+// x[N,in], W[out,in] bf16, bias[out] or NULL -> y[N,out] (f32 activations)
 void nn_linear_bf16_forward(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out) {
-    size_t floats = nn_linear_bf16_scratch_floats(N, in, out);
-    float *scratch = floats ? malloc(floats * sizeof(float)) : NULL; /* NULL: the streaming kernel */
-    nn_linear_bf16_forward_ws(y, x, W, bias, N, in, out, scratch, scratch ? floats : 0);
+    if (N <= 0 || out <= 0) return;
+    int rows = N > SMALL_N_MAX ? balanced_panel_rows(in, out) : 0;
+    float *scratch = rows ? malloc((size_t)max_threads() * rows * in * sizeof(float)) : NULL;
+    if (scratch) panel_forward(y, x, W, N, in, out, rows, scratch);
+    else streaming_forward(y, x, W, N, in, out); /* decode; or no memory for panels: slower, same result */
     free(scratch);
+    if (bias) add_bias(y, bias, N, out);
 }
 
 /* One f32 panel of W for the backward pass (training; out of the prefill's

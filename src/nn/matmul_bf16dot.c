@@ -102,14 +102,14 @@ static inline void tile(float *y, int out, int n0, int mr, int o0, int cols, con
     }
 }
 
-// x[N,in], W[out,in] bf16, bias[out] or NULL -> y[N,out]; scratch: nn_bf16dot_scratch_floats(N, in, out)
+// x[N,in], W[out,in] bf16, bias[out] or NULL -> y[N,out]; scratch: nn_bf16dot_scratch_floats(N, in, out, threads)
 void nn_bf16dot_avx512(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
-                       float *scratch) {
+                       int threads, float *scratch) {
     if (N <= 0 || out <= 0) return;
     const size_t pairs = ((size_t)in + 1) / 2;
     uint32_t *xp = align64(scratch);
     uint32_t *wbase = align64(xp + nn_bf16dot_packed_x_words(N, in));
-    const int panels = (out + PANEL - 1) / PANEL, blocks = (N + MR - 1) / MR, nth = omp_get_max_threads();
+    const int panels = (out + PANEL - 1) / PANEL, blocks = (N + MR - 1) / MR, nth = threads;
     /* Items of (panel, row range), at least 16 per thread so that dynamic
      * scheduling evens out (a panel split over threads is packed by each,
      * cheap next to its multiply), each at least 4 row blocks. */

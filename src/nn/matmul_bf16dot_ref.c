@@ -3,10 +3,6 @@
  * RGSD_KERNELS=ref runs for bf16 prefill. Also the x packing both share. */
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "nn/bf16dot.h"
 #include "nn/nn.h"
 
@@ -14,15 +10,10 @@ static size_t pairs_of(int in) { return ((size_t)in + 1) / 2; }
 
 size_t nn_bf16dot_packed_x_words(int N, int in) { return (size_t)N * pairs_of(in); }
 
-size_t nn_bf16dot_scratch_floats(int N, int in, int out) {
+size_t nn_bf16dot_scratch_floats(int N, int in, int out, int threads) {
     (void)out;
-#ifdef _OPENMP
-    const size_t threads = (size_t)omp_get_max_threads();
-#else
-    const size_t threads = 1;
-#endif
     /* packed x, then one W panel per thread; +32 and +16: 64-byte alignment */
-    return nn_bf16dot_packed_x_words(N, in) + 32 + threads * (pairs_of(in) * NN_BF16DOT_PANEL + 16);
+    return nn_bf16dot_packed_x_words(N, in) + 32 + (size_t)threads * (pairs_of(in) * NN_BF16DOT_PANEL + 16);
 }
 
 static uint32_t pair(const float *row, size_t p, int in) {
@@ -44,12 +35,12 @@ static float hi_f32(uint32_t v) { return nn_bf16_to_f32((uint16_t)(v >> 16)); }
 
 // x[N,in], W[out,in] bf16, bias[out] or NULL -> y[N,out] (bf16dot.h: the order of the sum)
 void nn_bf16dot_ref(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
-                    float *scratch) {
+                    int threads, float *scratch) {
     if (N <= 0 || out <= 0) return;
     uint32_t *xp = (uint32_t *)scratch;
     nn_bf16dot_pack_x(xp, x, N, in);
     const size_t pairs = pairs_of(in);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads)
     for (int n = 0; n < N; n++) {
         const uint32_t *xr = xp + (size_t)n * pairs;
         for (int o = 0; o < out; o++) {

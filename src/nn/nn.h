@@ -85,7 +85,10 @@ void nn_linear_bf16_forward_ws(float *y, const float *x, const uint16_t *W, cons
 /* Floats of scratch nn_linear_bf16_forward_ws needs to take all N rows in
  * one pass (0 for N <= 8), for the current omp_get_max_threads(). */
 size_t nn_linear_bf16_scratch_floats(int N, int in, int out);
-/* The same, allocating that scratch itself (for callers without a workspace). */
+/* The same in f32 activations on every path (never bf16 dot products): N <= 8
+ * the streaming kernel, larger N W widened to f32 panel by panel (per
+ * thread, allocated here) and sgemm. For forwards whose backward is f32
+ * (training), where the gradient must be that of the forward computed. */
 void nn_linear_bf16_forward(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out);
 /* 1 when the N > 8 path rounds x to bf16 for bf16 dot products (AVX-512
  * BF16 where the CPU has it and RGSD_KERNELS is auto or avx512, or

@@ -26,6 +26,8 @@
 #include <math.h>
 #include <time.h>
 
+#include <omp.h>
+
 #include "base/rng.h"
 #include "nn/bf16dot.h"
 #include "nn/cpu.h"
@@ -74,7 +76,7 @@ static void make_problem(problem *p, shape s) {
     p->bias = malloc((size_t)s.out * sizeof(float)), p->y = malloc(ny * sizeof(float));
     p->want_y = malloc(ny * sizeof(float));
     p->ref = malloc(ny * sizeof(double)), p->abs_sum = malloc(ny * sizeof(double));
-    p->scratch_floats = nn_bf16dot_scratch_floats(s.N, s.in, s.out);
+    p->scratch_floats = nn_bf16dot_scratch_floats(s.N, s.in, s.out, 2);
     p->scratch = malloc(p->scratch_floats * sizeof(float));
     for (size_t i = 0; i < nx; i++) {
         float v = rg_rng_normal(&rng);
@@ -143,7 +145,7 @@ static void ref_matches_float64(void **state) {
         problem p;
         make_problem(&p, SHAPES[k]);
         shape s = SHAPES[k];
-        nn_bf16dot_ref(p.y, p.x, p.W, s.bias ? p.bias : NULL, s.N, s.in, s.out, p.scratch);
+        nn_bf16dot_ref(p.y, p.x, p.W, s.bias ? p.bias : NULL, s.N, s.in, s.out, 2, p.scratch);
         check_vs_float64("ref", p.y, &p, s);
         free_problem(&p);
     }
@@ -160,9 +162,9 @@ static void avx512_matches_ref(void **state) {
         problem p;
         make_problem(&p, SHAPES[k]);
         shape s = SHAPES[k];
-        nn_bf16dot_ref(p.want_y, p.x, p.W, s.bias ? p.bias : NULL, s.N, s.in, s.out, p.scratch);
+        nn_bf16dot_ref(p.want_y, p.x, p.W, s.bias ? p.bias : NULL, s.N, s.in, s.out, 2, p.scratch);
         memset(p.y, 0xff, (size_t)s.N * s.out * sizeof(float)); /* NaN: an output left unwritten fails */
-        nn_bf16dot_avx512(p.y, p.x, p.W, s.bias ? p.bias : NULL, s.N, s.in, s.out, p.scratch);
+        nn_bf16dot_avx512(p.y, p.x, p.W, s.bias ? p.bias : NULL, s.N, s.in, s.out, 2, p.scratch);
         check_vs_float64("avx512", p.y, &p, s);
         for (size_t i = 0; i < (size_t)s.N * s.out; i++) equal += memcmp(&p.y[i], &p.want_y[i], sizeof(float)) == 0;
         total += (size_t)s.N * s.out;
@@ -196,7 +198,7 @@ static void linear_dispatch(void **state) {
         if (dot) {
             check_vs_float64(nn_cpu_path_name(path), p.y, &p, s);
             /* scratch for 20 rows: chunks of 16, the same result */
-            size_t short_floats = nn_bf16dot_scratch_floats(20, s.in, s.out);
+            size_t short_floats = nn_bf16dot_scratch_floats(20, s.in, s.out, omp_get_max_threads());
             assert_true(short_floats < need);
             nn_linear_bf16_forward_ws(p.want_y, p.x, p.W, p.bias, s.N, s.in, s.out, scratch, short_floats);
             assert_memory_equal(p.want_y, p.y, (size_t)s.N * s.out * sizeof(float));
