@@ -30,6 +30,12 @@ void nn_bf16dot_ref(float *y, const float *x, const uint16_t *W, const float *bi
 void nn_bf16dot_avx512(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
                        int threads, float *scratch);
 
+/* The bf16 dot roof, for benches: `rounds` x 24 independent vdpbf16ps (16
+ * lanes x 2 multiply-adds each) on every OpenMP thread; returns the FLOPs
+ * done (2 per multiply-add), to divide by the time it took. Only where
+ * nn_cpu_has_avx512bf16(). */
+double nn_bf16dot_peak_run(long rounds);
+
 /* x[N,in] rounded to bf16, row by row, each row padded to an even length
  * with 0: xp[N][ceil(in/2)] words, word p = x[2p] | x[2p+1] << 16 (the bf16
  * in their natural order). Plain C; the AVX-512 kernel has its own. */

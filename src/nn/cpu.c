@@ -91,7 +91,7 @@ nn_bf16_prefill nn_cpu_bf16_prefill(void) {
     return NN_BF16_PREFILL_SGEMM;
 }
 
-void nn_cpu_set_bf16dot_for_tests(int on) {
+void nn_cpu_set_bf16dot(int on) {
     nn_cpu_path();
     bf16dot_on = on;
 }

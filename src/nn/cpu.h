@@ -46,7 +46,8 @@ const char *nn_cpu_path_name(nn_kernel_path path);
  * process can run a kernel on each path and compare. Call it between kernel
  * calls, never while one runs (it is a plain store). */
 void nn_cpu_set_path_for_tests(nn_kernel_path path);
-/* Tests only: 0 turns the bf16 dot products off as avx512-nobf16 does, 1 back on. */
-void nn_cpu_set_bf16dot_for_tests(int on);
+/* Tests and benches: 0 turns the bf16 dot products off as avx512-nobf16
+ * does, 1 back on (between kernel calls, like nn_cpu_set_path_for_tests). */
+void nn_cpu_set_bf16dot(int on);
 
 #endif

@@ -47,7 +47,7 @@ static int setup(void **state) {
 static int restore_path(void **state) {
     (void)state;
     nn_cpu_set_path_for_tests(nn_cpu_best());
-    nn_cpu_set_bf16dot_for_tests(1);
+    nn_cpu_set_bf16dot(1);
     return 0;
 }
 
@@ -187,7 +187,7 @@ static void linear_dispatch(void **state) {
         nn_kernel_path path = paths[k < 3 ? k : 2];
         if (path > nn_cpu_best()) continue;
         nn_cpu_set_path_for_tests(path);
-        nn_cpu_set_bf16dot_for_tests(k < 3); /* k = 3: avx512-nobf16 */
+        nn_cpu_set_bf16dot(k < 3); /* k = 3: avx512-nobf16 */
         problem p;
         make_problem(&p, s);
         size_t need = nn_linear_bf16_scratch_floats(s.N, s.in, s.out);
