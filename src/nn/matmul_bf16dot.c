@@ -7,7 +7,8 @@
  *   round-to-nearest-even: the bits of nn_f32_to_bf16), row-major; the
  *   micro-kernel broadcasts one 32-bit pair per row from 8 row streams.
  * - W is packed per thread, a panel of 48 rows at a time (all of `in`),
- *   as [pair][48 rows] ("VNNI" order): 3 zmm of W per pair of inputs.
+ *   as [pair][48 rows] ("VNNI" order): 3 zmm of W per pair of inputs
+ *   (16 x 16 transposes of 32-bit pairs; scalar, it took 7% of a prefill).
  * - The micro-kernel keeps an 8 x 48 tile of y in 24 zmm accumulators and
  *   streams the panel along `in` (per pair: 3 loads, 8 broadcasts, 24
  *   vdpbf16ps); the panel (<= 48 * in * 2 bytes) stays in L2 while every
@@ -32,10 +33,43 @@ RG_ISA_BEGIN("avx512f,avx512bw,avx512bf16")
 
 static void *align64(void *p) { return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
-/* W rows [o0, o0+rows) -> wp[pairs][PANEL] bf16 pairs (missing rows and the odd column 0). */
+/* r[i] = row i of a 16 x 16 block of 32-bit words -> r[k] = column k. */
+static inline void transpose16(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 16; i += 2) { /* per 128-bit lane: (r_i, r_i+1) interleaved */
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int g = 0; g < 16; g += 4) { /* u[g + c], lane L: column 4L + c of rows g..g+3 */
+        u[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+        u[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+        u[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+        u[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+    }
+    for (int c = 0; c < 4; c++) { /* gather lane L of u[c], u[4+c], u[8+c], u[12+c] */
+        __m512i v = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), w = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);
+        __m512i v2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44);
+        __m512i w2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xee);
+        r[c] = _mm512_shuffle_i32x4(v, v2, 0x88), r[4 + c] = _mm512_shuffle_i32x4(v, v2, 0xdd);
+        r[8 + c] = _mm512_shuffle_i32x4(w, w2, 0x88), r[12 + c] = _mm512_shuffle_i32x4(w, w2, 0xdd);
+    }
+}
+
+/* W rows [o0, o0+rows) -> wp[pairs][PANEL] bf16 pairs (missing rows and the
+ * odd column 0): 16 rows x 16 pairs at a time by a transpose, the last
+ * pairs one by one. */
 static void pack_w(uint32_t *wp, const uint16_t *W, int in, int o0, int rows, size_t pairs) {
-    const size_t full = (size_t)in / 2;
-    for (size_t p = 0; p < pairs; p++) {
+    const size_t full = (size_t)in / 2, vec = full / 16 * 16;
+    for (int j0 = 0; j0 < PANEL; j0 += 16)
+        for (size_t p0 = 0; p0 < vec; p0 += 16) {
+            __m512i r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = j0 + i < rows ? _mm512_loadu_si512(W + (size_t)(o0 + j0 + i) * in + 2 * p0)
+                                     : _mm512_setzero_si512();
+            transpose16(r);
+            for (int k = 0; k < 16; k++) _mm512_storeu_si512(wp + (p0 + k) * PANEL + j0, r[k]);
+        }
+    for (size_t p = vec; p < pairs; p++) {
         uint32_t *dst = wp + p * PANEL;
         for (int j = 0; j < rows; j++) {
             const uint16_t *w = W + (size_t)(o0 + j) * in + 2 * p;
