@@ -49,10 +49,10 @@ int nn_cpu_parse_kernels(const char *value, nn_kernel_path best, nn_kernel_path 
         *path = best;
         return RG_OK;
     }
-    if (strcmp(value, NOBF16) == 0) value = "avx512";
+    const char *name = strcmp(value, NOBF16) == 0 ? "avx512" : value; /* the avx512 path */
     static const nn_kernel_path all[] = {NN_KERNELS_REF, NN_KERNELS_AVX2, NN_KERNELS_AVX512};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
-        if (strcmp(value, nn_cpu_path_name(all[i])) != 0) continue;
+        if (strcmp(name, nn_cpu_path_name(all[i])) != 0) continue;
         if (all[i] > best)
             return rg_error("RGSD_KERNELS=%s, but this CPU (or OS) runs at most %s", value, nn_cpu_path_name(best));
         *path = all[i];
