@@ -5,6 +5,10 @@
  *                   (every layer matrix, the norms, and the tied LM head);
  *   sgemm roof:     OpenBLAS sgemm GFLOP/s on the model's own shapes
  *                   / 2 FLOPs per weight per prompt token (prefill).
+ *   bf16 dot roof:  vdpbf16ps GFLOP/s (a peak-FLOP loop, AVX-512 BF16 CPUs)
+ *                   / the same FLOPs per token: bf16 prefill with the bf16
+ *                   dot products is measured against it, and against the
+ *                   old path (W widened to f32, sgemm) in the same run.
  * Prints ratios against the targets (batch-1 decode >= 80% of the bandwidth
  * roof; batch-8 decode >= 4x batch 1; prefill >= 50% of the sgemm roof).
  * Each figure is the best of a few repetitions (the machine may be shared).
@@ -19,6 +23,8 @@
 #include "base/timer.h"
 #include "model/infer.h"
 #include "model/model.h"
+#include "nn/bf16dot.h"
+#include "nn/cpu.h"
 #include "nn/nn.h"
 
 /* STREAM-like triad a = b + 3c over n floats, best of `reps` (GB/s). The
@@ -77,6 +83,55 @@ static double sgemm_gflops(const rg_model_config *c, int T) {
     return flops / seconds / 1e9;
 }
 
+/* The bf16 dot roof: vdpbf16ps GFLOP/s on all threads, best of 3 (0 without AVX-512 BF16). */
+static double bf16dot_gflops(void) {
+    if (!nn_cpu_has_avx512bf16()) return 0;
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        double t0 = rg_now(), flops = nn_bf16dot_peak_run(4000000);
+        double g = flops / (rg_now() - t0) / 1e9;
+        if (g > best) best = g;
+    }
+    return best;
+}
+
+/* Prefill of `prompt_len` tokens into slot 0, best of 2 (the machine may be shared): seconds. */
+static double prefill_seconds(rg_infer_state *st, const rg_model *model, const int32_t *prompt, int prompt_len,
+                              float *logits) {
+    double best = 1e30;
+    for (int rep = 0; rep < 2; rep++) {
+        rg_infer_reset(st, 0);
+        double t0 = rg_now();
+        rg_infer_prefill(st, model, 0, prompt, prompt_len, logits, 0);
+        double dt = rg_now() - t0;
+        if (dt < best) best = dt;
+    }
+    return best;
+}
+
+/* bf16 prefill with the bf16 dot products against the old path (W widened to
+ * f32, sgemm) in the same run, and both roofs measured right after. */
+static void bf16_prefill_paths(rg_infer_state *st, const rg_model *model, const int32_t *prompt, int prompt_len,
+                               float *logits, double flops_per_token) {
+    if (!nn_bf16dot_in_use()) {
+        printf("bf16  prefill: bf16 dot products not in use here (%s), only the sgemm path above\n",
+               nn_cpu_has_avx512bf16() ? "RGSD_KERNELS" : "no AVX-512 BF16");
+        return;
+    }
+    double dot = prefill_seconds(st, model, prompt, prompt_len, logits);
+    nn_cpu_set_bf16dot(0);
+    double old = prefill_seconds(st, model, prompt, prompt_len, logits);
+    nn_cpu_set_bf16dot(1);
+    double sgemm = sgemm_gflops(&model->cfg, prompt_len), peak = bf16dot_gflops();
+    double tps = prompt_len / dot, old_tps = prompt_len / old;
+    printf("bf16  prefill %4d tokens: %8.1f tok/s bf16 dot products, %8.1f tok/s widen + sgemm (old): %.2fx\n",
+           prompt_len, tps, old_tps, tps / old_tps);
+    printf("bf16  roofs: bf16 dot %.1f GFLOP/s = %.1f tok/s (new at %.2f of it); sgemm %.1f GFLOP/s = %.1f tok/s "
+           "(old at %.2f of it)\n",
+           peak, peak * 1e9 / flops_per_token, tps * flops_per_token / (peak * 1e9), sgemm,
+           sgemm * 1e9 / flops_per_token, old_tps * flops_per_token / (sgemm * 1e9));
+}
+
 /* FLOPs of the weight matmuls per prompt token (lm_head excluded: prefill needs only the last row). */
 static double layer_flops_per_token(const rg_model_config *c) {
     double q = (double)c->n_heads * c->head_dim, kv = (double)c->n_kv_heads * c->head_dim;
@@ -105,14 +160,7 @@ static void run(const rg_model_config *cfg, rg_weight_dtype dtype, int prompt_le
 
     /* prefill (best of 2: the machine may be shared) */
     rg_infer_prefill(&st, &model, 0, prompt, prompt_len < 64 ? prompt_len : 64, logits, 0); /* warm-up */
-    double best = 1e30;
-    for (int rep = 0; rep < 2; rep++) {
-        rg_infer_reset(&st, 0);
-        double t0 = rg_now();
-        rg_infer_prefill(&st, &model, 0, prompt, prompt_len, logits, 0);
-        double dt = rg_now() - t0;
-        if (dt < best) best = dt;
-    }
+    double best = prefill_seconds(&st, &model, prompt, prompt_len, logits);
     double prefill_tps = prompt_len / best;
     double sgemm = sgemm_gflops(cfg, prompt_len); /* right after, under the same load */
     double prefill_roof = sgemm * 1e9 / layer_flops_per_token(cfg);
@@ -152,6 +200,7 @@ static void run(const rg_model_config *cfg, rg_weight_dtype dtype, int prompt_le
     printf("%-5s weights %.2f GB read per token\n", name, bytes / 1e9);
     printf("%-5s prefill %4d tokens: %8.1f tok/s   sgemm roof %8.1f tok/s (%.1f GFLOP/s)  ratio %.2f (target >= 0.50)\n",
            name, prompt_len, prefill_tps, prefill_roof, sgemm, prefill_tps / prefill_roof);
+    if (dtype == RG_WEIGHTS_BF16) bf16_prefill_paths(&st, &model, prompt, prompt_len, logits, layer_flops_per_token(cfg));
     printf("%-5s decode batch 1:     %8.2f tok/s   bandwidth roof %6.2f tok/s (triad %.1f GB/s)  ratio %.2f (target >= 0.80)\n",
            name, tps[0], bw_roof, triad[0], tps[0] / bw_roof);
     printf("%-5s decode batch %d:     %8.2f tok/s   = %.2fx batch 1 (target >= 4x; triad after it %.1f GB/s)\n", name, B,

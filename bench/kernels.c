@@ -15,6 +15,8 @@
 #include "base/isa.h"
 #include "base/rng.h"
 #include "base/timer.h"
+#include "nn/bf16dot.h"
+#include "nn/cpu.h"
 #include "nn/nn.h"
 
 enum { HIDDEN = 896, INTER = 4864, HEADS = 14, KV_HEADS = 2, HEAD_DIM = 64, VOCAB = 151936, T = 512 };
@@ -166,6 +168,35 @@ int main(void) {
         printf("[bf16 linear T=%d, 896->4864] %.1f GFLOP/s = %.0f%% of the f32 sgemm on the same shape\n", T,
                2.0 * T * in * out / t16 / 1e9, 100 * t32 / t16);
         free(Wf), free(x), free(y), free(W);
+    }
+    /* ---- bf16 prefill: bf16 dot products against widen + sgemm, and the bf16 dot roof ---- */
+    if (nn_bf16dot_in_use() && nn_cpu_has_avx512bf16()) {
+        printf("\n[bf16 prefill T=%d: bf16 dot products (AVX-512 BF16) vs W widened to f32 + sgemm]\n", T);
+        double peak = 0;
+        for (int rep = 0; rep < 3; rep++) {
+            double t0 = rg_now(), flops = nn_bf16dot_peak_run(4000000), g = flops / (rg_now() - t0) / 1e9;
+            if (g > peak) peak = g;
+        }
+        printf("bf16 dot roof (vdpbf16ps peak loop): %.1f GFLOP/s = %.2fx the sgemm rate above\n", peak,
+               peak / sgemm_rate);
+        printf("%-26s %10s %10s %10s %10s\n", "shape", "dot GF/s", "old GF/s", "dot/old", "dot/roof");
+        for (int s = 0; s < N_SHAPES - 1; s++) { /* the layer shapes (the LM head stays f32) */
+            int in = SHAPES[s].in, out = SHAPES[s].out;
+            float *x = random_floats((size_t)T * in, 1, &rng), *y = malloc((size_t)T * out * 4);
+            uint16_t *W = malloc((size_t)out * in * 2);
+            for (size_t i = 0; i < (size_t)out * in; i++) W[i] = nn_f32_to_bf16(0.1f * (rg_rng_uniform(&rng) - 0.5f));
+            size_t floats = nn_linear_bf16_scratch_floats(T, in, out);
+            float *scratch = malloc(floats * 4), *wide = malloc((size_t)out * in * 4);
+            double dot, old, flops = 2.0 * T * in * out;
+            BEST_OF(5, dot, nn_linear_bf16_forward_ws(y, x, W, NULL, T, in, out, scratch, floats));
+            BEST_OF(5, old, {
+                nn_bf16_to_f32_array(wide, W, (size_t)out * in); /* the old prefill: widen the matrix, one sgemm */
+                nn_linear_forward(y, x, wide, NULL, T, in, out);
+            });
+            printf("%-26s %10.1f %10.1f %10.2f %10.2f\n", SHAPES[s].name, flops / dot / 1e9, flops / old / 1e9,
+                   old / dot, flops / dot / 1e9 / peak);
+            free(x), free(y), free(W), free(scratch), free(wide);
+        }
     }
 
     /* ---- f32 at N <= 8: the streaming kernel (gemv.c) vs BLAS ---- */

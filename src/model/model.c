@@ -188,6 +188,8 @@ void rg_matrix_linear_ws(float *y, const float *x, const rg_matrix *W, const flo
     if (W->bf16) {
         if (N >= 2 && N <= RG_GEMV_MAX_ROWS)
             rg_gemv_bf16(y, x, W->bf16, bias, N, W->cols, W->rows); /* batched decode: W streamed once */
+        else if (N > RG_GEMV_MAX_ROWS && widen && nn_bf16dot_in_use()) /* bf16 dot products, widen as scratch */
+            nn_linear_bf16_forward_ws(y, x, W->bf16, bias, N, W->cols, W->rows, widen, widen_floats);
         else if (N > RG_GEMV_MAX_ROWS && widen && (size_t)W->rows * W->cols <= widen_floats) {
             /* Prefill: widen the whole matrix once and run one sgemm, instead of
              * one sgemm per panel (each re-packing x). */

@@ -94,8 +94,9 @@ size_t rg_model_weight_bytes(const rg_model *model);
 
 /* y[N, W.rows] = x[N, W.cols] W^T + bias (bias may be NULL), in W's precision. */
 void rg_matrix_linear(float *y, const float *x, const rg_matrix *W, const float *bias, int N);
-/* The same; with a bf16 W and N > 8, `widen` (widen_floats >= rows*cols, or
- * NULL) receives W as f32 for one sgemm. */
+/* The same; with a bf16 W and N > 8, `widen` (widen_floats floats, or NULL)
+ * is the scratch of the bf16 dot products where nn_bf16dot_in_use(), else
+ * receives W as f32 for one sgemm (when widen_floats >= rows*cols). */
 void rg_matrix_linear_ws(float *y, const float *x, const rg_matrix *W, const float *bias, int N, float *widen,
                          size_t widen_floats);
 /* Elements of the largest per-layer matrix (the size of a widen buffer). */

@@ -27,10 +27,16 @@
 #include <omp.h>
 #endif
 
+/* RGSD_KERNELS=avx512-nobf16: the AVX-512 kernels, but bf16 prefill on f32
+ * sgemm, to measure the bf16 dot products against it or to get f32
+ * activations (the numbers of a CPU without AVX-512 BF16). */
+#define NOBF16 "avx512-nobf16"
+
 #if RG_HAVE_X86_SIMD
 /* __builtin_cpu_supports reads CPUID and, for AVX/AVX-512, the OS's XCR0
  * (libgcc checks that the OS saves the wide registers). */
 int nn_cpu_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+int nn_cpu_has_avx512bf16(void) { return nn_cpu_has_avx512() && __builtin_cpu_supports("avx512bf16"); }
 
 int nn_cpu_has_f16c(void) {
     /* AVX2 from the compiler runtime's flags (OS support for the YMM state
@@ -57,6 +63,7 @@ nn_kernel_path nn_cpu_best(void) {
 /* Other CPUs (arm64): only the plain-C kernels are built (base/isa.h). */
 int nn_cpu_has_avx512(void) { return 0; }
 int nn_cpu_has_f16c(void) { return 0; }
+int nn_cpu_has_avx512bf16(void) { return 0; }
 nn_kernel_path nn_cpu_best(void) { return NN_KERNELS_REF; }
 #endif
 
@@ -74,9 +81,10 @@ int nn_cpu_parse_kernels(const char *value, nn_kernel_path best, nn_kernel_path 
         *path = best;
         return RG_OK;
     }
+    const char *name = strcmp(value, NOBF16) == 0 ? "avx512" : value; /* the avx512 path */
     static const nn_kernel_path all[] = {NN_KERNELS_REF, NN_KERNELS_AVX2, NN_KERNELS_AVX512};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
-        if (strcmp(value, nn_cpu_path_name(all[i])) != 0) continue;
+        if (strcmp(name, nn_cpu_path_name(all[i])) != 0) continue;
         if (all[i] > best && best == NN_KERNELS_REF && !RG_HAVE_X86_SIMD)
             return rg_error("RGSD_KERNELS=%s: x86-64 SIMD kernels, not in this build for another CPU; use auto or ref",
                             value);
@@ -85,15 +93,17 @@ int nn_cpu_parse_kernels(const char *value, nn_kernel_path best, nn_kernel_path 
         *path = all[i];
         return RG_OK;
     }
-    return rg_error("RGSD_KERNELS='%s' is not one of auto, ref, avx2, avx512", value);
+    return rg_error("RGSD_KERNELS='%s' is not one of auto, ref, avx2, avx512, " NOBF16, value);
 }
 
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
 static nn_kernel_path chosen;
-static int chosen_ok;
+static int chosen_ok, bf16dot_on;
 
 static void resolve(void) {
-    chosen_ok = nn_cpu_parse_kernels(getenv("RGSD_KERNELS"), nn_cpu_best(), &chosen) == RG_OK;
+    const char *env = getenv("RGSD_KERNELS");
+    chosen_ok = nn_cpu_parse_kernels(env, nn_cpu_best(), &chosen) == RG_OK;
+    bf16dot_on = !(chosen_ok && env && strcmp(env, NOBF16) == 0);
     /* A caller that skipped nn_kernels_init (a bench, a library user) still
      * gets a path it can run; the CLI refuses a bad value before this. */
     if (!chosen_ok) nn_cpu_parse_kernels(NULL, nn_cpu_best(), &chosen);
@@ -117,12 +127,26 @@ int nn_max_threads(void) {
 #endif
 }
 
+nn_bf16_prefill nn_cpu_bf16_prefill(void) {
+    nn_kernel_path path = nn_cpu_path();
+    if (path == NN_KERNELS_REF) return NN_BF16_PREFILL_DOT_REF;
+    if (path == NN_KERNELS_AVX512 && bf16dot_on && nn_cpu_has_avx512bf16()) return NN_BF16_PREFILL_DOT_AVX512;
+    return NN_BF16_PREFILL_SGEMM;
+}
+
+void nn_cpu_set_bf16dot(int on) {
+    nn_cpu_path();
+    bf16dot_on = on;
+}
+
 void nn_kernels_describe(char *buf, size_t size) {
+    static const char *const prefill[] = {"f32 sgemm", "bf16 dot products (plain C)",
+                                          "bf16 dot products (AVX-512 BF16)"};
     const char *env = getenv("RGSD_KERNELS");
     /* Off x86-64 the line says why the path is ref (no SIMD kernels built). */
-    snprintf(buf, size, "OpenBLAS %s, rgsd %s (%s%s)", openblas_get_corename(), nn_cpu_path_name(nn_cpu_path()),
-             env && *env && strcmp(env, "auto") != 0 ? "RGSD_KERNELS" : "auto",
-             RG_HAVE_X86_SIMD ? "" : "; plain C only, no SIMD kernels for this CPU");
+    snprintf(buf, size, "OpenBLAS %s, rgsd %s (%s%s), bf16 prefill: %s", openblas_get_corename(),
+             nn_cpu_path_name(nn_cpu_path()), env && *env && strcmp(env, "auto") != 0 ? "RGSD_KERNELS" : "auto",
+             RG_HAVE_X86_SIMD ? "" : "; plain C only, no SIMD kernels for this CPU", prefill[nn_cpu_bf16_prefill()]);
 }
 
 int nn_kernels_init(void) {

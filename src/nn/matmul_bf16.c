@@ -2,8 +2,13 @@
  *
  * Decode (N <= 8 rows) is memory bound: gemv.c streams W once for all
  * rows (AVX2 + FMA, bf16 -> f32 by a 16-bit shift).
- * Larger N is compute bound: W is widened to f32 a panel of rows at a time
- * and multiplied with sgemm, so the f32 copy never exceeds one panel. */
+ * Larger N (prefill) is compute bound. Where the CPU has AVX-512 BF16 (and
+ * under RGSD_KERNELS=ref, its plain-C definition) x is rounded to bf16 and
+ * multiplied with bf16 dot products (bf16dot.h), twice the f32 FMA rate:
+ * nn_linear_bf16_forward_ws, for prefill, scratch from the caller. Elsewhere,
+ * and always in nn_linear_bf16_forward (f32 activations, for the training
+ * forward whose backward is f32), W is widened to f32 a panel of rows at a
+ * time and multiplied with sgemm. */
 #include <cblas.h>
 #include <stdlib.h>
 
@@ -11,6 +16,8 @@
 #include <omp.h>
 #endif
 
+#include "nn/bf16dot.h"
+#include "nn/cpu.h"
 #include "nn/gemv.h"
 #include "nn/nn.h"
 
@@ -26,60 +33,128 @@ static int panel_rows(int in, int out) {
     return rows < (size_t)out ? (int)rows : out;
 }
 
-/* Panels of W widened to f32 for sgemm; NULL when memory is short (callers
- * then fall back to the streaming kernel, slower but correct). */
-static float *panel_buffer(int in, int out) { return malloc((size_t)panel_rows(in, out) * in * sizeof(float)); }
-
-/* x[N,in] (N > 8), W[out,in] bf16 -> y[N,out]: each thread widens its own
- * panels of W and multiplies them with a single-threaded sgemm (BLAS inside
- * an OpenMP region), so threads never wait on each other per panel.
- * Returns 0 when a thread could not get its panel buffer (y incomplete). */
-static int panel_forward(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
+static int max_threads(void) {
 #ifdef _OPENMP
-    const int threads = omp_get_max_threads();
+    return omp_get_max_threads();
 #else
-    const int threads = 1;
+    return 1;
 #endif
-    /* at least 4 panels per thread for balance, at most PANEL_BYTES each */
-    int rows = panel_rows(in, out), balanced = (out + 4 * threads - 1) / (4 * threads);
+}
+
+/* Rows per f32 panel of W for sgemm: at least 4 panels per thread for
+ * balance, at most PANEL_BYTES each. */
+static int balanced_panel_rows(int in, int out) {
+    int rows = panel_rows(in, out), balanced = (out + 4 * max_threads() - 1) / (4 * max_threads());
     balanced = (balanced + 15) & ~15;
     if (balanced < 64) balanced = 64;
-    if (balanced < rows) rows = balanced;
+    return balanced < rows ? balanced : rows;
+}
+
+int nn_bf16dot_in_use(void) { return nn_cpu_bf16_prefill() != NN_BF16_PREFILL_SGEMM; }
+
+size_t nn_linear_bf16_scratch_floats(int N, int in, int out) {
+    if (N <= SMALL_N_MAX || out <= 0) return 0;
+    if (nn_bf16dot_in_use()) return nn_bf16dot_scratch_floats(N, in, out, max_threads());
+    return (size_t)max_threads() * balanced_panel_rows(in, out) * in;
+}
+
+/* x[N,in] (N > 8), W[out,in] bf16 -> y[N,out]: each thread widens its own
+ * panels of W (`rows` rows each, in its part of scratch) and multiplies them
+ * with a single-threaded sgemm (BLAS inside an OpenMP region), so threads
+ * never wait on each other per panel. */
+static void panel_forward(float *y, const float *x, const uint16_t *W, int N, int in, int out, int rows,
+                          float *scratch) {
     const int panels = (out + rows - 1) / rows;
-    int ok = 1;
-#pragma omp parallel reduction(&& : ok)
+#pragma omp parallel num_threads(max_threads())
     {
-        float *panel = malloc((size_t)rows * in * sizeof(float));
-        ok = panel != NULL;
+#ifdef _OPENMP
+        float *panel = scratch + (size_t)omp_get_thread_num() * rows * in;
+#else
+        float *panel = scratch;
+#endif
 #pragma omp for schedule(dynamic)
         for (int p = 0; p < panels; p++) {
-            if (!panel) continue;
             int o0 = p * rows, n_rows = out - o0 < rows ? out - o0 : rows;
             for (size_t i = 0; i < (size_t)n_rows * in; i++) panel[i] = nn_bf16_to_f32(W[(size_t)o0 * in + i]);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, n_rows, in, 1.0f, x, in, panel, in, 0.0f, y + o0,
                         out);
         }
-        free(panel);
     }
-    return ok;
 }
 
-// x[N,in], W[out,in] bf16, bias[out] or NULL -> y[N,out]
-void nn_linear_bf16_forward(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out) {
-    if (N <= 0 || out <= 0) return;
-    if (N <= SMALL_N_MAX || !panel_forward(y, x, W, N, in, out)) {
-        /* decode; or no memory for panels: the streaming kernel, 8 rows at a time (slower, same result) */
-        for (int n0 = 0; n0 < N; n0 += SMALL_N_MAX) {
-            int rows = N - n0 < SMALL_N_MAX ? N - n0 : SMALL_N_MAX;
-            nn_gemv_bf16(y + (size_t)n0 * out, x + (size_t)n0 * in, W, rows, in, out);
-        }
-    }
-    if (bias) {
-#pragma omp parallel for schedule(static) if ((size_t)N * out > (1u << 16))
-        for (int n = 0; n < N; n++)
-            for (int o = 0; o < out; o++) y[(size_t)n * out + o] += bias[o];
+/* The decode kernel over N rows, 8 at a time: needs no scratch (slow for large N). */
+static void streaming_forward(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
+    for (int n0 = 0; n0 < N; n0 += SMALL_N_MAX) {
+        int rows = N - n0 < SMALL_N_MAX ? N - n0 : SMALL_N_MAX;
+        nn_gemv_bf16(y + (size_t)n0 * out, x + (size_t)n0 * in, W, rows, in, out);
     }
 }
+
+static void add_bias(float *y, const float *bias, int N, int out) {
+#pragma omp parallel for schedule(static) if ((size_t)N * out > (1u << 16))
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < out; o++) y[(size_t)n * out + o] += bias[o];
+}
+
+/* Bf16 dot products (x rounded to bf16) over as many rows at a time as the
+ * scratch holds, on fewer threads if it holds too little for all (each
+ * thread packs its own 48-row panel of W: more than a tiny matrix); 0 when
+ * it holds less than one row block on one thread. */
+static int bf16dot_forward(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
+                           float *scratch, size_t scratch_floats) {
+    int threads = max_threads(), rows = N;
+    while (nn_bf16dot_scratch_floats(rows, in, out, threads) > scratch_floats) {
+        if (rows > NN_BF16DOT_MR) rows = (rows / 2 + NN_BF16DOT_MR - 1) / NN_BF16DOT_MR * NN_BF16DOT_MR;
+        else if (threads > 1) threads--, rows = N;
+        else return 0;
+    }
+    for (int n0 = 0; n0 < N; n0 += rows) {
+        int n = N - n0 < rows ? N - n0 : rows;
+#if RG_HAVE_X86_SIMD
+        if (nn_cpu_bf16_prefill() == NN_BF16_PREFILL_DOT_AVX512)
+            nn_bf16dot_avx512(y + (size_t)n0 * out, x + (size_t)n0 * in, W, bias, n, in, out, threads, scratch);
+        else
+#endif
+            nn_bf16dot_ref(y + (size_t)n0 * out, x + (size_t)n0 * in, W, bias, n, in, out, threads, scratch);
+    }
+    return 1;
+}
+
+/* Rows per sgemm panel that the scratch holds for all threads; 0: too few. */
+static int sgemm_panel_rows(int in, int out, size_t scratch_floats) {
+    int rows = balanced_panel_rows(in, out);
+    size_t per_row = (size_t)max_threads() * in; /* floats per panel row, all threads */
+    if ((size_t)rows * per_row > scratch_floats) rows = (int)(scratch_floats / per_row) & ~15;
+    return rows >= 16 ? rows : 0;
+}
+
+// x[N,in], W[out,in] bf16, bias[out] or NULL, scratch[scratch_floats] -> y[N,out]
+void nn_linear_bf16_forward_ws(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
+                               float *scratch, size_t scratch_floats) {
+    if (N <= 0 || out <= 0) return;
+    if (N > SMALL_N_MAX && nn_bf16dot_in_use() && bf16dot_forward(y, x, W, bias, N, in, out, scratch, scratch_floats))
+        return; /* bias included */
+    /* f32 activations: decode, the sgemm path, or too little scratch for either (the streaming kernel) */
+    int rows = N > SMALL_N_MAX ? sgemm_panel_rows(in, out, scratch_floats) : 0;
+    if (rows) panel_forward(y, x, W, N, in, out, rows, scratch);
+    else streaming_forward(y, x, W, N, in, out);
+    if (bias) add_bias(y, bias, N, out);
+}
+
+// x[N,in], W[out,in] bf16, bias[out] or NULL -> y[N,out] (f32 activations)
+void nn_linear_bf16_forward(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out) {
+    if (N <= 0 || out <= 0) return;
+    int rows = N > SMALL_N_MAX ? balanced_panel_rows(in, out) : 0;
+    float *scratch = rows ? malloc((size_t)max_threads() * rows * in * sizeof(float)) : NULL;
+    if (scratch) panel_forward(y, x, W, N, in, out, rows, scratch);
+    else streaming_forward(y, x, W, N, in, out); /* decode; or no memory for panels: slower, same result */
+    free(scratch);
+    if (bias) add_bias(y, bias, N, out);
+}
+
+/* One f32 panel of W for the backward pass (training; out of the prefill's
+ * scope); NULL when memory is short (then the slower loop below). */
+static float *panel_buffer(int in, int out) { return malloc((size_t)panel_rows(in, out) * in * sizeof(float)); }
 
 // dy[N,out], W[out,in] bf16 -> dx[N,in] +=
 void nn_linear_bf16_backward_input(float *dx, const float *dy, const uint16_t *W, int N, int in, int out) {

@@ -38,12 +38,13 @@ const char *nn_blas_init(void);
 /* ---- kernel choice (cpu.c) ---------------------------------------------- */
 
 /* Call once at program start (after nn_blas_init): checks RGSD_KERNELS
- * (auto | avx2 | avx512), which forces rgsd's own SIMD kernels the way
+ * (auto | ref | avx2 | avx512 | avx512-nobf16), which forces rgsd's own SIMD kernels the way
  * OPENBLAS_CORETYPE forces OpenBLAS's, and logs both at debug level.
  * RG_ERR with a one-line message for an unknown value, or avx512 on a CPU
  * without it. */
 int nn_kernels_init(void);
-/* "OpenBLAS SkylakeX, rgsd avx512 (auto)" — for logs and reports. */
+/* "OpenBLAS SkylakeX, rgsd avx512 (auto), bf16 prefill: bf16 dot products
+ * (AVX-512 BF16)" — for logs and reports (rgsd --kernels). */
 void nn_kernels_describe(char *buf, size_t size);
 /* The threads a kernel may run on (OpenMP's maximum; 1 without OpenMP): what
  * callers size per-thread scratch by. */
@@ -83,10 +84,30 @@ void nn_linear_forward(float *y, const float *x, const float *W, const float *bi
 /* dy[N,out], x[N,in], W[out,in] -> dx[N,in] +=, dW[out,in] +=, dbias[out] += (each may be NULL). */
 void nn_linear_backward(float *dx, float *dW, float *dbias, const float *dy, const float *x, const float *W, int N,
                         int in, int out);
-/* Frozen bf16 weight. x[N,in], W[out,in] bf16, bias[out] f32 or NULL -> y[N,out].
- * N <= 8: the streaming kernel of gemv.c (decode); larger N: W widened to
- * f32 panel by panel (per thread, ~4 MiB each) and multiplied with sgemm. */
+/* Frozen bf16 weight. x[N,in], W[out,in] bf16, bias[out] f32 or NULL -> y[N,out],
+ * scratch[scratch_floats] from the caller (nn_linear_bf16_scratch_floats).
+ * N <= 8: the streaming kernel of gemv.c (decode, f32 activations, no scratch).
+ * Larger N, where nn_bf16dot_in_use(): x rounded to bf16 (as torch's
+ * .to(bfloat16)), bf16 dot products summed in f32 (AVX-512 BF16, or its
+ * plain-C definition under RGSD_KERNELS=ref), as many rows at a time as
+ * the scratch holds. Otherwise W widened to f32 panel by panel (per thread)
+ * and multiplied with sgemm. Too little scratch for either: the streaming
+ * kernel (slow, f32 activations). */
+void nn_linear_bf16_forward_ws(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
+                               float *scratch, size_t scratch_floats);
+/* Floats of scratch nn_linear_bf16_forward_ws needs to take all N rows in
+ * one pass (0 for N <= 8), for the current omp_get_max_threads(). */
+size_t nn_linear_bf16_scratch_floats(int N, int in, int out);
+/* The same in f32 activations on every path (never bf16 dot products): N <= 8
+ * the streaming kernel, larger N W widened to f32 panel by panel (per
+ * thread, allocated here) and sgemm. For forwards whose backward is f32
+ * (training), where the gradient must be that of the forward computed. */
 void nn_linear_bf16_forward(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out);
+/* 1 when the N > 8 path rounds x to bf16 for bf16 dot products (AVX-512
+ * BF16 where the CPU has it and RGSD_KERNELS is auto or avx512, or
+ * RGSD_KERNELS=ref); 0 when it widens W to f32 for sgemm (avx2,
+ * avx512-nobf16, or a CPU without AVX-512 BF16). */
+int nn_bf16dot_in_use(void);
 /* dy[N,out], W[out,in] bf16 -> dx[N,in] += dy W (the weight itself is frozen). */
 void nn_linear_bf16_backward_input(float *dx, const float *dy, const uint16_t *W, int N, int in, int out);
 

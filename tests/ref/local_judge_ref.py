@@ -1,6 +1,9 @@
 """Independent reference for the local judge (src/judge/local_judge.c).
 
-Usage: /usr/bin/python3 local_judge_ref.py MODEL_DIR IN.json OUT.json
+Usage: /usr/bin/python3 local_judge_ref.py MODEL_DIR IN.json OUT.json [bf16_inputs]
+
+bf16_inputs: every layer matmul's input rounded to bf16 (model_ref.forward's
+bf16_inputs), as rgsd's prefill of bf16 weights on bf16 dot products does.
 
 IN.json: {"cases": [{"ids": [prompt token ids]}, ...]} — the grader prompts
 as the judge prefills them. For each case this computes, with the float64
@@ -33,6 +36,7 @@ def answer_ids(vocab, spellings):
 
 def main():
     model_dir, in_path, out_path = sys.argv[1:4]
+    bf16_inputs = sys.argv[4:5] == ["bf16_inputs"]
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
     with open(os.path.join(model_dir, "tokenizer.json")) as f:
@@ -48,7 +52,7 @@ def main():
         cases = json.load(f)["cases"]
     margins = []
     for case in cases:
-        last = model_ref.forward(cfg, W, case["ids"])[-1]
+        last = model_ref.forward(cfg, W, case["ids"], bf16_inputs=bf16_inputs)[-1]
         margins.append(float(last[: len(yes)].max() - last[len(yes):].max()))
     with open(out_path, "w") as f:
         json.dump({"yes_ids": yes, "no_ids": no, "margins": margins}, f)

@@ -61,8 +61,17 @@ def rotate_half(x):
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
-def forward(cfg, W, ids):
-    """ids: list of ints -> logits [T, V] float64."""
+def forward(cfg, W, ids, bf16_inputs=False):
+    """ids: list of ints -> logits [T, V] float64. bf16_inputs: the input of every
+    layer matmul rounded to bf16 first (through float32, nearest even), as rgsd's
+    bf16 dot products do in the prefill of bf16-weight models (src/nn/bf16dot.h);
+    the LM head keeps its f32 input there, as here."""
+
+    def mm(a, Wm):
+        if bf16_inputs:
+            a = a.float().to(torch.bfloat16).double()
+        return a @ Wm.T
+
     arch = cfg["architectures"][0]
     H, nh, nkv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
     hd = cfg.get("head_dim") or H // nh
@@ -77,9 +86,9 @@ def forward(cfg, W, ids):
     for l in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{l}."
         h = rmsnorm(x, W[p + "input_layernorm.weight"], eps)
-        q = h @ W[p + "self_attn.q_proj.weight"].T
-        k = h @ W[p + "self_attn.k_proj.weight"].T
-        v = h @ W[p + "self_attn.v_proj.weight"].T
+        q = mm(h, W[p + "self_attn.q_proj.weight"])
+        k = mm(h, W[p + "self_attn.k_proj.weight"])
+        v = mm(h, W[p + "self_attn.v_proj.weight"])
         if arch == "Qwen2ForCausalLM":
             q = q + W[p + "self_attn.q_proj.bias"]
             k = k + W[p + "self_attn.k_proj.bias"]
@@ -96,11 +105,11 @@ def forward(cfg, W, ids):
         scores = torch.einsum("thd,shd->hts", q, k) / math.sqrt(hd) + mask
         att = torch.softmax(scores, -1)
         o = torch.einsum("hts,shd->thd", att, v).reshape(T, nh * hd)
-        x = x + o @ W[p + "self_attn.o_proj.weight"].T
+        x = x + mm(o, W[p + "self_attn.o_proj.weight"])
         h = rmsnorm(x, W[p + "post_attention_layernorm.weight"], eps)
-        g = h @ W[p + "mlp.gate_proj.weight"].T
-        u = h @ W[p + "mlp.up_proj.weight"].T
-        x = x + (torch.nn.functional.silu(g) * u) @ W[p + "mlp.down_proj.weight"].T
+        g = mm(h, W[p + "mlp.gate_proj.weight"])
+        u = mm(h, W[p + "mlp.up_proj.weight"])
+        x = x + mm(torch.nn.functional.silu(g) * u, W[p + "mlp.down_proj.weight"])
     x = rmsnorm(x, W["model.norm.weight"], eps)
     head = W["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings") else W["lm_head.weight"]
     return x @ head.T
@@ -469,6 +478,8 @@ def main():
         ref["greedy"] = [greedy(cfg, decoded, s, GREEDY_NEW) for s in seqs]
         if dtype != "float32":  # also the logits of the original f32 weights, to state the storage error
             ref["logits_f32_weights"] = [forward(cfg, {k: v.double() for k, v in W.items()}, s).tolist() for s in seqs]
+        if dtype == "bfloat16":  # the prefill math of bf16 weights with bf16 dot products
+            ref["logits_bf16_inputs"] = [forward(cfg, decoded, s, bf16_inputs=True).tolist() for s in seqs]
         with open(os.path.join(d, "ref_logits.json"), "w") as f:
             json.dump(ref, f)
         if name in ("qwen2_tied", "llama3_scaled", "qwen3_tied"):

@@ -108,6 +108,8 @@ def dense(out):
         w.put(f"{c}/dy", dy)
         w.put(f"{c}/y", y.detach())
         w.put(f"{c}/dx", xl.grad)
+        # prefill with bf16 dot products (N > 8 where rgsd uses them): x rounded by torch first
+        w.put(f"{c}/y_bf16_inputs", x.to(torch.bfloat16).to(D) @ W16.to(D).T + b.to(D))
     # embedding: repeated ids so the scatter-add adds up
     V, C, N = 11, 7, 9
     table, ids, dout = f32(V, C), torch.tensor([3, 0, 10, 3, 3, 5, 0, 9, 1], dtype=torch.int64), f32(N, C)

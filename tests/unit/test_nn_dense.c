@@ -58,7 +58,9 @@ static void linear_f32_matches_torch(void **state) {
 }
 
 /* N = 1..8 run the AVX2 streaming kernel (gemv.c; in > 1024 crosses its
- * input chunks), N > 8 the f32-panel sgemm path. */
+ * input chunks), N > 8 the f32-panel sgemm path; nn_linear_bf16_forward_ws
+ * with N > 8 the bf16 dot products where nn_bf16dot_in_use() (against
+ * torch's product of the bf16-rounded x, same tolerance). */
 static void linear_bf16_matches_torch(void **state) {
     (void)state;
     ref_file f;
@@ -74,6 +76,14 @@ static void linear_bf16_matches_torch(void **state) {
         float *y = malloc(ny * sizeof(float));
         nn_linear_bf16_forward(y, x, W, b, (int)N, (int)in, (int)out);
         check_ref(&f, c, "y", y, ny, FWD_ATOL, FWD_RTOL);
+        /* the prefill entry: with bf16 dot products (N > 8 where in use), x
+         * rounded to bf16 — against torch's own rounding of the same x */
+        size_t floats = nn_linear_bf16_scratch_floats((int)N, (int)in, (int)out);
+        float *scratch = malloc((floats + 1) * sizeof(float));
+        nn_linear_bf16_forward_ws(y, x, W, b, (int)N, (int)in, (int)out, scratch, floats);
+        check_ref(&f, c, N > NN_GEMV_MAX_ROWS && nn_bf16dot_in_use() ? "y_bf16_inputs" : "y", y, ny, FWD_ATOL,
+                  FWD_RTOL);
+        free(scratch);
         float *dx = filled(nx, ACC_START);
         nn_linear_bf16_backward_input(dx, dy, W, (int)N, (int)in, (int)out);
         unaccumulate(dx, nx);
