@@ -25,8 +25,8 @@
  * copy); with full fine-tuning a frozen copy (bf16 by default) loaded from
  * the model folder before training.
  *
- * Memory: the teacher's logits for one sequence at a time (n_loss x V f32:
- * 512 x 151,936 x 4 B = 311 MB for Qwen at 512 response tokens). The student
+ * Memory: the teacher's logits for one packed micro-batch's loss rows (at
+ * most max_tokens x V f32: 0.6 MB per row for Qwen, 311 MB for 512 rows). The student
  * side never holds more than head_chunk x V. Recomputing the teacher chunk by
  * chunk would need both forwards alive at once (two activation sets), which
  * costs more than the one logits buffer for the response lengths used here. */
