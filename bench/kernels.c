@@ -236,6 +236,20 @@ int main(void) {
                "(%.1f GF/s); fwd+bwd %.2f ms = %.0f%% of the sgemm rate\n",
                T, fwd * 1e3, f_fwd / fwd / 1e9, bwd * 1e3, f_bwd / bwd / 1e9, (fwd + bwd) * 1e3,
                100 * (f_fwd + f_bwd) / (fwd + bwd) / 1e9 / sgemm_rate);
+        /* the packed kernels training uses (B = 1 here): lse kept, probabilities recomputed in backward */
+        {
+            const int slots = omp_get_max_threads();
+            int32_t one[2] = {0, T};
+            float *lse = malloc((size_t)T * HEADS * 4), *pscratch = malloc(slots * nn_attention_packed_scratch_floats(T) * 4);
+            double pf, pb;
+            BEST_OF(5, pf, nn_attention_packed_forward(out, lse, q, k, v, one, 1, HEADS, KV_HEADS, HEAD_DIM, pscratch, slots));
+            BEST_OF(5, pb, nn_attention_packed_backward(dq, dk, dv, dout, out, lse, q, k, v, one, 1, HEADS, KV_HEADS, HEAD_DIM,
+                                                        pscratch, slots));
+            printf("[packed attention, same shape, B = 1] forward %.2f ms, backward %.2f ms; fwd+bwd %.2f ms = %.2fx "
+                   "the probs-keeping pair (keeps %d floats per layer instead of %d)\n",
+                   pf * 1e3, pb * 1e3, (pf + pb) * 1e3, (pf + pb) / (fwd + bwd), T * HEADS, HEADS * T * T);
+            free(lse), free(pscratch);
+        }
         /* decode: one query against a 512-entry cache */
         double dec;
         BEST_OF(20, dec, nn_attention_forward_cached(out, probs, q, k, v, 1, T - 1, HEADS, KV_HEADS, HEAD_DIM));

@@ -12,6 +12,10 @@
  *   bench/train mem-full-1024   peak RSS of a full fine-tuning step, 0.5B, T = 1024 (target < 16 GB)
  *   bench/train mem-lora-3b     peak RSS of a LoRA step (r 16, all projections) on the Qwen2.5-3B
  *                               shape with a bf16 base, T = 1024 (target < 20 GB)
+ *   bench/train packed          8 sequences of mixed lengths (64..512, 2048 tokens), 0.5B, full
+ *                               fine-tuning: forward + CE head + backward packed in ONE call (B = 8)
+ *                               against the per-sequence loop (8 calls with B = 1) in the same run,
+ *                               both against the sgemm roof at the packed N (target >= 1.3x)
  * Never fails on timing. RGSD_BENCH_SMALL=1 shrinks everything (smoke run). */
 #include <cblas.h>
 #include <omp.h>
@@ -143,6 +147,74 @@ static int run(int T, int lora_rank, int big, int small, int steps, double *seco
     return RG_OK;
 }
 
+/* Seconds of forward + CE head (every position) + backward over the 8 sequences,
+ * in one packed call (one_call) or one call per sequence; grads zeroed first. */
+static double packed_pass(const rg_model *m, rg_train_acts *acts, float *grads, const int32_t *ids,
+                          const int32_t *starts, int B, int one_call, int32_t *rows, int32_t *targets) {
+    memset(grads, 0, sizeof(float) * m->n_params);
+    double t0 = rg_now();
+    for (int s = 0; s < (one_call ? 1 : B); s++) {
+        int first = one_call ? 0 : starts[s], N = (one_call ? starts[B] : starts[s + 1]) - first, n_rows = 0;
+        int32_t one[2] = {0, N};
+        for (int b = 0; b < B; b++) /* rows relative to this call's first row; the last of a sequence predicts nothing */
+            for (int t = starts[b]; t + 1 < starts[b + 1]; t++)
+                if (t >= first && t < first + N) rows[n_rows++] = t - first;
+        rg_ce_head head = {.targets = targets + first, .grad_scale = 1.0f / (float)(starts[B] - B)};
+        if (rg_train_forward(m, NULL, acts, ids + first, one_call ? starts : one, one_call ? B : 1) != RG_OK ||
+            rg_train_head(m, grads, acts, rows, n_rows, rg_ce_head_fn, &head, 1) != RG_OK ||
+            rg_train_backward(m, NULL, grads, acts, ids + first) != RG_OK)
+            return -1;
+    }
+    return rg_now() - t0;
+}
+
+static int bench_packed(int small) {
+    static const int lens_full[8] = {64, 512, 128, 384, 96, 256, 448, 160};
+    int lens[8], B = 8, starts[9] = {0};
+    for (int s = 0; s < B; s++) lens[s] = small ? lens_full[s] / 8 : lens_full[s];
+    for (int s = 0; s < B; s++) starts[s + 1] = starts[s] + lens[s];
+    const int N = starts[B];
+    rg_model_config cfg = qwen_config(small, 0);
+    printf("packed batch: Qwen2.5-0.5B shape%s, full fine-tuning, 8 sequences (%d..%d tokens, N = %d), %d threads\n",
+           small ? " (SMALL)" : "", lens[0], lens[1], N, omp_get_max_threads());
+    double roof = sgemm_roof(&cfg, N), roof_short = sgemm_roof(&cfg, lens[0]);
+    printf("  sgemm roof on the step's GEMM shapes: %.1f GFLOP/s at %d rows, %.1f at %d rows\n", roof, N, roof_short,
+           lens[0]);
+    rg_model m;
+    if (rg_model_alloc(&m, &cfg, RG_WEIGHTS_F32) != RG_OK) return RG_ERR;
+    rg_model_init_random(&m, 1, 1.0f);
+    rg_train_acts acts;
+    float *grads = rg_malloc_aligned(sizeof(float) * m.n_params);
+    int32_t *ids = malloc(sizeof(int32_t) * 3 * (size_t)N), *rows = ids + N, *targets = ids + 2 * (size_t)N;
+    int32_t starts32[9];
+    for (int s = 0; s <= B; s++) starts32[s] = starts[s];
+    for (int t = 0; t < N; t++) ids[t] = (int32_t)((t * 7919u + 13u) % (unsigned)cfg.vocab_size);
+    for (int t = 0; t + 1 < N; t++) targets[t] = ids[t + 1];
+    if (!grads || rg_train_acts_alloc(&acts, &cfg, NULL, N, 256) != RG_OK) return RG_ERR;
+    memset(acts.mem, 0, sizeof(float) * acts.n_floats); /* both runs start with every page touched */
+    double best_one = 1e30, best_loop = 1e30;
+    for (int rep = 0; rep < (small ? 2 : 1); rep++) { /* alternate, so load drift hits both */
+        double loop = packed_pass(&m, &acts, grads, ids, starts32, B, 0, rows, targets);
+        double one = packed_pass(&m, &acts, grads, ids, starts32, B, 1, rows, targets);
+        if (loop < 0 || one < 0) return RG_ERR;
+        best_loop = loop < best_loop ? loop : best_loop;
+        best_one = one < best_one ? one : best_one;
+    }
+    size_t n = m.n_params;
+    double flops = 6.0 * (double)n * N;
+    printf("  per-sequence loop (8 calls, B = 1): %.2f s, %.1f tokens/s, %.1f GFLOP/s, %.2f of the roof\n", best_loop,
+           N / best_loop, flops / best_loop / 1e9, flops / best_loop / 1e9 / roof);
+    printf("  packed (1 call, B = 8):             %.2f s, %.1f tokens/s, %.1f GFLOP/s, %.2f of the roof\n", best_one,
+           N / best_one, flops / best_one / 1e9, flops / best_one / 1e9 / roof);
+    printf("  packed / per-sequence = %.2fx (target >= 1.3x); peak RSS %.2f GB\n", best_loop / best_one,
+           peak_rss_gb());
+    rg_train_acts_free(&acts);
+    rg_free_aligned(grads);
+    free(ids);
+    rg_model_free(&m);
+    return RG_OK;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines as they come: the big runs take minutes */
     const char *kernels = nn_blas_init(); /* also exported to the PyTorch child (OPENBLAS_CORETYPE) */
@@ -150,6 +222,10 @@ int main(int argc, char **argv) {
     int small = getenv("RGSD_BENCH_SMALL") != NULL;
     double sps;
     size_t n;
+    if (strcmp(mode, "packed") == 0) {
+        if (bench_packed(small) != RG_OK) printf("error: %s\n", rg_errmsg());
+        return 0;
+    }
     if (strcmp(mode, "mem-full-1024") == 0 || strcmp(mode, "mem-lora-3b") == 0) {
         int lora = strcmp(mode, "mem-lora-3b") == 0;
         int T = small ? 128 : 1024;

@@ -63,6 +63,7 @@ static int parse_flags(int argc, char **argv, rg_train_flags *fp, long *max_len)
         {"save-every", RG_ARG_INT, &f.save_every, "N", "also checkpoint every N steps (default: at the end only)", 0},
         {"save-dtype", RG_ARG_STRING, &f.save_dtype, "f32|bf16", "full fine-tuning: model.safetensors dtype", 0},
         {"head-chunk", RG_ARG_INT, &f.head_chunk, "N", "LM-head positions per chunk (default 256)", 0},
+        {"max-batch-tokens", RG_ARG_INT, &f.max_batch_tokens, "N", RG_MAX_BATCH_TOKENS_HELP " (default 0)", 0},
         {"chat-template", RG_ARG_STRING, &f.chat_family, "FAMILY", "override the model's chat template", 0},
         {"resume", RG_ARG_FLAG, &f.resume, NULL, "continue exactly from the checkpoint in --out", 0},
         {"no-progress", RG_ARG_FLAG, &f.quiet, NULL, "no progress bar", 0},

@@ -11,7 +11,8 @@
 
 typedef struct {
     const char *model_dir, *data_path, *out_dir, *targets, *schedule, *save_dtype, *chat_family, *adapter_dir;
-    long lora_rank, warmup, epochs, steps, batch_size, grad_accum, seed, save_every, head_chunk, stop_after;
+    long lora_rank, warmup, epochs, steps, batch_size, grad_accum, seed, save_every, head_chunk, stop_after,
+        max_batch_tokens;
     double lora_alpha, lr, weight_decay, beta1, beta2, eps, max_grad_norm, min_lr_ratio;
     int resume, f32_base, quiet;
 } rg_train_flags;
@@ -25,6 +26,12 @@ int rg_train_flags_in_range(const rg_train_flags *f);
 /* The trainer config's optimizer, batching, seed and head-chunk parts (LoRA and schedule come later:
  * rg_train_config_lora in train_setup.h). */
 rg_trainer_config rg_train_flags_config(const rg_train_flags *f);
+
+/* Sequences are packed into micro-batches of up to N tokens (one forward, head
+ * and backward each); 0 sizes the budget to the run's longest sequence, so
+ * activation memory stays what one sequence needed before packing. */
+#define RG_MAX_BATCH_TOKENS_HELP \
+    "tokens per packed micro-batch; memory grows with N (0 = the longest sequence; longer ones go alone)"
 
 /* Table rows, worded alike in `rgsd train` and `rgsd grpo`; each command places them in its own table. */
 #define RG_TRAIN_FLAG_ROWS_LORA(f) \
@@ -51,6 +58,7 @@ rg_trainer_config rg_train_flags_config(const rg_train_flags *f);
     {"save-every", RG_ARG_INT, &(f).save_every, "N", "also checkpoint every N steps (default: at the end only)", 0}, \
     {"save-dtype", RG_ARG_STRING, &(f).save_dtype, "f32|bf16", "full fine-tuning: model.safetensors dtype", 0}, \
     {"head-chunk", RG_ARG_INT, &(f).head_chunk, "N", "LM-head positions per chunk", 0}, \
+    {"max-batch-tokens", RG_ARG_INT, &(f).max_batch_tokens, "N", RG_MAX_BATCH_TOKENS_HELP, 0}, \
     {"chat-template", RG_ARG_STRING, &(f).chat_family, "FAMILY", "override the model's chat template", 0}
 
 #define RG_TRAIN_FLAG_ROWS_RUN(f) \

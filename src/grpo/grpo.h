@@ -90,8 +90,10 @@ typedef struct {
 /* The reference and policy passes of n sequences: gradients ACCUMULATE into
  * t->trainable_grads (the caller zeroes them), every token scaled by
  * 1 / (response tokens of all n). reference: the frozen copy, or NULL =
- * t->model with the adapters off (LoRA). ref_scratch: max response length
- * doubles. stats +=. */
+ * t->model with the adapters off (LoRA). Sequences are packed into
+ * micro-batches of up to t->acts.max_tokens tokens (one reference forward,
+ * one policy forward + head, one backward each). ref_scratch:
+ * t->acts.max_tokens doubles. stats +=. */
 int rg_grpo_accumulate(rg_trainer *t, const rg_model *reference, const rg_grpo_loss_config *cfg,
                        const rg_grpo_sequence *seqs, int n, double *ref_scratch, rg_grpo_stats *stats);
 

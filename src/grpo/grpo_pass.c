@@ -1,4 +1,6 @@
-/* grpo_pass.c — the reference and policy passes of a GRPO step (see grpo.h). */
+/* grpo_pass.c — the reference and policy passes of a GRPO step (see grpo.h),
+ * over packed micro-batches: one reference forward (log-probs, when the KL
+ * term is on), one policy forward + GRPO head, one backward per micro-batch. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,72 +11,133 @@
 #include "model/train.h"
 #include "rgsd/rgsd.h"
 
-int rg_grpo_accumulate(rg_trainer *t, const rg_model *reference, const rg_grpo_loss_config *cfg,
-                       const rg_grpo_sequence *seqs, int n, double *ref_scratch, rg_grpo_stats *stats) {
-    long total = 0;
-    int max_len = 0;
-    for (int s = 0; s < n; s++) {
-        total += seqs[s].response_len;
-        if (seqs[s].response_len > max_len) max_len = seqs[s].response_len;
+/* The GRPO head is per sequence (its advantage, old and reference log-probs);
+ * this one hands each run of rows to the head of the sequence it belongs to.
+ * Rows come in order, every response token of every packed sequence. */
+typedef struct {
+    rg_grpo_head *heads;
+    const int *counts; /* [B] rows of each sequence */
+    int seq, used;     /* the current sequence and its rows done */
+} packed_head;
+
+static int packed_head_fn(void *ctx, const int32_t *positions, int n, float *logits, int V) {
+    packed_head *p = ctx;
+    while (n > 0) {
+        int m = p->counts[p->seq] - p->used < n ? p->counts[p->seq] - p->used : n;
+        if (rg_grpo_head_fn(&p->heads[p->seq], positions, m, logits, V) != RG_OK) return RG_ERR;
+        positions += m;
+        logits += (size_t)m * (size_t)V;
+        n -= m;
+        if ((p->used += m) == p->counts[p->seq]) p->seq++, p->used = 0;
     }
-    if (total == 0) return RG_OK;
-    rg_lora *lora = t->cfg.lora_rank > 0 ? &t->lora : NULL;
-    const rg_model *ref_model = reference ? reference : t->model; /* LoRA: the base, adapters off */
-    int32_t *ids = rg_malloc(sizeof(int32_t) * (size_t)(t->acts.max_T + 1));
-    int32_t *positions = rg_malloc(sizeof(int32_t) * (size_t)max_len);
-    int rc = RG_ERR;
-    if (!ids || !positions) goto done;
-    for (int s = 0; s < n; s++) {
-        if (rg_stop_check() != RG_OK) goto done; /* a safe point: only gradients are touched so far */
-        const rg_grpo_sequence *q = &seqs[s];
+    return RG_OK;
+}
+
+typedef struct {
+    int32_t *ids, *starts, *rows, *targets;
+    int *counts, *which; /* per packed sequence: its rows, its index in seqs */
+    int N, B, n_rows;
+} packed_batch;
+
+/* Packs the sequences from *s on that need a forward, within the budget. */
+static void pack(const rg_grpo_loss_config *cfg, const rg_grpo_sequence *seqs, int n, int *s, int cap, packed_batch *p,
+                 rg_grpo_stats *stats) {
+    p->N = p->B = p->n_rows = 0;
+    p->starts[0] = 0;
+    for (; *s < n; ++*s) {
+        const rg_grpo_sequence *q = &seqs[*s];
         if (q->response_len == 0) continue;
-        /* No gradient and no statistic worth a forward: the tokens still count in N. */
-        if (q->advantage == 0.0f && cfg->kl_coef == 0.0f) {
+        if (q->advantage == 0.0f && cfg->kl_coef == 0.0f) { /* no gradient, no statistic: the tokens still count */
             stats->skipped++;
             stats->head.tokens += q->response_len;
             continue;
         }
         int T = q->prompt_len + q->response_len - 1;
-        if (q->prompt_len < 1 || T > t->acts.max_T) {
-            rg_error("grpo: sequence %d is %d tokens, more than the %d planned (or an empty prompt)", s, T,
-                     t->acts.max_T);
-            goto done;
+        if (p->B > 0 && p->N + T > cap) break;
+        memcpy(p->ids + p->N, q->prompt, sizeof(int32_t) * (size_t)q->prompt_len);
+        memcpy(p->ids + p->N + q->prompt_len, q->response, sizeof(int32_t) * (size_t)(q->response_len - 1));
+        for (int i = 0; i < q->response_len; i++) {
+            p->targets[p->n_rows] = q->response[i];
+            p->rows[p->n_rows++] = p->N + q->prompt_len - 1 + i;
         }
+        p->counts[p->B] = q->response_len;
+        p->which[p->B] = *s;
+        p->N += T;
+        p->starts[++p->B] = p->N;
+    }
+}
+
+/* Policy forward + head + backward of one packed batch; the heads' stats go to stats. */
+static int policy_pass(rg_trainer *t, const rg_grpo_loss_config *cfg, const rg_grpo_sequence *seqs,
+                       const packed_batch *p, const double *ref, float grad_scale, rg_grpo_head *heads,
+                       rg_grpo_stats *stats) {
+    rg_lora *lora = t->cfg.lora_rank > 0 ? &t->lora : NULL;
+    for (int b = 0, row = 0; b < p->B; row += p->counts[b++]) {
+        const rg_grpo_sequence *q = &seqs[p->which[b]];
+        heads[b] = (rg_grpo_head){.targets = q->response, .old_logprobs = q->old_logprobs,
+                                  .ref_logprobs = cfg->kl_coef > 0 ? ref + row : NULL, .advantage = q->advantage,
+                                  .cfg = *cfg, .grad_scale = grad_scale, .with_grad = 1};
+    }
+    packed_head ph = {.heads = heads, .counts = p->counts};
+    double t1 = rg_now();
+    if (rg_train_forward(t->model, lora, &t->acts, p->ids, p->starts, p->B) != RG_OK ||
+        rg_train_head(t->model, t->grads, &t->acts, p->rows, p->n_rows, packed_head_fn, &ph, 1) != RG_OK)
+        return RG_ERR;
+    double t2 = rg_now();
+    stats->student_s += t2 - t1;
+    if (rg_train_backward(t->model, lora, t->grads, &t->acts, p->ids) != RG_OK) return RG_ERR;
+    stats->backward_s += rg_now() - t2;
+    for (int b = 0; b < p->B; b++) {
+        const rg_grpo_head_stats *h = &heads[b].stats;
+        stats->head.loss_sum += h->loss_sum;
+        stats->head.surrogate_sum += h->surrogate_sum;
+        stats->head.kl_sum += h->kl_sum;
+        stats->head.ratio_sum += h->ratio_sum;
+        stats->head.clipped += h->clipped;
+        stats->head.tokens += h->tokens;
+    }
+    return RG_OK;
+}
+
+int rg_grpo_accumulate(rg_trainer *t, const rg_model *reference, const rg_grpo_loss_config *cfg,
+                       const rg_grpo_sequence *seqs, int n, double *ref_scratch, rg_grpo_stats *stats) {
+    const int cap = t->acts.max_tokens;
+    long total = 0;
+    for (int s = 0; s < n; s++) {
+        total += seqs[s].response_len;
+        if (seqs[s].response_len > 0 && (seqs[s].prompt_len < 1 || seqs[s].prompt_len + seqs[s].response_len - 1 > cap))
+            return rg_error("grpo: sequence %d is %d tokens, more than the %d planned (or an empty prompt)", s,
+                            seqs[s].prompt_len + seqs[s].response_len - 1, cap);
+    }
+    if (total == 0) return RG_OK;
+    const rg_model *ref_model = reference ? reference : t->model; /* LoRA: the base, adapters off */
+    int32_t *buf = rg_malloc(sizeof(int32_t) * (6 * (size_t)cap + 1));
+    rg_grpo_head *heads = rg_malloc(sizeof *heads * (size_t)cap);
+    packed_batch p = {0};
+    int rc = RG_ERR;
+    if (!buf || !heads) goto done;
+    p = (packed_batch){.ids = buf, .rows = buf + cap, .targets = buf + 2 * (size_t)cap,
+                       .counts = (int *)(buf + 3 * (size_t)cap), .which = (int *)(buf + 4 * (size_t)cap),
+                       .starts = buf + 5 * (size_t)cap};
+    for (int s = 0; s < n;) {
+        if (rg_stop_check() != RG_OK) goto done; /* a safe point: only gradients are touched so far */
+        pack(cfg, seqs, n, &s, cap, &p, stats);
+        if (p.B == 0) break;
         double t0 = rg_now();
         if (cfg->kl_coef > 0) {
-            if (rg_rgsd_response_logprobs(ref_model, &t->acts, q->prompt, q->prompt_len, q->response,
-                                          q->response_len, ref_scratch) != RG_OK)
+            if (rg_packed_logprobs(ref_model, &t->acts, p.ids, p.starts, p.B, p.rows, p.targets, p.n_rows,
+                                   ref_scratch) != RG_OK)
                 goto done;
-            stats->seq_tokens += T;
+            stats->seq_tokens += p.N;
         }
         double t1 = rg_now();
-        memcpy(ids, q->prompt, sizeof(int32_t) * (size_t)q->prompt_len);
-        memcpy(ids + q->prompt_len, q->response, sizeof(int32_t) * (size_t)q->response_len);
-        for (int i = 0; i < q->response_len; i++) positions[i] = q->prompt_len - 1 + i;
-        rg_grpo_head head = {.targets = q->response, .old_logprobs = q->old_logprobs,
-                             .ref_logprobs = cfg->kl_coef > 0 ? ref_scratch : NULL, .advantage = q->advantage,
-                             .cfg = *cfg, .grad_scale = 1.0f / (float)total, .with_grad = 1};
-        if (rg_train_forward(t->model, lora, &t->acts, ids, T) != RG_OK ||
-            rg_train_head(t->model, t->grads, &t->acts, positions, q->response_len, rg_grpo_head_fn, &head, 1) !=
-                RG_OK)
-            goto done;
-        double t2 = rg_now();
-        if (rg_train_backward(t->model, lora, t->grads, &t->acts, ids) != RG_OK) goto done;
-        double t3 = rg_now();
+        if (policy_pass(t, cfg, seqs, &p, ref_scratch, 1.0f / (float)total, heads, stats) != RG_OK) goto done;
         stats->reference_s += t1 - t0;
-        stats->student_s += t2 - t1;
-        stats->backward_s += t3 - t2;
-        stats->seq_tokens += T;
-        stats->head.loss_sum += head.stats.loss_sum;
-        stats->head.surrogate_sum += head.stats.surrogate_sum;
-        stats->head.kl_sum += head.stats.kl_sum;
-        stats->head.ratio_sum += head.stats.ratio_sum;
-        stats->head.clipped += head.stats.clipped;
-        stats->head.tokens += head.stats.tokens;
+        stats->seq_tokens += p.N;
     }
     rc = RG_OK;
 done:
-    free(ids);
-    free(positions);
+    free(buf);
+    free(heads);
     return rc;
 }

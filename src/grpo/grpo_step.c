@@ -24,7 +24,7 @@ int rg_grpo_run_init(rg_grpo_run *run, rg_trainer *trainer, const rg_model *refe
     if (cfg->group_size < 2) return rg_error("grpo: --group must be >= 2 (advantages compare rollouts of a prompt)");
     if (trainer->cfg.lora_rank == 0 && !reference && cfg->loss.kl_coef > 0)
         return rg_error("grpo: full fine-tuning with a KL term needs a frozen reference copy");
-    run->ref_scratch = rg_malloc(sizeof(double) * (size_t)(cfg->gen.max_new + 1));
+    run->ref_scratch = rg_malloc(sizeof(double) * (size_t)trainer->acts.max_tokens); /* a micro-batch's rows */
     if (!run->ref_scratch) goto fail;
     if (trainer->cfg.lora_rank > 0 && rg_model_alloc(&run->rollout, &trainer->model->cfg, RG_WEIGHTS_F32) != RG_OK)
         goto fail;

@@ -1,6 +1,7 @@
-/* model_backward.c — the backward pass of the decoder, from the gradient of
- * the final hidden states (left by rg_train_head) down to the embedding
- * table, each op the mirror of its step in rg_train_forward (train.h). */
+/* model_backward.c — the backward pass of the decoder over the packed batch
+ * of the last forward (all N rows at once, attention per segment), from the
+ * gradient of the final hidden states (left by rg_train_head) down to the
+ * embedding table, each op the mirror of its step in rg_train_forward (train.h). */
 #include <string.h>
 
 #include "base/error.h"
@@ -29,7 +30,7 @@ static void project_backward(const rg_model *model, rg_lora *lora, float *grads,
 
 int rg_train_backward(const rg_model *model, rg_lora *lora, float *grads, rg_train_acts *acts, const int32_t *ids) {
     const rg_model_config *c = &model->cfg;
-    const int T = acts->T, C = c->hidden_size, I = c->intermediate_size, hd = c->head_dim;
+    const int T = acts->N, C = c->hidden_size, I = c->intermediate_size, hd = c->head_dim;
     const int nh = c->n_heads, nkv = c->n_kv_heads, qd = nh * hd, kvd = nkv * hd;
     if (grads && model->dtype != RG_WEIGHTS_F32)
         return rg_error("full fine-tuning needs f32 weights (this model is held in bf16; use LoRA)");
@@ -67,8 +68,8 @@ int rg_train_backward(const rg_model *model, rg_lora *lora, float *grads, rg_tra
         memset(acts->d_q, 0, sizeof(float) * (size_t)T * qd);
         memset(acts->d_k, 0, sizeof(float) * (size_t)T * kvd);
         memset(acts->d_v, 0, sizeof(float) * (size_t)T * kvd);
-        nn_attention_backward(acts->d_q, acts->d_k, acts->d_v, acts->attn_scratch, acts->d_att, A->q, A->k, A->v,
-                              A->probs, T, nh, nkv, hd);
+        nn_attention_packed_backward(acts->d_q, acts->d_k, acts->d_v, acts->d_att, A->att, A->lse, A->q, A->k, A->v,
+                                     acts->seq_start, acts->B, nh, nkv, hd, acts->attn_scratch, acts->attn_slots);
         nn_rope_backward(acts->d_q, acts->cos_table, acts->sin_table, T, nh, hd);
         nn_rope_backward(acts->d_k, acts->cos_table, acts->sin_table, T, nkv, hd);
         float *d_q_raw = acts->d_q, *d_k_raw = acts->d_k;

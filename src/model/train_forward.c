@@ -1,6 +1,7 @@
-/* train_forward.c — the activation buffers, the training forward pass (the
- * inference forward that keeps what backward needs) and the chunked LM head
- * with its pluggable loss head. See train.h. */
+/* train_forward.c — the activation buffers, the packed training forward
+ * pass (the inference forward that keeps what backward needs) and the
+ * chunked LM head with its pluggable loss head. See train.h. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,7 @@
 /* Walks the layout once: with base == NULL it only counts floats. Every
  * block is rounded up to 16 floats so each array starts 64-byte aligned. */
 static size_t layout(rg_train_acts *a, float *base, const rg_model_config *c, int rank, unsigned targets, int T,
-                     int chunk) {
+                     int chunk, int slots) {
     const size_t C = (size_t)c->hidden_size, I = (size_t)c->intermediate_size;
     const size_t qd = (size_t)c->n_heads * c->head_dim, kvd = (size_t)c->n_kv_heads * c->head_dim;
     const size_t nh = (size_t)c->n_heads, nkv = (size_t)c->n_kv_heads, V = (size_t)c->vocab_size;
@@ -38,7 +39,7 @@ static size_t layout(rg_train_acts *a, float *base, const rg_model_config *c, in
         SLOT(q, T * qd);
         SLOT(k, T * kvd);
         SLOT(v, T * kvd);
-        SLOT(probs, nh * T * T);
+        SLOT(lse, T * nh);
         SLOT(att, T * qd);
         SLOT(x_mid, T * C);
         SLOT(h_mlp, T * C);
@@ -68,7 +69,7 @@ static size_t layout(rg_train_acts *a, float *base, const rg_model_config *c, in
     TOP(d_gate, T * I);
     TOP(d_up, T * I);
     TOP(d_act, T * I);
-    TOP(attn_scratch, nn_attention_backward_scratch_floats(T, c->n_heads, c->head_dim));
+    TOP(attn_scratch, (size_t)slots * nn_attention_packed_scratch_floats(T));
     TOP(lora_scratch, (size_t)T * (rank > 0 ? rank : 1));
     TOP(head_h, (size_t)chunk * C);
     TOP(head_dh, (size_t)chunk * C);
@@ -78,34 +79,40 @@ static size_t layout(rg_train_acts *a, float *base, const rg_model_config *c, in
     return used;
 }
 
-size_t rg_train_acts_floats(const rg_model_config *cfg, int lora_rank, unsigned lora_targets, int max_T,
+size_t rg_train_acts_floats(const rg_model_config *cfg, int lora_rank, unsigned lora_targets, int max_tokens,
                             int head_chunk) {
-    return layout(NULL, NULL, cfg, lora_rank, lora_targets, max_T, head_chunk);
+    return layout(NULL, NULL, cfg, lora_rank, lora_targets, max_tokens, head_chunk, omp_get_max_threads());
 }
 
-int rg_train_acts_alloc(rg_train_acts *acts, const rg_model_config *cfg, const rg_lora *lora, int max_T,
+int rg_train_acts_alloc(rg_train_acts *acts, const rg_model_config *cfg, const rg_lora *lora, int max_tokens,
                         int head_chunk) {
     memset(acts, 0, sizeof *acts);
-    if (max_T < 1 || head_chunk < 1) return rg_error("training buffers: max_T and head_chunk must be >= 1");
+    if (max_tokens < 1 || head_chunk < 1)
+        return rg_error("training buffers: max_tokens and head_chunk must be >= 1");
     int rank = lora ? lora->rank : 0;
     unsigned targets = lora ? lora->targets : 0;
-    acts->max_T = max_T;
+    acts->max_tokens = max_tokens;
     acts->head_chunk = head_chunk;
     acts->lora_rank = rank;
-    acts->n_floats = layout(NULL, NULL, cfg, rank, targets, max_T, head_chunk);
+    acts->attn_slots = omp_get_max_threads();
+    acts->n_floats = layout(NULL, NULL, cfg, rank, targets, max_tokens, head_chunk, acts->attn_slots);
     acts->layers = rg_calloc((size_t)cfg->n_layers, sizeof *acts->layers);
     acts->mem = rg_malloc_aligned(sizeof(float) * acts->n_floats);
-    if (!acts->layers || !acts->mem) {
+    acts->seq_start = rg_malloc(sizeof(int32_t) * ((size_t)max_tokens + 1));
+    acts->rope_pos = rg_malloc(sizeof(int32_t) * (size_t)max_tokens);
+    if (!acts->layers || !acts->mem || !acts->seq_start || !acts->rope_pos) {
         rg_train_acts_free(acts);
-        return rg_error("training buffers: out of memory for %zu floats (T=%d)", acts->n_floats, max_T);
+        return rg_error("training buffers: out of memory for %zu floats (%d tokens)", acts->n_floats, max_tokens);
     }
-    layout(acts, acts->mem, cfg, rank, targets, max_T, head_chunk);
+    layout(acts, acts->mem, cfg, rank, targets, max_tokens, head_chunk, acts->attn_slots);
     return RG_OK;
 }
 
 void rg_train_acts_free(rg_train_acts *acts) {
     rg_free_aligned(acts->mem);
     free(acts->layers);
+    free(acts->seq_start);
+    free(acts->rope_pos);
     memset(acts, 0, sizeof *acts);
 }
 
@@ -119,30 +126,41 @@ static void project(float *y, const float *x, const rg_matrix *W, const float *b
     }
 }
 
-static void add_inplace(float *x, const float *y, size_t n) {
-#pragma omp parallel for schedule(static) if (n > (1u << 15))
-    for (size_t i = 0; i < n; i++) x[i] += y[i];
+/* Checks the packed batch and keeps its offsets and per-row RoPE positions in acts. */
+static int set_batch(const rg_model_config *c, rg_train_acts *acts, const int32_t *ids, const int32_t *seq_start,
+                     int B) {
+    if (B < 1 || seq_start[0] != 0) return rg_error("training forward: a batch needs B >= 1 and seq_start[0] = 0");
+    for (int s = 0; s < B; s++) {
+        int len = seq_start[s + 1] - seq_start[s];
+        if (len < 1 || seq_start[s + 1] > acts->max_tokens)
+            return rg_error("training forward: sequence %d spans rows %d..%d (buffers hold %d rows, each "
+                            "sequence >= 1)", s, seq_start[s], seq_start[s + 1], acts->max_tokens);
+        if (len > c->max_position)
+            return rg_error("sequence of %d tokens is longer than the context (max_position_embeddings %d)", len,
+                            c->max_position);
+    }
+    const int N = seq_start[B];
+    for (int t = 0; t < N; t++)
+        if (ids[t] < 0 || ids[t] >= c->vocab_size)
+            return rg_error("token id %d at row %d is outside the vocabulary (%d)", ids[t], t, c->vocab_size);
+    acts->N = N;
+    acts->B = B;
+    memcpy(acts->seq_start, seq_start, sizeof(int32_t) * ((size_t)B + 1));
+    for (int s = 0; s < B; s++)
+        for (int t = seq_start[s]; t < seq_start[s + 1]; t++) acts->rope_pos[t] = t - seq_start[s];
+    return RG_OK;
 }
 
-int rg_train_forward(const rg_model *model, const rg_lora *lora, rg_train_acts *acts, const int32_t *ids, int T) {
+int rg_train_forward(const rg_model *model, const rg_lora *lora, rg_train_acts *acts, const int32_t *ids,
+                     const int32_t *seq_start, int B) {
     const rg_model_config *c = &model->cfg;
     const int C = c->hidden_size, hd = c->head_dim, nh = c->n_heads, nkv = c->n_kv_heads;
-    if (T < 1 || T > acts->max_T) return rg_error("training forward: %d tokens (buffers hold 1..%d)", T, acts->max_T);
-    if (T > c->max_position)
-        return rg_error("sequence of %d tokens is longer than the context (max_position_embeddings %d)", T,
-                        c->max_position);
     if (lora && lora->enabled && lora->rank != acts->lora_rank)
         return rg_error("training forward: buffers were sized for LoRA rank %d, adapter has rank %d",
                         acts->lora_rank, lora->rank);
-    for (int t = 0; t < T; t++)
-        if (ids[t] < 0 || ids[t] >= c->vocab_size)
-            return rg_error("token id %d at position %d is outside the vocabulary (%d)", ids[t], t, c->vocab_size);
-    acts->T = T;
-    int32_t *positions = rg_malloc(sizeof(int32_t) * (size_t)T);
-    if (!positions) return RG_ERR;
-    for (int t = 0; t < T; t++) positions[t] = t;
-    nn_rope_tables(acts->cos_table, acts->sin_table, positions, model->rope_inv_freq, T, hd);
-    free(positions);
+    if (set_batch(c, acts, ids, seq_start, B) != RG_OK) return RG_ERR;
+    const int T = acts->N; /* every row-wise op below runs over all N packed rows */
+    nn_rope_tables(acts->cos_table, acts->sin_table, acts->rope_pos, model->rope_inv_freq, T, hd);
 
     float *x = acts->layers[0].x_in;
     rg_model_embed(model, x, ids, T);
@@ -163,16 +181,17 @@ int rg_train_forward(const rg_model *model, const rg_lora *lora, rg_train_acts *
         }
         nn_rope_forward(A->q, acts->cos_table, acts->sin_table, T, nh, hd);
         nn_rope_forward(A->k, acts->cos_table, acts->sin_table, T, nkv, hd);
-        nn_attention_forward(A->att, A->probs, A->q, A->k, A->v, T, nh, nkv, hd);
+        nn_attention_packed_forward(A->att, A->lse, A->q, A->k, A->v, acts->seq_start, B, nh, nkv, hd,
+                                    acts->attn_scratch, acts->attn_slots);
         project(A->x_mid, A->att, &W->wo, NULL, lora, A->lora_xa[RG_LORA_O], l, RG_LORA_O, T);
-        add_inplace(A->x_mid, A->x_in, n_x);
+        nn_add_inplace(A->x_mid, A->x_in, n_x);
         /* MLP block */
         nn_rmsnorm_forward(A->h_mlp, A->rstd_mlp, A->x_mid, W->post_norm, c->rms_norm_eps, T, C);
         project(A->gate, A->h_mlp, &W->w_gate, NULL, lora, A->lora_xa[RG_LORA_GATE], l, RG_LORA_GATE, T);
         project(A->up, A->h_mlp, &W->w_up, NULL, lora, A->lora_xa[RG_LORA_UP], l, RG_LORA_UP, T);
         nn_swiglu_forward(A->act, A->gate, A->up, n_ff);
         project(x_out, A->act, &W->w_down, NULL, lora, A->lora_xa[RG_LORA_DOWN], l, RG_LORA_DOWN, T);
-        add_inplace(x_out, A->x_mid, n_x);
+        nn_add_inplace(x_out, A->x_mid, n_x);
     }
     nn_rmsnorm_forward(acts->h_final, acts->rstd_final, acts->x_final, model->final_norm, c->rms_norm_eps, T, C);
     return RG_OK;
@@ -184,19 +203,18 @@ static float *grad_of(const rg_model *model, float *grads, const float *param) {
 
 int rg_train_head(const rg_model *model, float *grads, rg_train_acts *acts, const int32_t *positions, int n,
                   rg_loss_head_fn loss_head, void *ctx, int with_grad) {
-    const int C = model->cfg.hidden_size, V = model->cfg.vocab_size, T = acts->T;
+    const int C = model->cfg.hidden_size, V = model->cfg.vocab_size, T = acts->N;
     const rg_matrix *head = &model->lm_head;
     float *d_head = with_grad ? grad_of(model, grads, head->f32) : NULL;
     if (with_grad) memset(acts->d_h_final, 0, sizeof(float) * (size_t)T * C);
     for (int i = 0; i < n; i++)
         if (positions[i] < 0 || positions[i] >= T || (i > 0 && positions[i] <= positions[i - 1]))
-            return rg_error("loss positions must be ascending and inside the sequence (position %d at index %d, "
-                            "T=%d)", positions[i], i, T);
+            return rg_error("loss rows must be ascending and inside the packed batch (row %d at index %d, "
+                            "N=%d)", positions[i], i, T);
     for (int start = 0; start < n; start += acts->head_chunk) {
         int len = n - start < acts->head_chunk ? n - start : acts->head_chunk;
         const int32_t *pos = positions + start;
-        for (int i = 0; i < len; i++)
-            memcpy(acts->head_h + (size_t)i * C, acts->h_final + (size_t)pos[i] * C, sizeof(float) * C);
+        nn_gather_rows(acts->head_h, acts->h_final, pos, len, C);
         rg_matrix_linear(acts->head_logits, acts->head_h, head, NULL, len);
         if (loss_head(ctx, pos, len, acts->head_logits, V) != RG_OK) return RG_ERR;
         if (!with_grad) continue;
@@ -206,11 +224,7 @@ int rg_train_head(const rg_model *model, float *grads, rg_train_acts *acts, cons
             nn_linear_backward(acts->head_dh, d_head, NULL, acts->head_logits, acts->head_h, head->f32, len, C, V);
         else
             nn_linear_bf16_backward_input(acts->head_dh, acts->head_logits, head->bf16, len, C, V);
-        for (int i = 0; i < len; i++) {
-            float *dst = acts->d_h_final + (size_t)pos[i] * C;
-            const float *src = acts->head_dh + (size_t)i * C;
-            for (int k = 0; k < C; k++) dst[k] += src[k];
-        }
+        nn_scatter_add_rows(acts->d_h_final, acts->head_dh, pos, len, C);
     }
     return RG_OK;
 }

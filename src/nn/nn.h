@@ -10,7 +10,7 @@
  *   residual branches and shared weights just add up; the caller zeroes
  *   gradients once per step. A NULL gradient pointer means "not needed".
  * - No kernel keeps state between calls. What backward needs from forward is
- *   an explicit output of forward (e.g. rmsnorm's rstd, attention's probs).
+ *   an explicit output of forward (e.g. rmsnorm's rstd, attention's lse).
  * - Threading is OpenMP only (OpenBLAS is its OpenMP build): kernels
  *   parallelise inside, and BLAS called inside an OpenMP region runs on one
  *   thread, so nothing oversubscribes.
@@ -207,6 +207,36 @@ void nn_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
  * attends to cache rows 0..P+t. scratch[n_heads, T, P+T] floats. */
 void nn_attention_forward_cached(float *out, float *scratch, const float *q, const float *k_cache,
                                  const float *v_cache, int T, int P, int n_heads, int n_kv_heads, int hd);
+
+/* ---- packed causal GQA attention (attention_packed.c) ------------------ */
+/* B sequences packed into N = seq_start[B] rows: segment s is rows
+ * seq_start[s]..seq_start[s+1]-1, causal inside a segment, never across.
+ * Forward saves lse[N, n_heads] (log-sum-exp of each scaled score row), not
+ * the probabilities; backward recomputes them (FlashAttention-2 style).
+ * scratch: n_slots * nn_attention_packed_scratch_floats(longest segment)
+ * floats from the caller; at most n_slots threads run (n_slots >= 1). */
+
+/* Floats of scratch per thread slot for segments of up to max_len rows. */
+size_t nn_attention_packed_scratch_floats(int max_len);
+/* q[N, n_heads, hd], k/v[N, n_kv_heads, hd], seq_start[B+1] -> out[N, n_heads, hd], lse[N, n_heads]. */
+void nn_attention_packed_forward(float *out, float *lse, const float *q, const float *k, const float *v,
+                                 const int32_t *seq_start, int B, int n_heads, int n_kv_heads, int hd, float *scratch,
+                                 int n_slots);
+/* dout[N, n_heads, hd], out/lse/q/k/v/seq_start as in forward -> dq[N, n_heads, hd] +=,
+ * dk/dv[N, n_kv_heads, hd] += . */
+void nn_attention_packed_backward(float *dq, float *dk, float *dv, const float *dout, const float *out,
+                                  const float *lse, const float *q, const float *k, const float *v,
+                                  const int32_t *seq_start, int B, int n_heads, int n_kv_heads, int hd, float *scratch,
+                                  int n_slots);
+
+/* ---- rows: residual add, gather, scatter-add (rows.c) ------------------ */
+
+/* x[n] += y[n] (the residual add). */
+void nn_add_inplace(float *x, const float *y, size_t n);
+/* src[*, C], rows[n] -> dst[n, C] = src[rows[i]] (the LM head's loss rows). */
+void nn_gather_rows(float *dst, const float *src, const int32_t *rows, int n, int C);
+/* src[n, C], rows[n] -> dst[rows[i]] += src[i] (gather's backward; repeated rows add up). */
+void nn_scatter_add_rows(float *dst, const float *src, const int32_t *rows, int n, int C);
 
 /* ---- SwiGLU (activation.c) --------------------------------------------- */
 

@@ -25,8 +25,8 @@
  * copy); with full fine-tuning a frozen copy (bf16 by default) loaded from
  * the model folder before training.
  *
- * Memory: the teacher's logits for one sequence at a time (n_loss x V f32:
- * 512 x 151,936 x 4 B = 311 MB for Qwen at 512 response tokens). The student
+ * Memory: the teacher's logits for one packed micro-batch's loss rows (at
+ * most max_tokens x V f32: 0.6 MB per row for Qwen, 311 MB for 512 rows). The student
  * side never holds more than head_chunk x V. Recomputing the teacher chunk by
  * chunk would need both forwards alive at once (two activation sets), which
  * costs more than the one logits buffer for the response lengths used here. */
@@ -60,16 +60,19 @@ typedef struct {
     double teacher_s, student_s, backward_s;
 } rg_rgsd_stats;
 
-/* The teacher and student passes of n sequences: gradients ACCUMULATE into
+/* The teacher and student passes of n sequences, packed in order into
+ * micro-batches of up to t->acts.max_tokens tokens per side: per micro-batch
+ * one teacher forward + head (its loss rows' logits kept), one student
+ * forward + JSD head, one backward. Gradients ACCUMULATE into
  * t->trainable_grads (the caller zeroes them), each loss position scaled by
  * 1 / (loss positions of all n). teacher: the frozen copy, or NULL = t->model
  * with the adapters off (LoRA). teacher_logits: a buffer of at least
- * max_response x V floats (rg_rgsd_teacher_floats). stats +=. */
+ * t->acts.max_tokens x V floats (rg_rgsd_teacher_floats). stats +=. */
 int rg_rgsd_accumulate(rg_trainer *t, const rg_model *teacher, const nn_jsd_config *jsd, const rg_rgsd_sequence *seqs,
                        int n, float *teacher_logits, rg_rgsd_stats *stats);
 
-/* Floats of the teacher-logits buffer for responses of up to max_response tokens. */
-size_t rg_rgsd_teacher_floats(const rg_model *model, int max_response);
+/* Floats of the teacher-logits buffer for micro-batches of up to max_rows loss rows. */
+size_t rg_rgsd_teacher_floats(const rg_model *model, int max_rows);
 
 /* The thinking mask: mask[i] = 0 for response tokens inside a think span
  * (the <think> and </think> tokens included), 1 elsewhere. starts_inside: the
@@ -84,5 +87,9 @@ int rg_rgsd_think_mask(const int32_t *response, int n, int32_t think_open, int32
  * for prompt_len + response_len. For the judge-free gap of `rgsd gap`. */
 int rg_rgsd_response_logprobs(const rg_model *model, rg_train_acts *acts, const int32_t *prompt, int prompt_len,
                               const int32_t *response, int response_len, double *logprobs);
+/* The same over a packed batch (no gradients): logprobs[i] = log p(targets[i])
+ * at packed row rows[i] (ascending) of the forward over ids/seq_start/B. */
+int rg_packed_logprobs(const rg_model *model, rg_train_acts *acts, const int32_t *ids, const int32_t *seq_start,
+                       int B, const int32_t *rows, const int32_t *targets, int n_rows, double *logprobs);
 
 #endif

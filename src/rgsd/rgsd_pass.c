@@ -50,83 +50,105 @@ static int student_head_fn(void *ctx, const int32_t *positions, int n, float *lo
     return rc;
 }
 
-size_t rg_rgsd_teacher_floats(const rg_model *model, int max_response) {
-    return (size_t)(max_response > 0 ? max_response : 1) * (size_t)model->cfg.vocab_size;
+size_t rg_rgsd_teacher_floats(const rg_model *model, int max_rows) {
+    return (size_t)(max_rows > 0 ? max_rows : 1) * (size_t)model->cfg.vocab_size;
 }
 
-/* One side's sequence: prompt + response without its last token (no position predicts past it). */
-static int32_t *concat_ids(const int32_t *prompt, int prompt_len, const int32_t *response, int response_len) {
-    int32_t *ids = rg_malloc(sizeof(int32_t) * (size_t)(prompt_len + response_len));
-    if (!ids) return NULL;
-    memcpy(ids, prompt, sizeof(int32_t) * (size_t)prompt_len);
-    memcpy(ids + prompt_len, response, sizeof(int32_t) * (size_t)response_len);
-    return ids;
+/* One side of a micro-batch: prompt + response without its last token per
+ * sequence, packed; rows[] are the loss rows (ascending), targets[] the
+ * response token each predicts. */
+typedef struct {
+    int32_t *ids, *starts, *rows, *targets;
+    int N, B, n_rows;
+} packed_side;
+
+static void side_add(packed_side *p, const int32_t *prompt, int prompt_len, const rg_rgsd_sequence *q) {
+    memcpy(p->ids + p->N, prompt, sizeof(int32_t) * (size_t)prompt_len);
+    memcpy(p->ids + p->N + prompt_len, q->response, sizeof(int32_t) * (size_t)(q->response_len - 1));
+    for (int i = 0; i < q->response_len; i++)
+        if (!q->loss_mask || q->loss_mask[i]) {
+            p->targets[p->n_rows] = q->response[i];
+            p->rows[p->n_rows++] = p->N + prompt_len - 1 + i;
+        }
+    p->N += prompt_len + q->response_len - 1;
+    p->starts[++p->B] = p->N;
+}
+
+static int loss_count(const rg_rgsd_sequence *q) {
+    int count = 0;
+    for (int i = 0; i < q->response_len; i++) count += !q->loss_mask || q->loss_mask[i];
+    return count;
+}
+
+/* Packs sequences from *s on while both sides stay within the token budget. */
+static void pack_pairs(const rg_rgsd_sequence *seqs, int n, int *s, int cap, packed_side *te, packed_side *st,
+                       long *seq_tokens) {
+    te->N = te->B = te->n_rows = st->N = st->B = st->n_rows = 0;
+    te->starts[0] = st->starts[0] = 0;
+    for (; *s < n; ++*s) {
+        const rg_rgsd_sequence *q = &seqs[*s];
+        if (loss_count(q) == 0) continue;
+        int T_teacher = q->teacher_prompt_len + q->response_len - 1, T_student = q->student_prompt_len + q->response_len - 1;
+        if (st->B > 0 && (te->N + T_teacher > cap || st->N + T_student > cap)) break;
+        side_add(te, q->teacher_prompt, q->teacher_prompt_len, q);
+        side_add(st, q->student_prompt, q->student_prompt_len, q);
+        *seq_tokens += T_teacher + T_student;
+    }
+}
+
+static int check_sequences(const rg_rgsd_sequence *seqs, int n, int cap, long *total) {
+    *total = 0;
+    for (int s = 0; s < n; s++) {
+        const rg_rgsd_sequence *q = &seqs[s];
+        if (q->teacher_prompt_len < 1 || q->student_prompt_len < 1) return rg_error("rgsd: sequence %d has an empty prompt", s);
+        int T_teacher = q->teacher_prompt_len + q->response_len - 1, T_student = q->student_prompt_len + q->response_len - 1;
+        if (T_teacher > cap || T_student > cap)
+            return rg_error("rgsd: sequence %d is %d tokens (teacher) / %d (student), more than the %d planned", s,
+                            T_teacher, T_student, cap);
+        *total += loss_count(q);
+    }
+    return RG_OK;
 }
 
 int rg_rgsd_accumulate(rg_trainer *t, const rg_model *teacher, const nn_jsd_config *jsd, const rg_rgsd_sequence *seqs,
                        int n, float *teacher_logits, rg_rgsd_stats *stats) {
-    long total = 0;
-    int max_loss = 0;
-    for (int s = 0; s < n; s++) {
-        int count = 0;
-        for (int i = 0; i < seqs[s].response_len; i++) count += !seqs[s].loss_mask || seqs[s].loss_mask[i];
-        total += count;
-        if (count > max_loss) max_loss = count;
-    }
+    const int cap = t->acts.max_tokens;
+    long total;
+    if (check_sequences(seqs, n, cap, &total) != RG_OK) return RG_ERR;
     if (total == 0) return RG_OK;
     rg_lora *lora = t->cfg.lora_rank > 0 ? &t->lora : NULL;
     const rg_model *teacher_model = teacher ? teacher : t->model;
-    int32_t *positions = rg_malloc(sizeof(int32_t) * (size_t)max_loss);
-    int32_t *targets = rg_malloc(sizeof(int32_t) * (size_t)max_loss);
+    int32_t *buf = rg_malloc(sizeof(int32_t) * (8 * (size_t)cap + 2));
     const size_t jsd_floats = nn_jsd_scratch_floats(jsd, t->model->cfg.vocab_size, nn_max_threads());
     float *jsd_scratch = rg_trainer_scratch(t, jsd_floats);
+    if (!buf || !jsd_scratch) {
+        free(buf);
+        return RG_ERR;
+    }
+    packed_side te = {buf, buf + cap, buf + 2 * (size_t)cap + 1, buf + 3 * (size_t)cap + 1, 0, 0, 0};
+    int32_t *b2 = buf + 4 * (size_t)cap + 1;
+    packed_side st = {b2, b2 + cap, b2 + 2 * (size_t)cap + 1, b2 + 3 * (size_t)cap + 1, 0, 0, 0};
     int rc = RG_ERR;
-    if (!positions || !targets || !jsd_scratch) goto done;
-    for (int s = 0; s < n; s++) {
+    for (int s = 0; s < n;) {
         if (rg_stop_check() != RG_OK) goto done; /* a safe point: only gradients are touched so far */
-        const rg_rgsd_sequence *q = &seqs[s];
-        if (q->teacher_prompt_len < 1 || q->student_prompt_len < 1) {
-            rg_error("rgsd: sequence %d has an empty prompt", s);
-            goto done;
-        }
-        int n_loss = 0;
-        for (int i = 0; i < q->response_len; i++)
-            if (!q->loss_mask || q->loss_mask[i]) targets[n_loss++] = q->response[i];
-        if (n_loss == 0) continue;
-        int T_teacher = q->teacher_prompt_len + q->response_len - 1;
-        int T_student = q->student_prompt_len + q->response_len - 1;
-        if (T_teacher > t->acts.max_T || T_student > t->acts.max_T) {
-            rg_error("rgsd: sequence %d is %d tokens (teacher) / %d (student), more than the %d planned", s, T_teacher,
-                     T_student, t->acts.max_T);
-            goto done;
-        }
-        /* Teacher: forward only, adapters off (lora NULL), logits kept. */
+        long seq_tokens = 0;
+        pack_pairs(seqs, n, &s, cap, &te, &st, &seq_tokens);
+        if (st.B == 0) break;
+        /* Teacher: one packed forward, adapters off (lora NULL), the loss rows' logits kept. */
         double t0 = rg_now();
-        int32_t *ids = concat_ids(q->teacher_prompt, q->teacher_prompt_len, q->response, q->response_len);
-        if (!ids) goto done;
-        n_loss = 0;
-        for (int i = 0; i < q->response_len; i++)
-            if (!q->loss_mask || q->loss_mask[i]) positions[n_loss++] = q->teacher_prompt_len - 1 + i;
         teacher_head th = {.teacher_logits = teacher_logits};
-        int ok = rg_train_forward(teacher_model, NULL, &t->acts, ids, T_teacher) == RG_OK &&
-                 rg_train_head(teacher_model, NULL, &t->acts, positions, n_loss, teacher_head_fn, &th, 0) == RG_OK;
-        free(ids);
-        if (!ok) goto done;
+        if (rg_train_forward(teacher_model, NULL, &t->acts, te.ids, te.starts, te.B) != RG_OK ||
+            rg_train_head(teacher_model, NULL, &t->acts, te.rows, te.n_rows, teacher_head_fn, &th, 0) != RG_OK)
+            goto done;
         double t1 = rg_now();
-        /* Student: forward with gradients, JSD head, backward. */
-        ids = concat_ids(q->student_prompt, q->student_prompt_len, q->response, q->response_len);
-        if (!ids) goto done;
-        n_loss = 0;
-        for (int i = 0; i < q->response_len; i++)
-            if (!q->loss_mask || q->loss_mask[i]) positions[n_loss++] = q->student_prompt_len - 1 + i;
-        student_head sh = {.teacher_logits = teacher_logits, .targets = targets, .jsd = jsd, .scratch = jsd_scratch,
+        /* Student: one packed forward with gradients, the JSD head, one backward. */
+        student_head sh = {.teacher_logits = teacher_logits, .targets = st.targets, .jsd = jsd, .scratch = jsd_scratch,
                            .scratch_floats = jsd_floats, .grad_scale = 1.0f / (float)total};
-        ok = rg_train_forward(t->model, lora, &t->acts, ids, T_student) == RG_OK &&
-             rg_train_head(t->model, t->grads, &t->acts, positions, n_loss, student_head_fn, &sh, 1) == RG_OK;
+        if (rg_train_forward(t->model, lora, &t->acts, st.ids, st.starts, st.B) != RG_OK ||
+            rg_train_head(t->model, t->grads, &t->acts, st.rows, st.n_rows, student_head_fn, &sh, 1) != RG_OK)
+            goto done;
         double t2 = rg_now();
-        ok = ok && rg_train_backward(t->model, lora, t->grads, &t->acts, ids) == RG_OK;
-        free(ids);
-        if (!ok) goto done;
+        if (rg_train_backward(t->model, lora, t->grads, &t->acts, st.ids) != RG_OK) goto done;
         double t3 = rg_now();
         stats->teacher_s += t1 - t0;
         stats->student_s += t2 - t1;
@@ -137,12 +159,11 @@ int rg_rgsd_accumulate(rg_trainer *t, const rg_model *teacher, const nn_jsd_conf
         stats->gap_sum += sh.stats.gap_sum;
         stats->entropy_sum += sh.stats.entropy_sum;
         stats->tokens += sh.stats.count;
-        stats->seq_tokens += T_teacher + T_student;
+        stats->seq_tokens += seq_tokens;
     }
     rc = RG_OK;
 done:
-    free(positions);
-    free(targets);
+    free(buf);
     return rc;
 }
 

@@ -16,7 +16,7 @@ int rg_rgsd_run_init(rg_rgsd_run *run, rg_trainer *trainer, const rg_model *teac
     if (cfg->gen.max_new < 1) return rg_error("rgsd: --max-new must be >= 1");
     if (trainer->cfg.lora_rank == 0 && !teacher)
         return rg_error("rgsd: full fine-tuning needs a frozen teacher copy");
-    int rows = cfg->gen.max_new + 1;
+    int rows = trainer->acts.max_tokens; /* a micro-batch's loss rows: at most its tokens */
     run->teacher_logits = rg_malloc(sizeof(float) * rg_rgsd_teacher_floats(trainer->model, rows));
     if (!run->teacher_logits) goto fail;
     if (trainer->cfg.lora_rank > 0 && rg_model_alloc(&run->rollout, &trainer->model->cfg, RG_WEIGHTS_F32) != RG_OK)

@@ -36,7 +36,9 @@ int rg_trainer_init(rg_trainer *t, rg_model *model, const rg_trainer_config *cfg
         t->n_trainable = model->n_params;
     }
     if (rg_adamw_init(&t->opt, t->n_trainable) != RG_OK) goto fail;
-    if (rg_train_acts_alloc(&t->acts, &model->cfg, cfg->lora_rank > 0 ? &t->lora : NULL, max_T,
+    if (cfg->max_batch_tokens < 0) return rg_error("--max-batch-tokens must be >= 0");
+    if (rg_train_acts_alloc(&t->acts, &model->cfg, cfg->lora_rank > 0 ? &t->lora : NULL,
+                            cfg->max_batch_tokens > max_T ? cfg->max_batch_tokens : max_T,
                             cfg->head_chunk > 0 ? cfg->head_chunk : 64) != RG_OK)
         goto fail;
     return RG_OK;
@@ -81,30 +83,56 @@ int rg_trainer_example_at(rg_trainer *t, uint64_t c) {
     return (int)t->order[c % (uint64_t)t->n_examples];
 }
 
+/* Packs examples from index *i on (in step order) until the next would pass
+ * the budget: ids, seq_start[B+1], the loss rows and the row-indexed targets.
+ * Examples without loss positions are skipped. Returns B (0: none left). */
+static int pack_examples(rg_trainer *t, const rg_train_example *examples, int n, int *i, int32_t *ids,
+                         int32_t *starts, int32_t *rows, int32_t *targets, int *n_rows, rg_step_stats *stats) {
+    int B = 0, N = 0;
+    *n_rows = 0;
+    starts[0] = 0;
+    for (; *i < n; ++*i) {
+        const rg_train_example *ex = &examples[rg_trainer_example_at(t, t->cursor + (uint64_t)*i)];
+        if (ex->n_loss > 0 && B > 0 && N + ex->T > t->acts.max_tokens) break;
+        stats->seq_tokens += ex->T;
+        if (ex->n_loss == 0) continue; /* nothing to learn from: no forward */
+        memcpy(ids + N, ex->ids, sizeof(int32_t) * (size_t)ex->T);
+        for (int p = 0; p + 1 < ex->T; p++) targets[N + p] = ex->ids[p + 1];
+        for (int j = 0; j < ex->n_loss; j++) rows[(*n_rows)++] = N + ex->loss_positions[j];
+        N += ex->T;
+        starts[++B] = N;
+    }
+    return B;
+}
+
 int rg_trainer_step(rg_trainer *t, const rg_train_example *examples, rg_step_stats *stats) {
     memset(stats, 0, sizeof *stats);
-    const int n = t->cfg.batch_size * t->cfg.grad_accum;
+    const int n = t->cfg.batch_size * t->cfg.grad_accum, cap = t->acts.max_tokens;
     long tokens = 0;
     for (int i = 0; i < n; i++) tokens += examples[rg_trainer_example_at(t, t->cursor + (uint64_t)i)].n_loss;
     memset(t->trainable_grads, 0, sizeof(float) * t->n_trainable);
     double loss_sum = 0;
     rg_lora *lora = t->cfg.lora_rank > 0 ? &t->lora : NULL;
-    for (int i = 0; i < n; i++) {
-        if (rg_stop_check() != RG_OK) return RG_ERR; /* a safe point: only gradients are touched so far */
-        const rg_train_example *ex = &examples[rg_trainer_example_at(t, t->cursor + (uint64_t)i)];
-        stats->seq_tokens += ex->T;
-        if (ex->n_loss == 0) continue; /* nothing to learn from: skip its forward */
-        rg_ce_head head = {.targets = ex->ids + 1, .grad_scale = 1.0f / (float)tokens};
-        if (rg_train_forward(t->model, lora, &t->acts, ex->ids, ex->T) != RG_OK ||
-            rg_train_head(t->model, t->grads, &t->acts, ex->loss_positions, ex->n_loss, rg_ce_head_fn, &head, 1) !=
-                RG_OK ||
-            rg_train_backward(t->model, lora, t->grads, &t->acts, ex->ids) != RG_OK)
-            return RG_ERR;
+    int32_t *buf = rg_malloc(sizeof(int32_t) * (4 * (size_t)cap + 1));
+    if (!buf) return RG_ERR;
+    int32_t *ids = buf, *rows = buf + cap, *targets = buf + 2 * (size_t)cap, *starts = buf + 3 * (size_t)cap;
+    int rc = RG_ERR;
+    for (int i = 0, B, n_rows; i < n;) {
+        if (rg_stop_check() != RG_OK) goto done; /* a safe point: only gradients are touched so far */
+        if ((B = pack_examples(t, examples, n, &i, ids, starts, rows, targets, &n_rows, stats)) == 0) break;
+        rg_ce_head head = {.targets = targets, .grad_scale = 1.0f / (float)tokens};
+        if (rg_train_forward(t->model, lora, &t->acts, ids, starts, B) != RG_OK ||
+            rg_train_head(t->model, t->grads, &t->acts, rows, n_rows, rg_ce_head_fn, &head, 1) != RG_OK ||
+            rg_train_backward(t->model, lora, t->grads, &t->acts, ids) != RG_OK)
+            goto done;
         loss_sum += head.loss_sum;
     }
     stats->tokens = tokens;
     stats->loss = tokens ? loss_sum / (double)tokens : 0.0;
-    return rg_trainer_apply(t, n, stats);
+    rc = rg_trainer_apply(t, n, stats);
+done:
+    free(buf);
+    return rc;
 }
 
 int rg_trainer_apply(rg_trainer *t, int n, rg_step_stats *stats) {

@@ -2,9 +2,10 @@
  * makes a run resumable bit for bit.
  *
  * A step takes batch_size * grad_accum examples (sequences of any lengths,
- * each with its own loss positions), runs forward / chunked cross-entropy
- * head / backward one sequence at a time (memory bounded by the longest
- * sequence), so gradients accumulate across the whole step; the loss is the
+ * each with its own loss positions), packs them in order into micro-batches
+ * of at most max_batch_tokens tokens (a longer sequence goes alone) and runs
+ * one forward / chunked cross-entropy head / backward per micro-batch
+ * (memory bounded by the budget), so gradients accumulate across the step; the loss is the
  * token mean over every loss position of the step (padding never exists:
  * sequences are never padded). Then global-norm clipping, the scheduled
  * learning rate, and AdamW over the trainable buffer: the model's `params`
@@ -43,8 +44,9 @@ typedef struct {
     rg_adamw_config adam;
     rg_schedule schedule;    /* lr, warmup, total steps */
     float max_grad_norm;     /* 0: no clipping */
-    int batch_size;          /* sequences per micro-batch */
-    int grad_accum;          /* micro-batches per optimizer step */
+    int batch_size;          /* sequences per step = batch_size * grad_accum */
+    int grad_accum;
+    int max_batch_tokens;    /* packed micro-batch budget in tokens; 0: the longest sequence */
     uint64_t seed;
     int head_chunk;          /* LM-head positions per chunk */
 } rg_trainer_config;
@@ -78,7 +80,8 @@ typedef struct {
     int clipped;
 } rg_step_stats;
 
-/* max_T: the longest sequence; n_examples: the data set size (for the order). */
+/* max_T: the longest sequence; n_examples: the data set size (for the order).
+ * The training buffers hold max(cfg->max_batch_tokens, max_T) tokens. */
 int rg_trainer_init(rg_trainer *t, rg_model *model, const rg_trainer_config *cfg, int max_T, int n_examples);
 void rg_trainer_free(rg_trainer *t);
 /* Scratch of at least `floats` floats owned by the trainer, for the kernels

@@ -51,6 +51,15 @@ last=$(tail -1 "$T/full/metrics.jsonl" | sed 's/.*"loss": \([0-9.]*\).*/\1/')
 echo "sft loss $first -> $last"
 $PY -c "import sys; sys.exit(0 if $last < 0.9 * $first else 1)" || die "loss did not fall by 10% ($first -> $last)"
 $PY $CHECK check-hf "$T/full" "$BASE" || die "HF folder check"
+# packing changes the summation order only: one sequence per micro-batch
+# (--max-batch-tokens 1) gives the same losses within 1e-4 relative per step
+$SFT --out "$T/single" --max-batch-tokens 1 2>"$T/log" || { cat "$T/log"; die "sft --max-batch-tokens 1"; }
+$PY - "$T/full/metrics.jsonl" "$T/single/metrics.jsonl" <<'PYEOF' || die "packed and one-by-one losses differ"
+import json, sys
+a, b = ([json.loads(l)["loss"] for l in open(p)] for p in sys.argv[1:3])
+sys.exit(0 if len(a) == len(b) and all(abs(x - y) <= 1e-4 * max(1, abs(y)) for x, y in zip(a, b)) else 1)
+PYEOF
+$RGSD_BIN sft --model $BASE --data $T/data.jsonl --out "$T/bad" --max-batch-tokens -1 2>"$T/log" && die "--max-batch-tokens -1 accepted"
 # tools/kernel_paths.sh reruns only the learning check above under each kernel path
 [ -n "${RGSD_E2E_LEARNING_ONLY:-}" ] && { echo "sft e2e: learning check only"; exit 0; }
 

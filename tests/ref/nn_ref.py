@@ -246,6 +246,20 @@ def attention(out):
         o = causal_gqa(q.to(D), k.to(D), v.to(D), nh // nkv, P)
         w.put(f"{c}/dims", np.array([P, T, nh, nkv, hd], dtype=np.int32))
         w.put(f"{c}/q", q); w.put(f"{c}/k", k); w.put(f"{c}/v", v); w.put(f"{c}/out", o)
+    # packed: several segments of different lengths back to back, each its own
+    # causal attention (the reference runs them one by one and concatenates)
+    for i, (lens, nh, nkv, hd) in enumerate([((5, 70, 1, 33), 4, 2, 16), ((130, 7, 64), 14, 2, 64), ((9,), 7, 1, 10)]):
+        c = f"packed{i}"
+        N = sum(lens)
+        q, k, v, dy = f32(N, nh, hd), f32(N, nkv, hd), f32(N, nkv, hd), f32(N, nh, hd)
+        ql, kl, vl = leaf(q), leaf(k), leaf(v)
+        starts = np.cumsum((0,) + lens).astype(np.int32)
+        o = torch.cat([causal_gqa(ql[a:b], kl[a:b], vl[a:b], nh // nkv) for a, b in zip(starts[:-1], starts[1:])])
+        o.backward(dy.to(D))
+        w.put(f"{c}/dims", np.array([len(lens), nh, nkv, hd], dtype=np.int32))
+        w.put(f"{c}/seq_start", starts)
+        for k_, v_ in dict(q=q, k=k, v=v, dout=dy, out=o.detach(), dq=ql.grad, dk=kl.grad, dv=vl.grad).items():
+            w.put(f"{c}/{k_}", v_)
     w.write(os.path.join(out, "nn_attention.safetensors"))
 
 

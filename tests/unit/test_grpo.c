@@ -226,7 +226,7 @@ static void run_full(const char *variant) {
         rg_trainer_config cfg = trainer_config(0);
         rg_trainer tr;
         assert_int_equal(rg_trainer_init(&tr, &policy, &cfg, 32, 2), RG_OK);
-        double scratch[16];
+        double scratch[32]; /* acts.max_tokens: one packed micro-batch's rows */
         memset(tr.trainable_grads, 0, sizeof(float) * tr.n_trainable);
         rg_grpo_stats st = {0};
         if (rg_grpo_accumulate(&tr, &reference, &lc, seqs, NSEQ, scratch, &st) != RG_OK) fail_msg("%s", rg_errmsg());
@@ -276,7 +276,7 @@ static void run_lora(const char *variant) {
     rg_trainer tr;
     assert_int_equal(rg_trainer_init(&tr, &model, &cfg, 32, 2), RG_OK);
     memcpy(tr.lora.params, loaded.params, sizeof(float) * loaded.n_params);
-    double scratch[16];
+    double scratch[32]; /* acts.max_tokens: one packed micro-batch's rows */
     memset(tr.trainable_grads, 0, sizeof(float) * tr.n_trainable);
     rg_grpo_stats st = {0};
     if (rg_grpo_accumulate(&tr, NULL, &lc, seqs, NSEQ, scratch, &st) != RG_OK) fail_msg("%s", rg_errmsg());

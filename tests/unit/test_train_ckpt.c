@@ -173,7 +173,7 @@ static int capture_fn(void *ctx, const int32_t *positions, int n, float *logits,
 static void train_logits(const rg_model *m, const rg_lora *lora, const int32_t *ids, int T, float *out) {
     rg_train_acts acts;
     assert_int_equal(rg_train_acts_alloc(&acts, &m->cfg, lora, T, 3), RG_OK);
-    assert_int_equal(rg_train_forward(m, lora, &acts, ids, T), RG_OK);
+    assert_int_equal(rg_train_forward(m, lora, &acts, ids, (int32_t[]){0, T}, 1), RG_OK);
     int32_t pos[64];
     for (int t = 0; t < T; t++) pos[t] = t;
     capture c = {out, m->cfg.vocab_size};

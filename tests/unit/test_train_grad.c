@@ -77,24 +77,28 @@ static void load_batch(const char *variant, batch *b) {
     cJSON_Delete(root);
 }
 
-/* Runs the batch: forward, chunked CE head, backward per sequence. Returns the loss. */
+/* Runs the batch through one packed forward, chunked CE head and backward
+ * (both sequences in one call; the PyTorch reference runs them one by one, so
+ * this also checks the packing). Returns the loss. */
 static double run_batch(const rg_model *model, rg_lora *lora, float *grads, const batch *b) {
     rg_train_acts acts;
-    assert_int_equal(rg_train_acts_alloc(&acts, &model->cfg, lora, 16, 3), RG_OK);
+    assert_int_equal(rg_train_acts_alloc(&acts, &model->cfg, lora, 64, 3), RG_OK);
     long total = 0;
-    for (int s = 0; s < b->n; s++) total += b->n_pos[s];
-    double loss = 0;
+    int32_t ids[64], targets[64], rows[64], starts[3] = {0};
+    int n_rows = 0;
     for (int s = 0; s < b->n; s++) {
-        int32_t targets[64];
-        for (int t = 0; t + 1 < b->T[s]; t++) targets[t] = b->ids[s][t + 1];
-        rg_ce_head head = {.targets = targets, .grad_scale = 1.0f / (float)total};
-        assert_int_equal(rg_train_forward(model, lora, &acts, b->ids[s], b->T[s]), RG_OK);
-        assert_int_equal(rg_train_head(model, grads, &acts, b->pos[s], b->n_pos[s], rg_ce_head_fn, &head, 1), RG_OK);
-        assert_int_equal(rg_train_backward(model, lora, grads, &acts, b->ids[s]), RG_OK);
-        loss += head.loss_sum;
+        total += b->n_pos[s];
+        memcpy(ids + starts[s], b->ids[s], sizeof(int32_t) * (size_t)b->T[s]);
+        for (int t = 0; t + 1 < b->T[s]; t++) targets[starts[s] + t] = b->ids[s][t + 1];
+        for (int i = 0; i < b->n_pos[s]; i++) rows[n_rows++] = starts[s] + b->pos[s][i];
+        starts[s + 1] = starts[s] + b->T[s];
     }
+    rg_ce_head head = {.targets = targets, .grad_scale = 1.0f / (float)total};
+    assert_int_equal(rg_train_forward(model, lora, &acts, ids, starts, b->n), RG_OK);
+    assert_int_equal(rg_train_head(model, grads, &acts, rows, n_rows, rg_ce_head_fn, &head, 1), RG_OK);
+    assert_int_equal(rg_train_backward(model, lora, grads, &acts, ids), RG_OK);
     rg_train_acts_free(&acts);
-    return loss / (double)total;
+    return head.loss_sum / (double)total;
 }
 
 /* Compares one gradient tensor; returns the relative error. */
@@ -217,14 +221,14 @@ static void test_lora_identity_and_switch(void **state) {
     int32_t targets[64];
     for (int t = 0; t + 1 < b.T[0]; t++) targets[t] = b.ids[0][t + 1];
     rg_ce_head head = {.targets = targets, .grad_scale = 1.0f};
-    assert_int_equal(rg_train_forward(&model, &lora, &acts, b.ids[0], b.T[0]), RG_OK);
+    assert_int_equal(rg_train_forward(&model, &lora, &acts, b.ids[0], (int32_t[]){0, b.T[0]}, 1), RG_OK);
     assert_int_equal(rg_train_head(&model, NULL, &acts, b.pos[0], b.n_pos[0], rg_ce_head_fn, &head, 0), RG_OK);
     rg_train_acts_free(&acts);
     rg_lora_free(&lora);
     /* same sequence through the base alone */
     assert_int_equal(rg_train_acts_alloc(&acts, &model.cfg, NULL, 16, 4), RG_OK);
     rg_ce_head base_head = {.targets = targets, .grad_scale = 1.0f};
-    assert_int_equal(rg_train_forward(&model, NULL, &acts, b.ids[0], b.T[0]), RG_OK);
+    assert_int_equal(rg_train_forward(&model, NULL, &acts, b.ids[0], (int32_t[]){0, b.T[0]}, 1), RG_OK);
     assert_int_equal(rg_train_head(&model, NULL, &acts, b.pos[0], b.n_pos[0], rg_ce_head_fn, &base_head, 0), RG_OK);
     rg_train_acts_free(&acts);
     assert_true(head.loss_sum == base_head.loss_sum);
