@@ -110,9 +110,9 @@ int rg_infer_step(rg_infer_state *s, const rg_model *model, int n_seqs, const in
     for (int l = 0; l < c->n_layers; l++) {
         const rg_layer_weights *L = &model->layers[l];
         nn_rmsnorm_forward(s->h, NULL, s->x, L->input_norm, c->rms_norm_eps, rows, C);
-        rg_matrix_linear_ws(s->q, s->h, &L->wq, L->bq, rows, s->widen, s->widen_floats);
-        rg_matrix_linear_ws(s->k, s->h, &L->wk, L->bk, rows, s->widen, s->widen_floats);
-        rg_matrix_linear_ws(s->v, s->h, &L->wv, L->bv, rows, s->widen, s->widen_floats);
+        nn_linear(s->q, s->h, &L->wq, L->bq, rows, s->widen, s->widen_floats);
+        nn_linear(s->k, s->h, &L->wk, L->bk, rows, s->widen, s->widen_floats);
+        nn_linear(s->v, s->h, &L->wv, L->bv, rows, s->widen, s->widen_floats);
         if (c->qk_norm) {
             nn_rmsnorm_forward(s->q, NULL, s->q, L->q_norm, c->rms_norm_eps, rows * nh, hd);
             nn_rmsnorm_forward(s->k, NULL, s->k, L->k_norm, c->rms_norm_eps, rows * nkv, hd);
@@ -129,13 +129,13 @@ int rg_infer_step(rg_infer_state *s, const rg_model *model, int n_seqs, const in
             nn_attention_forward_cached(s->att + (size_t)r * q_dim, s->attn_scratch, s->q + (size_t)r * q_dim,
                                         k_cache, v_cache, T, P, nh, nkv, hd);
         }
-        rg_matrix_linear_ws(s->proj, s->att, &L->wo, NULL, rows, s->widen, s->widen_floats);
+        nn_linear(s->proj, s->att, &L->wo, NULL, rows, s->widen, s->widen_floats);
         for (size_t i = 0; i < (size_t)rows * C; i++) s->x[i] += s->proj[i];
         nn_rmsnorm_forward(s->h, NULL, s->x, L->post_norm, c->rms_norm_eps, rows, C);
-        rg_matrix_linear_ws(s->gate, s->h, &L->w_gate, NULL, rows, s->widen, s->widen_floats);
-        rg_matrix_linear_ws(s->up, s->h, &L->w_up, NULL, rows, s->widen, s->widen_floats);
+        nn_linear(s->gate, s->h, &L->w_gate, NULL, rows, s->widen, s->widen_floats);
+        nn_linear(s->up, s->h, &L->w_up, NULL, rows, s->widen, s->widen_floats);
         nn_swiglu_forward(s->gate, s->gate, s->up, (size_t)rows * I);
-        rg_matrix_linear_ws(s->proj, s->gate, &L->w_down, NULL, rows, s->widen, s->widen_floats);
+        nn_linear(s->proj, s->gate, &L->w_down, NULL, rows, s->widen, s->widen_floats);
         for (size_t i = 0; i < (size_t)rows * C; i++) s->x[i] += s->proj[i];
     }
     for (int i = 0; i < n_seqs; i++) s->cache_len[slots[i]] += n_new[i];
@@ -152,7 +152,7 @@ int rg_infer_step(rg_infer_state *s, const rg_model *model, int n_seqs, const in
         }
     }
     nn_rmsnorm_forward(s->h, NULL, s->x, model->final_norm, c->rms_norm_eps, n_out, C);
-    rg_matrix_linear(logits, s->h, &model->lm_head, NULL, n_out);
+    nn_linear(logits, s->h, &model->lm_head, NULL, n_out, NULL, 0);
     return RG_OK;
 }
 

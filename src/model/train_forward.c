@@ -112,11 +112,7 @@ void rg_train_acts_free(rg_train_acts *acts) {
 /* y = x W^T + b (+ the adapter's share when adapters are on). */
 static void project(float *y, const float *x, const rg_matrix *W, const float *bias, const rg_lora *lora,
                     float *lora_xa, int layer, rg_lora_module m, int T) {
-    rg_matrix_linear(y, x, W, bias, T);
-    if (lora && lora->enabled) {
-        const rg_lora_slot *slot = rg_lora_slot_at(lora, layer, m);
-        if (slot->active) rg_lora_forward(y, lora_xa, lora, slot, x, T);
-    }
+    rg_lora_project(y, x, W, bias, lora, lora_xa, layer, m, T, NULL, 0);
 }
 
 static void add_inplace(float *x, const float *y, size_t n) {
@@ -197,7 +193,7 @@ int rg_train_head(const rg_model *model, float *grads, rg_train_acts *acts, cons
         const int32_t *pos = positions + start;
         for (int i = 0; i < len; i++)
             memcpy(acts->head_h + (size_t)i * C, acts->h_final + (size_t)pos[i] * C, sizeof(float) * C);
-        rg_matrix_linear(acts->head_logits, acts->head_h, head, NULL, len);
+        nn_linear(acts->head_logits, acts->head_h, head, NULL, len, NULL, 0);
         if (loss_head(ctx, pos, len, acts->head_logits, V) != RG_OK) return RG_ERR;
         if (!with_grad) continue;
         /* head_logits now holds d loss / d logits for this chunk */
