@@ -22,6 +22,7 @@
 #include "io/file.h"
 #include "nn/nn.h"
 #include "rgsd/rgsd.h"
+#include "rgsd/rollout.h"
 #include "rubric/rule_judge.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -193,7 +194,7 @@ int cmd_grpo(int argc, char **argv) {
                 .sample = {.temperature = (float)temperature, .top_k = (int)top_k, .top_p = (float)top_p},
                 .seed = (uint64_t)f.seed,
                 .batch = (int)gen_batch,
-                .context = context_len,
+                .context = rg_rollout_context(context_len, prompts.max_prompt_len, (int)max_new),
                 .stop_ids = stop,
                 .n_stop_ids = lm.end_of_turn >= 0},
         .end_token = rg_single_end_token(&lm),
@@ -218,9 +219,8 @@ int cmd_grpo(int argc, char **argv) {
                                                                                         : "reference: frozen bf16 copy")),
             judge_spec.text);
 
-    rg_train_evaluation evaluation = {.lm = &lm, .rollout = &run.rollout,
-                                      .lora = f.lora_rank > 0 ? &trainer.lora : NULL, .eval_data = &eval_data,
-                                      .judge = judge, .options = &eval_options, .every = eval_every,
+    rg_train_evaluation evaluation = {.lm = &lm, .lora = f.lora_rank > 0 ? &trainer.lora : NULL,
+                                      .eval_data = &eval_data, .judge = judge, .options = &eval_options, .every = eval_every,
                                       .eval_out = eval_out};
     rg_train_loop loop;
     rg_train_loop_begin(&loop, "grpo", trainer.step, f.stop_after, total_steps, f.quiet);

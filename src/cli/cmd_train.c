@@ -22,6 +22,7 @@
 #include "io/file.h"
 #include "nn/nn.h"
 #include "rgsd/rgsd_run.h"
+#include "rgsd/rollout.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -193,7 +194,7 @@ int cmd_train(int argc, char **argv) {
                 .sample = {.temperature = (float)temperature, .top_p = (float)top_p},
                 .seed = (uint64_t)f.seed,
                 .batch = (int)gen_batch,
-                .context = context_len,
+                .context = rg_rollout_context(context_len, prompts.max_student_len, (int)max_new),
                 .stop_ids = stop,
                 .n_stop_ids = lm.end_of_turn >= 0},
         .think_open = think_open,
@@ -218,9 +219,8 @@ int cmd_train(int argc, char **argv) {
             jsd.clip != NN_CLIP_NONE ? " (tau set)" : "",
             lora_mode ? "the base with adapters off" : (strcmp(teacher_dtype, "f32") == 0 ? "frozen f32 copy" : "frozen bf16 copy"));
 
-    rg_train_evaluation evaluation = {.lm = &lm, .rollout = &run.rollout,
-                                      .lora = f.lora_rank > 0 ? &trainer.lora : NULL, .eval_data = &eval_data,
-                                      .judge = judge, .options = &eval_options, .every = eval_every,
+    rg_train_evaluation evaluation = {.lm = &lm, .lora = f.lora_rank > 0 ? &trainer.lora : NULL,
+                                      .eval_data = &eval_data, .judge = judge, .options = &eval_options, .every = eval_every,
                                       .eval_out = eval_out};
     rg_train_loop loop;
     rg_train_loop_begin(&loop, "rgsd", trainer.step, f.stop_after, total_steps, f.quiet);

@@ -3,8 +3,9 @@
  *
  * Per step, for a batch of examples (q, R):
  *   1. rollout   y ~ student(. | chat(q)), one per prompt (rg_generate; under
- *                LoRA from a merged f32 copy W + (alpha/r) B A, refreshed
- *                each step, so the rollout policy is exactly the student);
+ *                LoRA the base decoded through the adapter by the training
+ *                forward's projection code, so the rollout policy is exactly
+ *                the student, with no merged copy of the weights);
  *   2. teacher   the frozen base over chat(teacher_prompt(q, R)) + y (the SAME
  *                ids of y): its logits at every loss position of y, kept as
  *                [n_loss, V] floats for the sequence (see "memory" below);
@@ -78,10 +79,6 @@ size_t rg_rgsd_teacher_floats(const rg_model *model, int max_response);
  * Returns the number of tokens left as loss positions. */
 int rg_rgsd_think_mask(const int32_t *response, int n, int32_t think_open, int32_t think_close, int starts_inside,
                        uint8_t *mask);
-
-/* The rollout model under LoRA: f32 `rollout` (rg_model_alloc'd with base's
- * config) = base (f32 or bf16-decoded) with every adapter merged in. */
-int rg_rgsd_refresh_rollout(rg_model *rollout, const rg_model *base, const rg_lora *lora);
 
 /* log p(response[i] | prompt, response[<i]) for i < response_len, by the
  * training forward (no gradients) of model over prompt + response; acts sized

@@ -1,15 +1,13 @@
-/* rgsd_pass.c — the teacher and student passes of an RGSD step, the
- * thinking mask and the LoRA rollout model (see rgsd.h). */
+/* rgsd_pass.c — the teacher and student passes of an RGSD step and the
+ * thinking mask (see rgsd.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "base/stop.h"
 #include "base/timer.h"
-#include "io/dtype.h"
 #include "model/train.h"
 #include "rgsd/rgsd.h"
-#include "train/checkpoint.h"
 
 /* Teacher head: logits of loss position i go to row i of the buffer. The
  * positions come in ascending order, chunk after chunk, so a running row
@@ -152,18 +150,4 @@ int rg_rgsd_think_mask(const int32_t *response, int n, int32_t think_open, int32
         if (inside && response[i] == think_close) inside = 0;
     }
     return kept;
-}
-
-int rg_rgsd_refresh_rollout(rg_model *rollout, const rg_model *base, const rg_lora *lora) {
-    if (rollout->dtype != RG_WEIGHTS_F32 || rollout->n_entries != base->n_entries)
-        return rg_error("rgsd: the rollout model must be an f32 model of the base's config");
-    for (int i = 0; i < base->n_entries; i++) {
-        const rg_param_entry *from = &base->entries[i], *to = &rollout->entries[i];
-        float *dst = rollout->params + to->offset;
-        if (from->in_bf16)
-            rg_bf16_to_f32_array(base->params_bf16 + from->offset, dst, from->numel);
-        else
-            memcpy(dst, base->params + from->offset, sizeof(float) * from->numel);
-    }
-    return lora ? rg_lora_merge(lora, rollout) : RG_OK;
 }
