@@ -250,6 +250,7 @@ static int fill_from_source(rg_model *model, rg_model_source *src) {
                             : rg_tensor_to_f32(t, model->params + e->offset, e->numel);
         if (rc) return RG_ERR;
         if (rg_model_source_fixup(src, e->name, e, model)) return RG_ERR;
+        rg_model_source_release(src, t);
     }
     return RG_OK;
 }

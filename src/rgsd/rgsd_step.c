@@ -54,7 +54,8 @@ int rg_rgsd_step(rg_rgsd_run *run, const rg_rgsd_data *data, rg_rgsd_step_stats 
 
     /* 1. rollouts from the student (under LoRA: the base decoded through this step's adapter) */
     double t0 = rg_now();
-    if (rg_rollouts_generate(&run->rollouts, t, &run->cfg.gen, n, prompt_ids, prompt_lens, rollouts) != RG_OK) goto done;
+    if (rg_rollouts_generate(&run->rollouts, t, &run->cfg.gen, n, prompt_ids, prompt_lens, rollouts) != RG_OK)
+        goto done;
     generated = 1;
     st->gen_s = rg_now() - t0;
 
