@@ -10,8 +10,6 @@
 #include "base/timer.h"
 #include "model/infer.h"
 
-#define PREFILL_CHUNK 256
-
 typedef struct {
     int prompt;      /* index of the prompt in this slot, -1 when free */
     int32_t pending; /* the last sampled token, fed at the next decode step */
@@ -72,7 +70,7 @@ static int prepare_state(const rg_model *model, int n_prompts, const int *prompt
     } else {
         long rows = (long)longest + o->max_new;
         if (rg_infer_init(own, model, batch, rows < context ? (int)rows : context,
-                          PREFILL_CHUNK > batch ? PREFILL_CHUNK : batch))
+                          RG_GEN_PREFILL_CHUNK > batch ? RG_GEN_PREFILL_CHUNK : batch))
             return RG_ERR;
         *st = own;
     }

@@ -17,6 +17,7 @@
 #include "model/model.h"
 
 #define RG_GEN_MAX_BATCH 64
+#define RG_GEN_PREFILL_CHUNK 256 /* prompt rows one inference step takes (a state's max_tokens) */
 
 typedef struct {
     int max_new;             /* new tokens at most per prompt */

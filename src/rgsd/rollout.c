@@ -5,8 +5,6 @@
 
 #include "base/error.h"
 
-#define PREFILL_CHUNK 256
-
 int rg_rollout_context(int context_len, int longest_prompt, int max_new) {
     long rows = (long)longest_prompt + max_new;
     return rows < context_len ? (int)rows : context_len;
@@ -17,7 +15,8 @@ static const rg_lora *policy_adapter(const rg_trainer *t) { return t->cfg.lora_r
 int rg_rollout_state_init(rg_infer_state *state, const rg_trainer *t, const rg_gen_options *gen) {
     const int batch = gen->batch > 0 ? gen->batch : 1;
     const int rows = rg_context_len(&t->model->cfg, gen->context);
-    if (rg_infer_init(state, t->model, batch, rows, PREFILL_CHUNK > batch ? PREFILL_CHUNK : batch) != RG_OK)
+    const int chunk = RG_GEN_PREFILL_CHUNK > batch ? RG_GEN_PREFILL_CHUNK : batch;
+    if (rg_infer_init(state, t->model, batch, rows, chunk) != RG_OK)
         return rg_error_prefix("rollouts' KV cache (%d sequences x %d tokens)", batch, rows);
     if (rg_infer_set_lora(state, t->model, policy_adapter(t)) != RG_OK) {
         rg_infer_free(state);
