@@ -46,6 +46,20 @@ static inline void micro_4x4(float *sums, const float *w, size_t ldw, const floa
         for (int j = 0; j < 4; j++) sums[r * 4 + j] += _mm512_reduce_add_ps(a[r][j]);
 }
 
+/* sums[r] += W[r, 0:len] . x[0:len], r < 4; bf16 W straight from memory (N = 1). */
+static inline void micro_4x1_bf16(float *sums, const uint16_t *w, size_t ldw, const float *x, int len) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int i = 0; i < len; i += 16) {
+        __m512 xv = _mm512_loadu_ps(x + i);
+        a0 = _mm512_fmadd_ps(load_bf16x16(w + i), xv, a0);
+        a1 = _mm512_fmadd_ps(load_bf16x16(w + ldw + i), xv, a1);
+        a2 = _mm512_fmadd_ps(load_bf16x16(w + 2 * ldw + i), xv, a2);
+        a3 = _mm512_fmadd_ps(load_bf16x16(w + 3 * ldw + i), xv, a3);
+    }
+    sums[0] += _mm512_reduce_add_ps(a0), sums[1] += _mm512_reduce_add_ps(a1);
+    sums[2] += _mm512_reduce_add_ps(a2), sums[3] += _mm512_reduce_add_ps(a3);
+}
+
 /* Few input rows (N <= 2): W straight from memory, no widening and no
  * padded input rows — the 4x4 kernel would spend 2-4x the multiply-adds on
  * repeated rows (measured: N = 1 f32 and N = 2 bf16 ran below the AVX2
@@ -106,7 +120,9 @@ static void gemv_rows(float *y, const float *x, const uint16_t *W16, const float
         float acc[NN_GEMV_MAX_ROWS][ROW_BLOCK] = {{0}};
         for (int k0 = 0; k0 < in16; k0 += K_CHUNK) {
             int len = in16 - k0 < K_CHUNK ? in16 - k0 : K_CHUNK;
-            if (N <= 2) {
+            if (!W32 && N == 1) {
+                micro_4x1_bf16(acc[0], W16 + (size_t)o * in + k0, (size_t)in, x + k0, len);
+            } else if (N <= 2) {
                 float sums[8] = {0};
                 const float *x1 = x + (size_t)(N - 1) * in + k0;
                 if (W32) micro_4xn_f32(sums, W32 + (size_t)o * in + k0, (size_t)in, x + k0, x1, N, len);
