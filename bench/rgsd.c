@@ -199,7 +199,8 @@ int main(int argc, char **argv) {
     if (rg_trainer_init(&tr, &student, &tc, teacher_len + max_new + 1, n_prompts) != RG_OK)
         return printf("error: %s\n", rg_errmsg()), 0;
     rg_rgsd_config rc = {.jsd = {.beta = 0.5f},
-                         .gen = {.max_new = max_new, .sample = {.temperature = 1.0f, .top_p = 1.0f}, .seed = 5, .batch = 8},
+                         .gen = {.max_new = max_new, .sample = {.temperature = 1.0f, .top_p = 1.0f}, .seed = 5, .batch = 8,
+                                 .context = prompt_len + max_new}, /* the run's KV cache: as rgsd train sizes it */
                          .think_open = -1, .think_close = -1, .end_token = -1};
     rg_rgsd_run run;
     if (rg_rgsd_run_init(&run, &tr, &teacher, &rc) != RG_OK) return printf("error: %s\n", rg_errmsg()), 0;

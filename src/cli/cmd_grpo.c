@@ -20,6 +20,7 @@
 #include "rubric/rule_judge.h"
 #include "session/session.h"
 #include "session/setup.h"
+#include "train/rollout.h"
 
 typedef struct {
     rg_train_flags f;
@@ -194,7 +195,7 @@ static int grpo_setup(rg_session *s, grpo_method *m) {
                 .sample = {.temperature = (float)o->temperature, .top_k = (int)o->top_k, .top_p = (float)o->top_p},
                 .seed = (uint64_t)o->f.seed,
                 .batch = (int)o->gen_batch,
-                .context = context_len,
+                .context = rg_rollout_context(context_len, m->prompts.max_prompt_len, (int)o->max_new),
                 .stop_ids = m->stop,
                 .n_stop_ids = s->lm.end_of_turn >= 0},
         .end_token = rg_single_end_token(&s->lm),
@@ -206,7 +207,7 @@ static int grpo_setup(rg_session *s, grpo_method *m) {
     if (o->eval_every > 0)
         s->eval_options = rg_train_eval_options(o->eval_samples, o->system, o->no_thinking, o->eval_max_new,
                                                 o->max_new, o->f.seed, o->gen_batch, context_len);
-    rg_session_evaluate_every(s, o->eval_every, &m->run.rollout, o->eval_out);
+    rg_session_evaluate_every(s, o->eval_every, o->eval_out);
     rg_info("rgsd grpo: %d prompts (%zu skipped), %s, %ld steps of %d prompts x %ld rollouts, max-new %ld; "
             "reward %s, advantages %s, clip eps %.2f, KL coef %g (%s); judge %s",
             m->prompts.n, m->prompts.skipped_no_reward + m->prompts.skipped_long, rg_session_mode(s), s->total_steps,

@@ -19,6 +19,7 @@
 #include "rgsd/rgsd_run.h"
 #include "session/session.h"
 #include "session/setup.h"
+#include "train/rollout.h"
 
 typedef struct {
     rg_train_flags f;
@@ -191,7 +192,7 @@ static int rgsd_setup(rg_session *s, rgsd_method *m) {
                 .sample = {.temperature = (float)o->temperature, .top_p = (float)o->top_p},
                 .seed = (uint64_t)o->f.seed,
                 .batch = (int)o->gen_batch,
-                .context = context_len,
+                .context = rg_rollout_context(context_len, m->prompts.max_student_len, (int)o->max_new),
                 .stop_ids = m->stop,
                 .n_stop_ids = s->lm.end_of_turn >= 0},
         .think_open = think_open,
@@ -206,7 +207,7 @@ static int rgsd_setup(rg_session *s, rgsd_method *m) {
         s->eval_options = rg_train_eval_options(o->eval_samples, o->system, o->no_thinking, o->eval_max_new,
                                                 o->max_new, o->f.seed, o->gen_batch, context_len);
     }
-    rg_session_evaluate_every(s, o->eval_every, &m->run.rollout, o->eval_out);
+    rg_session_evaluate_every(s, o->eval_every, o->eval_out);
     rg_info("rgsd train: %d prompts (%zu skipped), %s, %ld steps of %d prompts x 1 rollout, max-new %ld; "
             "JSD beta %.2f, %s, clip %s%s; teacher: %s; judge calls during training: 0",
             m->prompts.n, m->prompts.skipped_empty + m->prompts.skipped_long, rg_session_mode(s), s->total_steps,

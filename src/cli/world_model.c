@@ -3,11 +3,13 @@
  * rgsd itself so the demo needs no PyTorch.
  *
  * The folder is a real Hugging Face one: config.json (Qwen2ForCausalLM or
- * LlamaForCausalLM, tied embeddings, vocab_size = the tokenizer's, eos =
- * the chat's end of turn: <|im_end|> (ChatML: the world's and Qwen's
- * tokenizers) or <|eot_id|> (Llama 3.x), then Llama's other stop tokens
- * when the tokenizer has them), model.safetensors (f32, rg_model_init_random's seeded uniform
- * values), and the tokenizer files copied from --tokenizer. Written into a
+ * LlamaForCausalLM, tied embeddings, vocab_size = the tokenizer's or
+ * --vocab's, eos = the chat's end of turn: <|im_end|> (ChatML: the world's
+ * and Qwen's tokenizers) or <|eot_id|> (Llama 3.x), then Llama's other stop
+ * tokens when the tokenizer has them), model.safetensors (f32, or bf16 with
+ * --dtype bf16 for large shapes such as bench/rgsd_memory.sh's 3B;
+ * rg_model_init_random's seeded uniform values), and the tokenizer files
+ * copied from --tokenizer. Written into a
  * temp folder and renamed into place (checkpoint.h), so a failure leaves
  * nothing behind. */
 #include <cjson/cJSON.h>
@@ -92,8 +94,8 @@ static int copy_file(const char *src_dir, const char *dst_dir, const char *name,
 }
 
 int world_model_main(int argc, char **argv) {
-    const char *out = NULL, *tok_dir = NULL, *arch = "qwen2";
-    long hidden = 128, layers = 2, heads = 4, kv_heads = 2, intermediate = 0, context = 512, seed = 11;
+    const char *out = NULL, *tok_dir = NULL, *arch = "qwen2", *dtype = "f32";
+    long hidden = 128, layers = 2, heads = 4, kv_heads = 2, intermediate = 0, context = 512, seed = 11, min_vocab = 0;
     double scale = 1.0;
     rg_arg specs[] = {
         {"tokenizer", RG_ARG_STRING, &tok_dir, "DIR", "folder with tokenizer.json (e.g. WORLD/tokenizer)", 1},
@@ -107,6 +109,10 @@ int world_model_main(int argc, char **argv) {
         {"context", RG_ARG_INT, &context, "N", "max_position_embeddings (default 512)", 0},
         {"seed", RG_ARG_INT, &seed, "S", "seed of the random weights (default 11)", 0},
         {"scale", RG_ARG_FLOAT, &scale, "F", "matrix init std = F / sqrt(fan_in) (default 1)", 0},
+        {"vocab", RG_ARG_INT, &min_vocab, "V", "vocab_size at least V (padded past the tokenizer's, as Qwen's "
+                                              "151936; default: the tokenizer's)", 0},
+        {"dtype", RG_ARG_STRING, &dtype, "T", "f32 | bf16: the weights in memory and on disk (bf16: a large "
+                                              "shape needs half the memory; default f32)", 0},
     };
     rg_command_spec spec = {
         .name = "world model",
@@ -128,6 +134,11 @@ int world_model_main(int argc, char **argv) {
         return rg_cli_fail();
     }
     if (intermediate == 0) intermediate = 2 * hidden;
+    int bf16 = strcmp(dtype, "bf16") == 0;
+    if (!bf16 && strcmp(dtype, "f32") != 0) {
+        rg_error("rgsd world model: --dtype must be f32 or bf16, got '%s'", dtype);
+        return rg_cli_fail();
+    }
     if (hidden < 8 || hidden > 8192 || layers < 1 || layers > 64 || heads < 1 || kv_heads < 1 || heads % kv_heads ||
         hidden % heads || (hidden / heads) % 2 || intermediate < 1 || intermediate > 65536 || context < 16 ||
         context > 1 << 20 || seed < 0 || !(scale > 0)) {
@@ -140,6 +151,13 @@ int world_model_main(int argc, char **argv) {
     snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", tok_dir);
     int vocab = 0, eos[MAX_EOS], n_eos = 0;
     if (tokenizer_vocab(tok_path, &vocab, eos, &n_eos) != RG_OK) return rg_cli_fail();
+    if (min_vocab > vocab) {
+        if (min_vocab > (1 << 22)) {
+            rg_error("rgsd world model: --vocab %ld is larger than %d", min_vocab, 1 << 22);
+            return rg_cli_fail();
+        }
+        vocab = (int)min_vocab;
+    }
     /* One id stays a number, as before; several are a list, as in Llama 3.1's config. */
     char eos_json[64];
     if (n_eos == 1)
@@ -155,14 +173,15 @@ int world_model_main(int argc, char **argv) {
              "  \"intermediate_size\": %ld,\n  \"num_hidden_layers\": %ld,\n  \"num_attention_heads\": %ld,\n"
              "  \"num_key_value_heads\": %ld,\n  \"vocab_size\": %d,\n  \"max_position_embeddings\": %ld,\n"
              "  \"rms_norm_eps\": 1e-06,\n  \"rope_theta\": 10000.0,\n  \"hidden_act\": \"silu\",\n"
-             "  \"tie_word_embeddings\": true,%s\n  \"torch_dtype\": \"float32\",\n  \"eos_token_id\": %s\n}\n",
+             "  \"tie_word_embeddings\": true,%s\n  \"torch_dtype\": \"%s\",\n  \"eos_token_id\": %s\n}\n",
              is_llama ? "LlamaForCausalLM" : "Qwen2ForCausalLM", is_llama ? "llama" : "qwen2", hidden, intermediate,
              layers, heads, kv_heads, vocab, context,
-             is_llama ? "\n  \"attention_bias\": false,\n  \"mlp_bias\": false," : "", eos_json);
+             is_llama ? "\n  \"attention_bias\": false,\n  \"mlp_bias\": false," : "", bf16 ? "bfloat16" : "float32",
+             eos_json);
     rg_model_config cfg;
     if (rg_config_parse(config_json, "config.json", &cfg) != RG_OK) return rg_cli_fail();
     rg_model model;
-    if (rg_model_alloc(&model, &cfg, RG_WEIGHTS_F32) != RG_OK) return rg_cli_fail();
+    if (rg_model_alloc(&model, &cfg, bf16 ? RG_WEIGHTS_BF16 : RG_WEIGHTS_F32) != RG_OK) return rg_cli_fail();
     rg_model_init_random(&model, (uint64_t)seed, (float)scale);
 
     char *stage = rg_dir_begin(out);
@@ -175,8 +194,8 @@ int world_model_main(int argc, char **argv) {
     if (rc == RG_OK) rc = copy_file(tok_dir, stage, "tokenizer.json", 1);
     if (rc == RG_OK) rc = copy_file(tok_dir, stage, "tokenizer_config.json", 0);
     /* rg_hf_save copies config + tokenizer from its source folder: here the stage itself. */
-    if (rc == RG_OK) rc = rg_hf_save(&model, stage, stage, RG_F32);
-    size_t n_params = model.n_params;
+    if (rc == RG_OK) rc = rg_hf_save(&model, stage, stage, bf16 ? RG_BF16 : RG_F32);
+    size_t n_params = model.n_params + model.n_params_bf16;
     rg_model_free(&model);
     if (rc != RG_OK) {
         rg_dir_abort(stage);

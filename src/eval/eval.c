@@ -191,7 +191,8 @@ static int generate_all(const rg_lm *lm, const rg_eval_options *o, int32_t **ids
                                   .batch = o->batch > 0 ? o->batch : 1,
                                   .context = o->context,
                                   .stop_ids = stop,
-                                  .n_stop_ids = lm->end_of_turn >= 0};
+                                  .n_stop_ids = lm->end_of_turn >= 0,
+                                  .lora = o->lora};
     double start = rg_now();
     if (n > 0 &&
         rg_generate(&lm->model, (int)n, prompts, prompt_lens, &gen_options, gen, o->on_generate, o->progress_ctx))

@@ -38,6 +38,7 @@
 #include "gen/sample.h"
 #include "judge/judge.h"
 #include "lm/lm.h"
+#include "model/lora.h"
 #include "rubric/rubric.h"
 #include "rubric/score.h"
 #include "rubric/teacher_prompt.h"
@@ -57,6 +58,8 @@ typedef struct {
     int context;       /* KV rows per sequence; 0 = max_position_embeddings capped at 4096 */
     int skip_long;     /* 1: skip (and count) examples whose prompt leaves no room; 0: error */
     int resamples;     /* bootstrap resamples */
+    const rg_lora *lora; /* adapters the responses are decoded through (a training run's --eval-every),
+                            or NULL: the model alone */
     rg_eval_progress_fn on_generate; /* after each finished response (may be NULL) */
     void *progress_ctx;
 } rg_eval_options;

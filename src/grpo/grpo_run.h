@@ -70,7 +70,8 @@ typedef struct {
     const rg_example *examples;
     rg_judge *judge;         /* not owned */
     rg_grpo_config cfg;
-    rg_model rollout;        /* LoRA: base + adapters merged, f32, refreshed every step */
+    rg_infer_state rollouts; /* the rollouts' KV cache and scratch, sized once (cfg.gen.batch slots of
+                                cfg.gen.context rows); under LoRA it decodes through the adapter */
     double *ref_scratch;     /* [max_new + 1] */
 } rg_grpo_run;
 

@@ -26,8 +26,7 @@ int rg_grpo_run_init(rg_grpo_run *run, rg_trainer *trainer, const rg_model *refe
         return rg_error("grpo: full fine-tuning with a KL term needs a frozen reference copy");
     run->ref_scratch = rg_malloc(sizeof(double) * (size_t)trainer->acts.max_tokens); /* a micro-batch's rows */
     if (!run->ref_scratch) goto fail;
-    if (trainer->cfg.lora_rank > 0 && rg_model_alloc(&run->rollout, &trainer->model->cfg, RG_WEIGHTS_F32) != RG_OK)
-        goto fail;
+    if (rg_rollout_state_init(&run->rollouts, trainer, &cfg->gen) != RG_OK) goto fail;
     return RG_OK;
 fail:
     rg_grpo_run_free(run);
@@ -36,7 +35,7 @@ fail:
 
 void rg_grpo_run_free(rg_grpo_run *run) {
     free(run->ref_scratch);
-    if (run->rollout.params) rg_model_free(&run->rollout);
+    rg_infer_free(&run->rollouts);
     memset(run, 0, sizeof *run);
 }
 
@@ -91,9 +90,10 @@ int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats 
     }
     if (!(met = rg_malloc(max_criteria))) goto done;
 
-    /* 1. rollouts from the policy (under LoRA: the merged copy of this step's weights) */
+    /* 1. rollouts from the policy (under LoRA: the base decoded through this step's adapter) */
     double t0 = rg_now();
-    if (rg_rollouts_generate(&run->rollout, t, &run->cfg.gen, n, prompt_ids, prompt_lens, rollouts) != RG_OK) goto done;
+    if (rg_rollouts_generate(&run->rollouts, t, &run->cfg.gen, n, prompt_ids, prompt_lens, rollouts) != RG_OK)
+        goto done;
     generated = 1;
     st->gen_s = rg_now() - t0;
 

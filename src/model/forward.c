@@ -49,9 +49,9 @@ int rg_model_forward(const rg_model *model, const int32_t *ids, int T, float *lo
         const rg_layer_weights *L = &model->layers[l];
         /* attention block */
         nn_rmsnorm_forward(h, NULL, x, L->input_norm, c->rms_norm_eps, T, C);
-        rg_matrix_linear(q, h, &L->wq, L->bq, T);
-        rg_matrix_linear(k, h, &L->wk, L->bk, T);
-        rg_matrix_linear(v, h, &L->wv, L->bv, T);
+        nn_linear(q, h, &L->wq, L->bq, T, NULL, 0);
+        nn_linear(k, h, &L->wk, L->bk, T, NULL, 0);
+        nn_linear(v, h, &L->wv, L->bv, T, NULL, 0);
         if (c->qk_norm) { /* Qwen3: RMSNorm over each head's vector, before RoPE */
             nn_rmsnorm_forward(q, NULL, q, L->q_norm, c->rms_norm_eps, T * nh, hd);
             nn_rmsnorm_forward(k, NULL, k, L->k_norm, c->rms_norm_eps, T * nkv, hd);
@@ -59,18 +59,18 @@ int rg_model_forward(const rg_model *model, const int32_t *ids, int T, float *lo
         nn_rope_forward(q, cos_table, sin_table, T, nh, hd);
         nn_rope_forward(k, cos_table, sin_table, T, nkv, hd);
         nn_attention_forward(att, probs, q, k, v, T, nh, nkv, hd);
-        rg_matrix_linear(proj, att, &L->wo, NULL, T);
+        nn_linear(proj, att, &L->wo, NULL, T, NULL, 0);
         for (size_t i = 0; i < n_x; i++) x[i] += proj[i];
         /* MLP block */
         nn_rmsnorm_forward(h, NULL, x, L->post_norm, c->rms_norm_eps, T, C);
-        rg_matrix_linear(gate, h, &L->w_gate, NULL, T);
-        rg_matrix_linear(up, h, &L->w_up, NULL, T);
+        nn_linear(gate, h, &L->w_gate, NULL, T, NULL, 0);
+        nn_linear(up, h, &L->w_up, NULL, T, NULL, 0);
         nn_swiglu_forward(gate, gate, up, n_ff);
-        rg_matrix_linear(proj, gate, &L->w_down, NULL, T);
+        nn_linear(proj, gate, &L->w_down, NULL, T, NULL, 0);
         for (size_t i = 0; i < n_x; i++) x[i] += proj[i];
     }
     nn_rmsnorm_forward(h, NULL, x, model->final_norm, c->rms_norm_eps, T, C);
-    rg_matrix_linear(logits, h, &model->lm_head, NULL, T);
+    nn_linear(logits, h, &model->lm_head, NULL, T, NULL, 0);
     rg_free_aligned(mem);
     free(positions);
     return RG_OK;

@@ -10,8 +10,6 @@
 #include "base/timer.h"
 #include "model/infer.h"
 
-#define PREFILL_CHUNK 256
-
 typedef struct {
     int prompt;      /* index of the prompt in this slot, -1 when free */
     int32_t pending; /* the last sampled token, fed at the next decode step */
@@ -47,22 +45,51 @@ int rg_context_len(const rg_model_config *cfg, long requested) {
     return context > max_position ? max_position : context;
 }
 
+/* The state this call decodes with: the caller's (checked against the
+ * prompts), or `own`, sized to the longest prompt + max_new within the
+ * context limit. Points it at the options' adapter. */
+static int prepare_state(const rg_model *model, int n_prompts, const int *prompt_lens, const rg_gen_options *o,
+                         int batch, rg_infer_state *own, rg_infer_state **st) {
+    int context = rg_context_len(&model->cfg, o->context), longest = 0;
+    for (int i = 0; i < n_prompts; i++) {
+        if (prompt_lens[i] <= 0) return rg_error("prompt %d is empty", i + 1);
+        if (prompt_lens[i] >= context)
+            return rg_error("prompt %d is %d tokens, longer than the context (%d tokens, leaving no room to generate)",
+                            i + 1, prompt_lens[i], context);
+        if (prompt_lens[i] > longest) longest = prompt_lens[i];
+    }
+    *st = o->state;
+    if (*st) {
+        if ((*st)->max_batch < batch)
+            return rg_error("generate: batch %d, but the inference state has %d slots", batch, (*st)->max_batch);
+        for (int i = 0; i < n_prompts; i++)
+            if (prompt_lens[i] >= (*st)->max_seq)
+                return rg_error("prompt %d is %d tokens; the run's KV cache holds %d tokens per sequence (sized for "
+                                "the longest prompt + max-new), leaving no room to generate",
+                                i + 1, prompt_lens[i], (*st)->max_seq);
+    } else {
+        long rows = (long)longest + o->max_new;
+        if (rg_infer_init(own, model, batch, rows < context ? (int)rows : context,
+                          RG_GEN_PREFILL_CHUNK > batch ? RG_GEN_PREFILL_CHUNK : batch))
+            return RG_ERR;
+        *st = own;
+    }
+    return rg_infer_set_lora(*st, model, o->lora);
+}
+
 int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prompts, const int *prompt_lens,
                 const rg_gen_options *o, rg_gen_result *results, rg_gen_progress_fn progress, void *ctx) {
     memset(results, 0, sizeof *results * (size_t)n_prompts);
     if (o->max_new <= 0) return rg_error("max new tokens must be > 0");
     const int batch = o->batch > 0 ? o->batch : 1;
     if (batch > RG_GEN_MAX_BATCH) return rg_error("batch %d is larger than %d", batch, RG_GEN_MAX_BATCH);
-    int context = rg_context_len(&model->cfg, o->context);
-    for (int i = 0; i < n_prompts; i++) {
-        if (prompt_lens[i] <= 0) return rg_error("prompt %d is empty", i + 1);
-        if (prompt_lens[i] >= context)
-            return rg_error("prompt %d is %d tokens, longer than the context (%d tokens, leaving no room to generate)",
-                            i + 1, prompt_lens[i], context);
-    }
     const size_t V = (size_t)model->cfg.vocab_size;
-    rg_infer_state st;
-    if (rg_infer_init(&st, model, batch, context, PREFILL_CHUNK > batch ? PREFILL_CHUNK : batch)) return RG_ERR;
+    rg_infer_state own = {0}, *st = NULL;
+    if (prepare_state(model, n_prompts, prompt_lens, o, batch, &own, &st) != RG_OK) {
+        rg_infer_free(&own);
+        return RG_ERR;
+    }
+    const int context = st->max_seq; /* a sequence stops when the cache is full */
     /* One sampler per slot: a decode step samples its sequences in parallel
      * (a full-vocabulary draw costs milliseconds). */
     rg_sampler *samplers = rg_calloc((size_t)batch, sizeof *samplers);
@@ -89,15 +116,15 @@ int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prom
                 if (!r->tokens || !r->logprobs) goto done;
                 rg_rng_seed(&s->rng, o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)p);
                 s->start = rg_now();
-                rg_infer_reset(&st, b);
-                if (rg_infer_prefill(&st, model, b, prompts[p], prompt_lens[p], logits, 0)) {
+                rg_infer_reset(st, b);
+                if (rg_infer_prefill(st, model, b, prompts[p], prompt_lens[p], logits, 0)) {
                     rg_error_prefix("prompt %d", p + 1);
                     goto done;
                 }
                 s->prompt = p;
                 rg_sample_result pick;
                 if (rg_sample(&samplers[b], logits, &o->sample, &s->rng, &pick)) goto done;
-                if (take_token(model, o, s, &pick, r, context - st.cache_len[b] - 1)) {
+                if (take_token(model, o, s, &pick, r, context - st->cache_len[b] - 1)) {
                     r->seconds = rg_now() - s->start;
                     s->prompt = -1;
                     finished++;
@@ -116,7 +143,7 @@ int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prom
                 n_active++;
             }
         if (n_active == 0) continue;
-        if (rg_infer_step(&st, model, n_active, active, toks, n_new, logits, 0)) goto done;
+        if (rg_infer_step(st, model, n_active, active, toks, n_new, logits, 0)) goto done;
 #pragma omp parallel for schedule(dynamic) if (n_active > 1)
         for (int i = 0; i < n_active; i++)
             pick_rc[i] = rg_sample(&samplers[active[i]], logits + (size_t)i * V, &o->sample, &slots[active[i]].rng,
@@ -128,7 +155,7 @@ int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prom
                 goto done;
             }
             rg_gen_result *r = &results[s->prompt];
-            if (take_token(model, o, s, &picks[i], r, context - st.cache_len[active[i]] - 1)) {
+            if (take_token(model, o, s, &picks[i], r, context - st->cache_len[active[i]] - 1)) {
                 r->seconds = rg_now() - s->start;
                 s->prompt = -1;
                 finished++;
@@ -145,7 +172,7 @@ done:
     free(samplers);
     free(picks);
     free(pick_rc);
-    rg_infer_free(&st);
+    rg_infer_free(&own);
     return rc;
 }
 

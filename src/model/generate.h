@@ -12,18 +12,25 @@
 #include <stdint.h>
 
 #include "gen/sample.h"
+#include "model/infer.h"
+#include "model/lora.h"
 #include "model/model.h"
 
 #define RG_GEN_MAX_BATCH 64
+#define RG_GEN_PREFILL_CHUNK 256 /* prompt rows one inference step takes (a state's max_tokens) */
 
 typedef struct {
     int max_new;             /* new tokens at most per prompt */
     rg_sample_params sample; /* temperature (<= 0 greedy), top_k, top_p */
     uint64_t seed;
     int batch;               /* sequences decoded together, 1..64 (1..8 stream each weight once per step) */
-    int context;             /* KV-cache rows per sequence; 0 = max_position_embeddings, capped at 4096 */
+    int context;             /* tokens a sequence may span; 0 = max_position_embeddings, capped at 4096 */
     const int32_t *stop_ids; /* end tokens besides the config's eos ids (e.g. <|im_end|>) */
     int n_stop_ids;
+    const rg_lora *lora;     /* adapters to decode through (PEFT semantics, no merged copy), or NULL */
+    rg_infer_state *state;   /* KV cache and scratch owned by the caller (a trainer's run, sized once to its
+                                longest prompt + max_new, >= batch slots), or NULL: one sized to these prompts
+                                (the longest + max_new) for this call */
 } rg_gen_options;
 
 typedef struct {
@@ -46,7 +53,7 @@ typedef void (*rg_gen_progress_fn)(void *ctx, int finished, int total);
 int rg_context_len(const rg_model_config *cfg, long requested);
 
 /* prompts[i][0 .. prompt_lens[i]) -> results[i] (caller frees with rg_gen_results_free).
- * A prompt that leaves no room in the context is an error naming it. */
+ * A prompt that leaves no room in the context, or in the caller's state, is an error naming it. */
 int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prompts, const int *prompt_lens,
                 const rg_gen_options *options, rg_gen_result *results, rg_gen_progress_fn progress, void *ctx);
 void rg_gen_results_free(rg_gen_result *results, int n);

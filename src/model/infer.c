@@ -56,10 +56,26 @@ void rg_infer_free(rg_infer_state *s) {
     float *aligned[] = {s->k_cache, s->v_cache, s->x, s->h, s->proj, s->q, s->att, s->k,
                         s->v, s->gate, s->up, s->attn_scratch, s->cos_table, s->sin_table, s->widen};
     for (size_t i = 0; i < sizeof aligned / sizeof aligned[0]; i++) rg_free_aligned(aligned[i]);
+    rg_free_aligned(s->lora_xa);
     free(s->cache_len);
     free(s->positions);
     free(s->ids);
     memset(s, 0, sizeof *s);
+}
+
+int rg_infer_set_lora(rg_infer_state *s, const rg_model *model, const rg_lora *lora) {
+    if (lora && lora->n_layers != model->cfg.n_layers)
+        return rg_error("inference: the LoRA adapter has %d layers, the model %d", lora->n_layers,
+                        model->cfg.n_layers);
+    if (lora && lora->rank > s->lora_rank) {
+        float *xa = rg_malloc_aligned(sizeof(float) * (size_t)s->max_tokens * lora->rank);
+        if (!xa) return rg_error_prefix("inference: LoRA scratch (rank %d)", lora->rank);
+        rg_free_aligned(s->lora_xa);
+        s->lora_xa = xa;
+        s->lora_rank = lora->rank;
+    }
+    s->lora = lora;
+    return RG_OK;
 }
 
 void rg_infer_reset(rg_infer_state *s, int slot) {
@@ -69,6 +85,12 @@ void rg_infer_reset(rg_infer_state *s, int slot) {
 /* The cache rows of one layer and slot: [max_seq, kv_dim]. */
 static float *cache_at(const rg_infer_state *s, float *cache, int layer, int slot) {
     return cache + (((size_t)layer * s->max_batch + slot) * s->max_seq) * s->kv_dim;
+}
+
+/* y = x W^T + b through the adapter when one is set (rg_lora_project, as training). */
+static void project(rg_infer_state *s, float *y, const float *x, const rg_matrix *W, const float *bias, int layer,
+                    rg_lora_module m, int rows) {
+    rg_lora_project(y, x, W, bias, s->lora, s->lora_xa, layer, m, rows, s->widen, s->widen_floats);
 }
 
 int rg_infer_step(rg_infer_state *s, const rg_model *model, int n_seqs, const int *slots,
@@ -110,9 +132,9 @@ int rg_infer_step(rg_infer_state *s, const rg_model *model, int n_seqs, const in
     for (int l = 0; l < c->n_layers; l++) {
         const rg_layer_weights *L = &model->layers[l];
         nn_rmsnorm_forward(s->h, NULL, s->x, L->input_norm, c->rms_norm_eps, rows, C);
-        rg_matrix_linear_ws(s->q, s->h, &L->wq, L->bq, rows, s->widen, s->widen_floats);
-        rg_matrix_linear_ws(s->k, s->h, &L->wk, L->bk, rows, s->widen, s->widen_floats);
-        rg_matrix_linear_ws(s->v, s->h, &L->wv, L->bv, rows, s->widen, s->widen_floats);
+        project(s, s->q, s->h, &L->wq, L->bq, l, RG_LORA_Q, rows);
+        project(s, s->k, s->h, &L->wk, L->bk, l, RG_LORA_K, rows);
+        project(s, s->v, s->h, &L->wv, L->bv, l, RG_LORA_V, rows);
         if (c->qk_norm) {
             nn_rmsnorm_forward(s->q, NULL, s->q, L->q_norm, c->rms_norm_eps, rows * nh, hd);
             nn_rmsnorm_forward(s->k, NULL, s->k, L->k_norm, c->rms_norm_eps, rows * nkv, hd);
@@ -129,13 +151,13 @@ int rg_infer_step(rg_infer_state *s, const rg_model *model, int n_seqs, const in
             nn_attention_forward_cached(s->att + (size_t)r * q_dim, s->attn_scratch, s->q + (size_t)r * q_dim,
                                         k_cache, v_cache, T, P, nh, nkv, hd);
         }
-        rg_matrix_linear_ws(s->proj, s->att, &L->wo, NULL, rows, s->widen, s->widen_floats);
+        project(s, s->proj, s->att, &L->wo, NULL, l, RG_LORA_O, rows);
         for (size_t i = 0; i < (size_t)rows * C; i++) s->x[i] += s->proj[i];
         nn_rmsnorm_forward(s->h, NULL, s->x, L->post_norm, c->rms_norm_eps, rows, C);
-        rg_matrix_linear_ws(s->gate, s->h, &L->w_gate, NULL, rows, s->widen, s->widen_floats);
-        rg_matrix_linear_ws(s->up, s->h, &L->w_up, NULL, rows, s->widen, s->widen_floats);
+        project(s, s->gate, s->h, &L->w_gate, NULL, l, RG_LORA_GATE, rows);
+        project(s, s->up, s->h, &L->w_up, NULL, l, RG_LORA_UP, rows);
         nn_swiglu_forward(s->gate, s->gate, s->up, (size_t)rows * I);
-        rg_matrix_linear_ws(s->proj, s->gate, &L->w_down, NULL, rows, s->widen, s->widen_floats);
+        project(s, s->proj, s->gate, &L->w_down, NULL, l, RG_LORA_DOWN, rows);
         for (size_t i = 0; i < (size_t)rows * C; i++) s->x[i] += s->proj[i];
     }
     for (int i = 0; i < n_seqs; i++) s->cache_len[slots[i]] += n_new[i];
@@ -152,7 +174,7 @@ int rg_infer_step(rg_infer_state *s, const rg_model *model, int n_seqs, const in
         }
     }
     nn_rmsnorm_forward(s->h, NULL, s->x, model->final_norm, c->rms_norm_eps, n_out, C);
-    rg_matrix_linear(logits, s->h, &model->lm_head, NULL, n_out);
+    nn_linear(logits, s->h, &model->lm_head, NULL, n_out, NULL, 0);
     return RG_OK;
 }
 

@@ -7,12 +7,22 @@
  * weight matrix together (a batch-8 decode reads each weight once for the 8
  * sequences), while RoPE positions and attention are per sequence. Prefill is
  * a step with many new tokens for one slot; decode is a step with one token
- * for each of B slots. */
+ * for each of B slots.
+ *
+ * With LoRA adapters set (rg_infer_set_lora), every projection adds the
+ * adapter's share through rg_lora_project, the same code as the training
+ * forward: rollouts sample from base + adapter directly, with no merged copy
+ * of the weights (a bf16 base stays bf16).
+ *
+ * Sizing: the cache holds max_batch * max_seq rows per layer, so a trainer
+ * sizes it once per run to its longest prompt + max_new (rg_generate sizes
+ * one to its inputs when given none). */
 #ifndef RG_INFER_H
 #define RG_INFER_H
 
 #include <stdint.h>
 
+#include "model/lora.h"
 #include "model/model.h"
 
 typedef struct {
@@ -34,11 +44,19 @@ typedef struct {
     int32_t *ids;         /* [max_tokens] the new tokens of a step, gathered */
     float *widen;         /* bf16 models: one layer matrix widened to f32 for prefill sgemm */
     size_t widen_floats;
+    const rg_lora *lora;  /* adapters every projection goes through, or NULL (not owned) */
+    float *lora_xa;       /* [max_tokens, lora_rank]: x A^T of one projection */
+    int lora_rank;        /* rank lora_xa was sized for */
 } rg_infer_state;
 
 /* max_seq is clamped to the model's max_position_embeddings. */
 int rg_infer_init(rg_infer_state *state, const rg_model *model, int max_batch, int max_seq, int max_tokens);
 void rg_infer_free(rg_infer_state *state);
+/* Decode through `lora` from now on (NULL: the base model alone; an adapter
+ * with enabled = 0 also gives the base). Sizes its scratch here, never in a
+ * step; the adapter's weights may change between steps (they are read, not
+ * copied). RG_ERR when it was laid out for another layer count. */
+int rg_infer_set_lora(rg_infer_state *state, const rg_model *model, const rg_lora *lora);
 /* Empties a slot (a new sequence starts at position 0). */
 void rg_infer_reset(rg_infer_state *state, int slot);
 

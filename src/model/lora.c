@@ -115,6 +115,16 @@ void rg_lora_forward(float *y, float *xa, const rg_lora *lora, const rg_lora_slo
                     slot->in, slot->out, lora->rank);
 }
 
+// x[N,in] -> y[N,out] = x W^T + b (+ scaling * (x A^T) B^T), xa[N,r] = x A^T when adapted
+void rg_lora_project(float *y, const float *x, const rg_matrix *W, const float *bias, const rg_lora *lora, float *xa,
+                     int layer, rg_lora_module m, int N, float *widen, size_t widen_floats) {
+    nn_linear(y, x, W, bias, N, widen, widen_floats);
+    if (lora && lora->enabled) {
+        const rg_lora_slot *slot = rg_lora_slot_at(lora, layer, m);
+        if (slot->active) rg_lora_forward(y, xa, lora, slot, x, N);
+    }
+}
+
 // dy[N,out], x[N,in], xa[N,r] -> dA[r,in] +=, dB[out,r] +=, dx[N,in] +=
 void rg_lora_backward(float *dx, float *scratch, rg_lora *lora, const rg_lora_slot *slot, const float *dy,
                       const float *x, const float *xa, int N) {

@@ -9,7 +9,6 @@
 #include "base/error.h"
 #include "base/rng.h"
 #include "io/atomic_dir.h"
-#include "model/gemv_f32.h"
 #include "model/model_source.h"
 #include "nn/nn.h"
 
@@ -179,30 +178,6 @@ void rg_model_free(rg_model *model) {
     memset(model, 0, sizeof *model);
 }
 
-void rg_matrix_linear(float *y, const float *x, const rg_matrix *W, const float *bias, int N) {
-    rg_matrix_linear_ws(y, x, W, bias, N, NULL, 0);
-}
-
-void rg_matrix_linear_ws(float *y, const float *x, const rg_matrix *W, const float *bias, int N, float *widen,
-                         size_t widen_floats) {
-    if (W->bf16) {
-        if (N >= 2 && N <= RG_GEMV_MAX_ROWS)
-            rg_gemv_bf16(y, x, W->bf16, bias, N, W->cols, W->rows); /* batched decode: W streamed once */
-        else if (N > RG_GEMV_MAX_ROWS && widen && nn_bf16dot_in_use()) /* bf16 dot products, widen as scratch */
-            nn_linear_bf16_forward_ws(y, x, W->bf16, bias, N, W->cols, W->rows, widen, widen_floats);
-        else if (N > RG_GEMV_MAX_ROWS && widen && (size_t)W->rows * W->cols <= widen_floats) {
-            /* Prefill: widen the whole matrix once and run one sgemm, instead of
-             * one sgemm per panel (each re-packing x). */
-            nn_bf16_to_f32_array(widen, W->bf16, (size_t)W->rows * W->cols);
-            nn_linear_forward(y, x, widen, bias, N, W->cols, W->rows);
-        } else
-            nn_linear_bf16_forward(y, x, W->bf16, bias, N, W->cols, W->rows);
-    } else if (N <= RG_GEMV_MAX_ROWS)
-        rg_gemv_f32(y, x, W->f32, bias, N, W->cols, W->rows); /* decode: W streamed once (faster than sgemv here) */
-    else
-        nn_linear_forward(y, x, W->f32, bias, N, W->cols, W->rows);
-}
-
 size_t rg_model_largest_layer_matrix(const rg_model *model) {
     size_t largest = 0;
     for (int i = 0; i < model->n_entries; i++) {
@@ -275,6 +250,7 @@ static int fill_from_source(rg_model *model, rg_model_source *src) {
                             : rg_tensor_to_f32(t, model->params + e->offset, e->numel);
         if (rc) return RG_ERR;
         if (rg_model_source_fixup(src, e->name, e, model)) return RG_ERR;
+        rg_model_source_release(src, t);
     }
     return RG_OK;
 }

@@ -23,16 +23,13 @@
 #include <stdint.h>
 
 #include "model/config.h"
+#include "nn/nn.h"
 
 typedef enum { RG_WEIGHTS_F32 = 0, RG_WEIGHTS_BF16 = 1 } rg_weight_dtype;
 
 /* A weight matrix W[rows, cols] (HF Linear layout: y = x W^T), in exactly one
- * of the two precisions. */
-typedef struct {
-    const float *f32;
-    const uint16_t *bf16;
-    int rows, cols;
-} rg_matrix;
+ * of the two precisions: nn's weight, applied by nn_linear (src/nn/nn.h). */
+typedef nn_weight rg_matrix;
 
 typedef struct {
     const float *input_norm;   /* [C] input_layernorm */
@@ -92,13 +89,6 @@ const rg_param_entry *rg_model_find_param(const rg_model *model, const char *nam
 /* Bytes of weights one decode step reads (every matrix and vector once). */
 size_t rg_model_weight_bytes(const rg_model *model);
 
-/* y[N, W.rows] = x[N, W.cols] W^T + bias (bias may be NULL), in W's precision. */
-void rg_matrix_linear(float *y, const float *x, const rg_matrix *W, const float *bias, int N);
-/* The same; with a bf16 W and N > 8, `widen` (widen_floats floats, or NULL)
- * is the scratch of the bf16 dot products where nn_bf16dot_in_use(), else
- * receives W as f32 for one sgemm (when widen_floats >= rows*cols). */
-void rg_matrix_linear_ws(float *y, const float *x, const rg_matrix *W, const float *bias, int N, float *widen,
-                         size_t widen_floats);
 /* Elements of the largest per-layer matrix (the size of a widen buffer). */
 size_t rg_model_largest_layer_matrix(const rg_model *model);
 /* out[N, C] = embed_tokens[ids] (ids already checked to be < vocab_size). */

@@ -3,7 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "io/file.h"
@@ -58,6 +60,14 @@ const rg_tensor *rg_model_source_get(rg_model_source *src, const char *hf_name) 
 int rg_model_source_n_tensors(const rg_model_source *src) {
     if (src->is_gguf) return ((const rg_gguf_file *)src->gguf)->n_tensors;
     return src->st.n_tensors;
+}
+
+void rg_model_source_release(rg_model_source *src, const rg_tensor *t) {
+    if (src->is_gguf || !t->data || t->nbytes == 0) return; /* GGUF: one small map, left as it is */
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)t->data & ~(page - 1), end = (uintptr_t)t->data + t->nbytes;
+    /* advisory: a failure only means the pages stay resident until the file is closed */
+    (void)madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
 int rg_model_source_fixup(rg_model_source *src, const char *hf_name, const rg_param_entry *entry, rg_model *model) {

@@ -119,11 +119,7 @@ void rg_train_acts_free(rg_train_acts *acts) {
 /* y = x W^T + b (+ the adapter's share when adapters are on). */
 static void project(float *y, const float *x, const rg_matrix *W, const float *bias, const rg_lora *lora,
                     float *lora_xa, int layer, rg_lora_module m, int T) {
-    rg_matrix_linear(y, x, W, bias, T);
-    if (lora && lora->enabled) {
-        const rg_lora_slot *slot = rg_lora_slot_at(lora, layer, m);
-        if (slot->active) rg_lora_forward(y, lora_xa, lora, slot, x, T);
-    }
+    rg_lora_project(y, x, W, bias, lora, lora_xa, layer, m, T, NULL, 0);
 }
 
 /* Checks the packed batch and keeps its offsets and per-row RoPE positions in acts. */
@@ -215,7 +211,7 @@ int rg_train_head(const rg_model *model, float *grads, rg_train_acts *acts, cons
         int len = n - start < acts->head_chunk ? n - start : acts->head_chunk;
         const int32_t *pos = positions + start;
         nn_gather_rows(acts->head_h, acts->h_final, pos, len, C);
-        rg_matrix_linear(acts->head_logits, acts->head_h, head, NULL, len);
+        nn_linear(acts->head_logits, acts->head_h, head, NULL, len, NULL, 0);
         if (loss_head(ctx, pos, len, acts->head_logits, V) != RG_OK) return RG_ERR;
         if (!with_grad) continue;
         /* head_logits now holds d loss / d logits for this chunk */

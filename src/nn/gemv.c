@@ -229,6 +229,25 @@ static void gemv_f32_rows(float *y, const float *x, const float *W, int N, int i
     }
 }
 
+/* y[o] = W[o, :] . x for o in [o0, o1), one weight row at a time (N = 1,
+ * short rows). One sequential stream per thread, x (<= 16 KiB) from L1:
+ * streaming W from memory this beat the 4-row blocks here and in the AVX-512
+ * kernel by 10-45% on f32 batch-1 decode shapes with in <= 2048; with long
+ * rows (in = 11008) x no longer fits L1 and the blocks won by 40%
+ * (docs/kernels.md). Hence ONE_ROW_MAX_IN. */
+#define ONE_ROW_MAX_IN 4096
+static void gemv_f32_one_row(float *y, const float *x, const float *W, int in, int o0, int o1) {
+    for (int o = o0; o < o1; o++) {
+        const float *w = W + (size_t)o * in;
+        __m256 a = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 8 <= in; i += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a);
+        float sum = hsum256(a);
+        for (; i < in; i++) sum += w[i] * x[i];
+        y[o] = sum;
+    }
+}
+
 void nn_gemv_f32_avx2(float *y, const float *x, const float *W, int N, int in, int out) {
 #pragma omp parallel
     {
@@ -240,7 +259,10 @@ void nn_gemv_f32_avx2(float *y, const float *x, const float *W, int N, int in, i
         int blocks = (out + ROW_BLOCK - 1) / ROW_BLOCK;
         int o0 = (int)((long)blocks * tid / nth) * ROW_BLOCK, o1 = (int)((long)blocks * (tid + 1) / nth) * ROW_BLOCK;
         if (o1 > out) o1 = out;
-        if (o0 < o1) gemv_f32_rows(y, x, W, N, in, out, o0, o1);
+        if (o0 < o1) {
+            if (N == 1 && in <= ONE_ROW_MAX_IN) gemv_f32_one_row(y, x, W, in, o0, o1);
+            else gemv_f32_rows(y, x, W, N, in, out, o0, o1);
+        }
     }
 }
 
@@ -267,7 +289,13 @@ void nn_gemv_bf16(float *y, const float *x, const uint16_t *W, int N, int in, in
 void nn_gemv_f32(float *y, const float *x, const float *W, int N, int in, int out) {
 #if RG_HAVE_X86_SIMD
     switch (nn_cpu_path()) {
-    case NN_KERNELS_AVX512: nn_gemv_f32_avx512(y, x, W, N, in, out); return;
+    case NN_KERNELS_AVX512:
+        if (N == 1 && in <= ONE_ROW_MAX_IN) { /* the one-row AVX2 kernel streams faster (gemv_f32_one_row) */
+            nn_gemv_f32_avx2(y, x, W, N, in, out);
+            return;
+        }
+        nn_gemv_f32_avx512(y, x, W, N, in, out);
+        return;
     case NN_KERNELS_AVX2: nn_gemv_f32_avx2(y, x, W, N, in, out); return;
     case NN_KERNELS_REF: break;
     }

@@ -2,8 +2,9 @@
  * with AVX-512 (chosen at run time; the build itself targets x86-64-v3).
  * With 32 registers a block of 4 weight rows meets 4 input rows at once
  * (16 accumulators), so the batched-decode case (N = 8) needs half the loads
- * per multiply-add of the AVX2 kernel and twice the width. Same blocking as
- * gemv.c: 4 weight rows x K_CHUNK inputs, W read from memory once. */
+ * per multiply-add of the AVX2 kernel and twice the width; one or two input
+ * rows (N <= 2) get their own kernels instead of padding to 4. Same blocking
+ * as gemv.c: 4 weight rows x K_CHUNK inputs, W read from memory once. */
 
 #include "base/isa.h"
 #include "nn/gemv.h"
@@ -60,6 +61,44 @@ static inline void micro_4x1_bf16(float *sums, const uint16_t *w, size_t ldw, co
     sums[2] += _mm512_reduce_add_ps(a2), sums[3] += _mm512_reduce_add_ps(a3);
 }
 
+/* Few input rows (N <= 2): W straight from memory, no widening and no
+ * padded input rows — the 4x4 kernel would spend 2-4x the multiply-adds on
+ * repeated rows (measured: N = 1 f32 and N = 2 bf16 ran below the AVX2
+ * kernel). sums[r*2 + j] += W[r, 0:len] . x_j[0:len], r < 4, j < nx. */
+#define DEFINE_MICRO_4XN(NAME, WT, LOAD)                                                                  \
+    static inline void NAME(float *sums, const WT *w, size_t ldw, const float *x0, const float *x1, int nx, \
+                            int len) {                                                                    \
+        __m512 a00 = _mm512_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,  \
+               a31 = a00;                                                                                 \
+        if (nx == 1) {                                                                                    \
+            for (int i = 0; i < len; i += 16) {                                                           \
+                __m512 xv = _mm512_loadu_ps(x0 + i);                                                      \
+                a00 = _mm512_fmadd_ps(LOAD(w + i), xv, a00);                                              \
+                a10 = _mm512_fmadd_ps(LOAD(w + ldw + i), xv, a10);                                        \
+                a20 = _mm512_fmadd_ps(LOAD(w + 2 * ldw + i), xv, a20);                                    \
+                a30 = _mm512_fmadd_ps(LOAD(w + 3 * ldw + i), xv, a30);                                    \
+            }                                                                                             \
+        } else {                                                                                          \
+            for (int i = 0; i < len; i += 16) {                                                           \
+                __m512 xa = _mm512_loadu_ps(x0 + i), xb = _mm512_loadu_ps(x1 + i);                        \
+                __m512 w0 = LOAD(w + i), w1 = LOAD(w + ldw + i);                                          \
+                a00 = _mm512_fmadd_ps(w0, xa, a00), a01 = _mm512_fmadd_ps(w0, xb, a01);                   \
+                a10 = _mm512_fmadd_ps(w1, xa, a10), a11 = _mm512_fmadd_ps(w1, xb, a11);                   \
+                __m512 w2 = LOAD(w + 2 * ldw + i), w3 = LOAD(w + 3 * ldw + i);                            \
+                a20 = _mm512_fmadd_ps(w2, xa, a20), a21 = _mm512_fmadd_ps(w2, xb, a21);                   \
+                a30 = _mm512_fmadd_ps(w3, xa, a30), a31 = _mm512_fmadd_ps(w3, xb, a31);                   \
+            }                                                                                             \
+        }                                                                                                 \
+        sums[0] += _mm512_reduce_add_ps(a00), sums[2] += _mm512_reduce_add_ps(a10);                       \
+        sums[4] += _mm512_reduce_add_ps(a20), sums[6] += _mm512_reduce_add_ps(a30);                       \
+        if (nx == 2) {                                                                                    \
+            sums[1] += _mm512_reduce_add_ps(a01), sums[3] += _mm512_reduce_add_ps(a11);                   \
+            sums[5] += _mm512_reduce_add_ps(a21), sums[7] += _mm512_reduce_add_ps(a31);                   \
+        }                                                                                                 \
+    }
+DEFINE_MICRO_4XN(micro_4xn_bf16, uint16_t, load_bf16x16)
+DEFINE_MICRO_4XN(micro_4xn_f32, float, _mm512_loadu_ps)
+
 /* Runs the 4x4 kernel over input rows n0.. (up to 4; missing ones repeat the last, results dropped). */
 static inline void block_inputs(float acc[][ROW_BLOCK], const float *w, size_t ldw, const float *x, int in, int k0,
                                 int len, int N) {
@@ -82,10 +121,17 @@ static void gemv_rows(float *y, const float *x, const uint16_t *W16, const float
         float acc[NN_GEMV_MAX_ROWS][ROW_BLOCK] = {{0}};
         for (int k0 = 0; k0 < in16; k0 += K_CHUNK) {
             int len = in16 - k0 < K_CHUNK ? in16 - k0 : K_CHUNK;
-            if (W32) {
-                block_inputs(acc, W32 + (size_t)o * in + k0, (size_t)in, x, in, k0, len, N);
-            } else if (N == 1) {
+            if (!W32 && N == 1) {
                 micro_4x1_bf16(acc[0], W16 + (size_t)o * in + k0, (size_t)in, x + k0, len);
+            } else if (N <= 2) {
+                float sums[8] = {0};
+                const float *x1 = x + (size_t)(N - 1) * in + k0;
+                if (W32) micro_4xn_f32(sums, W32 + (size_t)o * in + k0, (size_t)in, x + k0, x1, N, len);
+                else micro_4xn_bf16(sums, W16 + (size_t)o * in + k0, (size_t)in, x + k0, x1, N, len);
+                for (int j = 0; j < N; j++)
+                    for (int r = 0; r < ROW_BLOCK; r++) acc[j][r] += sums[r * 2 + j];
+            } else if (W32) {
+                block_inputs(acc, W32 + (size_t)o * in + k0, (size_t)in, x, in, k0, len, N);
             } else {
                 /* widen this 4 x len block once (16 KiB, stays in L1) for all the input rows */
                 _Alignas(64) float wide[ROW_BLOCK * K_CHUNK];

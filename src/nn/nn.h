@@ -144,6 +144,20 @@ double nn_sum_sq(const float *x, size_t n);
 // x[n] *= factor (in place)
 void nn_scale(float *x, size_t n, float factor);
 
+/* A weight W[rows, cols] (HF Linear layout: y = x W^T) in exactly one
+ * precision: f32 (trained) or bf16 (frozen); the other pointer is NULL. */
+typedef struct {
+    const float *f32;
+    const uint16_t *bf16;
+    int rows, cols;
+} nn_weight;
+
+/* (linear.c) x[N, W.cols], bias[W.rows] or NULL -> y[N, W.rows] = x W^T + bias, in W's precision
+ * (N <= 8 streams W once). widen[widen_floats] is optional scratch (NULL, 0: none): a bf16 W with
+ * N > 8 and rows*cols <= widen_floats is widened into it whole for one sgemm (prefill). */
+void nn_linear(float *y, const float *x, const nn_weight *W, const float *bias, int N, float *widen,
+               size_t widen_floats);
+
 /* ---- embedding (embedding.c) ------------------------------------------- */
 
 /* ids[N] (each in [0,V)), table[V,C] -> out[N,C]. */

@@ -3,8 +3,9 @@
  *
  * Per step, for a batch of examples (q, R):
  *   1. rollout   y ~ student(. | chat(q)), one per prompt (rg_generate; under
- *                LoRA from a merged f32 copy W + (alpha/r) B A, refreshed
- *                each step, so the rollout policy is exactly the student);
+ *                LoRA the base decoded through the adapter by the training
+ *                forward's projection code, so the rollout policy is exactly
+ *                the student, with no merged copy of the weights);
  *   2. teacher   the frozen base over chat(teacher_prompt(q, R)) + y (the SAME
  *                ids of y): its logits at every loss position of y, kept as
  *                [n_loss, V] floats for the sequence (see "memory" below);

@@ -74,6 +74,7 @@ int rg_rgsd_data_build(rg_rgsd_data *d, const rg_lm *lm, const rg_example *examp
         }
         p.starts_in_think = ends_in_think(lm, p.student_prompt, p.student_prompt_len);
         if (longest > d->max_prompt_len) d->max_prompt_len = longest;
+        if (p.student_prompt_len > d->max_student_len) d->max_student_len = p.student_prompt_len;
         d->student_tokens += p.student_prompt_len;
         d->teacher_tokens += p.teacher_prompt_len;
         d->prompts[d->n++] = p;

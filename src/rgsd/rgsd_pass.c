@@ -1,16 +1,14 @@
-/* rgsd_pass.c — the teacher and student passes of an RGSD step, the
- * thinking mask and the LoRA rollout model (see rgsd.h). */
+/* rgsd_pass.c — the teacher and student passes of an RGSD step and the
+ * thinking mask (see rgsd.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "base/stop.h"
 #include "base/timer.h"
-#include "io/dtype.h"
 #include "model/train.h"
 #include "nn/nn.h"
 #include "rgsd/rgsd.h"
-#include "train/checkpoint.h"
 
 /* Teacher head: logits of loss position i go to row i of the buffer. The
  * positions come in ascending order, chunk after chunk, so a running row

@@ -40,6 +40,7 @@ typedef struct {
     size_t skipped_empty;     /* no criteria to show (or, reference context, no reference) */
     size_t skipped_long;      /* teacher or student prompt + max_new past the context */
     int max_prompt_len;       /* the longest prompt of either side */
+    int max_student_len;      /* the longest student prompt (what the rollouts' KV cache must hold) */
     long student_tokens, teacher_tokens;
 } rg_rgsd_data;
 
@@ -60,7 +61,8 @@ typedef struct {
     rg_trainer *trainer;          /* the student and its optimizer (not owned) */
     const rg_model *teacher;      /* full fine-tuning: the frozen copy; LoRA: NULL (adapters off) */
     rg_rgsd_config cfg;
-    rg_model rollout;             /* LoRA: base + adapters merged, f32, refreshed every step */
+    rg_infer_state rollouts;      /* the rollouts' KV cache and scratch, sized once (cfg.gen.batch slots of
+                                     cfg.gen.context rows); under LoRA it decodes through the adapter */
     float *teacher_logits;        /* [(max_new + 1), V] */
 } rg_rgsd_run;
 

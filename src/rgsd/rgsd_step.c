@@ -19,8 +19,7 @@ int rg_rgsd_run_init(rg_rgsd_run *run, rg_trainer *trainer, const rg_model *teac
     int rows = trainer->acts.max_tokens; /* a micro-batch's loss rows: at most its tokens */
     run->teacher_logits = rg_malloc(sizeof(float) * rg_rgsd_teacher_floats(trainer->model, rows));
     if (!run->teacher_logits) goto fail;
-    if (trainer->cfg.lora_rank > 0 && rg_model_alloc(&run->rollout, &trainer->model->cfg, RG_WEIGHTS_F32) != RG_OK)
-        goto fail;
+    if (rg_rollout_state_init(&run->rollouts, trainer, &cfg->gen) != RG_OK) goto fail;
     return RG_OK;
 fail:
     rg_rgsd_run_free(run);
@@ -29,7 +28,7 @@ fail:
 
 void rg_rgsd_run_free(rg_rgsd_run *run) {
     free(run->teacher_logits);
-    if (run->rollout.params) rg_model_free(&run->rollout);
+    rg_infer_free(&run->rollouts);
     memset(run, 0, sizeof *run);
 }
 
@@ -53,9 +52,10 @@ int rg_rgsd_step(rg_rgsd_run *run, const rg_rgsd_data *data, rg_rgsd_step_stats 
         prompt_lens[i] = batch[i]->student_prompt_len;
     }
 
-    /* 1. rollouts from the student (under LoRA: the merged copy of this step's weights) */
+    /* 1. rollouts from the student (under LoRA: the base decoded through this step's adapter) */
     double t0 = rg_now();
-    if (rg_rollouts_generate(&run->rollout, t, &run->cfg.gen, n, prompt_ids, prompt_lens, rollouts) != RG_OK) goto done;
+    if (rg_rollouts_generate(&run->rollouts, t, &run->cfg.gen, n, prompt_ids, prompt_lens, rollouts) != RG_OK)
+        goto done;
     generated = 1;
     st->gen_s = rg_now() - t0;
 

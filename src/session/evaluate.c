@@ -9,7 +9,6 @@
 #include "base/log.h"
 #include "base/timer.h"
 #include "io/file.h"
-#include "train/rollout.h"
 
 /* A number for a JSON line; an undefined score (NAN) is null, never "nan". */
 static const char *json_number(char *buf, size_t size, double v) {
@@ -18,12 +17,12 @@ static const char *json_number(char *buf, size_t size, double v) {
     return buf;
 }
 
-int rg_train_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eval_data, rg_judge *judge,
+int rg_train_eval(const rg_lm *lm, const rg_lora *lora, const rg_dataset *eval_data, rg_judge *judge,
                   const rg_eval_options *options, long step, rg_text_buf *metrics, const char *eval_out) {
-    rg_lm current = *lm; /* shallow: the same tokenizer and template, the policy's weights */
-    current.model = *policy;
+    rg_eval_options with_adapter = *options;
+    with_adapter.lora = lora;
     rg_eval_result result;
-    if (rg_eval_run(&current, eval_data->examples, eval_data->count, judge, options, &result) != RG_OK) return RG_ERR;
+    if (rg_eval_run(lm, eval_data->examples, eval_data->count, judge, &with_adapter, &result) != RG_OK) return RG_ERR;
     const rg_eval_summary *s = &result.summary;
     char line[512], score[32], score_se[32], balanced[32];
     snprintf(line, sizeof line,
@@ -52,12 +51,7 @@ int rg_train_eval_if_due(const rg_train_evaluation *ev, long step, long total_st
                          double *eval_s) {
     if (ev->every <= 0 || (step % ev->every != 0 && step != total_steps)) return RG_OK;
     double start = rg_now();
-    const rg_model *policy = &ev->lm->model;
-    if (ev->lora) {
-        if (rg_rollout_model_refresh(ev->rollout, &ev->lm->model, ev->lora) != RG_OK) return RG_ERR;
-        policy = ev->rollout;
-    }
-    if (rg_train_eval(ev->lm, policy, ev->eval_data, ev->judge, ev->options, step, metrics, ev->eval_out) != RG_OK)
+    if (rg_train_eval(ev->lm, ev->lora, ev->eval_data, ev->judge, ev->options, step, metrics, ev->eval_out) != RG_OK)
         return RG_ERR;
     *eval_s += rg_now() - start;
     return RG_OK;

@@ -12,15 +12,14 @@
 #include "rubric/rubric.h"
 #include "session/loop.h"
 
-/* policy: the weights to evaluate (under LoRA a merged copy); lm gives the
- * tokenizer and template. eval_out may be NULL. */
-int rg_train_eval(const rg_lm *lm, const rg_model *policy, const rg_dataset *eval_data, rg_judge *judge,
+/* The policy to evaluate: lm's model, decoded through lora when it is not NULL
+ * (no merged copy); lm also gives the tokenizer and template. eval_out may be NULL. */
+int rg_train_eval(const rg_lm *lm, const rg_lora *lora, const rg_dataset *eval_data, rg_judge *judge,
                   const rg_eval_options *options, long step, rg_text_buf *metrics, const char *eval_out);
 
 /* What --eval-every needs inside a training loop. */
 typedef struct {
     const rg_lm *lm;
-    rg_model *rollout;        /* the f32 copy a LoRA adapter is merged into */
     const rg_lora *lora;      /* the adapter being trained; NULL in full fine-tuning (the policy is lm->model) */
     const rg_dataset *eval_data;
     rg_judge *judge;

@@ -24,8 +24,8 @@ int rg_session_start(rg_session *s, int max_T, long n) {
     return RG_OK;
 }
 
-void rg_session_evaluate_every(rg_session *s, long every, rg_model *rollout, const char *eval_out) {
-    s->evaluation = (rg_train_evaluation){.lm = &s->lm, .rollout = rollout,
+void rg_session_evaluate_every(rg_session *s, long every, const char *eval_out) {
+    s->evaluation = (rg_train_evaluation){.lm = &s->lm,
                                           .lora = s->cfg.lora_rank > 0 ? &s->trainer.lora : NULL,
                                           .eval_data = &s->eval_data, .judge = s->judge,
                                           .options = &s->eval_options, .every = every, .eval_out = eval_out};

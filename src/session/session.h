@@ -59,8 +59,8 @@ typedef struct rg_session {
 int rg_session_start(rg_session *s, int max_T, long n);
 
 /* --eval-every: evaluate every `every` steps and after the last with the session's judge on eval_data.
- * rollout: the f32 copy the LoRA adapter is merged into for it (the method's). eval_out may be NULL. */
-void rg_session_evaluate_every(rg_session *s, long every, rg_model *rollout, const char *eval_out);
+ * Under LoRA it decodes the base through the adapter (no merged copy). eval_out may be NULL. */
+void rg_session_evaluate_every(rg_session *s, long every, const char *eval_out);
 
 /* "LoRA on a bf16 base", "LoRA on an f32 base" or "full fine-tuning": the setup log lines' words. */
 const char *rg_session_mode(const rg_session *s);

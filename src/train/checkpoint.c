@@ -42,14 +42,16 @@ int rg_hf_save(const rg_model *model, const char *src_dir, const char *dir, rg_d
     if (copy_if_present(src_dir, dir, "config.json", 1) != RG_OK) return RG_ERR;
     for (size_t i = 0; i < sizeof tokenizer_files / sizeof *tokenizer_files; i++)
         if (copy_if_present(src_dir, dir, tokenizer_files[i], 0) != RG_OK) return RG_ERR;
-    /* Tensors: f32 straight from params; bf16 converted (or straight from params_bf16). */
-    size_t total = 0;
-    for (int i = 0; i < model->n_entries; i++) total += model->entries[i].numel;
-    void *converted = NULL;
-    size_t elem = dtype == RG_F32 ? 4 : 2;
-    converted = rg_malloc_aligned(total * elem);
+    /* Tensors already in the wanted dtype are written straight from the model's
+     * buffers; only the others are converted, into one buffer (saving a 3B
+     * bf16 model as bf16 takes no second copy of it). */
+    const size_t elem = dtype == RG_F32 ? 4 : 2;
+    size_t to_convert = 0;
+    for (int i = 0; i < model->n_entries; i++)
+        if (model->entries[i].in_bf16 != (dtype == RG_BF16)) to_convert += model->entries[i].numel;
+    void *converted = to_convert ? rg_malloc_aligned(to_convert * elem) : NULL;
     rg_st_entry *entries = rg_calloc((size_t)model->n_entries, sizeof *entries);
-    if (!converted || !entries) {
+    if ((to_convert && !converted) || !entries) {
         rg_free_aligned(converted);
         free(entries);
         return RG_ERR;
@@ -57,25 +59,23 @@ int rg_hf_save(const rg_model *model, const char *src_dir, const char *dir, rg_d
     size_t at = 0;
     for (int i = 0; i < model->n_entries; i++) {
         const rg_param_entry *e = &model->entries[i];
-        uint8_t *dst = (uint8_t *)converted + at * elem;
-        if (dtype == RG_F32) {
-            if (e->in_bf16)
-                nn_bf16_to_f32_array((float *)dst, model->params_bf16 + e->offset, e->numel);
-            else
-                memcpy(dst, model->params + e->offset, e->numel * 4);
+        const void *data;
+        if (e->in_bf16 == (dtype == RG_BF16)) {
+            data = e->in_bf16 ? (const void *)(model->params_bf16 + e->offset)
+                              : (const void *)(model->params + e->offset);
         } else {
-            if (e->in_bf16)
-                memcpy(dst, model->params_bf16 + e->offset, e->numel * 2);
-            else
-                nn_f32_to_bf16_array((uint16_t *)dst, model->params + e->offset, e->numel);
+            uint8_t *dst = (uint8_t *)converted + at * elem;
+            if (dtype == RG_F32) nn_bf16_to_f32_array((float *)dst, model->params_bf16 + e->offset, e->numel);
+            else nn_f32_to_bf16_array((uint16_t *)dst, model->params + e->offset, e->numel);
+            at += e->numel;
+            data = dst;
         }
         entries[i].name = e->name;
         entries[i].dtype = dtype;
         entries[i].ndim = e->ndim;
         entries[i].shape[0] = e->shape[0];
         entries[i].shape[1] = e->shape[1];
-        entries[i].data = dst;
-        at += e->numel;
+        entries[i].data = data;
     }
     char *path = rg_path_join(dir, "model.safetensors");
     const char *metadata[] = {"format", "pt", NULL};

@@ -4,34 +4,34 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "io/dtype.h"
-#include "nn/nn.h"
-#include "train/lora_merge.h"
 
-int rg_rollout_model_refresh(rg_model *rollout, const rg_model *base, const rg_lora *lora) {
-    if (rollout->dtype != RG_WEIGHTS_F32 || rollout->n_entries != base->n_entries)
-        return rg_error("rgsd: the rollout model must be an f32 model of the base's config");
-    for (int i = 0; i < base->n_entries; i++) {
-        const rg_param_entry *from = &base->entries[i], *to = &rollout->entries[i];
-        float *dst = rollout->params + to->offset;
-        if (from->in_bf16)
-            nn_bf16_to_f32_array(dst, base->params_bf16 + from->offset, from->numel);
-        else
-            memcpy(dst, base->params + from->offset, sizeof(float) * from->numel);
-    }
-    return lora ? rg_lora_merge(lora, rollout) : RG_OK;
+int rg_rollout_context(int context_len, int longest_prompt, int max_new) {
+    long rows = (long)longest_prompt + max_new;
+    return rows < context_len ? (int)rows : context_len;
 }
 
-int rg_rollouts_generate(rg_model *rollout, const rg_trainer *t, const rg_gen_options *gen, int n,
-                         const int32_t *const *prompt_ids, const int *prompt_lens, rg_gen_result *results) {
-    const rg_model *policy = t->model;
-    if (t->cfg.lora_rank > 0) {
-        if (rg_rollout_model_refresh(rollout, t->model, &t->lora) != RG_OK) return RG_ERR;
-        policy = rollout;
+static const rg_lora *policy_adapter(const rg_trainer *t) { return t->cfg.lora_rank > 0 ? &t->lora : NULL; }
+
+int rg_rollout_state_init(rg_infer_state *state, const rg_trainer *t, const rg_gen_options *gen) {
+    const int batch = gen->batch > 0 ? gen->batch : 1;
+    const int rows = rg_context_len(&t->model->cfg, gen->context);
+    const int chunk = RG_GEN_PREFILL_CHUNK > batch ? RG_GEN_PREFILL_CHUNK : batch;
+    if (rg_infer_init(state, t->model, batch, rows, chunk) != RG_OK)
+        return rg_error_prefix("rollouts' KV cache (%d sequences x %d tokens)", batch, rows);
+    if (rg_infer_set_lora(state, t->model, policy_adapter(t)) != RG_OK) {
+        rg_infer_free(state);
+        return RG_ERR;
     }
+    return RG_OK;
+}
+
+int rg_rollouts_generate(rg_infer_state *state, const rg_trainer *t, const rg_gen_options *gen, int n,
+                         const int32_t *const *prompt_ids, const int *prompt_lens, rg_gen_result *results) {
     rg_gen_options step_gen = *gen;
     step_gen.seed = gen->seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->step + 1; /* (seed, step): resumable */
-    return rg_generate(policy, n, prompt_ids, prompt_lens, &step_gen, results, NULL, NULL);
+    step_gen.lora = policy_adapter(t);
+    step_gen.state = state;
+    return rg_generate(t->model, n, prompt_ids, prompt_lens, &step_gen, results, NULL, NULL);
 }
 
 int32_t *rg_rollout_response(const rg_gen_result *g, int32_t end_token, int *len) {

@@ -1,8 +1,13 @@
 /* rollout.h — the rollout half of an on-policy step, shared by RGSD
  * (rgsd_step.c) and GRPO (grpo_step.c): sample from the current policy (under
- * LoRA the adapter merged into an f32 copy first, so the rollout policy is
- * exactly the trained one) with a (seed, step) seed, so a resumed run draws
- * the same tokens; and turn one rollout into the trained response y. */
+ * LoRA the base decoded through the adapter, the same projection code as the
+ * training forward, so the rollout policy is exactly the trained one and no
+ * merged copy of the weights exists) with a (seed, step) seed, so a resumed
+ * run draws the same tokens; and turn one rollout into the trained response y.
+ *
+ * The KV cache belongs to the run: allocated once, for gen->batch sequences of
+ * gen->context rows (the trainer sets that to its longest prompt + max_new,
+ * rg_rollout_context), and reused by every step. */
 #ifndef RG_ROLLOUT_H
 #define RG_ROLLOUT_H
 
@@ -11,13 +16,14 @@
 #include "model/generate.h"
 #include "train/trainer.h"
 
-/* The rollout model under LoRA: f32 `rollout` (rg_model_alloc'd with base's
- * config) = base (f32 or bf16-decoded) with every adapter merged in. */
-int rg_rollout_model_refresh(rg_model *rollout, const rg_model *base, const rg_lora *lora);
-
-/* n rollouts of prompt_ids[i] (prompt_lens[i] tokens) by gen (its seed mixed with t->step). rollout: the
- * f32 copy used when t trains a LoRA adapter. On success the caller frees results with rg_gen_results_free. */
-int rg_rollouts_generate(rg_model *rollout, const rg_trainer *t, const rg_gen_options *gen, int n,
+/* Rows per sequence of a run's rollout cache: the longest prompt + max_new, within context_len. */
+int rg_rollout_context(int context_len, int longest_prompt, int max_new);
+/* The run's rollout state for trainer t: gen->batch slots of gen->context rows (0: the default context),
+ * decoding through t's adapter when it trains one. Free with rg_infer_free. */
+int rg_rollout_state_init(rg_infer_state *state, const rg_trainer *t, const rg_gen_options *gen);
+/* n rollouts of prompt_ids[i] (prompt_lens[i] tokens) by gen (its seed mixed with t->step) in the run's
+ * state. On success the caller frees results with rg_gen_results_free. */
+int rg_rollouts_generate(rg_infer_state *state, const rg_trainer *t, const rg_gen_options *gen, int n,
                          const int32_t *const *prompt_ids, const int *prompt_lens, rg_gen_result *results);
 
 /* y = the generated ids, plus end_token when it is known for certain (>= 0) and the rollout stopped;

@@ -30,6 +30,7 @@
 #include "rgsd/rgsd.h"
 #include "rgsd/rgsd_run.h"
 #include "train/checkpoint.h"
+#include "train/lora_merge.h"
 #include "train/rollout.h"
 #include "train/trainer.h"
 
@@ -233,17 +234,17 @@ static void run_lora(const char *variant) {
     assert_int_equal(rg_trainer_apply(&tr, 2, &ss), RG_OK);
     /* the teacher (the base under the adapters) is untouched, bit for bit */
     assert_memory_equal(model.params, base_before, sizeof(float) * model.n_params);
-    /* the rollout model is the base with the adapters merged: its forward == the student's */
+    /* the base with the adapters merged (rg_lora_merge): its forward == the adapted student's */
     rg_model rollout;
-    assert_int_equal(rg_model_alloc(&rollout, &model.cfg, RG_WEIGHTS_F32), RG_OK);
-    assert_int_equal(rg_rollout_model_refresh(&rollout, &model, &tr.lora), RG_OK);
+    assert_int_equal(rg_model_load(&rollout, dir, RG_WEIGHTS_F32), RG_OK);
+    assert_int_equal(rg_lora_merge(&tr.lora, &rollout), RG_OK);
     nn_jsd_config fkl = {.beta = 0.0f};
     rg_rgsd_sequence same_prompt[2] = {seqs[0], seqs[1]};
     for (int q = 0; q < 2; q++) {
         same_prompt[q].teacher_prompt = same_prompt[q].student_prompt;
         same_prompt[q].teacher_prompt_len = same_prompt[q].student_prompt_len;
     }
-    /* the merged rollout model as the teacher of the adapted student, same prompt: KL ~ 0 everywhere */
+    /* the merged model as the teacher of the adapted student, same prompt: KL ~ 0 everywhere */
     rg_rgsd_stats same = {0};
     memset(tr.trainable_grads, 0, sizeof(float) * tr.n_trainable);
     assert_int_equal(rg_rgsd_accumulate(&tr, &rollout, &fkl, same_prompt, 2, teacher_logits, &same), RG_OK);
