@@ -24,8 +24,16 @@ int rg_model_forward(const rg_model *model, const int32_t *ids, int T, float *lo
     size_t total = 3 * n_x + 2 * n_q + 2 * n_kv + 2 * n_ff + (size_t)nh * T * T + (size_t)T * hd;
     float *mem = rg_malloc_aligned(sizeof(float) * total);
     int32_t *positions = rg_malloc(sizeof(int32_t) * (size_t)T);
-    if (!mem || !positions) {
+    /* bf16 weights: one matrix widened whole (or the LM head's panels), f32 activations throughout */
+    nn_scratch scratch = {NULL, 0, 1};
+    if (model->dtype == RG_WEIGHTS_BF16) {
+        size_t largest = rg_model_largest_layer_matrix(model), head = nn_linear_bf16_f32_scratch_floats(C, c->vocab_size);
+        scratch.floats = largest > head ? largest : head;
+        scratch.buf = rg_malloc_aligned(sizeof(float) * scratch.floats);
+    }
+    if (!mem || !positions || (model->dtype == RG_WEIGHTS_BF16 && !scratch.buf)) {
         rg_free_aligned(mem);
+        rg_free_aligned(scratch.buf);
         free(positions);
         return RG_ERR;
     }
@@ -49,9 +57,9 @@ int rg_model_forward(const rg_model *model, const int32_t *ids, int T, float *lo
         const rg_layer_weights *L = &model->layers[l];
         /* attention block */
         nn_rmsnorm_forward(h, NULL, x, L->input_norm, c->rms_norm_eps, T, C);
-        nn_linear(q, h, &L->wq, L->bq, T, NULL, 0);
-        nn_linear(k, h, &L->wk, L->bk, T, NULL, 0);
-        nn_linear(v, h, &L->wv, L->bv, T, NULL, 0);
+        nn_linear(q, h, &L->wq, L->bq, T, &scratch);
+        nn_linear(k, h, &L->wk, L->bk, T, &scratch);
+        nn_linear(v, h, &L->wv, L->bv, T, &scratch);
         if (c->qk_norm) { /* Qwen3: RMSNorm over each head's vector, before RoPE */
             nn_rmsnorm_forward(q, NULL, q, L->q_norm, c->rms_norm_eps, T * nh, hd);
             nn_rmsnorm_forward(k, NULL, k, L->k_norm, c->rms_norm_eps, T * nkv, hd);
@@ -59,19 +67,20 @@ int rg_model_forward(const rg_model *model, const int32_t *ids, int T, float *lo
         nn_rope_forward(q, cos_table, sin_table, T, nh, hd);
         nn_rope_forward(k, cos_table, sin_table, T, nkv, hd);
         nn_attention_forward(att, probs, q, k, v, T, nh, nkv, hd);
-        nn_linear(proj, att, &L->wo, NULL, T, NULL, 0);
-        for (size_t i = 0; i < n_x; i++) x[i] += proj[i];
+        nn_linear(proj, att, &L->wo, NULL, T, &scratch);
+        nn_add_inplace(x, proj, n_x);
         /* MLP block */
         nn_rmsnorm_forward(h, NULL, x, L->post_norm, c->rms_norm_eps, T, C);
-        nn_linear(gate, h, &L->w_gate, NULL, T, NULL, 0);
-        nn_linear(up, h, &L->w_up, NULL, T, NULL, 0);
+        nn_linear(gate, h, &L->w_gate, NULL, T, &scratch);
+        nn_linear(up, h, &L->w_up, NULL, T, &scratch);
         nn_swiglu_forward(gate, gate, up, n_ff);
-        nn_linear(proj, gate, &L->w_down, NULL, T, NULL, 0);
-        for (size_t i = 0; i < n_x; i++) x[i] += proj[i];
+        nn_linear(proj, gate, &L->w_down, NULL, T, &scratch);
+        nn_add_inplace(x, proj, n_x);
     }
     nn_rmsnorm_forward(h, NULL, x, model->final_norm, c->rms_norm_eps, T, C);
-    nn_linear(logits, h, &model->lm_head, NULL, T, NULL, 0);
+    nn_linear(logits, h, &model->lm_head, NULL, T, &scratch);
     rg_free_aligned(mem);
+    rg_free_aligned(scratch.buf);
     free(positions);
     return RG_OK;
 }

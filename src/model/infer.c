@@ -90,7 +90,8 @@ static float *cache_at(const rg_infer_state *s, float *cache, int layer, int slo
 /* y = x W^T + b through the adapter when one is set (rg_lora_project, as training). */
 static void project(rg_infer_state *s, float *y, const float *x, const rg_matrix *W, const float *bias, int layer,
                     rg_lora_module m, int rows) {
-    rg_lora_project(y, x, W, bias, s->lora, s->lora_xa, layer, m, rows, s->widen, s->widen_floats);
+    const nn_scratch scratch = {s->widen, s->widen_floats, 0}; /* prefill may use bf16 dot products */
+    rg_lora_project(y, x, W, bias, s->lora, s->lora_xa, layer, m, rows, &scratch);
 }
 
 int rg_infer_step(rg_infer_state *s, const rg_model *model, int n_seqs, const int *slots,
@@ -152,13 +153,13 @@ int rg_infer_step(rg_infer_state *s, const rg_model *model, int n_seqs, const in
                                         k_cache, v_cache, T, P, nh, nkv, hd);
         }
         project(s, s->proj, s->att, &L->wo, NULL, l, RG_LORA_O, rows);
-        for (size_t i = 0; i < (size_t)rows * C; i++) s->x[i] += s->proj[i];
+        nn_add_inplace(s->x, s->proj, (size_t)rows * C);
         nn_rmsnorm_forward(s->h, NULL, s->x, L->post_norm, c->rms_norm_eps, rows, C);
         project(s, s->gate, s->h, &L->w_gate, NULL, l, RG_LORA_GATE, rows);
         project(s, s->up, s->h, &L->w_up, NULL, l, RG_LORA_UP, rows);
         nn_swiglu_forward(s->gate, s->gate, s->up, (size_t)rows * I);
         project(s, s->proj, s->gate, &L->w_down, NULL, l, RG_LORA_DOWN, rows);
-        for (size_t i = 0; i < (size_t)rows * C; i++) s->x[i] += s->proj[i];
+        nn_add_inplace(s->x, s->proj, (size_t)rows * C);
     }
     for (int i = 0; i < n_seqs; i++) s->cache_len[slots[i]] += n_new[i];
 
@@ -174,7 +175,8 @@ int rg_infer_step(rg_infer_state *s, const rg_model *model, int n_seqs, const in
         }
     }
     nn_rmsnorm_forward(s->h, NULL, s->x, model->final_norm, c->rms_norm_eps, n_out, C);
-    nn_linear(logits, s->h, &model->lm_head, NULL, n_out, NULL, 0);
+    const nn_scratch head_scratch = {s->widen, s->widen_floats, 1}; /* the LM head keeps f32 activations */
+    nn_linear(logits, s->h, &model->lm_head, NULL, n_out, &head_scratch);
     return RG_OK;
 }
 

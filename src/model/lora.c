@@ -117,8 +117,8 @@ void rg_lora_forward(float *y, float *xa, const rg_lora *lora, const rg_lora_slo
 
 // x[N,in] -> y[N,out] = x W^T + b (+ scaling * (x A^T) B^T), xa[N,r] = x A^T when adapted
 void rg_lora_project(float *y, const float *x, const rg_matrix *W, const float *bias, const rg_lora *lora, float *xa,
-                     int layer, rg_lora_module m, int N, float *widen, size_t widen_floats) {
-    nn_linear(y, x, W, bias, N, widen, widen_floats);
+                     int layer, rg_lora_module m, int N, const nn_scratch *scratch) {
+    nn_linear(y, x, W, bias, N, scratch);
     if (lora && lora->enabled) {
         const rg_lora_slot *slot = rg_lora_slot_at(lora, layer, m);
         if (slot->active) rg_lora_forward(y, xa, lora, slot, x, N);

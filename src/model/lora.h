@@ -69,12 +69,12 @@ static inline const rg_lora_slot *rg_lora_slot_at(const rg_lora *lora, int layer
 void rg_lora_forward(float *y, float *xa, const rg_lora *lora, const rg_lora_slot *slot, const float *x, int N);
 /* y[N, W.rows] = x W^T + bias, plus scaling * (x A^T) B^T when the adapters
  * are on (lora non-NULL, enabled) and adapt module m of `layer`; then
- * xa[N, r] receives x A^T (kept for backward). widen: nn_linear's optional
- * scratch (NULL, 0: none). The one projection of training (train_forward.c)
+ * xa[N, r] receives x A^T (kept for backward). scratch: nn_linear's (NULL:
+ * none). The one projection of training (train_forward.c)
  * and of decoding (infer.c), so a rollout samples from exactly the policy
  * that is trained, without a merged copy of the weights. */
 void rg_lora_project(float *y, const float *x, const rg_matrix *W, const float *bias, const rg_lora *lora, float *xa,
-                     int layer, rg_lora_module m, int N, float *widen, size_t widen_floats);
+                     int layer, rg_lora_module m, int N, const nn_scratch *scratch);
 /* dy[N, out], x[N, in], xa[N, r] as in forward -> dA +=, dB += (in lora->grads),
  * dx[N, in] += (may be NULL). scratch: N * r floats. */
 void rg_lora_backward(float *dx, float *scratch, rg_lora *lora, const rg_lora_slot *slot, const float *dy,

@@ -21,7 +21,7 @@ static void project_backward(const rg_model *model, rg_lora *lora, float *grads,
         nn_linear_backward(dx, grad_of(model, grads, W->f32), grad_of(model, grads, bias), dy, x, W->f32, T, W->cols,
                            W->rows);
     else
-        nn_linear_bf16_backward_input(dx, dy, W->bf16, T, W->cols, W->rows);
+        nn_linear_bf16_backward_input(dx, dy, W->bf16, T, W->cols, W->rows, acts->linear.buf, acts->linear.floats);
     if (lora && lora->enabled) {
         const rg_lora_slot *slot = rg_lora_slot_at(lora, layer, m);
         if (slot->active) rg_lora_backward(dx, acts->lora_scratch, lora, slot, dy, x, lora_xa, T);

@@ -91,6 +91,10 @@ typedef struct {
     float *head_h;      /* [head_chunk, C] gathered rows of h_final */
     float *head_dh;     /* [head_chunk, C] */
     float *head_logits; /* [head_chunk, V] logits, then their gradient */
+    /* bf16 weights: the f32 panels (or whole widened matrix) of their
+     * products, forward and backward; a separate allocation, only touched
+     * (so only resident) for a bf16 model. f32 activations always. */
+    nn_scratch linear;
 } rg_train_acts;
 
 /* Floats rg_train_acts_alloc would allocate (for memory planning and docs). */

@@ -84,6 +84,16 @@ size_t rg_train_acts_floats(const rg_model_config *cfg, int lora_rank, unsigned 
     return layout(NULL, NULL, cfg, lora_rank, lora_targets, max_tokens, head_chunk, omp_get_max_threads());
 }
 
+/* Scratch for a bf16 weight's products: the largest layer matrix widened
+ * whole (one sgemm), or the LM head's per-thread panels, whichever is more. */
+static size_t linear_scratch_floats(const rg_model_config *c) {
+    const size_t C = (size_t)c->hidden_size, I = (size_t)c->intermediate_size;
+    const size_t qd = (size_t)c->n_heads * c->head_dim;
+    size_t largest = I * C > qd * C ? I * C : qd * C;
+    size_t head = nn_linear_bf16_f32_scratch_floats(c->hidden_size, c->vocab_size);
+    return largest > head ? largest : head;
+}
+
 int rg_train_acts_alloc(rg_train_acts *acts, const rg_model_config *cfg, const rg_lora *lora, int max_tokens,
                         int head_chunk) {
     memset(acts, 0, sizeof *acts);
@@ -100,7 +110,9 @@ int rg_train_acts_alloc(rg_train_acts *acts, const rg_model_config *cfg, const r
     acts->mem = rg_malloc_aligned(sizeof(float) * acts->n_floats);
     acts->seq_start = rg_malloc(sizeof(int32_t) * ((size_t)max_tokens + 1));
     acts->rope_pos = rg_malloc(sizeof(int32_t) * (size_t)max_tokens);
-    if (!acts->layers || !acts->mem || !acts->seq_start || !acts->rope_pos) {
+    acts->linear = (nn_scratch){.floats = linear_scratch_floats(cfg), .f32_activations = 1};
+    acts->linear.buf = rg_malloc_aligned(sizeof(float) * acts->linear.floats);
+    if (!acts->layers || !acts->mem || !acts->seq_start || !acts->rope_pos || !acts->linear.buf) {
         rg_train_acts_free(acts);
         return rg_error("training buffers: out of memory for %zu floats (%d tokens)", acts->n_floats, max_tokens);
     }
@@ -110,6 +122,7 @@ int rg_train_acts_alloc(rg_train_acts *acts, const rg_model_config *cfg, const r
 
 void rg_train_acts_free(rg_train_acts *acts) {
     rg_free_aligned(acts->mem);
+    rg_free_aligned(acts->linear.buf);
     free(acts->layers);
     free(acts->seq_start);
     free(acts->rope_pos);
@@ -117,9 +130,9 @@ void rg_train_acts_free(rg_train_acts *acts) {
 }
 
 /* y = x W^T + b (+ the adapter's share when adapters are on). */
-static void project(float *y, const float *x, const rg_matrix *W, const float *bias, const rg_lora *lora,
-                    float *lora_xa, int layer, rg_lora_module m, int T) {
-    rg_lora_project(y, x, W, bias, lora, lora_xa, layer, m, T, NULL, 0);
+static void project(const rg_train_acts *acts, float *y, const float *x, const rg_matrix *W, const float *bias,
+                    const rg_lora *lora, float *lora_xa, int layer, rg_lora_module m, int T) {
+    rg_lora_project(y, x, W, bias, lora, lora_xa, layer, m, T, &acts->linear);
 }
 
 /* Checks the packed batch and keeps its offsets and per-row RoPE positions in acts. */
@@ -168,9 +181,9 @@ int rg_train_forward(const rg_model *model, const rg_lora *lora, rg_train_acts *
         /* attention block */
         nn_rmsnorm_forward(A->h_attn, A->rstd_attn, A->x_in, W->input_norm, c->rms_norm_eps, T, C);
         float *q_dst = c->qk_norm ? A->q_raw : A->q, *k_dst = c->qk_norm ? A->k_raw : A->k;
-        project(q_dst, A->h_attn, &W->wq, W->bq, lora, A->lora_xa[RG_LORA_Q], l, RG_LORA_Q, T);
-        project(k_dst, A->h_attn, &W->wk, W->bk, lora, A->lora_xa[RG_LORA_K], l, RG_LORA_K, T);
-        project(A->v, A->h_attn, &W->wv, W->bv, lora, A->lora_xa[RG_LORA_V], l, RG_LORA_V, T);
+        project(acts, q_dst, A->h_attn, &W->wq, W->bq, lora, A->lora_xa[RG_LORA_Q], l, RG_LORA_Q, T);
+        project(acts, k_dst, A->h_attn, &W->wk, W->bk, lora, A->lora_xa[RG_LORA_K], l, RG_LORA_K, T);
+        project(acts, A->v, A->h_attn, &W->wv, W->bv, lora, A->lora_xa[RG_LORA_V], l, RG_LORA_V, T);
         if (c->qk_norm) { /* Qwen3: RMSNorm over each head's vector, before RoPE */
             nn_rmsnorm_forward(A->q, A->rstd_q, A->q_raw, W->q_norm, c->rms_norm_eps, T * nh, hd);
             nn_rmsnorm_forward(A->k, A->rstd_k, A->k_raw, W->k_norm, c->rms_norm_eps, T * nkv, hd);
@@ -179,14 +192,14 @@ int rg_train_forward(const rg_model *model, const rg_lora *lora, rg_train_acts *
         nn_rope_forward(A->k, acts->cos_table, acts->sin_table, T, nkv, hd);
         nn_attention_packed_forward(A->att, A->lse, A->q, A->k, A->v, acts->seq_start, B, nh, nkv, hd,
                                     acts->attn_scratch, acts->attn_slots);
-        project(A->x_mid, A->att, &W->wo, NULL, lora, A->lora_xa[RG_LORA_O], l, RG_LORA_O, T);
+        project(acts, A->x_mid, A->att, &W->wo, NULL, lora, A->lora_xa[RG_LORA_O], l, RG_LORA_O, T);
         nn_add_inplace(A->x_mid, A->x_in, n_x);
         /* MLP block */
         nn_rmsnorm_forward(A->h_mlp, A->rstd_mlp, A->x_mid, W->post_norm, c->rms_norm_eps, T, C);
-        project(A->gate, A->h_mlp, &W->w_gate, NULL, lora, A->lora_xa[RG_LORA_GATE], l, RG_LORA_GATE, T);
-        project(A->up, A->h_mlp, &W->w_up, NULL, lora, A->lora_xa[RG_LORA_UP], l, RG_LORA_UP, T);
+        project(acts, A->gate, A->h_mlp, &W->w_gate, NULL, lora, A->lora_xa[RG_LORA_GATE], l, RG_LORA_GATE, T);
+        project(acts, A->up, A->h_mlp, &W->w_up, NULL, lora, A->lora_xa[RG_LORA_UP], l, RG_LORA_UP, T);
         nn_swiglu_forward(A->act, A->gate, A->up, n_ff);
-        project(x_out, A->act, &W->w_down, NULL, lora, A->lora_xa[RG_LORA_DOWN], l, RG_LORA_DOWN, T);
+        project(acts, x_out, A->act, &W->w_down, NULL, lora, A->lora_xa[RG_LORA_DOWN], l, RG_LORA_DOWN, T);
         nn_add_inplace(x_out, A->x_mid, n_x);
     }
     nn_rmsnorm_forward(acts->h_final, acts->rstd_final, acts->x_final, model->final_norm, c->rms_norm_eps, T, C);
@@ -211,7 +224,7 @@ int rg_train_head(const rg_model *model, float *grads, rg_train_acts *acts, cons
         int len = n - start < acts->head_chunk ? n - start : acts->head_chunk;
         const int32_t *pos = positions + start;
         nn_gather_rows(acts->head_h, acts->h_final, pos, len, C);
-        nn_linear(acts->head_logits, acts->head_h, head, NULL, len, NULL, 0);
+        nn_linear(acts->head_logits, acts->head_h, head, NULL, len, &acts->linear);
         if (loss_head(ctx, pos, len, acts->head_logits, V) != RG_OK) return RG_ERR;
         if (!with_grad) continue;
         /* head_logits now holds d loss / d logits for this chunk */
@@ -219,7 +232,8 @@ int rg_train_head(const rg_model *model, float *grads, rg_train_acts *acts, cons
         if (head->f32)
             nn_linear_backward(acts->head_dh, d_head, NULL, acts->head_logits, acts->head_h, head->f32, len, C, V);
         else
-            nn_linear_bf16_backward_input(acts->head_dh, acts->head_logits, head->bf16, len, C, V);
+            nn_linear_bf16_backward_input(acts->head_dh, acts->head_logits, head->bf16, len, C, V, acts->linear.buf,
+                                          acts->linear.floats);
         nn_scatter_add_rows(acts->d_h_final, acts->head_dh, pos, len, C);
     }
     return RG_OK;

@@ -10,7 +10,6 @@
  * forward whose backward is f32), W is widened to f32 a panel of rows at a
  * time and multiplied with sgemm. */
 #include <cblas.h>
-#include <stdlib.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -142,25 +141,29 @@ void nn_linear_bf16_forward_ws(float *y, const float *x, const uint16_t *W, cons
 }
 
 // x[N,in], W[out,in] bf16, bias[out] or NULL -> y[N,out] (f32 activations)
-void nn_linear_bf16_forward(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out) {
+void nn_linear_bf16_forward(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
+                            float *scratch, size_t scratch_floats) {
     if (N <= 0 || out <= 0) return;
-    int rows = N > SMALL_N_MAX ? balanced_panel_rows(in, out) : 0;
-    float *scratch = rows ? malloc((size_t)max_threads() * rows * in * sizeof(float)) : NULL;
-    if (scratch) panel_forward(y, x, W, N, in, out, rows, scratch);
-    else streaming_forward(y, x, W, N, in, out); /* decode; or no memory for panels: slower, same result */
-    free(scratch);
+    int rows = N > SMALL_N_MAX && scratch ? sgemm_panel_rows(in, out, scratch_floats) : 0;
+    if (rows) panel_forward(y, x, W, N, in, out, rows, scratch);
+    else streaming_forward(y, x, W, N, in, out); /* decode; or no scratch for panels: slower, same result */
     if (bias) add_bias(y, bias, N, out);
 }
 
-/* One f32 panel of W for the backward pass (training; out of the prefill's
- * scope); NULL when memory is short (then the slower loop below). */
-static float *panel_buffer(int in, int out) { return malloc((size_t)panel_rows(in, out) * in * sizeof(float)); }
+size_t nn_linear_bf16_f32_scratch_floats(int in, int out) {
+    size_t forward = (size_t)max_threads() * balanced_panel_rows(in, out) * in;
+    size_t backward = (size_t)panel_rows(in, out) * in;
+    return forward > backward ? forward : backward;
+}
 
-// dy[N,out], W[out,in] bf16 -> dx[N,in] +=
-void nn_linear_bf16_backward_input(float *dx, const float *dy, const uint16_t *W, int N, int in, int out) {
+// dy[N,out], W[out,in] bf16, scratch[scratch_floats] -> dx[N,in] +=
+void nn_linear_bf16_backward_input(float *dx, const float *dy, const uint16_t *W, int N, int in, int out,
+                                   float *scratch, size_t scratch_floats) {
     if (N <= 0 || out <= 0 || in <= 0) return;
-    float *panel = N > SMALL_N_MAX ? panel_buffer(in, out) : NULL;
-    const int panel_n = panel_rows(in, out);
+    /* One f32 panel of W at a time, as many rows as the scratch holds (at least 16). */
+    int panel_n = panel_rows(in, out);
+    if (scratch && (size_t)panel_n * in > scratch_floats) panel_n = (int)(scratch_floats / in) & ~15;
+    float *panel = N > SMALL_N_MAX && scratch && panel_n >= 16 ? scratch : NULL;
     if (panel) {
         for (int o0 = 0; o0 < out; o0 += panel_n) {
             int rows = out - o0 < panel_n ? out - o0 : panel_n;
@@ -168,7 +171,6 @@ void nn_linear_bf16_backward_input(float *dx, const float *dy, const uint16_t *W
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, rows, 1.0f, dy + o0, out, panel, in, 1.0f,
                         dx, in);
         }
-        free(panel);
         return;
     }
     /* Few rows (or no memory for a panel): each thread owns a slice of the

@@ -99,17 +99,24 @@ void nn_linear_bf16_forward_ws(float *y, const float *x, const uint16_t *W, cons
  * one pass (0 for N <= 8), for the current omp_get_max_threads(). */
 size_t nn_linear_bf16_scratch_floats(int N, int in, int out);
 /* The same in f32 activations on every path (never bf16 dot products): N <= 8
- * the streaming kernel, larger N W widened to f32 panel by panel (per
- * thread, allocated here) and sgemm. For forwards whose backward is f32
- * (training), where the gradient must be that of the forward computed. */
-void nn_linear_bf16_forward(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out);
+ * the streaming kernel; larger N W widened to f32 panel by panel (per thread,
+ * in scratch[scratch_floats]) and sgemm; too little scratch (or NULL): the
+ * streaming kernel (slow). For forwards whose backward is f32 (training). */
+void nn_linear_bf16_forward(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
+                            float *scratch, size_t scratch_floats);
 /* 1 when the N > 8 path rounds x to bf16 for bf16 dot products (AVX-512
  * BF16 where the CPU has it and RGSD_KERNELS is auto or avx512, or
  * RGSD_KERNELS=ref); 0 when it widens W to f32 for sgemm (avx2,
  * avx512-nobf16, or a CPU without AVX-512 BF16). */
 int nn_bf16dot_in_use(void);
-/* dy[N,out], W[out,in] bf16 -> dx[N,in] += dy W (the weight itself is frozen). */
-void nn_linear_bf16_backward_input(float *dx, const float *dy, const uint16_t *W, int N, int in, int out);
+/* dy[N,out], W[out,in] bf16 -> dx[N,in] += dy W (the weight itself is frozen). N > 8 widens W
+ * to f32 a panel at a time into scratch[scratch_floats] for sgemm; too little scratch (or NULL):
+ * a plain loop (slow, same sums up to order). */
+void nn_linear_bf16_backward_input(float *dx, const float *dy, const uint16_t *W, int N, int in, int out,
+                                   float *scratch, size_t scratch_floats);
+/* Floats of scratch the f32-activation paths (nn_linear_bf16_forward, _backward_input) use at
+ * most for a W[out,in]: per-thread panels of ~4 MiB (for the current omp_get_max_threads()). */
+size_t nn_linear_bf16_f32_scratch_floats(int in, int out);
 
 /* ---- LoRA adapter (lora.c) --------------------------------------------- */
 /* One adapted projection y = x W^T + scaling (x A^T) B^T, A[r,in], B[out,r]
@@ -152,11 +159,21 @@ typedef struct {
     int rows, cols;
 } nn_weight;
 
+/* The caller's scratch for nn_linear over a bf16 weight (no kernel allocates).
+ * f32_activations: never round x to bf16 — for a forward whose backward is f32
+ * (training: the gradient must be that of the forward computed) and for the
+ * LM head; 0 lets prefill use the bf16 dot products where they are in use. */
+typedef struct {
+    float *buf;
+    size_t floats;
+    int f32_activations;
+} nn_scratch;
+
 /* (linear.c) x[N, W.cols], bias[W.rows] or NULL -> y[N, W.rows] = x W^T + bias, in W's precision
- * (N <= 8 streams W once). widen[widen_floats] is optional scratch (NULL, 0: none): a bf16 W with
- * N > 8 and rows*cols <= widen_floats is widened into it whole for one sgemm (prefill). */
-void nn_linear(float *y, const float *x, const nn_weight *W, const float *bias, int N, float *widen,
-               size_t widen_floats);
+ * (N <= 8 streams W once). A bf16 W with N > 8 uses `scratch` (NULL: none; slow streaming then):
+ * the bf16 dot products (unless f32_activations), else W widened whole into it for one sgemm when
+ * rows*cols fit, else W widened panel by panel into it. */
+void nn_linear(float *y, const float *x, const nn_weight *W, const float *bias, int N, const nn_scratch *scratch);
 
 /* ---- embedding (embedding.c) ------------------------------------------- */
 

@@ -141,13 +141,13 @@ static void gemv_matches_ref(void **state) {
             /* nn_linear with a bias, on each path, against its ref path */
             nn_weight wf = {.f32 = W, .rows = out, .cols = in}, wb = {.bf16 = Wb, .rows = out, .cols = in};
             nn_cpu_set_path_for_tests(NN_KERNELS_REF);
-            nn_linear(want, x, &wf, bias, N, NULL, 0);
-            nn_linear(want_b, x, &wb, bias, N, NULL, 0);
+            nn_linear(want, x, &wf, bias, N, NULL);
+            nn_linear(want_b, x, &wb, bias, N, NULL);
             for (int p = 0; p < n_paths; p++) {
                 nn_cpu_set_path_for_tests(paths[p]);
-                nn_linear(got, x, &wf, bias, N, NULL, 0);
+                nn_linear(got, x, &wf, bias, N, NULL);
                 check_gemv("nn_linear f32", got, want, x, W, NULL, bias, N, in, out, &worst);
-                nn_linear(got, x, &wb, bias, N, NULL, 0);
+                nn_linear(got, x, &wb, bias, N, NULL);
                 check_gemv("nn_linear bf16", got, want_b, x, NULL, Wb, bias, N, in, out, &worst);
             }
 #endif

@@ -74,7 +74,12 @@ static void linear_bf16_matches_torch(void **state) {
         uint16_t *W = ref_bf16(&f, ref_name(c, "W"), &nW);
         size_t in = nW / out, N = nx / in;
         float *y = malloc(ny * sizeof(float));
-        nn_linear_bf16_forward(y, x, W, b, (int)N, (int)in, (int)out);
+        /* f32 activations: the panel path on the caller's scratch, and without scratch the streaming kernel */
+        size_t f32_floats = nn_linear_bf16_f32_scratch_floats((int)in, (int)out);
+        float *f32_scratch = malloc(f32_floats * sizeof(float));
+        nn_linear_bf16_forward(y, x, W, b, (int)N, (int)in, (int)out, f32_scratch, f32_floats);
+        check_ref(&f, c, "y", y, ny, FWD_ATOL, FWD_RTOL);
+        nn_linear_bf16_forward(y, x, W, b, (int)N, (int)in, (int)out, NULL, 0);
         check_ref(&f, c, "y", y, ny, FWD_ATOL, FWD_RTOL);
         /* the prefill entry: with bf16 dot products (N > 8 where in use), x
          * rounded to bf16 — against torch's own rounding of the same x */
@@ -84,11 +89,15 @@ static void linear_bf16_matches_torch(void **state) {
         check_ref(&f, c, N > NN_GEMV_MAX_ROWS && nn_bf16dot_in_use() ? "y_bf16_inputs" : "y", y, ny, FWD_ATOL,
                   FWD_RTOL);
         free(scratch);
-        float *dx = filled(nx, ACC_START);
-        nn_linear_bf16_backward_input(dx, dy, W, (int)N, (int)in, (int)out);
-        unaccumulate(dx, nx);
-        check_ref(&f, c, "dx", dx, nx, GRAD_ATOL, GRAD_RTOL);
-        free(x); free(b); free(dy); free(W); free(y); free(dx);
+        for (int with_scratch = 0; with_scratch < 2; with_scratch++) { /* panels + sgemm, or the plain loop */
+            float *dx = filled(nx, ACC_START);
+            nn_linear_bf16_backward_input(dx, dy, W, (int)N, (int)in, (int)out, with_scratch ? f32_scratch : NULL,
+                                          with_scratch ? f32_floats : 0);
+            unaccumulate(dx, nx);
+            check_ref(&f, c, "dx", dx, nx, GRAD_ATOL, GRAD_RTOL);
+            free(dx);
+        }
+        free(x); free(b); free(dy); free(W); free(y); free(f32_scratch);
     }
     ref_close(&f);
 }
