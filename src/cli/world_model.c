@@ -93,26 +93,33 @@ static int copy_file(const char *src_dir, const char *dst_dir, const char *name,
     return rc;
 }
 
-int world_model_main(int argc, char **argv) {
-    const char *out = NULL, *tok_dir = NULL, *arch = "qwen2", *dtype = "f32";
-    long hidden = 128, layers = 2, heads = 4, kv_heads = 2, intermediate = 0, context = 512, seed = 11, min_vocab = 0;
-    double scale = 1.0;
+typedef struct {
+    const char *out, *tok_dir, *arch, *dtype;
+    long hidden, layers, heads, kv_heads, intermediate, context, seed, min_vocab;
+    double scale;
+    int is_llama, bf16; /* from arch and dtype, by check_flags */
+} model_options;
+
+/* 0: parsed; 1: --help was printed; -1: a usage error (already reported). */
+static int parse_flags(model_options *o, int argc, char **argv) {
+    *o = (model_options){.arch = "qwen2", .dtype = "f32", .hidden = 128, .layers = 2, .heads = 4, .kv_heads = 2,
+                         .context = 512, .seed = 11, .scale = 1.0};
     rg_arg specs[] = {
-        {"tokenizer", RG_ARG_STRING, &tok_dir, "DIR", "folder with tokenizer.json (e.g. WORLD/tokenizer)", 1},
-        {"out", RG_ARG_STRING, &out, "DIR", "model folder to write", 1},
-        {"arch", RG_ARG_STRING, &arch, "NAME", "qwen2 | llama (default qwen2)", 0},
-        {"hidden", RG_ARG_INT, &hidden, "C", "hidden size (default 128)", 0},
-        {"layers", RG_ARG_INT, &layers, "L", "decoder layers (default 2)", 0},
-        {"heads", RG_ARG_INT, &heads, "H", "attention heads (default 4)", 0},
-        {"kv-heads", RG_ARG_INT, &kv_heads, "K", "key/value heads (default 2)", 0},
-        {"intermediate", RG_ARG_INT, &intermediate, "I", "SwiGLU width; 0 = 2 x hidden (default 0)", 0},
-        {"context", RG_ARG_INT, &context, "N", "max_position_embeddings (default 512)", 0},
-        {"seed", RG_ARG_INT, &seed, "S", "seed of the random weights (default 11)", 0},
-        {"scale", RG_ARG_FLOAT, &scale, "F", "matrix init std = F / sqrt(fan_in) (default 1)", 0},
-        {"vocab", RG_ARG_INT, &min_vocab, "V", "vocab_size at least V (padded past the tokenizer's, as Qwen's "
-                                              "151936; default: the tokenizer's)", 0},
-        {"dtype", RG_ARG_STRING, &dtype, "T", "f32 | bf16: the weights in memory and on disk (bf16: a large "
-                                              "shape needs half the memory; default f32)", 0},
+        {"tokenizer", RG_ARG_STRING, &o->tok_dir, "DIR", "folder with tokenizer.json (e.g. WORLD/tokenizer)", 1},
+        {"out", RG_ARG_STRING, &o->out, "DIR", "model folder to write", 1},
+        {"arch", RG_ARG_STRING, &o->arch, "NAME", "qwen2 | llama (default qwen2)", 0},
+        {"hidden", RG_ARG_INT, &o->hidden, "C", "hidden size (default 128)", 0},
+        {"layers", RG_ARG_INT, &o->layers, "L", "decoder layers (default 2)", 0},
+        {"heads", RG_ARG_INT, &o->heads, "H", "attention heads (default 4)", 0},
+        {"kv-heads", RG_ARG_INT, &o->kv_heads, "K", "key/value heads (default 2)", 0},
+        {"intermediate", RG_ARG_INT, &o->intermediate, "I", "SwiGLU width; 0 = 2 x hidden (default 0)", 0},
+        {"context", RG_ARG_INT, &o->context, "N", "max_position_embeddings (default 512)", 0},
+        {"seed", RG_ARG_INT, &o->seed, "S", "seed of the random weights (default 11)", 0},
+        {"scale", RG_ARG_FLOAT, &o->scale, "F", "matrix init std = F / sqrt(fan_in) (default 1)", 0},
+        {"vocab", RG_ARG_INT, &o->min_vocab, "V", "vocab_size at least V (padded past the tokenizer's, as Qwen's "
+                                                 "151936; default: the tokenizer's)", 0},
+        {"dtype", RG_ARG_STRING, &o->dtype, "T", "f32 | bf16: the weights in memory and on disk (bf16: a large "
+                                                 "shape needs half the memory; default f32)", 0},
     };
     rg_command_spec spec = {
         .name = "world model",
@@ -126,37 +133,36 @@ int world_model_main(int argc, char **argv) {
         .max_positional = 0,
     };
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
-    if (parsed == 1) return 0;
-    if (parsed != 0) return rg_cli_fail();
-    int is_llama = strcmp(arch, "llama") == 0;
-    if (!is_llama && strcmp(arch, "qwen2") != 0) {
-        rg_error("rgsd world model: --arch must be qwen2 or llama, got '%s'", arch);
-        return rg_cli_fail();
-    }
-    if (intermediate == 0) intermediate = 2 * hidden;
-    int bf16 = strcmp(dtype, "bf16") == 0;
-    if (!bf16 && strcmp(dtype, "f32") != 0) {
-        rg_error("rgsd world model: --dtype must be f32 or bf16, got '%s'", dtype);
-        return rg_cli_fail();
-    }
-    if (hidden < 8 || hidden > 8192 || layers < 1 || layers > 64 || heads < 1 || kv_heads < 1 || heads % kv_heads ||
-        hidden % heads || (hidden / heads) % 2 || intermediate < 1 || intermediate > 65536 || context < 16 ||
-        context > 1 << 20 || seed < 0 || !(scale > 0)) {
-        rg_error("rgsd world model: bad shape (hidden %ld must split into %ld heads of even size, heads a multiple of "
-                 "kv-heads %ld, layers 1..64, context >= 16, scale > 0)",
-                 hidden, heads, kv_heads);
-        return rg_cli_fail();
-    }
+    return parsed == 1 ? 1 : parsed != 0 ? -1 : 0;
+}
+
+static int check_flags(model_options *o) {
+    o->is_llama = strcmp(o->arch, "llama") == 0;
+    if (!o->is_llama && strcmp(o->arch, "qwen2") != 0)
+        return rg_error("rgsd world model: --arch must be qwen2 or llama, got '%s'", o->arch);
+    if (o->intermediate == 0) o->intermediate = 2 * o->hidden;
+    o->bf16 = strcmp(o->dtype, "bf16") == 0;
+    if (!o->bf16 && strcmp(o->dtype, "f32") != 0)
+        return rg_error("rgsd world model: --dtype must be f32 or bf16, got '%s'", o->dtype);
+    if (o->hidden < 8 || o->hidden > 8192 || o->layers < 1 || o->layers > 64 || o->heads < 1 || o->kv_heads < 1 ||
+        o->heads % o->kv_heads || o->hidden % o->heads || (o->hidden / o->heads) % 2 || o->intermediate < 1 ||
+        o->intermediate > 65536 || o->context < 16 || o->context > 1 << 20 || o->seed < 0 || !(o->scale > 0))
+        return rg_error("rgsd world model: bad shape (hidden %ld must split into %ld heads of even size, heads a "
+                        "multiple of kv-heads %ld, layers 1..64, context >= 16, scale > 0)",
+                        o->hidden, o->heads, o->kv_heads);
+    return RG_OK;
+}
+
+/* config.json of the model: the shape of o, the tokenizer's vocabulary (at least --vocab) and end ids. */
+static int config_json_for(const model_options *o, char *json, size_t size, int *vocab_out) {
     char tok_path[4096];
-    snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", tok_dir);
+    snprintf(tok_path, sizeof tok_path, "%s/tokenizer.json", o->tok_dir);
     int vocab = 0, eos[MAX_EOS], n_eos = 0;
-    if (tokenizer_vocab(tok_path, &vocab, eos, &n_eos) != RG_OK) return rg_cli_fail();
-    if (min_vocab > vocab) {
-        if (min_vocab > (1 << 22)) {
-            rg_error("rgsd world model: --vocab %ld is larger than %d", min_vocab, 1 << 22);
-            return rg_cli_fail();
-        }
-        vocab = (int)min_vocab;
+    if (tokenizer_vocab(tok_path, &vocab, eos, &n_eos) != RG_OK) return RG_ERR;
+    if (o->min_vocab > vocab) {
+        if (o->min_vocab > (1 << 22))
+            return rg_error("rgsd world model: --vocab %ld is larger than %d", o->min_vocab, 1 << 22);
+        vocab = (int)o->min_vocab;
     }
     /* One id stays a number, as before; several are a list, as in Llama 3.1's config. */
     char eos_json[64];
@@ -166,43 +172,59 @@ int world_model_main(int argc, char **argv) {
         snprintf(eos_json, sizeof eos_json, "[%d, %d]", eos[0], eos[1]);
     else
         snprintf(eos_json, sizeof eos_json, "[%d, %d, %d]", eos[0], eos[1], eos[2]);
-
-    char config_json[2048];
-    snprintf(config_json, sizeof config_json,
+    snprintf(json, size,
              "{\n  \"architectures\": [\"%s\"],\n  \"model_type\": \"%s\",\n  \"hidden_size\": %ld,\n"
              "  \"intermediate_size\": %ld,\n  \"num_hidden_layers\": %ld,\n  \"num_attention_heads\": %ld,\n"
              "  \"num_key_value_heads\": %ld,\n  \"vocab_size\": %d,\n  \"max_position_embeddings\": %ld,\n"
              "  \"rms_norm_eps\": 1e-06,\n  \"rope_theta\": 10000.0,\n  \"hidden_act\": \"silu\",\n"
              "  \"tie_word_embeddings\": true,%s\n  \"torch_dtype\": \"%s\",\n  \"eos_token_id\": %s\n}\n",
-             is_llama ? "LlamaForCausalLM" : "Qwen2ForCausalLM", is_llama ? "llama" : "qwen2", hidden, intermediate,
-             layers, heads, kv_heads, vocab, context,
-             is_llama ? "\n  \"attention_bias\": false,\n  \"mlp_bias\": false," : "", bf16 ? "bfloat16" : "float32",
-             eos_json);
-    rg_model_config cfg;
-    if (rg_config_parse(config_json, "config.json", &cfg) != RG_OK) return rg_cli_fail();
-    rg_model model;
-    if (rg_model_alloc(&model, &cfg, bf16 ? RG_WEIGHTS_BF16 : RG_WEIGHTS_F32) != RG_OK) return rg_cli_fail();
-    rg_model_init_random(&model, (uint64_t)seed, (float)scale);
+             o->is_llama ? "LlamaForCausalLM" : "Qwen2ForCausalLM", o->is_llama ? "llama" : "qwen2", o->hidden,
+             o->intermediate, o->layers, o->heads, o->kv_heads, vocab, o->context,
+             o->is_llama ? "\n  \"attention_bias\": false,\n  \"mlp_bias\": false," : "",
+             o->bf16 ? "bfloat16" : "float32", eos_json);
+    *vocab_out = vocab;
+    return RG_OK;
+}
 
-    char *stage = rg_dir_begin(out);
+/* The random model of config_json, written to o->out as one unit (staged, then renamed). */
+static int write_model(const model_options *o, const char *config_json, size_t *n_params) {
+    rg_model_config cfg;
+    if (rg_config_parse(config_json, "config.json", &cfg) != RG_OK) return RG_ERR;
+    rg_model model;
+    if (rg_model_alloc(&model, &cfg, o->bf16 ? RG_WEIGHTS_BF16 : RG_WEIGHTS_F32) != RG_OK) return RG_ERR;
+    rg_model_init_random(&model, (uint64_t)o->seed, (float)o->scale);
+
+    char *stage = rg_dir_begin(o->out);
     int rc = stage ? RG_OK : RG_ERR;
     if (rc == RG_OK) {
         char path[4096];
         snprintf(path, sizeof path, "%s/config.json", stage);
         rc = rg_write_file_atomic(path, config_json, strlen(config_json));
     }
-    if (rc == RG_OK) rc = copy_file(tok_dir, stage, "tokenizer.json", 1);
-    if (rc == RG_OK) rc = copy_file(tok_dir, stage, "tokenizer_config.json", 0);
+    if (rc == RG_OK) rc = copy_file(o->tok_dir, stage, "tokenizer.json", 1);
+    if (rc == RG_OK) rc = copy_file(o->tok_dir, stage, "tokenizer_config.json", 0);
     /* rg_hf_save copies config + tokenizer from its source folder: here the stage itself. */
-    if (rc == RG_OK) rc = rg_hf_save(&model, stage, stage, bf16 ? RG_BF16 : RG_F32);
-    size_t n_params = model.n_params + model.n_params_bf16;
+    if (rc == RG_OK) rc = rg_hf_save(&model, stage, stage, o->bf16 ? RG_BF16 : RG_F32);
+    *n_params = model.n_params + model.n_params_bf16;
     rg_model_free(&model);
     if (rc != RG_OK) {
         rg_dir_abort(stage);
-        return rg_cli_fail();
+        return RG_ERR;
     }
-    if (rg_dir_commit(stage, out) != RG_OK) return rg_cli_fail();
-    fprintf(stderr, "world model: %s %s, %ld layers, hidden %ld, vocab %d, %.2fM parameters (seed %ld)\n", out,
-            is_llama ? "LlamaForCausalLM" : "Qwen2ForCausalLM", layers, hidden, vocab, n_params / 1e6, seed);
+    return rg_dir_commit(stage, o->out);
+}
+
+int world_model_main(int argc, char **argv) {
+    model_options o;
+    int parsed = parse_flags(&o, argc, argv);
+    if (parsed == 1) return 0;
+    if (parsed != 0 || check_flags(&o) != RG_OK) return rg_cli_fail();
+    char config_json[2048];
+    int vocab = 0;
+    size_t n_params = 0;
+    if (config_json_for(&o, config_json, sizeof config_json, &vocab) != RG_OK) return rg_cli_fail();
+    if (write_model(&o, config_json, &n_params) != RG_OK) return rg_cli_fail();
+    fprintf(stderr, "world model: %s %s, %ld layers, hidden %ld, vocab %d, %.2fM parameters (seed %ld)\n", o.out,
+            o.is_llama ? "LlamaForCausalLM" : "Qwen2ForCausalLM", o.layers, o.hidden, vocab, n_params / 1e6, o.seed);
     return 0;
 }
