@@ -4,7 +4,9 @@
  * (16 accumulators), so the batched-decode case (N = 8) needs half the loads
  * per multiply-add of the AVX2 kernel and twice the width; one or two input
  * rows (N <= 2) get their own kernels instead of padding to 4. Same blocking
- * as gemv.c: 4 weight rows x K_CHUNK inputs, W read from memory once. */
+ * as gemv.c: 4 weight rows x K_CHUNK inputs, W read from memory once —
+ * except bf16 batch-1 decode, which streams W one row at a time
+ * (gemv_bf16_one_row: 1.3x the 4-row blocks, docs/kernels.md). */
 
 #include "base/isa.h"
 #include "nn/gemv.h"
@@ -159,6 +161,31 @@ static void gemv_rows(float *y, const float *x, const uint16_t *W16, const float
         }
 }
 
+/* y[o] = W[o, :] . x for o in [o0, o1), bf16 W, N = 1: one sequential
+ * stream of W per thread (the rows are contiguous), as gemv_f32_one_row in
+ * gemv.c. Four accumulators hide the FMA latency; a prefetch PF_AHEAD bytes
+ * ahead keeps the stream going across row ends. */
+#define PF_AHEAD 1024
+static void gemv_bf16_one_row(float *y, const float *x, const uint16_t *W, int in, int o0, int o1) {
+    const int in64 = in & ~63, in16 = in & ~15;
+    for (int o = o0; o < o1; o++) {
+        const uint16_t *w = W + (size_t)o * in;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        int i = 0;
+        for (; i < in64; i += 64) {
+            _mm_prefetch((const char *)(w + i) + PF_AHEAD, _MM_HINT_T0);
+            a0 = _mm512_fmadd_ps(load_bf16x16(w + i), _mm512_loadu_ps(x + i), a0);
+            a1 = _mm512_fmadd_ps(load_bf16x16(w + i + 16), _mm512_loadu_ps(x + i + 16), a1);
+            a2 = _mm512_fmadd_ps(load_bf16x16(w + i + 32), _mm512_loadu_ps(x + i + 32), a2);
+            a3 = _mm512_fmadd_ps(load_bf16x16(w + i + 48), _mm512_loadu_ps(x + i + 48), a3);
+        }
+        for (; i < in16; i += 16) a0 = _mm512_fmadd_ps(load_bf16x16(w + i), _mm512_loadu_ps(x + i), a0);
+        float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+        for (; i < in; i++) sum += nn_bf16_to_f32(w[i]) * x[i];
+        y[o] = sum;
+    }
+}
+
 static void gemv(float *y, const float *x, const uint16_t *W16, const float *W32, int N, int in, int out) {
 #pragma omp parallel
     {
@@ -166,7 +193,12 @@ static void gemv(float *y, const float *x, const uint16_t *W16, const float *W32
         int blocks = (out + ROW_BLOCK - 1) / ROW_BLOCK;
         int o0 = (int)((long)blocks * tid / nth) * ROW_BLOCK, o1 = (int)((long)blocks * (tid + 1) / nth) * ROW_BLOCK;
         if (o1 > out) o1 = out;
-        if (o0 < o1) gemv_rows(y, x, W16, W32, N, in, out, o0, o1);
+        if (o0 >= o1) {
+        } else if (W16 && N == 1) {
+            gemv_bf16_one_row(y, x, W16, in, o0, o1);
+        } else {
+            gemv_rows(y, x, W16, W32, N, in, out, o0, o1);
+        }
     }
 }
 
