@@ -3,9 +3,11 @@
  * Packed batches: rg_train_forward takes B sequences back to back, ids[N]
  * with offsets seq_start[B+1] (N = seq_start[B]); RoPE positions restart at
  * 0 in each segment and attention stays inside a segment, while every
- * matmul, norm and SwiGLU runs over all N rows at once. It keeps every
- * activation the backward needs (rg_train_acts says what, per layer, in one
- * allocation); rg_train_head runs the LM head over the LOSS ROWS ONLY (row
+ * matmul, norm and SwiGLU runs over all N rows at once. Each layer is
+ * rg_block_forward (model/block.h, the decoder block inference runs too)
+ * writing into that layer's rg_layer_acts, so it keeps every activation the
+ * backward needs (rg_train_acts says what, per layer, in one allocation);
+ * rg_train_head runs the LM head over the LOSS ROWS ONLY (row
  * indices into the N packed rows), in chunks of `head_chunk` rows, handing
  * each chunk's logits [n, V] to a pluggable loss head (cross-entropy for SFT,
  * JSD for RGSD, clipped surrogate for GRPO) that overwrites them with
