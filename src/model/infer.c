@@ -19,8 +19,6 @@ int rg_infer_init(rg_infer_state *s, const rg_model *model, int max_batch, int m
     s->max_seq = max_seq;
     s->max_tokens = max_tokens;
     s->kv_dim = c->n_kv_heads * c->head_dim;
-    s->n_heads = c->n_heads;
-    s->head_dim = c->head_dim;
     const size_t C = (size_t)c->hidden_size, I = (size_t)c->intermediate_size, M = (size_t)max_tokens;
     const size_t q_dim = (size_t)c->n_heads * c->head_dim;
     const size_t cache = (size_t)c->n_layers * max_batch * max_seq * s->kv_dim;
@@ -92,6 +90,7 @@ static float *cache_at(const rg_infer_state *s, float *cache, int layer, int slo
 
 typedef struct {
     rg_infer_state *s;
+    const rg_model_config *cfg;
     int n_seqs;
     const int *slots, *n_new;
 } cached_attention;
@@ -100,7 +99,7 @@ typedef struct {
 static void attend_cached(void *ctx, int l, const rg_layer_acts *A) {
     const cached_attention *a = ctx;
     rg_infer_state *s = a->s;
-    const int nh = s->n_heads, nkv = s->kv_dim / s->head_dim, hd = s->head_dim;
+    const int nh = a->cfg->n_heads, nkv = a->cfg->n_kv_heads, hd = a->cfg->head_dim;
     const int q_dim = nh * hd, kv_dim = s->kv_dim;
     for (int i = 0, r = 0; i < a->n_seqs; r += a->n_new[i], i++) {
         const int P = s->cache_len[a->slots[i]], T = a->n_new[i];
@@ -159,7 +158,7 @@ int rg_infer_step(rg_infer_state *s, const rg_model *model, int n_seqs, const in
     nn_rope_tables(s->cos_table, s->sin_table, s->positions, model->rope_inv_freq, rows, hd);
 
     const nn_scratch scratch = {s->widen, s->widen_floats, 0}; /* prefill may use bf16 dot products */
-    cached_attention attention = {s, n_seqs, slots, n_new};
+    cached_attention attention = {s, c, n_seqs, slots, n_new};
     const rg_block_env env = {model, s->lora, &scratch, s->cos_table, s->sin_table, attend_cached, &attention};
     const rg_layer_acts A = scratch_acts(s);
     for (int l = 0; l < c->n_layers; l++) rg_block_forward(&env, l, &A, s->x, rows); /* x[rows, C] in place */

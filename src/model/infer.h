@@ -32,7 +32,6 @@ typedef struct {
     int max_seq;    /* cache rows per slot: the context limit here (<= max_position_embeddings) */
     int max_tokens; /* rows one step may process (longer prompts are fed in chunks) */
     int kv_dim;     /* n_kv_heads * head_dim */
-    int n_heads, head_dim; /* the model's, for the attention step */
     float *k_cache; /* [n_layers, max_batch, max_seq, kv_dim] keys after RoPE */
     float *v_cache; /* [n_layers, max_batch, max_seq, kv_dim] */
     int *cache_len; /* [max_batch] tokens held per slot */
