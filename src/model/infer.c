@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "model/block.h"
 #include "nn/nn.h"
 
 int rg_infer_init(rg_infer_state *s, const rg_model *model, int max_batch, int max_seq, int max_tokens) {
@@ -87,18 +88,44 @@ static float *cache_at(const rg_infer_state *s, float *cache, int layer, int slo
     return cache + (((size_t)layer * s->max_batch + slot) * s->max_seq) * s->kv_dim;
 }
 
-/* y = x W^T + b through the adapter when one is set (rg_lora_project, as training). */
-static void project(rg_infer_state *s, float *y, const float *x, const rg_matrix *W, const float *bias, int layer,
-                    rg_lora_module m, int rows) {
-    const nn_scratch scratch = {s->widen, s->widen_floats, 0}; /* prefill may use bf16 dot products */
-    rg_lora_project(y, x, W, bias, s->lora, s->lora_xa, layer, m, rows, &scratch);
+typedef struct {
+    rg_infer_state *s;
+    const rg_model_config *cfg;
+    int n_seqs;
+    const int *slots, *n_new;
+} cached_attention;
+
+/* Per sequence: append its keys/values to its cache, attend over the whole prefix (ctx: cached_attention). */
+static void attend_cached(void *ctx, int l, const rg_layer_acts *A) {
+    const cached_attention *a = ctx;
+    rg_infer_state *s = a->s;
+    const int nh = a->cfg->n_heads, nkv = a->cfg->n_kv_heads, hd = a->cfg->head_dim;
+    const int q_dim = nh * hd, kv_dim = s->kv_dim;
+    for (int i = 0, r = 0; i < a->n_seqs; r += a->n_new[i], i++) {
+        const int P = s->cache_len[a->slots[i]], T = a->n_new[i];
+        float *k_cache = cache_at(s, s->k_cache, l, a->slots[i]);
+        float *v_cache = cache_at(s, s->v_cache, l, a->slots[i]);
+        memcpy(k_cache + (size_t)P * kv_dim, A->k + (size_t)r * kv_dim, sizeof(float) * T * kv_dim);
+        memcpy(v_cache + (size_t)P * kv_dim, A->v + (size_t)r * kv_dim, sizeof(float) * T * kv_dim);
+        nn_attention_forward_cached(A->att + (size_t)r * q_dim, s->attn_scratch, A->q + (size_t)r * q_dim,
+                                    k_cache, v_cache, T, P, nh, nkv, hd);
+    }
+}
+
+/* The state's scratch as one layer's tensors: nothing kept for backward (no
+ * rstd, no lse), q/k normed in place, SwiGLU in place in gate, the residual
+ * stream x updated in place (x_mid lives in proj). */
+static rg_layer_acts scratch_acts(rg_infer_state *s) {
+    rg_layer_acts A = {.x_in = s->x, .h_attn = s->h, .q = s->q, .k = s->k, .v = s->v, .att = s->att,
+                       .x_mid = s->proj, .h_mlp = s->h, .gate = s->gate, .up = s->up, .act = s->gate};
+    for (int m = 0; m < RG_LORA_N_MODULES; m++) A.lora_xa[m] = s->lora_xa;
+    return A;
 }
 
 int rg_infer_step(rg_infer_state *s, const rg_model *model, int n_seqs, const int *slots,
                   const int32_t *const *tokens, const int *n_new, float *logits, int all_logits) {
     const rg_model_config *c = &model->cfg;
-    const int C = c->hidden_size, hd = c->head_dim, nh = c->n_heads, nkv = c->n_kv_heads;
-    const int q_dim = nh * hd, kv_dim = s->kv_dim, I = c->intermediate_size;
+    const int C = c->hidden_size, hd = c->head_dim;
 
     /* Validate everything before touching the caches. */
     int rows = 0;
@@ -130,37 +157,11 @@ int rg_infer_step(rg_infer_state *s, const rg_model *model, int n_seqs, const in
     rg_model_embed(model, s->x, ids, rows);
     nn_rope_tables(s->cos_table, s->sin_table, s->positions, model->rope_inv_freq, rows, hd);
 
-    for (int l = 0; l < c->n_layers; l++) {
-        const rg_layer_weights *L = &model->layers[l];
-        nn_rmsnorm_forward(s->h, NULL, s->x, L->input_norm, c->rms_norm_eps, rows, C);
-        project(s, s->q, s->h, &L->wq, L->bq, l, RG_LORA_Q, rows);
-        project(s, s->k, s->h, &L->wk, L->bk, l, RG_LORA_K, rows);
-        project(s, s->v, s->h, &L->wv, L->bv, l, RG_LORA_V, rows);
-        if (c->qk_norm) {
-            nn_rmsnorm_forward(s->q, NULL, s->q, L->q_norm, c->rms_norm_eps, rows * nh, hd);
-            nn_rmsnorm_forward(s->k, NULL, s->k, L->k_norm, c->rms_norm_eps, rows * nkv, hd);
-        }
-        nn_rope_forward(s->q, s->cos_table, s->sin_table, rows, nh, hd);
-        nn_rope_forward(s->k, s->cos_table, s->sin_table, rows, nkv, hd);
-        /* Per sequence: append its keys/values to its cache, attend over the whole prefix. */
-        for (int i = 0, r = 0; i < n_seqs; r += n_new[i], i++) {
-            const int P = s->cache_len[slots[i]], T = n_new[i];
-            float *k_cache = cache_at(s, s->k_cache, l, slots[i]);
-            float *v_cache = cache_at(s, s->v_cache, l, slots[i]);
-            memcpy(k_cache + (size_t)P * kv_dim, s->k + (size_t)r * kv_dim, sizeof(float) * T * kv_dim);
-            memcpy(v_cache + (size_t)P * kv_dim, s->v + (size_t)r * kv_dim, sizeof(float) * T * kv_dim);
-            nn_attention_forward_cached(s->att + (size_t)r * q_dim, s->attn_scratch, s->q + (size_t)r * q_dim,
-                                        k_cache, v_cache, T, P, nh, nkv, hd);
-        }
-        project(s, s->proj, s->att, &L->wo, NULL, l, RG_LORA_O, rows);
-        nn_add_inplace(s->x, s->proj, (size_t)rows * C);
-        nn_rmsnorm_forward(s->h, NULL, s->x, L->post_norm, c->rms_norm_eps, rows, C);
-        project(s, s->gate, s->h, &L->w_gate, NULL, l, RG_LORA_GATE, rows);
-        project(s, s->up, s->h, &L->w_up, NULL, l, RG_LORA_UP, rows);
-        nn_swiglu_forward(s->gate, s->gate, s->up, (size_t)rows * I);
-        project(s, s->proj, s->gate, &L->w_down, NULL, l, RG_LORA_DOWN, rows);
-        nn_add_inplace(s->x, s->proj, (size_t)rows * C);
-    }
+    const nn_scratch scratch = {s->widen, s->widen_floats, 0}; /* prefill may use bf16 dot products */
+    cached_attention attention = {s, c, n_seqs, slots, n_new};
+    const rg_block_env env = {model, s->lora, &scratch, s->cos_table, s->sin_table, attend_cached, &attention};
+    const rg_layer_acts A = scratch_acts(s);
+    for (int l = 0; l < c->n_layers; l++) rg_block_forward(&env, l, &A, s->x, rows); /* x[rows, C] in place */
     for (int i = 0; i < n_seqs; i++) s->cache_len[slots[i]] += n_new[i];
 
     /* Final norm and LM head only for the rows whose logits are wanted. */

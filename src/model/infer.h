@@ -9,10 +9,12 @@
  * a step with many new tokens for one slot; decode is a step with one token
  * for each of B slots.
  *
- * With LoRA adapters set (rg_infer_set_lora), every projection adds the
- * adapter's share through rg_lora_project, the same code as the training
- * forward: rollouts sample from base + adapter directly, with no merged copy
- * of the weights (a bf16 base stays bf16).
+ * Each layer is rg_block_forward (model/block.h), the decoder block the
+ * training forward runs too, here over the state's scratch (x updated in
+ * place) with a KV-cache attention step. With LoRA adapters set
+ * (rg_infer_set_lora), every projection in it adds the adapter's share
+ * through rg_lora_project: rollouts sample from base + adapter directly,
+ * with no merged copy of the weights (a bf16 base stays bf16).
  *
  * Sizing: the cache holds max_batch * max_seq rows per layer, so a trainer
  * sizes it once per run to its longest prompt + max_new (rg_generate sizes
@@ -33,8 +35,8 @@ typedef struct {
     float *k_cache; /* [n_layers, max_batch, max_seq, kv_dim] keys after RoPE */
     float *v_cache; /* [n_layers, max_batch, max_seq, kv_dim] */
     int *cache_len; /* [max_batch] tokens held per slot */
-    /* Scratch for one step of up to max_tokens rows. */
-    float *x, *h, *proj;  /* [max_tokens, C] */
+    /* Scratch for one step of up to max_tokens rows (the block's tensors, see scratch_acts in infer.c). */
+    float *x, *h, *proj;  /* [max_tokens, C] residual stream, normed input, x_mid */
     float *q, *att;       /* [max_tokens, n_heads*hd] */
     float *k, *v;         /* [max_tokens, kv_dim] */
     float *gate, *up;     /* [max_tokens, I] */

@@ -70,8 +70,8 @@ void rg_lora_forward(float *y, float *xa, const rg_lora *lora, const rg_lora_slo
 /* y[N, W.rows] = x W^T + bias, plus scaling * (x A^T) B^T when the adapters
  * are on (lora non-NULL, enabled) and adapt module m of `layer`; then
  * xa[N, r] receives x A^T (kept for backward). scratch: nn_linear's (NULL:
- * none). The one projection of training (train_forward.c)
- * and of decoding (infer.c), so a rollout samples from exactly the policy
+ * none). The one projection of the decoder block (block.c)
+ * that training and decoding share, so a rollout samples from exactly the policy
  * that is trained, without a merged copy of the weights. */
 void rg_lora_project(float *y, const float *x, const rg_matrix *W, const float *bias, const rg_lora *lora, float *xa,
                      int layer, rg_lora_module m, int N, const nn_scratch *scratch);

@@ -3,9 +3,11 @@
  * Packed batches: rg_train_forward takes B sequences back to back, ids[N]
  * with offsets seq_start[B+1] (N = seq_start[B]); RoPE positions restart at
  * 0 in each segment and attention stays inside a segment, while every
- * matmul, norm and SwiGLU runs over all N rows at once. It keeps every
- * activation the backward needs (rg_train_acts says what, per layer, in one
- * allocation); rg_train_head runs the LM head over the LOSS ROWS ONLY (row
+ * matmul, norm and SwiGLU runs over all N rows at once. Each layer is
+ * rg_block_forward (model/block.h, the decoder block inference runs too)
+ * writing into that layer's rg_layer_acts, so it keeps every activation the
+ * backward needs (rg_train_acts says what, per layer, in one allocation);
+ * rg_train_head runs the LM head over the LOSS ROWS ONLY (row
  * indices into the N packed rows), in chunks of `head_chunk` rows, handing
  * each chunk's logits [n, V] to a pluggable loss head (cross-entropy for SFT,
  * JSD for RGSD, clipped surrogate for GRPO) that overwrites them with
@@ -36,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/block.h"
 #include "model/lora.h"
 #include "model/model.h"
 
@@ -45,25 +48,8 @@
  * overwrites logits with d(loss)/d(logits), already scaled. */
 typedef int (*rg_loss_head_fn)(void *ctx, const int32_t *positions, int n, float *logits, int V);
 
-/* What one layer keeps for backward (pointers into rg_train_acts.mem). */
-typedef struct {
-    float *x_in;        /* [N, C] the residual stream entering the layer */
-    float *h_attn;      /* [N, C] input_layernorm(x_in) */
-    float *rstd_attn;   /* [N] */
-    float *q_raw;       /* [N, q_dim] q before the per-head norm (q/k norm only) */
-    float *k_raw;       /* [N, kv_dim] (q/k norm only) */
-    float *rstd_q;      /* [N * n_heads] (q/k norm only) */
-    float *rstd_k;      /* [N * n_kv_heads] (q/k norm only) */
-    float *q, *k, *v;   /* after norm and RoPE: what attention saw */
-    float *lse;         /* [N, n_heads] attention log-sum-exp (backward recomputes the probabilities) */
-    float *att;         /* [N, q_dim] attention output (input of o_proj) */
-    float *x_mid;       /* [N, C] residual after the attention block */
-    float *h_mlp;       /* [N, C] post_attention_layernorm(x_mid) */
-    float *rstd_mlp;    /* [N] */
-    float *gate, *up;   /* [N, I] before SwiGLU */
-    float *act;         /* [N, I] silu(gate) * up (input of down_proj) */
-    float *lora_xa[RG_LORA_N_MODULES]; /* [N, rank] x A^T per adapted projection */
-} rg_layer_acts;
+/* What one layer keeps for backward: rg_layer_acts (model/block.h), the
+ * tensors of the decoder block that rg_train_forward runs for each layer. */
 
 typedef struct {
     int max_tokens, head_chunk, lora_rank;

@@ -1,5 +1,6 @@
 /* train_forward.c — the activation buffers, the packed training forward
- * pass (the inference forward that keeps what backward needs) and the
+ * pass (block.c's decoder layer over every layer, keeping what backward
+ * needs in each layer's rg_layer_acts) and the
  * chunked LM head with its pluggable loss head. See train.h. */
 #include <omp.h>
 #include <stdlib.h>
@@ -129,12 +130,6 @@ void rg_train_acts_free(rg_train_acts *acts) {
     memset(acts, 0, sizeof *acts);
 }
 
-/* y = x W^T + b (+ the adapter's share when adapters are on). */
-static void project(const rg_train_acts *acts, float *y, const float *x, const rg_matrix *W, const float *bias,
-                    const rg_lora *lora, float *lora_xa, int layer, rg_lora_module m, int T) {
-    rg_lora_project(y, x, W, bias, lora, lora_xa, layer, m, T, &acts->linear);
-}
-
 /* Checks the packed batch and keeps its offsets and per-row RoPE positions in acts. */
 static int set_batch(const rg_model_config *c, rg_train_acts *acts, const int32_t *ids, const int32_t *seq_start,
                      int B) {
@@ -160,10 +155,25 @@ static int set_batch(const rg_model_config *c, rg_train_acts *acts, const int32_
     return RG_OK;
 }
 
+typedef struct {
+    const rg_model_config *cfg;
+    const rg_train_acts *acts;
+} packed_attention;
+
+/* Attention inside each packed segment, keeping lse for backward (ctx: packed_attention). */
+static void attend_packed(void *ctx, int layer, const rg_layer_acts *A) {
+    (void)layer;
+    const packed_attention *p = ctx;
+    const rg_model_config *c = p->cfg;
+    const rg_train_acts *acts = p->acts;
+    nn_attention_packed_forward(A->att, A->lse, A->q, A->k, A->v, acts->seq_start, acts->B, c->n_heads,
+                                c->n_kv_heads, c->head_dim, acts->attn_scratch, acts->attn_slots);
+}
+
 int rg_train_forward(const rg_model *model, const rg_lora *lora, rg_train_acts *acts, const int32_t *ids,
                      const int32_t *seq_start, int B) {
     const rg_model_config *c = &model->cfg;
-    const int C = c->hidden_size, hd = c->head_dim, nh = c->n_heads, nkv = c->n_kv_heads;
+    const int C = c->hidden_size, hd = c->head_dim;
     if (lora && lora->enabled && lora->rank != acts->lora_rank)
         return rg_error("training forward: buffers were sized for LoRA rank %d, adapter has rank %d",
                         acts->lora_rank, lora->rank);
@@ -171,37 +181,14 @@ int rg_train_forward(const rg_model *model, const rg_lora *lora, rg_train_acts *
     const int T = acts->N; /* every row-wise op below runs over all N packed rows */
     nn_rope_tables(acts->cos_table, acts->sin_table, acts->rope_pos, model->rope_inv_freq, T, hd);
 
-    float *x = acts->layers[0].x_in;
-    rg_model_embed(model, x, ids, T);
-    const size_t n_x = (size_t)T * C, n_ff = (size_t)T * c->intermediate_size;
-    for (int l = 0; l < c->n_layers; l++) {
-        const rg_layer_weights *W = &model->layers[l];
-        rg_layer_acts *A = &acts->layers[l];
-        float *x_out = l + 1 < c->n_layers ? acts->layers[l + 1].x_in : acts->x_final;
-        /* attention block */
-        nn_rmsnorm_forward(A->h_attn, A->rstd_attn, A->x_in, W->input_norm, c->rms_norm_eps, T, C);
-        float *q_dst = c->qk_norm ? A->q_raw : A->q, *k_dst = c->qk_norm ? A->k_raw : A->k;
-        project(acts, q_dst, A->h_attn, &W->wq, W->bq, lora, A->lora_xa[RG_LORA_Q], l, RG_LORA_Q, T);
-        project(acts, k_dst, A->h_attn, &W->wk, W->bk, lora, A->lora_xa[RG_LORA_K], l, RG_LORA_K, T);
-        project(acts, A->v, A->h_attn, &W->wv, W->bv, lora, A->lora_xa[RG_LORA_V], l, RG_LORA_V, T);
-        if (c->qk_norm) { /* Qwen3: RMSNorm over each head's vector, before RoPE */
-            nn_rmsnorm_forward(A->q, A->rstd_q, A->q_raw, W->q_norm, c->rms_norm_eps, T * nh, hd);
-            nn_rmsnorm_forward(A->k, A->rstd_k, A->k_raw, W->k_norm, c->rms_norm_eps, T * nkv, hd);
-        }
-        nn_rope_forward(A->q, acts->cos_table, acts->sin_table, T, nh, hd);
-        nn_rope_forward(A->k, acts->cos_table, acts->sin_table, T, nkv, hd);
-        nn_attention_packed_forward(A->att, A->lse, A->q, A->k, A->v, acts->seq_start, B, nh, nkv, hd,
-                                    acts->attn_scratch, acts->attn_slots);
-        project(acts, A->x_mid, A->att, &W->wo, NULL, lora, A->lora_xa[RG_LORA_O], l, RG_LORA_O, T);
-        nn_add_inplace(A->x_mid, A->x_in, n_x);
-        /* MLP block */
-        nn_rmsnorm_forward(A->h_mlp, A->rstd_mlp, A->x_mid, W->post_norm, c->rms_norm_eps, T, C);
-        project(acts, A->gate, A->h_mlp, &W->w_gate, NULL, lora, A->lora_xa[RG_LORA_GATE], l, RG_LORA_GATE, T);
-        project(acts, A->up, A->h_mlp, &W->w_up, NULL, lora, A->lora_xa[RG_LORA_UP], l, RG_LORA_UP, T);
-        nn_swiglu_forward(A->act, A->gate, A->up, n_ff);
-        project(acts, x_out, A->act, &W->w_down, NULL, lora, A->lora_xa[RG_LORA_DOWN], l, RG_LORA_DOWN, T);
-        nn_add_inplace(x_out, A->x_mid, n_x);
-    }
+    /* layer l reads layers[l].x_in and writes the next layer's x_in (x_final after the last) */
+    rg_model_embed(model, acts->layers[0].x_in, ids, T);
+    packed_attention attention = {c, acts};
+    const rg_block_env env = {model, lora, &acts->linear, acts->cos_table, acts->sin_table, attend_packed,
+                              &attention};
+    for (int l = 0; l < c->n_layers; l++)
+        rg_block_forward(&env, l, &acts->layers[l], l + 1 < c->n_layers ? acts->layers[l + 1].x_in : acts->x_final,
+                         T);
     nn_rmsnorm_forward(acts->h_final, acts->rstd_final, acts->x_final, model->final_norm, c->rms_norm_eps, T, C);
     return RG_OK;
 }
