@@ -29,7 +29,7 @@ MULTIARCH := $(TARGET_CPU)-linux-gnu
 # Debian's name for the CPU (NAME:arm64 packages) when cross-compiling.
 DEB_ARCH_aarch64 := arm64
 # x86-64: AVX2 + FMA in the release build, AVX-512 chosen at run time
-# (src/base/isa.h). aarch64: the plain-C kernels only (docs/kernels.md), for
+# (src/nn/isa.h). aarch64: the plain-C kernels only (docs/kernels.md), for
 # any ARMv8-A CPU. Another CPU gets plain -O2.
 OPT_x86_64 := -O2 -march=x86-64-v3 -mtune=generic
 OPT_aarch64 := -O2 -march=armv8-a -mtune=generic
@@ -189,7 +189,7 @@ test-e2e: $(B)/rgsd
 # Debian's aarch64-linux-gnu-gcc, run under qemu-user (`make deps-arm64`
 # installs both and the arm64 -dev packages). The reference outputs are the
 # x86 ones in build/ref (data files). Only the plain-C kernels exist there
-# (src/base/isa.h, docs/kernels.md). The whole unit suite, same tolerances:
+# (src/nn/isa.h, docs/kernels.md). The whole unit suite, same tolerances:
 # 167 s of CPU under qemu (wall on a 2-vCPU VM: 3.5 min at load 4-9, 7.5 at
 # load 10; test_sample the longest), so a few minutes on 2 quiet cores;
 # ARM64_TESTS="test_nn_dense test_model" runs a subset.

@@ -12,7 +12,7 @@
 #include <omp.h>
 #endif
 
-#include "base/isa.h"
+#include "nn/isa.h"
 #include "base/rng.h"
 #include "base/timer.h"
 #include "nn/bf16dot.h"

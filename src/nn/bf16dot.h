@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/isa.h"
+#include "nn/isa.h"
 
 /* Register blocking of the AVX-512 kernel, which also shapes the scratch:
  * NN_BF16DOT_MR rows of x meet NN_BF16DOT_NR * 16 rows of W per micro-tile. */

@@ -12,7 +12,7 @@
 
 #include <cblas.h>
 
-#include "base/isa.h"
+#include "nn/isa.h"
 #include "base/log.h"
 #include "nn/nn.h"
 

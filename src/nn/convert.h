@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/isa.h"
+#include "nn/isa.h"
 
 // in[n] -> out[n], each over the whole range (scalar tail included)
 void nn_bf16_to_f32_ref(float *out, const uint16_t *in, size_t n);

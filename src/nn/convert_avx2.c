@@ -3,7 +3,7 @@
  * conversions, so each function covers any n. */
 #include "nn/convert.h"
 
-#include "base/isa.h"
+#include "nn/isa.h"
 #include "nn/nn.h"
 
 #if RG_HAVE_X86_SIMD

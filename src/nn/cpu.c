@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "base/isa.h"
+#include "nn/isa.h"
 #include "base/log.h"
 #include "nn/nn.h"
 
@@ -60,7 +60,7 @@ nn_kernel_path nn_cpu_best(void) {
     return NN_KERNELS_REF;
 }
 #else
-/* Other CPUs (arm64): only the plain-C kernels are built (base/isa.h). */
+/* Other CPUs (arm64): only the plain-C kernels are built (nn/isa.h). */
 int nn_cpu_has_avx512(void) { return 0; }
 int nn_cpu_has_f16c(void) { return 0; }
 int nn_cpu_has_avx512bf16(void) { return 0; }

@@ -7,7 +7,7 @@
  * checks hold on CPUs that would pick another one. "ref" is plain C: the
  * specification the SIMD kernels are tested against, and what a CPU without
  * AVX2/FMA runs — and every CPU other than x86-64 (arm64), where the SIMD
- * kernels are not compiled at all (base/isa.h, RG_HAVE_X86_SIMD). */
+ * kernels are not compiled at all (nn/isa.h, RG_HAVE_X86_SIMD). */
 #ifndef RG_NN_CPU_H
 #define RG_NN_CPU_H
 

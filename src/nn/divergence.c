@@ -31,12 +31,12 @@
 #endif
 
 #include "base/error.h"
-#include "base/isa.h"
+#include "nn/isa.h"
 #include "nn/cpu.h"
 #include "nn/nn.h"
 #include "nn/vecmath.h"
 
-#if RG_HAVE_X86_SIMD /* x86-64 only (base/isa.h): elsewhere the scalar code does every entry */
+#if RG_HAVE_X86_SIMD /* x86-64 only (nn/isa.h): elsewhere the scalar code does every entry */
 #include <immintrin.h>
 
 /* AVX2 + FMA only around the 8-wide loops (the release build is x86-64-v3

@@ -6,7 +6,7 @@
  * and no other multiply-add may be fused (the affine step must not be). */
 #include "nn/expf_exact.h"
 
-#include "base/isa.h"
+#include "nn/isa.h"
 #if RG_HAVE_X86_SIMD
 #include <immintrin.h>
 #endif
@@ -132,7 +132,7 @@ static atomic_int state;
 
 int rg_expf_exact_vectorised(void) {
 #if !RG_HAVE_X86_SIMD
-    return 0; /* no vector version on this CPU: the scalar expf (base/isa.h) */
+    return 0; /* no vector version on this CPU: the scalar expf (nn/isa.h) */
 #else
     int s = atomic_load_explicit(&state, memory_order_relaxed);
     if (s == 0) {

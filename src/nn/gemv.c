@@ -13,7 +13,7 @@
 #include "nn/gemv.h"
 #include "nn/cpu.h"
 
-#include "base/isa.h"
+#include "nn/isa.h"
 #if RG_HAVE_X86_SIMD
 #include <immintrin.h>
 #endif
@@ -273,7 +273,7 @@ RG_ISA_END
 
 /* nn_cpu_path (cpu.c): the CPU's best, or what RGSD_KERNELS forces. Outside
  * the AVX2 region: a CPU without AVX2 must be able to run the switch itself.
- * Off x86-64 only the ref call is compiled (base/isa.h). */
+ * Off x86-64 only the ref call is compiled (nn/isa.h). */
 
 void nn_gemv_bf16(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
 #if RG_HAVE_X86_SIMD

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "base/isa.h"
+#include "nn/isa.h"
 
 #define NN_GEMV_MAX_ROWS 8
 
@@ -18,7 +18,7 @@ void nn_gemv_f32(float *y, const float *x, const float *W, int N, int in, int ou
 /* The implementations behind them (tests compare each SIMD one with ref): */
 void nn_gemv_bf16_ref(float *y, const float *x, const uint16_t *W, int N, int in, int out);
 void nn_gemv_f32_ref(float *y, const float *x, const float *W, int N, int in, int out);
-#if RG_HAVE_X86_SIMD /* x86-64 only (base/isa.h) */
+#if RG_HAVE_X86_SIMD /* x86-64 only (nn/isa.h) */
 void nn_gemv_bf16_avx2(float *y, const float *x, const uint16_t *W, int N, int in, int out);
 void nn_gemv_f32_avx2(float *y, const float *x, const float *W, int N, int in, int out);
 void nn_gemv_bf16_avx512(float *y, const float *x, const uint16_t *W, int N, int in, int out);

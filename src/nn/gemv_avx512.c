@@ -9,11 +9,11 @@
  * (gemv_bf16_one_row, one_row_xn: 1.3-1.6x the 4-row blocks, docs/kernels.md);
  * bf16 at 5..8 rows widens each 4-row block once, prefetching the next. */
 
-#include "base/isa.h"
+#include "nn/isa.h"
 #include "nn/gemv.h"
 #include "nn/nn.h"
 
-#if RG_HAVE_X86_SIMD /* the whole file: x86-64 only (base/isa.h) */
+#if RG_HAVE_X86_SIMD /* the whole file: x86-64 only (nn/isa.h) */
 #include <immintrin.h>
 #include <omp.h>
 

@@ -20,11 +20,11 @@
 #include <omp.h>
 #include <string.h>
 
-#include "base/isa.h"
+#include "nn/isa.h"
 #include "nn/bf16dot.h"
 #include "nn/nn.h"
 
-#if RG_HAVE_X86_SIMD /* the whole file: x86-64 only (base/isa.h) */
+#if RG_HAVE_X86_SIMD /* the whole file: x86-64 only (nn/isa.h) */
 #include <immintrin.h>
 
 RG_ISA_BEGIN("avx512f,avx512bw,avx512bf16")

@@ -13,10 +13,10 @@
 
 #include <math.h>
 
-#include "base/isa.h"
+#include "nn/isa.h"
 #include "nn/cpu.h"
 
-#if RG_HAVE_X86_SIMD /* x86-64 only (base/isa.h): elsewhere the scalar loops do every row */
+#if RG_HAVE_X86_SIMD /* x86-64 only (nn/isa.h): elsewhere the scalar loops do every row */
 #include <immintrin.h>
 #endif
 

@@ -4,7 +4,7 @@
 
 #include "nn/vecmath.h"
 
-#include "base/isa.h"
+#include "nn/isa.h"
 #if RG_HAVE_X86_SIMD
 #include <immintrin.h>
 #endif
@@ -111,7 +111,7 @@ RG_ISA_END
 #endif /* RG_HAVE_X86_SIMD */
 
 /* ---- dispatch (outside the AVX2 region: it must run on any CPU) ---------- */
-/* Off x86-64 only the ref calls are compiled (base/isa.h). */
+/* Off x86-64 only the ref calls are compiled (nn/isa.h). */
 
 float nn_row_max(const float *x, int n) {
 #if RG_HAVE_X86_SIMD

@@ -6,7 +6,7 @@
 #ifndef RG_NN_VECMATH_H
 #define RG_NN_VECMATH_H
 
-#include "base/isa.h"
+#include "nn/isa.h"
 
 // x[n] -> max (-inf when n == 0)
 float nn_row_max(const float *x, int n);
@@ -20,7 +20,7 @@ void nn_row_softmax(float *row, int valid);
 // d[n], p[n] -> d = p * (d - sum(p * d)) in place: softmax backward of one row
 void nn_row_softmax_backward(float *d, const float *p, int n);
 
-/* The implementations behind them (tests compare the two); AVX2 on x86-64 only (base/isa.h). */
+/* The implementations behind them (tests compare the two); AVX2 on x86-64 only (nn/isa.h). */
 #if RG_HAVE_X86_SIMD
 float nn_row_max_avx2(const float *x, int n);
 double nn_row_logsumexp_avx2(const float *x, int n);

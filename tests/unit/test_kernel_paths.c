@@ -117,7 +117,7 @@ static void gemv_matches_ref(void **state) {
             assert_memory_equal(got, want, (size_t)N * out * sizeof(float));
             nn_gemv_bf16(got, x, Wb, N, in, out);
             assert_memory_equal(got, want_b, (size_t)N * out * sizeof(float));
-#if RG_HAVE_X86_SIMD /* the SIMD kernels exist on x86-64 only (base/isa.h) */
+#if RG_HAVE_X86_SIMD /* the SIMD kernels exist on x86-64 only (nn/isa.h) */
             for (int p = 0; p < n_paths; p++) {
                 int wide = paths[p] == NN_KERNELS_AVX512;
                 (wide ? nn_gemv_f32_avx512 : nn_gemv_f32_avx2)(got, x, W, N, in, out);
@@ -152,7 +152,7 @@ static void vecmath_matches_ref(void **state) {
         fprintf(stderr, "note: no AVX2/FMA here: nothing to compare with ref\n");
         return;
     }
-#if RG_HAVE_X86_SIMD /* the AVX2 kernels exist on x86-64 only (base/isa.h) */
+#if RG_HAVE_X86_SIMD /* the AVX2 kernels exist on x86-64 only (nn/isa.h) */
     static const int lens[] = {1, 7, 8, 9, 100, 1023, 1024, 1025, 5000, 151936};
     static const float scales[] = {0.1f, 3.0f, 30.0f};
     double worst_lse = 0.0;

@@ -4,7 +4,7 @@
  * N = 37 (the sgemm path) against a plain double loop, atol 1e-5 + rtol 1e-5. */
 #include <math.h>
 
-#include "base/isa.h"
+#include "nn/isa.h"
 #include "base/rng.h"
 #include "nn/nn.h"
 #include "test_util.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "base/isa.h"
+#include "nn/isa.h"
 #include "nn/cpu.h"
 #include "nn/nn.h"
 
@@ -78,7 +78,7 @@ static void path_in_use_runs_here(void **state) {
 }
 
 #if !RG_HAVE_X86_SIMD
-/* Off x86-64 (base/isa.h) only the plain-C kernels are built: auto is ref,
+/* Off x86-64 (nn/isa.h) only the plain-C kernels are built: auto is ref,
  * the x86 names are refused with one line saying so, and the kernel line
  * (rgsd --kernels) says why the path is ref. */
 static void other_cpus_run_ref(void **state) {

@@ -117,7 +117,7 @@ static void gemv_implementations_match_torch(void **state) {
     ref_file f;
     ref_open(&f, "nn_dense.safetensors");
     int checked = 0;
-    /* impl 0: AVX2, 1: AVX-512, 2: plain C (gemv_ref.c); 0 and 1 on x86-64 only (base/isa.h) */
+    /* impl 0: AVX2, 1: AVX-512, 2: plain C (gemv_ref.c); 0 and 1 on x86-64 only (nn/isa.h) */
     for (int impl = RG_HAVE_X86_SIMD ? 0 : 2; impl < 3; impl++) {
         if (impl == 1 && !nn_cpu_has_avx512()) {
             fprintf(stderr, "note: no AVX-512 here; the AVX2 and ref kernels were checked\n");

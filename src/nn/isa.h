@@ -11,8 +11,8 @@
  *     RG_ISA_BEGIN("avx2,fma")
  *     ...functions...
  *     RG_ISA_END */
-#ifndef RG_BASE_ISA_H
-#define RG_BASE_ISA_H
+#ifndef RG_NN_ISA_H
+#define RG_NN_ISA_H
 
 /* RG_HAVE_X86_SIMD: 1 when compiling for x86-64, where the SIMD kernels
  * (AVX2, AVX-512, F16C; immintrin.h, glibc's libmvec _ZGV* functions,
