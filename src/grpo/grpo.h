@@ -114,7 +114,7 @@ typedef struct {
     long skipped;                /* sequences with A = 0 and beta_kl = 0: no gradient, not run */
     long masked;                 /* sequences out of the loss (masked): not run, tokens not counted */
     long measured;               /* tokens through the loss head (rho and clipping were measured on) */
-    double reference_s, student_s, backward_s;
+    double reference_s, student_s, backward_s, optimizer_s;
 } rg_grpo_stats;
 
 /* c_i of every sequence (grpo.h's top comment) into weights[n]. */
@@ -129,5 +129,15 @@ void rg_grpo_loss_weights(const rg_grpo_loss_config *cfg, const rg_grpo_sequence
  * t->acts.max_tokens doubles. stats +=. */
 int rg_grpo_accumulate(rg_trainer *t, const rg_model *reference, const rg_grpo_loss_config *cfg,
                        const rg_grpo_sequence *seqs, int n, double *ref_scratch, rg_grpo_stats *stats);
+
+/* The mu = iterations optimizer updates of one step on the same n sequences (TRL num_iterations), each
+ * a full rg_grpo_accumulate + rg_trainer_apply against the sequences' rollout-time log-probs, so the
+ * ratio moves off 1 from the second update on and the clip acts. The trainer's step advances ONCE (the
+ * step is the batch of rollouts: the mu updates share its scheduled lr) and the data cursor by
+ * n_examples; Adam's own update count (bias correction) advances mu times. total += every update's
+ * stats; iter[k] (may be NULL) = update k's alone; opt = the first update's (clipped: any update's). */
+int rg_grpo_update(rg_trainer *t, const rg_model *reference, const rg_grpo_loss_config *cfg, int iterations,
+                   const rg_grpo_sequence *seqs, int n, int n_examples, double *ref_scratch, rg_grpo_stats *total,
+                   rg_grpo_stats *iter, rg_step_stats *opt);
 
 #endif

@@ -83,32 +83,6 @@ static void pow3r_rewards(rg_grpo_run *run, const rg_grpo_data *data, const rg_g
         st->alpha_min = fmin(st->alpha_min, pw->alpha[j]), st->alpha_max = fmax(st->alpha_max, pw->alpha[j]);
 }
 
-/* The mu updates of one step, each against the rollout-time log-probs (so the ratio moves off 1 after the
- * first and the clip acts). The trainer's step advances once: the mu updates share the step's lr and
- * the data cursor moves by the step's prompts once. pass: summed over the mu passes; st->opt: the first
- * update's (grad_clipped: any). */
-static int updates(rg_grpo_run *run, const rg_grpo_sequence *seqs, int n, int n_prompts, rg_grpo_stats *pass,
-                   rg_grpo_step_stats *st) {
-    rg_trainer *t = run->trainer;
-    for (int k = 0; k < run->cfg.iterations; k++) {
-        memset(t->trainable_grads, 0, sizeof(float) * t->n_trainable);
-        double before = pass->head.objective;
-        long tokens_before = pass->head.tokens;
-        if (rg_grpo_accumulate(t, run->reference, &run->cfg.loss, seqs, n, run->ref_scratch, pass) != RG_OK)
-            return RG_ERR;
-        double t4 = rg_now();
-        rg_step_stats opt = {.loss = pass->head.objective - before, .tokens = pass->head.tokens - tokens_before,
-                             .seq_tokens = pass->seq_tokens};
-        if (rg_trainer_apply(t, k == 0 ? n_prompts : 0, &opt) != RG_OK) return RG_ERR;
-        if (k + 1 < run->cfg.iterations) t->step--; /* the step is the batch of rollouts, not the update */
-        st->optimizer_s += rg_now() - t4;
-        int clipped = st->opt.clipped || opt.clipped;
-        if (k == 0) st->opt = opt;
-        st->opt.clipped = clipped;
-    }
-    return RG_OK;
-}
-
 int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats *st) {
     memset(st, 0, sizeof *st);
     rg_trainer *t = run->trainer;
@@ -194,7 +168,10 @@ int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats 
 
     /* 4-5. mu times: reference, policy, backward (gradients accumulate over the batch), clip, AdamW */
     rg_grpo_stats pass = {0};
-    if (updates(run, seqs, n, n_prompts, &pass, st) != RG_OK) goto done;
+    if (rg_grpo_update(t, run->reference, &run->cfg.loss, run->cfg.iterations, seqs, n, n_prompts, run->ref_scratch,
+                       &pass, NULL, &st->opt) != RG_OK)
+        goto done;
+    st->optimizer_s = pass.optimizer_s;
     long tokens = pass.head.tokens;
 
     double sum = 0, sum_sq = 0;
