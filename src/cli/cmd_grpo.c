@@ -168,6 +168,10 @@ static int check_flags(grpo_options *o) {
     }
     if (strcmp(o->ref_dtype, "bf16") != 0 && strcmp(o->ref_dtype, "f32") != 0)
         return rg_error("rgsd grpo: --ref-dtype must be bf16 or f32");
+    if (!(o->pow3r_lambda >= 0 && o->pow3r_lambda <= 1) || !(o->pow3r_min > 0 && o->pow3r_min <= o->pow3r_max) ||
+        !isfinite(o->pow3r_max) || !(o->pow3r_ema > 0 && o->pow3r_ema <= 1))
+        return rg_error("rgsd grpo: --pow3r-lambda must be in [0, 1], 0 < --pow3r-min <= --pow3r-max, --pow3r-ema in "
+                        "(0, 1]");
     if (o->iterations < 1 || o->iterations > 1000 || !(o->epsilon_high >= 0 && o->epsilon_high < 100))
         return rg_usage_error("rgsd grpo: --iterations must be in [1, 1000] and --epsilon-high in [0, 100)");
     if (o->group < 2 || o->group > 1024 || !(o->clip_eps > 0 && o->clip_eps < 1) || !(o->kl_coef >= 0) ||
