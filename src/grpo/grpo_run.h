@@ -7,8 +7,9 @@
  * (rg_gen_result.logprobs), not its log-prob under the sampling distribution
  * (temperature / top-p). The ratio rho = pi_theta / pi_old then measures how
  * far the policy moved since the rollout, in the same units as pi_theta in the
- * loss head (temperature 1): with one optimizer step per batch of rollouts it
- * is 1 up to float rounding, so the surrogate's gradient is A grad log pi. The
+ * loss head (temperature 1): at the first of the mu updates of a batch of
+ * rollouts it is 1 up to float rounding, so the surrogate's gradient is
+ * A grad log pi; from the second on (--iterations) the clip acts. The
  * sampling distribution's log-prob would make rho != 1 before any update (by
  * the temperature and truncation alone) and clip tokens for no reason. What
  * this leaves uncorrected is the off-policy-ness of sampling at T != 1 or
