@@ -66,6 +66,7 @@ typedef struct {
     rg_grpo_loss_type loss_type;
     int max_new;         /* L of dr_grpo [max_completion_length] */
     int batch_seqs;      /* bnpo: sequences per accumulation batch (batch x G); 0 = all n */
+    int finish;          /* 1: a stop request does not abandon the passes (rg_grpo_update's later updates) */
 } rg_grpo_loss_config;
 
 /* The names of the loss types, "dapo" ... (NULL for an invalid one), and back (RG_ERR for an unknown name). */
@@ -135,7 +136,9 @@ int rg_grpo_accumulate(rg_trainer *t, const rg_model *reference, const rg_grpo_l
  * ratio moves off 1 from the second update on and the clip acts. The trainer's step advances ONCE (the
  * step is the batch of rollouts: the mu updates share its scheduled lr) and the data cursor by
  * n_examples; Adam's own update count (bias correction) advances mu times. total += every update's
- * stats; iter[k] (may be NULL) = update k's alone; opt = the first update's (clipped: any update's). */
+ * stats; iter[k] (may be NULL) = update k's alone; opt = the first update's (clipped: any update's).
+ * A stop request (Ctrl-C) abandons the step only during the first update, before any weight changed;
+ * once one update is applied the step finishes, so the checkpoint saved is a whole step's. */
 int rg_grpo_update(rg_trainer *t, const rg_model *reference, const rg_grpo_loss_config *cfg, int iterations,
                    const rg_grpo_sequence *seqs, int n, int n_examples, double *ref_scratch, rg_grpo_stats *total,
                    rg_grpo_stats *iter, rg_step_stats *opt);

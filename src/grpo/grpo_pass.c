@@ -128,7 +128,8 @@ int rg_grpo_accumulate(rg_trainer *t, const rg_model *reference, const rg_grpo_l
                        .counts = (int *)(buf + 3 * (size_t)cap), .which = (int *)(buf + 4 * (size_t)cap),
                        .starts = buf + 5 * (size_t)cap};
     for (int s = 0; s < n;) {
-        if (rg_stop_check() != RG_OK) goto done; /* a safe point: only gradients are touched so far */
+        /* a safe point: only gradients are touched so far (unless an update of this step was applied) */
+        if (!cfg->finish && rg_stop_check() != RG_OK) goto done;
         pack(cfg, seqs, n, &s, cap, &p, stats);
         if (p.B == 0) break;
         double t0 = rg_now();

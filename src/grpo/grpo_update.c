@@ -20,10 +20,13 @@ int rg_grpo_update(rg_trainer *t, const rg_model *reference, const rg_grpo_loss_
                    rg_grpo_stats *iter, rg_step_stats *opt) {
     if (iterations < 1) return rg_error("grpo: --iterations must be >= 1 (got %d)", iterations);
     int any_clipped = 0;
+    rg_grpo_loss_config later = *cfg;
+    later.finish = 1; /* after the first update the weights have moved: the step must finish */
     for (int k = 0; k < iterations; k++) {
         rg_grpo_stats pass = {0};
         memset(t->trainable_grads, 0, sizeof(float) * t->n_trainable);
-        if (rg_grpo_accumulate(t, reference, cfg, seqs, n, ref_scratch, &pass) != RG_OK) return RG_ERR;
+        if (rg_grpo_accumulate(t, reference, k == 0 ? cfg : &later, seqs, n, ref_scratch, &pass) != RG_OK)
+            return RG_ERR;
         double t0 = rg_now();
         rg_step_stats o = {.loss = pass.head.objective, .tokens = pass.head.tokens, .seq_tokens = pass.seq_tokens};
         /* the cursor moves once per batch of rollouts */
