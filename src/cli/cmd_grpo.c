@@ -132,7 +132,7 @@ static int parse_flags(int argc, char **argv, grpo_options *o) {
         .name = "grpo",
         .synopsis = "--model DIR --data FILE.jsonl --judge SPEC --out DIR [--group G] [--lora-rank R] [options]",
         .summary = "GRPO with a judge (the baseline RGSD is compared with): for each prompt the policy samples G "
-                   "rollouts, the judge grades each against the prompt's rubric, the reward (balanced or "
+                   "rollouts, the judge grades each against the prompt's rubric, the reward (balanced, POW3R or "
                    "HealthBench score) is normalised within the group, and the policy follows the clipped "
                    "surrogate with a k3 KL to the frozen base. Judge calls, tokens and seconds are logged per step. "
                    "Same outputs and --resume as rgsd train. docs/grpo.md.",
