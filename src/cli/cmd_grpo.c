@@ -25,13 +25,17 @@
 typedef struct {
     rg_train_flags f;
     const char *judge_text, *judge_cache, *reward_name, *system, *ref_dtype, *eval_path, *eval_out, *verifier_text;
-    long group, max_new, gen_batch, context, top_k, eval_every, eval_samples, eval_max_new;
-    double clip_eps, kl_coef, temperature, top_p;
-    int strict, skip_bad, no_thinking, no_std;
+    const char *loss_type_name, *scale_name;
+    long group, max_new, gen_batch, context, top_k, eval_every, eval_samples, eval_max_new, iterations;
+    double clip_eps, epsilon_high, kl_coef, temperature, top_p;
+    double pow3r_lambda, pow3r_min, pow3r_max, pow3r_ema;
+    int strict, skip_bad, no_thinking, no_std, mask_truncated;
     /* parsed from the above by check_flags */
     rg_verifier_criteria verifier;
     rg_dtype out_dtype;
     rg_grpo_reward reward;
+    rg_grpo_loss_type loss_type;
+    rg_grpo_scale scale;
 } grpo_options;
 
 typedef struct {
@@ -45,6 +49,8 @@ typedef struct {
     rg_grpo_data prompts;
     rg_grpo_run run;
     int run_ready;
+    rg_pow3r pow3r; /* --reward pow3r: alpha_j, saved in the train state */
+    int pow3r_ready;
     int32_t stop[1]; /* the rollouts' stop token: the run's config points here */
     run_totals tot;
 } grpo_method;
@@ -66,7 +72,10 @@ static int check_rule_patterns(const char *path, const rg_dataset *data) {
 static int parse_flags(int argc, char **argv, grpo_options *o) {
     *o = (grpo_options){.f = rg_train_flags_defaults(4), .reward_name = "balanced", .ref_dtype = "bf16",
                         .verifier_text = "skip", .group = 8, .max_new = 256, .gen_batch = 8, .eval_samples = 1,
-                        .clip_eps = 0.2, .kl_coef = 0.01, .temperature = 1.0, .top_p = 1.0};
+                        .clip_eps = 0.2, .kl_coef = 0.01, .temperature = 1.0, .top_p = 1.0,
+                        .loss_type_name = "dapo", .scale_name = "group", .iterations = 1,
+                        .pow3r_lambda = RG_POW3R_DEFAULTS.lambda, .pow3r_min = RG_POW3R_DEFAULTS.clip_lo,
+                        .pow3r_max = RG_POW3R_DEFAULTS.clip_hi, .pow3r_ema = RG_POW3R_DEFAULTS.ema};
     rg_arg specs[] = {
         {"model", RG_ARG_STRING, &o->f.model_dir, "DIR", "Hugging Face model folder (policy and reference)", 1},
         {"data", RG_ARG_STRING, &o->f.data_path, "FILE", "rubric data, JSONL, any format (docs/rubric-data.md)", 1},
@@ -74,9 +83,21 @@ static int parse_flags(int argc, char **argv, grpo_options *o) {
         {"out", RG_ARG_STRING, &o->f.out_dir, "DIR", "checkpoint folder (model or PEFT adapter + train state + metrics)",
          1},
         {"group", RG_ARG_INT, &o->group, "G", "rollouts per prompt (>= 2)", 0},
-        {"reward", RG_ARG_STRING, &o->reward_name, "KIND", "balanced | healthbench", 0},
-        {"no-std", RG_ARG_FLAG, &o->no_std, NULL, "advantages r - mean (no division by the group std)", 0},
-        {"clip-eps", RG_ARG_FLOAT, &o->clip_eps, "E", "surrogate ratio clip: [1 - E, 1 + E]", 0},
+        {"reward", RG_ARG_STRING, &o->reward_name, "KIND", "balanced | healthbench | pow3r", 0},
+        {"pow3r-lambda", RG_ARG_FLOAT, &o->pow3r_lambda, "L", "pow3r: blend of the criterion factors toward 1", 0},
+        {"pow3r-min", RG_ARG_FLOAT, &o->pow3r_min, "A", "pow3r: the factors' target clipped to [A, --pow3r-max]", 0},
+        {"pow3r-max", RG_ARG_FLOAT, &o->pow3r_max, "A", "pow3r: upper clip of the factors' target", 0},
+        {"pow3r-ema", RG_ARG_FLOAT, &o->pow3r_ema, "R", "pow3r: EMA rate of the factors, once per epoch", 0},
+        {"scale-rewards", RG_ARG_STRING, &o->scale_name, "group|batch|none",
+         "advantages (r - group mean) / (std + 1e-4), std of the group or of the step; none: not divided", 0},
+        {"no-std", RG_ARG_FLAG, &o->no_std, NULL, "= --scale-rewards none", 0},
+        {"loss-type", RG_ARG_STRING, &o->loss_type_name, "dapo|bnpo|grpo|dr_grpo",
+         "normalisation of the loss (TRL's loss_type; docs/grpo.md)", 0},
+        {"iterations", RG_ARG_INT, &o->iterations, "MU", "optimizer updates per batch of rollouts (TRL num_iterations)", 0},
+        {"clip-eps", RG_ARG_FLOAT, &o->clip_eps, "E", "surrogate ratio clip: [1 - E, 1 + E] (TRL epsilon)", 0},
+        {"epsilon-high", RG_ARG_FLOAT, &o->epsilon_high, "E", "upper ratio clip 1 + E; 0 = --clip-eps", 0},
+        {"mask-truncated", RG_ARG_FLAG, &o->mask_truncated, NULL, "rollouts that did not end on an end token leave the loss",
+         0},
         {"kl-coef", RG_ARG_FLOAT, &o->kl_coef, "B", "k3 KL to the frozen base; 0 = none (no reference pass)", 0},
         {"ref-dtype", RG_ARG_STRING, &o->ref_dtype, "bf16|f32", "full fine-tuning: the frozen reference copy's precision",
          0},
@@ -111,7 +132,7 @@ static int parse_flags(int argc, char **argv, grpo_options *o) {
         .name = "grpo",
         .synopsis = "--model DIR --data FILE.jsonl --judge SPEC --out DIR [--group G] [--lora-rank R] [options]",
         .summary = "GRPO with a judge (the baseline RGSD is compared with): for each prompt the policy samples G "
-                   "rollouts, the judge grades each against the prompt's rubric, the reward (balanced or "
+                   "rollouts, the judge grades each against the prompt's rubric, the reward (balanced, POW3R or "
                    "HealthBench score) is normalised within the group, and the policy follows the clipped "
                    "surrogate with a k3 KL to the frozen base. Judge calls, tokens and seconds are logged per step. "
                    "Same outputs and --resume as rgsd train. docs/grpo.md.",
@@ -131,9 +152,28 @@ static int check_flags(grpo_options *o) {
         return rg_error("rgsd grpo: --save-dtype must be f32 or bf16");
     if (strcmp(o->reward_name, "balanced") == 0) o->reward = RG_GRPO_REWARD_BALANCED;
     else if (strcmp(o->reward_name, "healthbench") == 0) o->reward = RG_GRPO_REWARD_HEALTHBENCH;
-    else return rg_error("rgsd grpo: --reward must be balanced or healthbench (got '%s')", o->reward_name);
+    else if (strcmp(o->reward_name, "pow3r") == 0) o->reward = RG_GRPO_REWARD_POW3R;
+    else return rg_error("rgsd grpo: --reward must be balanced, healthbench or pow3r (got '%s')", o->reward_name);
+    if (rg_grpo_loss_type_parse(o->loss_type_name, &o->loss_type) != RG_OK)
+        return rg_error("rgsd grpo: --loss-type must be dapo, bnpo, grpo or dr_grpo (got '%s')", o->loss_type_name);
+    if (strcmp(o->scale_name, "group") == 0) o->scale = RG_GRPO_SCALE_GROUP;
+    else if (strcmp(o->scale_name, "batch") == 0) o->scale = RG_GRPO_SCALE_BATCH;
+    else if (strcmp(o->scale_name, "none") == 0) o->scale = RG_GRPO_SCALE_NONE;
+    else return rg_error("rgsd grpo: --scale-rewards must be group, batch or none (got '%s')", o->scale_name);
+    if (o->no_std && o->scale != RG_GRPO_SCALE_NONE) {
+        if (strcmp(o->scale_name, "group") != 0) /* not the default: the user asked for both */
+            return rg_error("rgsd grpo: --no-std means --scale-rewards none; it contradicts --scale-rewards %s",
+                            o->scale_name);
+        o->scale = RG_GRPO_SCALE_NONE;
+    }
     if (strcmp(o->ref_dtype, "bf16") != 0 && strcmp(o->ref_dtype, "f32") != 0)
         return rg_error("rgsd grpo: --ref-dtype must be bf16 or f32");
+    if (!(o->pow3r_lambda >= 0 && o->pow3r_lambda <= 1) || !(o->pow3r_min > 0 && o->pow3r_min <= o->pow3r_max) ||
+        !isfinite(o->pow3r_max) || !(o->pow3r_ema > 0 && o->pow3r_ema <= 1))
+        return rg_error("rgsd grpo: --pow3r-lambda must be in [0, 1], 0 < --pow3r-min <= --pow3r-max, --pow3r-ema in "
+                        "(0, 1]");
+    if (o->iterations < 1 || o->iterations > 1000 || !(o->epsilon_high >= 0 && o->epsilon_high < 100))
+        return rg_usage_error("rgsd grpo: --iterations must be in [1, 1000] and --epsilon-high in [0, 100)");
     if (o->group < 2 || o->group > 1024 || !(o->clip_eps > 0 && o->clip_eps < 1) || !(o->kl_coef >= 0) ||
         o->max_new < 1 || o->gen_batch < 1 || o->gen_batch > RG_GEN_MAX_BATCH || o->context < 0 ||
         !(o->temperature >= 0) || !(o->top_p > 0 && o->top_p <= 1) || o->top_k < 0 || !rg_train_flags_in_range(&o->f) ||
@@ -183,14 +223,28 @@ static int grpo_setup(rg_session *s, grpo_method *m) {
     if (rg_train_open_model(s, &o->f, o->kl_coef > 0 ? o->ref_dtype : NULL) != RG_OK) return RG_ERR;
     int context_len = rg_context_len(&s->lm.model.cfg, o->context);
     if (build_prompts(s, m, context_len) != RG_OK) return RG_ERR;
+    if (o->reward == RG_GRPO_REWARD_POW3R) {
+        rg_pow3r_config pc = {.lambda = o->pow3r_lambda, .clip_lo = o->pow3r_min, .clip_hi = o->pow3r_max,
+                              .ema = o->pow3r_ema};
+        if (rg_pow3r_init(&m->pow3r, s->data.examples, s->data.count, &pc) != RG_OK)
+            return rg_error_prefix("rgsd grpo"), RG_ERR;
+        m->pow3r_ready = 1;
+        /* alpha_j is part of the train state: saved with every checkpoint, restored by --resume */
+        s->cfg.extra_name = "pow3r.state", s->cfg.extra = m->pow3r.state, s->cfg.extra_n = m->pow3r.state_n;
+    }
     if (rg_session_start(s, m->prompts.max_prompt_len + (int)o->max_new, m->prompts.n) != RG_OK) return RG_ERR;
 
     m->stop[0] = s->lm.end_of_turn;
     rg_grpo_config gcfg = {
-        .loss = {.clip_eps = (float)o->clip_eps, .kl_coef = (float)o->kl_coef},
+        .loss = {.clip_eps = (float)o->clip_eps, .kl_coef = (float)o->kl_coef,
+                 .clip_eps_high = (float)o->epsilon_high, .loss_type = o->loss_type, .max_new = (int)o->max_new,
+                 .batch_seqs = s->cfg.batch_size * (int)o->group},
         .group_size = (int)o->group,
-        .scale_by_std = !o->no_std,
+        .scale = o->scale,
+        .iterations = (int)o->iterations,
+        .mask_truncated = o->mask_truncated,
         .reward = o->reward,
+        .pow3r = m->pow3r_ready ? &m->pow3r : NULL,
         .gen = {.max_new = (int)o->max_new,
                 .sample = {.temperature = (float)o->temperature, .top_k = (int)o->top_k, .top_p = (float)o->top_p},
                 .seed = (uint64_t)o->f.seed,
@@ -208,11 +262,16 @@ static int grpo_setup(rg_session *s, grpo_method *m) {
         s->eval_options = rg_train_eval_options(o->eval_samples, o->system, o->no_thinking, o->eval_max_new,
                                                 o->max_new, o->f.seed, o->gen_batch, context_len);
     rg_session_evaluate_every(s, o->eval_every, o->eval_out);
-    rg_info("rgsd grpo: %d prompts (%zu skipped), %s, %ld steps of %d prompts x %ld rollouts, max-new %ld; "
-            "reward %s, advantages %s, clip eps %.2f, KL coef %g (%s); judge %s",
+    rg_info("rgsd grpo: %d prompts (%zu skipped), %s, %ld steps of %d prompts x %ld rollouts (%ld update%s each), "
+            "max-new %ld; reward %s, advantages %s, loss %s%s, clip [1 - %.2f, 1 + %.2f], KL coef %g (%s); judge %s",
             m->prompts.n, m->prompts.skipped_no_reward + m->prompts.skipped_long, rg_session_mode(s), s->total_steps,
-            s->cfg.batch_size * s->cfg.grad_accum, o->group, o->max_new, o->reward_name,
-            o->no_std ? "r - mean" : "(r - mean) / (std + 1e-4)", o->clip_eps, o->kl_coef,
+            s->cfg.batch_size * s->cfg.grad_accum, o->group, o->iterations, o->iterations == 1 ? "" : "s", o->max_new,
+            o->reward_name,
+            o->scale == RG_GRPO_SCALE_NONE    ? "r - mean"
+            : o->scale == RG_GRPO_SCALE_GROUP ? "(r - mean) / (group std + 1e-4)"
+                                              : "(r - mean) / (batch std + 1e-4)",
+            o->loss_type_name, o->mask_truncated ? " (truncated rollouts masked)" : "", o->clip_eps,
+            o->epsilon_high > 0 ? o->epsilon_high : o->clip_eps, o->kl_coef,
             o->kl_coef == 0 ? "no reference"
                             : (lora_mode ? "reference: the base with adapters off"
                                          : (strcmp(o->ref_dtype, "f32") == 0 ? "reference: frozen f32 copy"
@@ -232,6 +291,18 @@ static void add_totals(run_totals *tot, const rg_grpo_step_stats *st) {
     tot->last_reward = st->reward_mean;
 }
 
+/* The keys of the non-default variants (only when used, so default runs log what they always did), and
+ * the line's closing brace. */
+static void append_variant_metrics(const grpo_options *o, const rg_grpo_step_stats *st, char *line, size_t size) {
+    size_t len = strlen(line);
+    if (o->mask_truncated && len < size)
+        len += (size_t)snprintf(line + len, size - len, ", \"masked\": %ld", st->masked);
+    if (o->reward == RG_GRPO_REWARD_POW3R && len < size)
+        len += (size_t)snprintf(line + len, size - len, ", \"alpha_min\": %.6f, \"alpha_max\": %.6f, \"alpha_updates\": %ld",
+                                st->alpha_min, st->alpha_max, st->alpha_updates);
+    if (len < size) snprintf(line + len, size - len, "}\n");
+}
+
 static int grpo_step(rg_session *s, void *method, char *line, size_t line_size, char *extra, size_t extra_size) {
     grpo_method *m = method;
     rg_grpo_step_stats st;
@@ -248,7 +319,7 @@ static int grpo_step(rg_session *s, void *method, char *line, size_t line_size, 
              "\"judge_verdicts\": %lld, \"judge_cache_hits\": %lld, \"judge_requests\": %lld, "
              "\"judge_retries\": %lld, \"judge_tokens\": %ld, \"judge_s\": %.3f, \"tokens_per_s\": %.1f, "
              "\"step_s\": %.3f, \"generation_s\": %.3f, \"judging_s\": %.3f, \"reference_s\": %.3f, "
-             "\"student_s\": %.3f, \"backward_s\": %.3f, \"optimizer_s\": %.3f}\n",
+             "\"student_s\": %.3f, \"backward_s\": %.3f, \"optimizer_s\": %.3f",
              t->step, (double)t->cursor / m->prompts.n, st.loss, st.surrogate, st.kl, st.ratio, st.clip_fraction,
              st.reward_mean, st.reward_std, st.zero_std_fraction, st.response_len, st.stopped, st.rollouts,
              st.loss_tokens, st.response_tokens, st.seq_tokens, st.skipped, (double)st.opt.lr, st.opt.grad_norm,
@@ -257,6 +328,7 @@ static int grpo_step(rg_session *s, void *method, char *line, size_t line_size, 
              (long long)st.judge.retries, judge_tokens, st.judge.seconds,
              (st.seq_tokens + st.response_tokens) / fmax(st.step_s, 1e-9), st.step_s, st.gen_s, st.judge_s,
              st.reference_s, st.student_s, st.backward_s, st.optimizer_s);
+    append_variant_metrics(m->o, &st, line, line_size);
     double elapsed = rg_session_wall(s);
     snprintf(extra, extra_size, "reward %.3f  kl %.4f  clip %.3f  judge %lld  %.0f tok/s  ETA %.0fs", st.reward_mean,
              st.kl, st.clip_fraction, (long long)st.judge.verdicts,
@@ -295,6 +367,7 @@ int cmd_grpo(int argc, char **argv) {
     }
     if (rc == 1) rg_cli_fail();
     if (m.run_ready) rg_grpo_run_free(&m.run);
+    if (m.pow3r_ready) rg_pow3r_free(&m.pow3r);
     rg_grpo_data_free(&m.prompts);
     rg_session_free(&s);
     return rc;

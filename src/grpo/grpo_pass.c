@@ -47,6 +47,10 @@ static void pack(const rg_grpo_loss_config *cfg, const rg_grpo_sequence *seqs, i
     for (; *s < n; ++*s) {
         const rg_grpo_sequence *q = &seqs[*s];
         if (q->response_len == 0) continue;
+        if (q->masked) { /* out of the loss: no gradient, no statistic, its tokens not counted */
+            stats->masked++;
+            continue;
+        }
         if (q->advantage == 0.0f && cfg->kl_coef == 0.0f) { /* no gradient, no statistic: the tokens still count */
             stats->skipped++;
             stats->head.tokens += q->response_len;
@@ -69,14 +73,14 @@ static void pack(const rg_grpo_loss_config *cfg, const rg_grpo_sequence *seqs, i
 
 /* Policy forward + head + backward of one packed batch; the heads' stats go to stats. */
 static int policy_pass(rg_trainer *t, const rg_grpo_loss_config *cfg, const rg_grpo_sequence *seqs,
-                       const packed_batch *p, const double *ref, float grad_scale, rg_grpo_head *heads,
+                       const packed_batch *p, const double *ref, const float *weights, rg_grpo_head *heads,
                        rg_grpo_stats *stats) {
     rg_lora *lora = t->cfg.lora_rank > 0 ? &t->lora : NULL;
     for (int b = 0, row = 0; b < p->B; row += p->counts[b++]) {
         const rg_grpo_sequence *q = &seqs[p->which[b]];
         heads[b] = (rg_grpo_head){.targets = q->response, .old_logprobs = q->old_logprobs,
                                   .ref_logprobs = cfg->kl_coef > 0 ? ref + row : NULL, .advantage = q->advantage,
-                                  .cfg = *cfg, .grad_scale = grad_scale, .with_grad = 1};
+                                  .cfg = *cfg, .grad_scale = weights[p->which[b]], .with_grad = 1};
     }
     packed_head ph = {.heads = heads, .counts = p->counts};
     double t1 = rg_now();
@@ -93,8 +97,10 @@ static int policy_pass(rg_trainer *t, const rg_grpo_loss_config *cfg, const rg_g
         stats->head.surrogate_sum += h->surrogate_sum;
         stats->head.kl_sum += h->kl_sum;
         stats->head.ratio_sum += h->ratio_sum;
+        stats->head.objective += h->objective;
         stats->head.clipped += h->clipped;
         stats->head.tokens += h->tokens;
+        stats->measured += h->tokens;
     }
     return RG_OK;
 }
@@ -113,14 +119,17 @@ int rg_grpo_accumulate(rg_trainer *t, const rg_model *reference, const rg_grpo_l
     const rg_model *ref_model = reference ? reference : t->model; /* LoRA: the base, adapters off */
     int32_t *buf = rg_malloc(sizeof(int32_t) * (6 * (size_t)cap + 1));
     rg_grpo_head *heads = rg_malloc(sizeof *heads * (size_t)cap);
+    float *weights = rg_malloc(sizeof(float) * (size_t)n);
     packed_batch p = {0};
     int rc = RG_ERR;
-    if (!buf || !heads) goto done;
+    if (!buf || !heads || !weights) goto done;
+    rg_grpo_loss_weights(cfg, seqs, n, weights);
     p = (packed_batch){.ids = buf, .rows = buf + cap, .targets = buf + 2 * (size_t)cap,
                        .counts = (int *)(buf + 3 * (size_t)cap), .which = (int *)(buf + 4 * (size_t)cap),
                        .starts = buf + 5 * (size_t)cap};
     for (int s = 0; s < n;) {
-        if (rg_stop_check() != RG_OK) goto done; /* a safe point: only gradients are touched so far */
+        /* a safe point: only gradients are touched so far (unless an update of this step was applied) */
+        if (!cfg->finish && rg_stop_check() != RG_OK) goto done;
         pack(cfg, seqs, n, &s, cap, &p, stats);
         if (p.B == 0) break;
         double t0 = rg_now();
@@ -131,7 +140,7 @@ int rg_grpo_accumulate(rg_trainer *t, const rg_model *reference, const rg_grpo_l
             stats->seq_tokens += p.N;
         }
         double t1 = rg_now();
-        if (policy_pass(t, cfg, seqs, &p, ref_scratch, 1.0f / (float)total, heads, stats) != RG_OK) goto done;
+        if (policy_pass(t, cfg, seqs, &p, ref_scratch, weights, heads, stats) != RG_OK) goto done;
         stats->reference_s += t1 - t0;
         stats->seq_tokens += p.N;
     }
@@ -139,5 +148,6 @@ int rg_grpo_accumulate(rg_trainer *t, const rg_model *reference, const rg_grpo_l
 done:
     free(buf);
     free(heads);
+    free(weights);
     return rc;
 }

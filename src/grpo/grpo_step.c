@@ -24,6 +24,11 @@ int rg_grpo_run_init(rg_grpo_run *run, rg_trainer *trainer, const rg_model *refe
     if (cfg->group_size < 2) return rg_error("grpo: --group must be >= 2 (advantages compare rollouts of a prompt)");
     if (trainer->cfg.lora_rank == 0 && !reference && cfg->loss.kl_coef > 0)
         return rg_error("grpo: full fine-tuning with a KL term needs a frozen reference copy");
+    if (cfg->iterations < 0) return rg_error("grpo: --iterations must be >= 1");
+    if (cfg->reward == RG_GRPO_REWARD_POW3R && !cfg->pow3r) return rg_error("grpo: reward pow3r needs its state");
+    if (run->cfg.iterations == 0) run->cfg.iterations = 1;
+    /* mu AdamW updates per step: Adam's bias correction counts updates (a resume restores step x mu) */
+    trainer->opt.step = trainer->step * run->cfg.iterations;
     run->ref_scratch = rg_malloc(sizeof(double) * (size_t)trainer->acts.max_tokens); /* a micro-batch's rows */
     if (!run->ref_scratch) goto fail;
     if (rg_rollout_state_init(&run->rollouts, trainer, &cfg->gen) != RG_OK) goto fail;
@@ -52,6 +57,30 @@ static rg_judge_stats judge_delta(const rg_judge_stats *after, const rg_judge_st
         .seconds = after->seconds - before->seconds,
     };
     return d;
+}
+
+/* POW3R's rewards, group by group in data order: alpha takes the verdicts of an epoch when the first
+ * prompt of the next one comes, then the group is rewarded, then its verdicts are recorded. met: G x
+ * the most criteria. */
+static void pow3r_rewards(rg_grpo_run *run, const rg_grpo_data *data, const rg_grpo_prompt **batch,
+                          const rg_judge_item *items, int n_prompts, unsigned char *met, double *rewards,
+                          rg_grpo_step_stats *st) {
+    const int G = run->cfg.group_size;
+    rg_pow3r *pw = run->cfg.pow3r;
+    for (int p = 0; p < n_prompts; p++) {
+        const size_t e = batch[p * G]->example;
+        const rg_example *ex = &run->examples[e];
+        st->alpha_updates += rg_pow3r_begin_epoch(pw, (int64_t)((run->trainer->cursor + (uint64_t)p) / data->n));
+        for (int g = 0; g < G; g++) {
+            unsigned char *m = met + (size_t)g * ex->ncriteria;
+            for (size_t c = 0; c < ex->ncriteria; c++) m[c] = items[p * G + g].verdicts[c].met == 1;
+            rewards[p * G + g] = rg_pow3r_reward(pw, e, ex, m);
+        }
+        rg_pow3r_observe(pw, e, ex, met, G);
+    }
+    st->alpha_min = INFINITY, st->alpha_max = -INFINITY;
+    for (size_t j = 0; j < pw->n_criteria; j++)
+        st->alpha_min = fmin(st->alpha_min, pw->alpha[j]), st->alpha_max = fmax(st->alpha_max, pw->alpha[j]);
 }
 
 int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats *st) {
@@ -88,7 +117,7 @@ int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats 
             prompt_lens[i] = prompt->prompt_len;
         }
     }
-    if (!(met = rg_malloc(max_criteria))) goto done;
+    if (!(met = rg_malloc(max_criteria * (size_t)G))) goto done; /* a group's verdicts (pow3r) */
 
     /* 1. rollouts from the policy (under LoRA: the base decoded through this step's adapter) */
     double t0 = rg_now();
@@ -120,31 +149,30 @@ int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats 
     int judged = rg_judge_run(run->judge, items, n);
     st->judge = judge_delta(rg_judge_get_stats(run->judge), &before);
     if (judged != RG_OK) goto done;
-    for (int i = 0; i < n; i++) {
-        const rg_example *ex = items[i].example;
-        for (size_t c = 0; c < ex->ncriteria; c++) met[c] = items[i].verdicts[c].met == 1;
-        rewards[i] = rg_grpo_reward_of(run->cfg.reward, ex, met);
-    }
+    if (run->cfg.reward == RG_GRPO_REWARD_POW3R) pow3r_rewards(run, data, batch, items, n_prompts, met, rewards, st);
+    else
+        for (int i = 0; i < n; i++) {
+            const rg_example *ex = items[i].example;
+            for (size_t c = 0; c < ex->ncriteria; c++) met[c] = items[i].verdicts[c].met == 1;
+            rewards[i] = rg_grpo_reward_of(run->cfg.reward, ex, met);
+        }
     st->judge_s = rg_now() - t1;
 
     /* 3. advantages, per group */
     int zero_std = 0;
-    if (rg_grpo_advantages(rewards, n_prompts, G, run->cfg.scale_by_std, advantages, &zero_std) != RG_OK) goto done;
-    for (int i = 0; i < n; i++) seqs[i].advantage = (float)advantages[i];
+    if (rg_grpo_advantages(rewards, n_prompts, G, run->cfg.scale, advantages, &zero_std) != RG_OK) goto done;
+    for (int i = 0; i < n; i++) {
+        seqs[i].advantage = (float)advantages[i];
+        seqs[i].masked = run->cfg.mask_truncated && !rollouts[i].stopped;
+    }
 
-    /* 4. reference, policy, backward: gradients accumulate over the batch */
-    memset(t->trainable_grads, 0, sizeof(float) * t->n_trainable);
+    /* 4-5. mu times: reference, policy, backward (gradients accumulate over the batch), clip, AdamW */
     rg_grpo_stats pass = {0};
-    if (rg_grpo_accumulate(t, run->reference, &run->cfg.loss, seqs, n, run->ref_scratch, &pass) != RG_OK) goto done;
-
-    /* 5. clip, schedule, AdamW */
-    double t4 = rg_now();
+    if (rg_grpo_update(t, run->reference, &run->cfg.loss, run->cfg.iterations, seqs, n, n_prompts, run->ref_scratch,
+                       &pass, NULL, &st->opt) != RG_OK)
+        goto done;
+    st->optimizer_s = pass.optimizer_s;
     long tokens = pass.head.tokens;
-    st->opt.loss = tokens ? pass.head.loss_sum / (double)tokens : 0.0;
-    st->opt.tokens = tokens;
-    st->opt.seq_tokens = pass.seq_tokens;
-    if (rg_trainer_apply(t, n_prompts, &st->opt) != RG_OK) goto done;
-    st->optimizer_s = rg_now() - t4;
 
     double sum = 0, sum_sq = 0;
     for (int i = 0; i < n; i++) sum += rewards[i];
@@ -152,21 +180,19 @@ int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats 
     for (int i = 0; i < n; i++) sum_sq += (rewards[i] - st->reward_mean) * (rewards[i] - st->reward_mean);
     st->reward_std = sqrt(sum_sq / n);
     st->zero_std_fraction = (double)zero_std / n_prompts;
-    st->loss = st->opt.loss;
+    st->loss = pass.head.objective / run->cfg.iterations;
     /* statistics over the tokens that ran (skipped sequences have A = 0, no KL: nothing to report) */
     st->surrogate = tokens ? pass.head.surrogate_sum / (double)tokens : 0.0;
     st->kl = tokens ? pass.head.kl_sum / (double)tokens : 0.0;
-    long measured = 0;
-    for (int i = 0; i < n; i++)
-        if (!(seqs[i].advantage == 0.0f && run->cfg.loss.kl_coef == 0.0f)) measured += seqs[i].response_len;
-    st->ratio = measured ? pass.head.ratio_sum / (double)measured : 1.0;
+    st->ratio = pass.measured ? pass.head.ratio_sum / (double)pass.measured : 1.0;
+    st->masked = pass.masked / run->cfg.iterations;
     st->clip_fraction = tokens ? (double)pass.head.clipped / (double)tokens : 0.0;
     st->rollouts = n;
     st->response_len = (double)st->response_tokens / n;
     st->stopped /= n;
-    st->loss_tokens = tokens;
+    st->loss_tokens = tokens / run->cfg.iterations;
     st->seq_tokens = pass.seq_tokens;
-    st->skipped = pass.skipped;
+    st->skipped = pass.skipped / run->cfg.iterations;
     st->reference_s = pass.reference_s;
     st->student_s = pass.student_s;
     st->backward_s = pass.backward_s;

@@ -351,14 +351,15 @@ int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_en
 /* GRPO / PPO per token, for a sequence with advantage A: lp = log softmax(z)[y]
  * (temperature 1), old = the rollout-time log-prob, ref = the reference
  * model's:
- *   ratio = exp(lp - old),  surr = -min(ratio A, clip(ratio, 1-eps, 1+eps) A)
+ *   ratio = exp(lp - old),  surr = -min(ratio A, clip(ratio, 1-eps, 1+eps_hi) A)
  *   k3 = exp(ref - lp) - (ref - lp) - 1,  loss = surr + kl_coef k3
  * d loss/d lp = (clipped ? 0 : -ratio A) + kl_coef (1 - exp(ref - lp)), where
- * clipped = (A > 0 and ratio > 1+eps) or (A < 0 and ratio < 1-eps). All in
+ * clipped = (A > 0 and ratio > 1+eps_hi) or (A < 0 and ratio < 1-eps). All in
  * double per row. */
 typedef struct {
-    float clip_eps; /* eps (0.2) */
-    float kl_coef;  /* 0: no KL term (ref_logprobs may be NULL) */
+    float clip_eps;      /* eps (0.2): the lower bound 1 - eps (TRL's epsilon) */
+    float kl_coef;       /* 0: no KL term (ref_logprobs may be NULL) */
+    float clip_eps_high; /* eps_hi: the upper bound 1 + eps_hi (TRL's epsilon_high); 0 = eps */
 } nn_policy_loss_config;
 typedef struct {
     double loss_sum;      /* sum of surr + kl_coef k3 */

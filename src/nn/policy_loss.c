@@ -17,12 +17,13 @@ typedef struct {
 } token_terms;
 
 /* The per-token formulas (nn.h): lp and the stored old/ref log-probs -> terms. */
-static token_terms token_loss(double lp, double old_lp, const double *ref_lp, double A, double eps, double beta) {
+static token_terms token_loss(double lp, double old_lp, const double *ref_lp, double A, double eps, double eps_hi,
+                              double beta) {
     token_terms t = {0};
     t.ratio = exp(lp - old_lp);
-    const double clipped_ratio = fmin(fmax(t.ratio, 1.0 - eps), 1.0 + eps);
+    const double clipped_ratio = fmin(fmax(t.ratio, 1.0 - eps), 1.0 + eps_hi);
     t.surrogate = -fmin(t.ratio * A, clipped_ratio * A);
-    t.clipped = (A > 0 && t.ratio > 1.0 + eps) || (A < 0 && t.ratio < 1.0 - eps);
+    t.clipped = (A > 0 && t.ratio > 1.0 + eps_hi) || (A < 0 && t.ratio < 1.0 - eps);
     t.dlp = t.clipped ? 0.0 : -t.ratio * A;
     if (beta > 0) {
         const double d = *ref_lp - lp;
@@ -42,6 +43,7 @@ int nn_policy_loss(float *dlogits, nn_policy_loss_stats *stats, const float *log
             return rg_error("policy loss: target token %d outside the vocabulary (%d)", targets[i], V);
     if (config->kl_coef > 0 && !ref_logprobs) return rg_error("policy loss: kl_coef > 0 needs reference log-probs");
     const double A = advantage, eps = config->clip_eps, beta = config->kl_coef;
+    const double eps_hi = config->clip_eps_high > 0 ? config->clip_eps_high : config->clip_eps;
     double loss = 0, surr_sum = 0, kl_sum = 0, ratio_sum = 0;
     long clipped = 0;
 #pragma omp parallel for schedule(static) reduction(+ : loss, surr_sum, kl_sum, ratio_sum, clipped)
@@ -55,7 +57,7 @@ int nn_policy_loss(float *dlogits, nn_policy_loss_stats *stats, const float *log
         const double lse = zmax + log(sum);
         const double lp = (double)z[y] - lse;
         const token_terms t = token_loss(lp, (double)old_logprobs[i], ref_logprobs ? &ref_logprobs[i] : NULL, A, eps,
-                                         beta);
+                                         eps_hi, beta);
         loss += t.loss;
         surr_sum += t.surrogate;
         kl_sum += t.kl;

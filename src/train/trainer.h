@@ -49,6 +49,12 @@ typedef struct {
     int max_batch_tokens;    /* packed micro-batch budget in tokens; 0: the longest sequence */
     uint64_t seed;
     int head_chunk;          /* LM-head positions per chunk */
+    /* A method's own resumable state (GRPO's POW3R alpha): doubles the method owns, saved in
+     * train_state.safetensors as the F64 tensor extra_name and restored by rg_trainer_resume, which
+     * requires the same name and size. extra_name NULL: none. */
+    const char *extra_name;
+    double *extra;
+    size_t extra_n;
 } rg_trainer_config;
 
 typedef struct {
