@@ -186,7 +186,12 @@ static int gap_setup(rg_session *s, rgsd_method *m, int context_len) {
     if (rg_train_gap_setup(&m->gap, s, o->gap_path, o->skip_bad, o->verifier, &data_options, (int)o->gap_samples, &gen,
                            o->keep_think) != RG_OK)
         return RG_ERR;
-    return rg_early_stop_init(&s->early_stop, o->f.out_dir, o->gap_every, o->patience, rg_train_gap_measure, &m->gap);
+    if (rg_early_stop_init(&s->early_stop, o->f.out_dir, o->gap_every, o->patience, rg_train_gap_measure, &m->gap))
+        return RG_ERR;
+    rg_info("judge-free early stopping: the held-out gap of %d prompts x %ld samples every %ld steps, stop after %ld "
+            "without a new best (0: never); best checkpoint in %s",
+            m->gap.prompts.n, o->gap_samples, o->gap_every, o->patience, s->early_stop.best_dir);
+    return RG_OK;
 }
 
 /* The prompts both sides see, encoded once; skipped examples warned about. */

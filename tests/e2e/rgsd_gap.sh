@@ -5,7 +5,8 @@
 #      row's gap = logp_plain - logp_rubric, the summary = the mean of the rows
 #      with std / sqrt(n) as its standard error; <= 0 on the SFT'd base;
 #      the same command twice, the same bytes; --rubric-in system and
-#      --teacher-template paper change the teacher prompt (another gap);
+#      --teacher-template paper change the teacher prompt (another gap), and
+#      `rgsd eval --with-rubric --rubric-in system` shows it in the system turn;
 #   2. rgsd train --gap-data --gap-every 3 --early-stop 2 stops before its
 #      last step, after 2 measurements without a new best; OUT-best holds the
 #      step of the highest logged gap (train_state step, metrics) and
@@ -59,6 +60,11 @@ $R gap --model "$T/base" --data "$HELD" --samples 3 --max-new 32 --seed 5 --teac
     2>"$T/log" || { cat "$T/log"; die "rgsd gap --teacher-template paper"; }
 [ "$(summary "$T/gap-sys.jsonl")" != "$(summary "$T/gap.jsonl")" ] || die "--rubric-in system changed nothing"
 [ "$(summary "$T/gap-paper.jsonl")" != "$(summary "$T/gap.jsonl")" ] || die "--teacher-template paper changed nothing"
+# rgsd eval --with-rubric places the rubric the same way
+$R eval --model "$T/base" --data "$HELD" --judge rule --with-rubric --rubric-in system --teacher-template paper \
+    --max-new 8 --out "$T/ev" >/dev/null 2>"$T/log" || { cat "$T/log"; die "eval --rubric-in system"; }
+head -1 "$T/ev/responses.jsonl" | grep -q '"prompt":"<|im_start|>system\\nHidden evaluation criteria that a good response should satisfy:\\n1\. ' \
+    || { head -c 400 "$T/ev/responses.jsonl"; die "eval --rubric-in system: the rubric is not in the system message"; }
 
 # 2. early stopping
 RUN="$R train --model $T/base --data $DATA --batch 8 --steps 120 --lr 1e-3 --max-new 32 --seed 4 --no-progress
