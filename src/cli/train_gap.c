@@ -12,9 +12,9 @@ int rg_train_gap_setup(rg_train_gap *g, rg_session *s, const char *path, int ski
                        const rg_rgsd_data_options *data_options, int samples, const rg_gen_options *gen,
                        int keep_think) {
     rg_rubric_options load_options = {.skip_bad = skip_bad, .allow_empty_rubric = 1, .verifier_criteria = verifier};
-    if (rg_rubric_load_all(path, &load_options, &g->data) != RG_OK) return RG_ERR;
+    if (rg_rubric_load_all(path, &load_options, &g->data) != RG_OK) return rg_error_prefix("--gap-data"), RG_ERR;
     if (rg_rgsd_data_build(&g->prompts, &s->lm, g->data.examples, g->data.count, data_options) != RG_OK)
-        return rg_error_prefix("--gap-data %s", path), RG_ERR;
+        return rg_error_prefix("--gap-data"), RG_ERR;
     if (g->prompts.skipped_empty || g->prompts.skipped_long)
         rg_warn("--gap-data: %zu examples skipped (%zu with nothing to condition on, %zu too long for the context)",
                 g->prompts.skipped_empty + g->prompts.skipped_long, g->prompts.skipped_empty,
