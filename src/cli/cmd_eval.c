@@ -69,11 +69,12 @@ static int check_rule_patterns(const rg_dataset *data, const char *path) {
 
 typedef struct {
     const char *model_path, *data_path, *judge_text, *out_dir, *cache_path, *failures_path, *system, *tokenizer;
-    const char *chat_family, *teacher_template_path, *adapter_dir, *verifier_text;
+    const char *chat_family, *teacher_template_path, *adapter_dir, *verifier_text, *rubric_in_text;
     long samples, max_new, top_k, seed, batch, context, resamples;
     double temperature, top_p;
     int with_rubric, bf16, skip_long, skip_bad, no_thinking;
     rg_verifier_criteria verifier; /* parsed by check_flags */
+    rg_rubric_in rubric_in;        /* parsed by check_flags */
 } eval_flags; /* the flags as given (rg_eval_options is what rg_eval_run takes) */
 
 /* What the model is evaluated on: the rubric data and --teacher-template. */
@@ -96,8 +97,10 @@ static int parse_flags(int argc, char **argv, eval_flags *o) {
          "rule | local:MODEL_DIR[#bf16=0&batch=N] | http:URL#model=NAME[&...] (docs/judges.md)", 1},
         {"with-rubric", RG_ARG_FLAG, &o->with_rubric, NULL,
          "put the rubric in the prompt (the RGSD teacher's view); run with and without for the conditioning gap", 0},
-        {"teacher-template", RG_ARG_STRING, &o->teacher_template_path, "FILE",
-         "with --with-rubric: a template file with {{question}} and {{criteria}} (default: the built-in one)", 0},
+        {"teacher-template", RG_ARG_STRING, &o->teacher_template_path, "NAME|FILE",
+         "with --with-rubric: default | paper | a template file with {{question}} and {{criteria}}", 0},
+        {"rubric-in", RG_ARG_STRING, &o->rubric_in_text, "WHERE",
+         "with --with-rubric: user (the last user message, default) | system (the system message)", 0},
         {"samples", RG_ARG_INT, &o->samples, "K", "responses per example", 0},
         {"out", RG_ARG_STRING, &o->out_dir, "DIR", "write report.json, report.md and responses.jsonl here", 0},
         {"max-new", RG_ARG_INT, &o->max_new, "N", "new tokens at most per response", 0},
@@ -155,6 +158,8 @@ static int check_flags(eval_flags *o) {
         return rg_usage_error("--adapter is merged into f32 weights; drop --bf16 (see --help)");
     if (o->teacher_template_path && !o->with_rubric)
         return rg_usage_error("--teacher-template needs --with-rubric (see --help)");
+    if (o->rubric_in_text && !o->with_rubric) return rg_usage_error("--rubric-in needs --with-rubric (see --help)");
+    if (o->rubric_in_text && rg_rubric_in_parse(o->rubric_in_text, &o->rubric_in)) return RG_ERR;
     return RG_OK;
 }
 
@@ -164,7 +169,7 @@ static int load_inputs(eval_inputs *in, const eval_flags *o, const rg_judge_spec
     if (rg_rubric_load_all(o->data_path, &load_options, &in->data)) return RG_ERR;
     if (in->data.count == 0) return rg_error("%s: no examples", o->data_path);
     if (judge_spec->kind == RG_JUDGE_RULE && check_rule_patterns(&in->data, o->data_path)) return RG_ERR;
-    if (o->teacher_template_path && rg_teacher_template_load(o->teacher_template_path, &in->teacher_template))
+    if (o->teacher_template_path && rg_teacher_template_open(o->teacher_template_path, &in->teacher_template))
         return RG_ERR;
     return RG_OK;
 }
@@ -176,6 +181,7 @@ static rg_eval_options run_options(const eval_flags *o, const rg_teacher_templat
     options.samples = (int)o->samples;
     options.with_rubric = o->with_rubric;
     options.teacher_template = teacher_template;
+    options.rubric_in = o->rubric_in;
     options.system = o->system;
     options.enable_thinking = !o->no_thinking;
     options.max_new = (int)o->max_new;

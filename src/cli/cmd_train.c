@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/data_flags.h"
 #include "cli/train_flags.h"
+#include "cli/train_gap.h"
 #include "cli/train_setup.h"
 #include "nn/nn.h"
 #include "rgsd/rgsd_run.h"
@@ -24,14 +25,15 @@
 typedef struct {
     rg_train_flags f;
     const char *teacher_template_path, *teacher_context, *clip_mode, *system, *teacher_dtype, *eval_path;
-    const char *judge_text, *judge_cache, *eval_out, *verifier_text;
-    long max_new, gen_batch, context, top_k, eval_every, eval_samples, eval_max_new;
+    const char *judge_text, *judge_cache, *eval_out, *verifier_text, *rubric_in_text, *gap_path;
+    long max_new, gen_batch, context, top_k, eval_every, eval_samples, eval_max_new, gap_every, gap_samples, patience;
     double beta, tau, temperature, top_p;
     int strict, skip_bad, no_thinking, keep_think;
     /* parsed from the above by check_flags */
     rg_verifier_criteria verifier;
     rg_dtype out_dtype;
     rg_teacher_context tcontext;
+    rg_rubric_in rubric_in;
     nn_jsd_config jsd;
 } train_options;
 
@@ -50,6 +52,7 @@ typedef struct {
     int run_ready;
     int32_t stop[1]; /* the rollouts' stop token: the run's config points here */
     run_totals tot;
+    rg_train_gap gap; /* --gap-data */
 } rgsd_method;
 
 static int parse_clip_mode(const char *s, nn_clip_mode *mode) {
@@ -63,8 +66,8 @@ static int parse_clip_mode(const char *s, nn_clip_mode *mode) {
 /* The flag table: 0 to go on, 1 after --help, -1 on a usage error. */
 static int parse_flags(int argc, char **argv, train_options *o) {
     *o = (train_options){.f = rg_train_flags_defaults(8), .teacher_context = "rubric", .clip_mode = "none",
-                         .teacher_dtype = "bf16", .verifier_text = "skip", .max_new = 256, .gen_batch = 8,
-                         .eval_samples = 1, .beta = 0.5, .tau = 0.05, .temperature = 1.0, .top_p = 1.0};
+                         .teacher_dtype = "bf16", .verifier_text = "skip", .rubric_in_text = "user", .max_new = 256,
+                         .gen_batch = 8, .eval_samples = 1, .gap_samples = 1, .beta = 0.5, .tau = 0.05, .temperature = 1.0, .top_p = 1.0};
     rg_arg specs[] = {
         {"model", RG_ARG_STRING, &o->f.model_dir, "DIR", "Hugging Face model folder (student and teacher)", 1},
         {"data", RG_ARG_STRING, &o->f.data_path, "FILE", "rubric data, JSONL, any format (docs/rubric-data.md)", 1},
@@ -76,8 +79,10 @@ static int parse_flags(int argc, char **argv, train_options *o) {
         {"clip-mode", RG_ARG_STRING, &o->clip_mode, "MODE", "none | token | entry", 0},
         {"clip", RG_ARG_FLOAT, &o->tau, "TAU", "clip threshold for --clip-mode token|entry", 0},
         {"teacher-context", RG_ARG_STRING, &o->teacher_context, "WHAT", "rubric | reference", 0},
-        {"teacher-template", RG_ARG_STRING, &o->teacher_template_path, "FILE",
-         "teacher prompt template with {{question}} and {{criteria}} / {{reference}}", 0},
+        {"teacher-template", RG_ARG_STRING, &o->teacher_template_path, "NAME|FILE",
+         "teacher prompt: default | paper | a template file with {{question}} and {{criteria}} / {{reference}}", 0},
+        {"rubric-in", RG_ARG_STRING, &o->rubric_in_text, "WHERE",
+         "the teacher's rubric in the last user message (user) or in the system message (system)", 0},
         {"teacher-dtype", RG_ARG_STRING, &o->teacher_dtype, "bf16|f32",
          "full fine-tuning: the frozen teacher copy's precision", 0},
         {"max-new", RG_ARG_INT, &o->max_new, "N", "rollout tokens at most", 0},
@@ -109,6 +114,12 @@ static int parse_flags(int argc, char **argv, train_options *o) {
         {"eval-out", RG_ARG_STRING, &o->eval_out, "DIR", "write each evaluation's report into DIR/step-N", 0},
         {"eval-samples", RG_ARG_INT, &o->eval_samples, "K", "responses per held-out example", 0},
         {"eval-max-new", RG_ARG_INT, &o->eval_max_new, "N", "evaluation tokens at most", 0},
+        {"gap-data", RG_ARG_STRING, &o->gap_path, "FILE", "held-out rubric data for --gap-every (judge-free)", 0},
+        {"gap-every", RG_ARG_INT, &o->gap_every, "N",
+         "measure the held-out gap every N steps and at the end; keep the best checkpoint in OUT-best", 0},
+        {"gap-samples", RG_ARG_INT, &o->gap_samples, "K", "responses per held-out prompt for --gap-every", 0},
+        {"early-stop", RG_ARG_INT, &o->patience, "PATIENCE",
+         "stop after PATIENCE gap measurements in a row without a new best (0 = never)", 0},
         RG_TRAIN_FLAG_ROWS_RUN(o->f),
     };
     rg_command_spec spec = {
@@ -146,15 +157,47 @@ static int check_flags(train_options *o) {
         return rg_usage_error("rgsd train: a numeric flag is out of range (see rgsd train --help)");
     if ((o->eval_every > 0) != (o->eval_path != NULL) || (o->eval_every > 0 && !o->judge_text))
         return rg_error("rgsd train: --eval-every N needs --eval-data FILE and --judge SPEC (and they need it)");
+    if (rg_rubric_in_parse(o->rubric_in_text, &o->rubric_in) != RG_OK) return RG_ERR;
+    if (o->gap_every < 0 || o->patience < 0 || o->gap_samples < 1 || o->gap_samples > 1024)
+        return rg_usage_error("rgsd train: --gap-every and --early-stop must be >= 0, --gap-samples in 1..1024");
+    if ((o->gap_every > 0) != (o->gap_path != NULL))
+        return rg_error("rgsd train: --gap-every N needs --gap-data FILE (and it needs --gap-every)");
+    if (o->patience > 0 && o->gap_every == 0)
+        return rg_error("rgsd train: --early-stop needs --gap-data FILE and --gap-every N");
+    return RG_OK;
+}
+
+/* How the teacher and student prompts are rendered (training and --gap-data alike). */
+static rg_rgsd_data_options data_options_of(const train_options *o, const rgsd_method *m, int context_len) {
+    return (rg_rgsd_data_options){.teacher_template = m->tmpl, .context = o->tcontext, .rubric_in = o->rubric_in,
+                                  .system = o->system, .enable_thinking = !o->no_thinking, .max_new = (int)o->max_new,
+                                  .context_len = context_len, .strict = o->strict};
+}
+
+/* --gap-data / --gap-every / --early-stop: the held-out prompts and the session's early stopping, set up
+ * before rg_session_start so that --resume restores its state. Sampling as `rgsd gap`: temperature 1,
+ * top-p 1, seed --seed. */
+static int gap_setup(rg_session *s, rgsd_method *m, int context_len) {
+    const train_options *o = m->o;
+    if (o->gap_every <= 0) return RG_OK;
+    rg_rgsd_data_options data_options = data_options_of(o, m, context_len);
+    rg_gen_options gen = {.max_new = (int)o->max_new, .sample = {.temperature = 1.0f, .top_p = 1.0f},
+                          .seed = (uint64_t)o->f.seed, .batch = (int)o->gen_batch, .context = context_len};
+    if (rg_train_gap_setup(&m->gap, s, o->gap_path, o->skip_bad, o->verifier, &data_options, (int)o->gap_samples, &gen,
+                           o->keep_think) != RG_OK)
+        return RG_ERR;
+    if (rg_early_stop_init(&s->early_stop, o->f.out_dir, o->gap_every, o->patience, rg_train_gap_measure, &m->gap))
+        return RG_ERR;
+    rg_info("judge-free early stopping: the held-out gap of %d prompts x %ld samples every %ld steps, stop after %ld "
+            "without a new best (0: never); best checkpoint in %s",
+            m->gap.prompts.n, o->gap_samples, o->gap_every, o->patience, s->early_stop.best_dir);
     return RG_OK;
 }
 
 /* The prompts both sides see, encoded once; skipped examples warned about. */
 static int build_prompts(rg_session *s, rgsd_method *m, int context_len) {
     const train_options *o = m->o;
-    rg_rgsd_data_options data_options = {.teacher_template = m->tmpl, .context = o->tcontext, .system = o->system,
-                                         .enable_thinking = !o->no_thinking, .max_new = (int)o->max_new,
-                                         .context_len = context_len, .strict = o->strict};
+    rg_rgsd_data_options data_options = data_options_of(o, m, context_len);
     rg_rgsd_data *p = &m->prompts;
     if (rg_rgsd_data_build(p, &s->lm, s->data.examples, s->data.count, &data_options) != RG_OK) return RG_ERR;
     if (p->skipped_empty || p->skipped_long)
@@ -175,12 +218,12 @@ static int rgsd_setup(rg_session *s, rgsd_method *m) {
     }
     if (rg_train_load_rubric(o->f.data_path, o->eval_path, o->skip_bad, 1, o->verifier, &s->data, &s->eval_data))
         return RG_ERR;
-    if (o->teacher_template_path && rg_teacher_template_load(o->teacher_template_path, &m->tmpl) != RG_OK)
+    if (o->teacher_template_path && rg_teacher_template_open(o->teacher_template_path, &m->tmpl) != RG_OK)
         return RG_ERR;
     int lora_mode = o->f.lora_rank > 0 || o->f.adapter_dir;
     if (rg_train_open_model(s, &o->f, o->teacher_dtype) != RG_OK) return RG_ERR;
     int context_len = rg_context_len(&s->lm.model.cfg, o->context);
-    if (build_prompts(s, m, context_len) != RG_OK) return RG_ERR;
+    if (build_prompts(s, m, context_len) != RG_OK || gap_setup(s, m, context_len) != RG_OK) return RG_ERR;
     if (rg_session_start(s, m->prompts.max_prompt_len + (int)o->max_new, m->prompts.n) != RG_OK) return RG_ERR;
 
     int32_t think_open, think_close;
@@ -277,6 +320,7 @@ int cmd_train(int argc, char **argv) {
     if (rc == 1) rg_cli_fail();
     if (m.run_ready) rg_rgsd_run_free(&m.run);
     rg_rgsd_data_free(&m.prompts);
+    rg_train_gap_free(&m.gap);
     if (m.tmpl) rg_teacher_template_free(m.tmpl);
     rg_session_free(&s);
     return rc;

@@ -97,7 +97,8 @@ static int render_prompt(const rg_lm *lm, const rg_example *ex, const rg_eval_op
     const rg_message *messages = ex->messages;
     size_t n_messages = ex->nmessages;
     if (o->with_rubric) {
-        if (rg_teacher_messages(o->teacher_template, RG_TEACHER_CONTEXT_RUBRIC, ex, &teacher, &n_teacher))
+        if (rg_teacher_messages_in(o->teacher_template, RG_TEACHER_CONTEXT_RUBRIC, o->rubric_in, o->system, ex, &teacher,
+                                   &n_teacher))
             return RG_ERR;
         messages = teacher, n_messages = n_teacher;
     }

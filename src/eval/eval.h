@@ -49,6 +49,7 @@ typedef struct {
     int samples;       /* K responses per example (>= 1) */
     int with_rubric;   /* the prompt carries the rubric (the RGSD teacher's view) */
     const rg_teacher_template *teacher_template; /* with_rubric: NULL = the default rubric template */
+    rg_rubric_in rubric_in;   /* with_rubric: the rubric in the last user message (default) or the system message */
     const char *system; /* system message for conversations without one, or NULL */
     int enable_thinking; /* Qwen3 chat template: 1 (its default, as rgsd generate) or 0 */
     int max_new;       /* new tokens at most per response */

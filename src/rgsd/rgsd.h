@@ -88,6 +88,10 @@ int rg_rgsd_think_mask(const int32_t *response, int n, int32_t think_open, int32
  * for prompt_len + response_len. For the judge-free gap of `rgsd gap`. */
 int rg_rgsd_response_logprobs(const rg_model *model, rg_train_acts *acts, const int32_t *prompt, int prompt_len,
                               const int32_t *response, int response_len, double *logprobs);
+/* The same through an adapter (lora NULL = the model alone; acts allocated with it). */
+int rg_rgsd_response_logprobs_with(const rg_model *model, const rg_lora *lora, rg_train_acts *acts,
+                                   const int32_t *prompt, int prompt_len, const int32_t *response, int response_len,
+                                   double *logprobs);
 /* The same over a packed batch (no gradients): logprobs[i] = log p(targets[i])
  * at packed row rows[i] (ascending) of the forward over ids/seq_start/B. */
 int rg_packed_logprobs(const rg_model *model, rg_train_acts *acts, const int32_t *ids, const int32_t *seq_start,

@@ -49,7 +49,7 @@ int rg_rgsd_data_build(rg_rgsd_data *d, const rg_lm *lm, const rg_example *examp
         rg_message *teacher = NULL;
         size_t n_teacher = 0;
         if (encode_conversation(lm, ex->messages, ex->nmessages, o, &p.student_prompt, &p.student_prompt_len) ||
-            rg_teacher_messages(o->teacher_template, o->context, ex, &teacher, &n_teacher) ||
+            rg_teacher_messages_in(o->teacher_template, o->context, o->rubric_in, o->system, ex, &teacher, &n_teacher) ||
             encode_conversation(lm, teacher, n_teacher, o, &p.teacher_prompt, &p.teacher_prompt_len)) {
             if (teacher) rg_teacher_messages_free(teacher, n_teacher);
             free(p.student_prompt);

@@ -27,6 +27,7 @@ typedef struct {
 typedef struct {
     const rg_teacher_template *teacher_template; /* NULL: the default for the context */
     rg_teacher_context context; /* rubric | reference */
+    rg_rubric_in rubric_in;     /* the rubric in the last user message (default) or in the system message */
     const char *system;         /* system message for conversations without one, or NULL */
     int enable_thinking;        /* Qwen3 template: 1 (default) or 0 */
     int max_new;                /* room the rollout needs after each prompt */

@@ -28,8 +28,46 @@ static const char default_reference_template[] =
     "Now write your own complete answer to the request above, as an expert would, without mentioning or "
     "quoting the reference.";
 
+/* The same for --rubric-in system: the block the system message gets, worded
+ * for a request that follows it rather than one above it. */
+static const char default_rubric_system[] =
+    "A strong answer to the user's request meets the evaluation criteria below. They are private to you.\n"
+    "{{criteria}}\n"
+    "\n"
+    "Write your own complete answer to the user's request. Satisfy the criteria naturally, as an expert would, "
+    "without mentioning or quoting them.";
+
+static const char default_reference_system[] =
+    "Here is a reference answer to the user's request. It is private to you.\n"
+    "<reference>\n"
+    "{{reference}}\n"
+    "</reference>\n"
+    "\n"
+    "Write your own complete answer to the user's request, as an expert would, without mentioning or quoting the "
+    "reference.";
+
+/* The RGSD paper's Figure 10 wording (as reported; issue 14), and its system
+ * form: the same text without the question. */
+static const char paper_template[] =
+    "{{question}}\n"
+    "\n"
+    "Hidden evaluation criteria that a good response should satisfy:\n"
+    "{{criteria}}\n"
+    "\n"
+    "After understanding these evaluation criteria, provide your own thorough response to the problem. Address the "
+    "criteria naturally without explicitly referencing them.";
+
 const char *rg_teacher_default_template(rg_teacher_context context) {
     return context == RG_TEACHER_CONTEXT_REFERENCE ? default_reference_template : default_rubric_template;
+}
+
+const char *rg_teacher_paper_template(void) { return paper_template; }
+
+int rg_rubric_in_parse(const char *s, rg_rubric_in *out) {
+    if (strcmp(s, "user") == 0) *out = RG_RUBRIC_IN_USER;
+    else if (strcmp(s, "system") == 0) *out = RG_RUBRIC_IN_SYSTEM;
+    else return rg_error("--rubric-in must be user or system (got '%s')", s);
+    return RG_OK;
 }
 
 typedef enum { PART_TEXT, PART_QUESTION, PART_CRITERIA, PART_REFERENCE } part_kind;
@@ -45,10 +83,12 @@ struct rg_teacher_template {
     char *source;
     part *parts;
     size_t nparts;
+    rg_teacher_template *system_form; /* a built-in's own --rubric-in system wording, or NULL */
 };
 
 void rg_teacher_template_free(rg_teacher_template *t) {
     if (!t) return;
+    rg_teacher_template_free(t->system_form);
     free(t->name);
     free(t->source);
     free(t->parts);
@@ -130,6 +170,21 @@ int rg_teacher_template_load(const char *path, rg_teacher_template **out) {
     return rc;
 }
 
+int rg_teacher_template_open(const char *name, rg_teacher_template **out) {
+    *out = NULL;
+    if (strcmp(name, "default") == 0) return RG_OK;
+    if (strcmp(name, "paper") != 0) return rg_teacher_template_load(name, out);
+    rg_teacher_template *t;
+    if (rg_teacher_template_from_string(paper_template, "paper", &t)) return RG_ERR;
+    /* the system form: the template after its "{{question}}\n\n" */
+    if (rg_teacher_template_from_string(paper_template + strlen("{{question}}\n\n"), "paper", &t->system_form)) {
+        rg_teacher_template_free(t);
+        return RG_ERR;
+    }
+    *out = t;
+    return RG_OK;
+}
+
 /* ---- rendering --------------------------------------------------------- */
 
 typedef struct {
@@ -171,56 +226,80 @@ static long last_user_index(const rg_example *ex) {
     return -1;
 }
 
-int rg_teacher_prompt_render(const rg_teacher_template *t, rg_teacher_context context, const rg_example *ex,
-                             char **out) {
+/* t's parts with {{question}} = question (the other placeholders from ex) -> *out (malloc'd). */
+static int render_parts(const rg_teacher_template *t, rg_teacher_context context, const rg_example *ex,
+                        const char *question, char **out) {
     *out = NULL;
-    rg_teacher_template *owned = NULL;
-    if (!t) {
-        if (rg_teacher_template_from_string(rg_teacher_default_template(context), "default", &owned)) return RG_ERR;
-        t = owned;
-    }
-    int rc = RG_ERR;
     buffer b = {0};
     part_kind needed = context == RG_TEACHER_CONTEXT_REFERENCE ? PART_REFERENCE : PART_CRITERIA;
     int has_needed = 0;
     for (size_t p = 0; p < t->nparts; p++) has_needed |= t->parts[p].kind == needed;
-    long user = last_user_index(ex);
-    if (!has_needed) {
-        rg_error("%s: no {{%s}} placeholder, so the teacher would not see the %s", t->name,
-                 needed == PART_REFERENCE ? "reference" : "criteria",
-                 needed == PART_REFERENCE ? "reference answer" : "rubric");
-        goto done;
-    }
-    if (user < 0) {
-        rg_error("example %s: no user message to answer", ex->id ? ex->id : "?");
-        goto done;
-    }
+    if (!has_needed)
+        return rg_error("%s: no {{%s}} placeholder, so the teacher would not see the %s", t->name,
+                        needed == PART_REFERENCE ? "reference" : "criteria",
+                        needed == PART_REFERENCE ? "reference answer" : "rubric");
     for (size_t p = 0; p < t->nparts; p++) {
         const part *part = &t->parts[p];
         int failed = 0;
         switch (part->kind) {
         case PART_TEXT: failed = append(&b, part->text, part->len); break;
-        case PART_QUESTION: failed = append_str(&b, ex->messages[user].content); break;
+        case PART_QUESTION: failed = append_str(&b, question); break;
         case PART_CRITERIA: failed = append_criteria(&b, ex); break;
         case PART_REFERENCE:
             if (!ex->reference) {
-                rg_error("example %s: no reference answer (the reference teacher context needs one)",
-                         ex->id ? ex->id : "?");
-                goto done;
+                free(b.data);
+                return rg_error("example %s: no reference answer (the reference teacher context needs one)",
+                                ex->id ? ex->id : "?");
             }
             failed = append_str(&b, ex->reference);
             break;
         }
-        if (failed) goto done;
+        if (failed) {
+            free(b.data);
+            return RG_ERR;
+        }
     }
-    if (!b.data && append(&b, "", 0)) goto done;
+    if (!b.data && append(&b, "", 0)) return RG_ERR;
     *out = b.data;
-    b.data = NULL;
-    rc = RG_OK;
-done:
-    free(b.data);
+    return RG_OK;
+}
+
+/* t, or the built-in text `fallback` when t is NULL, rendered with {{question}} = question. */
+static int render_or_builtin(const rg_teacher_template *t, const char *fallback, rg_teacher_context context,
+                             const rg_example *ex, const char *question, char **out) {
+    *out = NULL;
+    rg_teacher_template *owned = NULL;
+    if (!t) {
+        if (rg_teacher_template_from_string(fallback, "default", &owned)) return RG_ERR;
+        t = owned;
+    }
+    int rc = render_parts(t, context, ex, question, out);
     rg_teacher_template_free(owned);
     return rc;
+}
+
+int rg_teacher_prompt_render(const rg_teacher_template *t, rg_teacher_context context, const rg_example *ex,
+                             char **out) {
+    *out = NULL;
+    long user = last_user_index(ex);
+    if (user < 0) return rg_error("example %s: no user message to answer", ex->id ? ex->id : "?");
+    return render_or_builtin(t, rg_teacher_default_template(context), context, ex, ex->messages[user].content, out);
+}
+
+int rg_teacher_block_render(const rg_teacher_template *t, rg_teacher_context context, const rg_example *ex,
+                            char **out) {
+    *out = NULL;
+    if (last_user_index(ex) < 0) return rg_error("example %s: no user message to answer", ex->id ? ex->id : "?");
+    if (t && t->system_form) t = t->system_form;
+    const char *fallback = context == RG_TEACHER_CONTEXT_REFERENCE ? default_reference_system : default_rubric_system;
+    if (render_or_builtin(t, fallback, context, ex, "", out)) return RG_ERR;
+    /* a file template's {{question}} left blank lines around it */
+    char *text = *out;
+    size_t start = strspn(text, " \t\r\n"), len = strlen(text);
+    while (len > start && strchr(" \t\r\n", text[len - 1])) len--;
+    memmove(text, text + start, len - start);
+    text[len - start] = '\0';
+    return RG_OK;
 }
 
 void rg_teacher_messages_free(rg_message *messages, size_t nmessages) {
@@ -252,4 +331,53 @@ int rg_teacher_messages(const rg_teacher_template *t, rg_teacher_context context
     *messages = copy;
     *nmessages = ex->nmessages;
     return RG_OK;
+}
+
+/* "first\n\nsecond", or second alone when first is NULL or empty (malloc'd). */
+static char *join_blocks(const char *first, const char *second) {
+    if (!first || !*first) return rg_strdup(second);
+    size_t a = strlen(first), b = strlen(second);
+    char *out = rg_malloc(a + b + 3);
+    if (!out) return NULL;
+    memcpy(out, first, a);
+    memcpy(out + a, "\n\n", 2);
+    memcpy(out + a + 2, second, b + 1);
+    return out;
+}
+
+/* --rubric-in system: the conversation unchanged but for its system message, which becomes the
+ * existing one (or `system`) + a blank line + the rubric block; inserted in front when there is none. */
+static int messages_with_system_block(const rg_teacher_template *t, rg_teacher_context context, const char *system,
+                                      const rg_example *ex, rg_message **messages, size_t *nmessages) {
+    char *block;
+    if (rg_teacher_block_render(t, context, ex, &block)) return RG_ERR;
+    int has_system = ex->nmessages > 0 && ex->messages[0].role == RG_ROLE_SYSTEM;
+    size_t n = ex->nmessages + !has_system;
+    rg_message *copy = rg_calloc(n, sizeof *copy);
+    char *first = copy ? join_blocks(has_system ? ex->messages[0].content : system, block) : NULL;
+    free(block);
+    if (!first) {
+        free(copy);
+        return RG_ERR;
+    }
+    copy[0] = (rg_message){.role = RG_ROLE_SYSTEM, .content = first};
+    for (size_t i = has_system, o = 1; i < ex->nmessages; i++, o++) {
+        copy[o].role = ex->messages[i].role;
+        copy[o].content = rg_strdup(ex->messages[i].content);
+        if (!copy[o].content) {
+            rg_teacher_messages_free(copy, n);
+            return RG_ERR;
+        }
+    }
+    *messages = copy;
+    *nmessages = n;
+    return RG_OK;
+}
+
+int rg_teacher_messages_in(const rg_teacher_template *t, rg_teacher_context context, rg_rubric_in where,
+                           const char *system, const rg_example *ex, rg_message **messages, size_t *nmessages) {
+    *messages = NULL;
+    *nmessages = 0;
+    if (where == RG_RUBRIC_IN_USER) return rg_teacher_messages(t, context, ex, messages, nmessages);
+    return messages_with_system_block(t, context, system, ex, messages, nmessages);
 }

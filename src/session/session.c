@@ -19,6 +19,7 @@ int rg_session_start(rg_session *s, int max_T, long n) {
     if (!s->opt.resume) return RG_OK;
     if (rg_trainer_resume(&s->trainer, s->opt.out_dir) != RG_OK) return RG_ERR;
     if (rg_text_append_metrics_of(&s->metrics, s->opt.out_dir) != RG_OK) return RG_ERR;
+    if (s->early_stop.every > 0 && rg_early_stop_restore(&s->early_stop, s->metrics.text) != RG_OK) return RG_ERR;
     rg_info("resuming at step %ld of %ld (%s %llu)", s->trainer.step, s->total_steps, s->opt.cursor_unit,
             (unsigned long long)s->trainer.cursor);
     return RG_OK;
@@ -39,7 +40,7 @@ const char *rg_session_mode(const rg_session *s) {
 int rg_session_loop(rg_session *s, rg_session_step_fn step, void *method) {
     rg_train_loop_begin(&s->loop, s->opt.name, s->trainer.step, s->opt.stop_after, s->total_steps, s->opt.quiet);
     int failed = 0;
-    while (s->trainer.step < s->loop.stop_at && !rg_stop_requested) {
+    while (s->trainer.step < s->loop.stop_at && !rg_stop_requested && !s->early_stop.stop) {
         char line[2048], extra[256];
         if (step(s, method, line, sizeof line, extra, sizeof extra) != RG_OK) {
             failed = !rg_train_abandoned(); /* stopped inside the step: the last complete one is saved */
@@ -52,6 +53,11 @@ int rg_session_loop(rg_session *s, rg_session_step_fn step, void *method) {
         rg_progress_update(&s->loop.progress, s->trainer.step, extra);
         if (rg_train_eval_if_due(&s->evaluation, s->trainer.step, s->total_steps, &s->metrics, &s->eval_s) != RG_OK) {
             failed = !rg_train_abandoned(); /* stopped inside the evaluation: this step is complete, saved */
+            break;
+        }
+        if (rg_early_stop_if_due(&s->early_stop, &s->trainer, s->opt.model_dir, s->opt.save_dtype, s->total_steps,
+                                 &s->metrics) != RG_OK) {
+            failed = !rg_train_abandoned(); /* stopped inside the measurement: this step is complete, saved */
             break;
         }
         if (rg_train_save_every(&s->trainer, s->opt.model_dir, s->opt.out_dir, s->opt.save_dtype, s->opt.save_every,
@@ -83,5 +89,6 @@ void rg_session_free(rg_session *s) {
     rg_dataset_free(&s->data);
     rg_dataset_free(&s->eval_data);
     rg_text_free(&s->metrics);
+    rg_early_stop_free(&s->early_stop);
     memset(s, 0, sizeof *s);
 }

@@ -17,6 +17,7 @@
 #include "judge/judge.h"
 #include "lm/lm.h"
 #include "rubric/rubric.h"
+#include "session/early_stop.h"
 #include "session/evaluate.h"
 #include "session/loop.h"
 #include "train/trainer.h"
@@ -44,6 +45,7 @@ typedef struct rg_session {
     rg_judge *judge;          /* grpo's reward and --eval-every's judge */
     rg_eval_options eval_options;
     rg_train_evaluation evaluation; /* every 0: no evaluation */
+    rg_early_stop early_stop; /* every 0: off (rgsd train --gap-every); set up before rg_session_start */
     /* set by rg_session_start and the loop */
     rg_trainer trainer;
     int trainer_ready;

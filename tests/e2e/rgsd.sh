@@ -15,6 +15,11 @@
 #        log p rise: Haswell = Zen +0.39..+0.59, SkylakeX = Cooperlake
 #          +0.41..+0.61 nats (threshold > 0);
 #        RGSD_KERNELS avx2/avx512 changed no digit.
+#      Since issue 14 `rgsd gap` is the study's gap (plain minus rubric, per
+#      sample, mean over prompts: <= 0, rising towards 0), so the check reads
+#      gap1 > 0.8 gap0 with gap0 < 0; remeasured on the default kernels over
+#      training seeds 4..9: gap0 = -0.0914, gap1 / gap0 0.46..0.67 (the old
+#      definition gave 0.47..0.65 there).
 #      Rejected designs, measured the same way: 30 steps at lr 2e-3 with one
 #      gap sample (the old test) reached gap1/gap0 = 1.22 on one seed; 30 steps
 #      with 4 samples 0.84; 40 or 60 steps at lr 2e-3 made log p fall by up to
@@ -68,7 +73,7 @@ $R train --model "$T/base" --data "$DATA" --out "$T/full" --batch 8 --steps 60 -
 grep -q "judge calls during training: 0" "$T/log" || die "the log does not state zero judge calls"
 gap1=$(gap_of "$T/full"); logp1=$(logp_of "$T/full")
 echo "gap $gap0 -> $gap1; mean log p(reference | no rubric) $logp0 -> $logp1"
-$PY -c "import sys; sys.exit(0 if $gap1 < 0.8 * $gap0 and $gap0 > 0 else 1)" || die "the gap did not shrink by 20% ($gap0 -> $gap1)"
+$PY -c "import sys; sys.exit(0 if $gap1 > 0.8 * $gap0 and $gap0 < 0 else 1)" || die "the gap did not shrink by 20% ($gap0 -> $gap1)"
 $PY -c "import sys; sys.exit(0 if $logp1 > $logp0 else 1)" || die "log p(reference | no rubric) did not rise ($logp0 -> $logp1)"
 $PY tests/ref/train_check.py check-hf "$T/full" "$T/base" || die "HF folder check"
 # tools/kernel_paths.sh reruns only the learning check above under each kernel path

@@ -5,7 +5,10 @@
  * the last user message carrying the numbered criteria without weights,
  * negative criteria as "Avoid: ..." — and the STUDENT ids to the plain
  * conversation; the reference context; examples the teacher cannot take are
- * skipped and counted, or rejected with strict. Expected strings are written
+ * skipped and counted, or rejected with strict; --rubric-in system (the
+ * block in the system message, with --system in front; the student side
+ * given the same --system; the user turn plain) and the paper's template.
+ * Expected strings are written
  * by hand here (the renderer's own tests cover its pieces). */
 #include "test_util.h"
 
@@ -193,11 +196,51 @@ static void thinking_prompt(void **state) {
     rg_example_free(&ex);
 }
 
+/* --rubric-in system with --system: both sides carry the system text; the teacher's has the rubric block
+ * after it; the user turn is the plain question on both sides. Also --teacher-template paper. */
+static void rubric_in_system(void **state) {
+    fixture *f = need(state);
+    rg_example ex;
+    assert_int_equal(rg_example_parse("{\"messages\": [{\"role\": \"user\", \"content\": \"Plan\"}], \"rubric\": ["
+                                      "{\"text\": \"Has a budget\", \"weight\": 2}]}",
+                                      "test", 1, &ex),
+                     RG_OK);
+    rg_teacher_template *paper;
+    assert_int_equal(rg_teacher_template_open("paper", &paper), RG_OK);
+    const char *want[2] = {
+        "<|im_start|>system\nBe brief.\n\nA strong answer to the user's request meets the evaluation criteria below. "
+        "They are private to you.\n1. Has a budget\n\nWrite your own complete answer to the user's request. Satisfy "
+        "the criteria naturally, as an expert would, without mentioning or quoting them.<|im_end|>\n"
+        "<|im_start|>user\nPlan<|im_end|>\n<|im_start|>assistant\n",
+        "<|im_start|>system\nBe brief.\n\nHidden evaluation criteria that a good response should satisfy:\n"
+        "1. Has a budget\n\nAfter understanding these evaluation criteria, provide your own thorough response to the "
+        "problem. Address the criteria naturally without explicitly referencing them.<|im_end|>\n"
+        "<|im_start|>user\nPlan<|im_end|>\n<|im_start|>assistant\n"};
+    for (int i = 0; i < 2; i++) {
+        rg_rgsd_data_options o = {.teacher_template = i ? paper : NULL, .context = RG_TEACHER_CONTEXT_RUBRIC,
+                                  .rubric_in = RG_RUBRIC_IN_SYSTEM, .system = "Be brief.", .enable_thinking = 1,
+                                  .max_new = 16, .context_len = 4096};
+        rg_rgsd_data d;
+        if (rg_rgsd_data_build(&d, &f->lm, &ex, 1, &o)) fail_msg("%s", rg_errmsg());
+        char *student = decode(&f->lm, d.prompts[0].student_prompt, d.prompts[0].student_prompt_len);
+        char *teacher = decode(&f->lm, d.prompts[0].teacher_prompt, d.prompts[0].teacher_prompt_len);
+        assert_string_equal(student, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nPlan<|im_end|>\n"
+                                     "<|im_start|>assistant\n");
+        assert_string_equal(teacher, want[i]);
+        free(student);
+        free(teacher);
+        rg_rgsd_data_free(&d);
+    }
+    rg_teacher_template_free(paper);
+    rg_example_free(&ex);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_format),
         cmocka_unit_test(skipped_or_strict),
         cmocka_unit_test(thinking_prompt),
+        cmocka_unit_test(rubric_in_system),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
