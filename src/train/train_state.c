@@ -40,13 +40,17 @@ int rg_trainer_save(const rg_trainer *t, const char *model_dir, const char *out_
     const char *metadata[] = {"format", "rgsd-train-state-1", "mode", lora ? "lora" : "full", "step", step,
                               "cursor", cursor, "n_trainable", n, "lora_rank", rank, "lora_alpha", alpha,
                               "lora_targets", targets, "seed", seed, "rng", rng, NULL};
-    rg_st_entry entries[3] = {
+    rg_st_entry entries[4] = {
         {.name = "trainable", .dtype = RG_F32, .ndim = 1, .shape = {(int64_t)t->n_trainable}, .data = t->trainable},
         {.name = "adam.m", .dtype = RG_F32, .ndim = 1, .shape = {(int64_t)t->n_trainable}, .data = t->opt.m},
         {.name = "adam.v", .dtype = RG_F32, .ndim = 1, .shape = {(int64_t)t->n_trainable}, .data = t->opt.v},
     };
+    int n_entries = 3;
+    if (t->extra)
+        entries[n_entries++] = (rg_st_entry){.name = t->extra_name, .dtype = RG_F32, .ndim = 1,
+                                             .shape = {(int64_t)t->n_extra}, .data = t->extra};
     char *path = rg_path_join(tmp, STATE_FILE);
-    int rc = path ? rg_st_write(path, entries, 3, metadata) : RG_ERR;
+    int rc = path ? rg_st_write(path, entries, n_entries, metadata) : RG_ERR;
     free(path);
     if (rc != RG_OK) goto fail;
     if (extra_name && extra_text) {
@@ -135,6 +139,22 @@ int rg_trainer_resume(rg_trainer *t, const char *dir) {
         t->cursor = cursor;
         rc = RG_OK;
     }
+    rg_st_close(&f);
+    return rc;
+}
+
+int rg_trainer_resume_extra(rg_trainer *t, const char *dir) {
+    if (!t->extra) return RG_OK;
+    char *path = rg_path_join(dir, STATE_FILE);
+    if (!path) return RG_ERR;
+    rg_st_file f;
+    int rc = rg_st_open(&f, path);
+    free(path);
+    if (rc != RG_OK) return RG_ERR;
+    if (!rg_st_find(&f, t->extra_name))
+        rc = rg_error("%s: no %s state in the checkpoint (it was trained without it)", f.path, t->extra_name);
+    else
+        rc = load_vector(&f, t->extra_name, t->extra, t->n_extra);
     rg_st_close(&f);
     return rc;
 }

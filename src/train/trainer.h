@@ -69,6 +69,11 @@ typedef struct {
     int n_examples;
     float *scratch;          /* a loss head's kernel scratch (rg_trainer_scratch) */
     size_t scratch_floats;
+    /* a method's own state, saved with the checkpoint as one more f32 tensor
+     * and restored by rg_trainer_resume_extra (RGSD's EMA teacher); NULL: none */
+    const char *extra_name;
+    float *extra;
+    size_t n_extra;
 } rg_trainer;
 
 typedef struct {
@@ -108,5 +113,9 @@ int rg_trainer_save(const rg_trainer *t, const char *model_dir, const char *out_
  * (checked: mode, rank, targets, sizes). First repairs what a save killed
  * midway left beside dir (rg_dir_recover, io/atomic_dir.h). */
 int rg_trainer_resume(rg_trainer *t, const char *dir);
+/* Restores t->extra (registered after rg_trainer_resume) from the tensor
+ * t->extra_name of dir/train_state.safetensors; an error names it when the
+ * checkpoint has none (it was trained without that state). */
+int rg_trainer_resume_extra(rg_trainer *t, const char *dir);
 
 #endif
