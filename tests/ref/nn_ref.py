@@ -297,19 +297,50 @@ def jsd_terms(ls, lt, beta):
     return beta * lt.exp() * (lt - lm) + (1 - beta) * ls.exp() * (ls - lm)
 
 
-def jsd_loss(s, t, beta, clip, tau, top_k):
-    """Per-token loss [N] and per-entry terms [N, B] for student logits s (with grad)."""
+def support_rows(s, t, top_k, frm):
+    """Per row, the sorted support: the teacher's top-k, the student's, or the union."""
+    rows = []
+    for n in range(s.shape[0]):
+        ti = set(torch.topk(t[n], top_k).indices.tolist())
+        si = set(torch.topk(s[n].detach(), top_k).indices.tolist())
+        rows.append(sorted(ti if frm == "teacher" else si if frm == "student" else ti | si))
+    return rows
+
+
+def jsd_loss(s, t, beta, clip, tau, top_k, frm="teacher", tail="bucket"):
+    """Per-token loss [N] and per-entry terms [N, B] for student logits s (with grad).
+    top_k: the support is frm's top-k entries (teacher | student | union) with
+    one tail bucket (tail "bucket") or renormalised over it (tail "renorm");
+    a union's rows differ in size, so the terms are padded with zeros."""
     ls, lt = torch.log_softmax(s, -1), torch.log_softmax(t, -1)
+    if top_k and (frm != "teacher" or tail != "bucket"):
+        per_row = []
+        for n, sup in enumerate(support_rows(s, t, top_k, frm)):
+            idx = torch.tensor(sup)
+            a, b = ls[n, idx], lt[n, idx]
+            if tail == "renorm" or len(sup) == s.shape[-1]:
+                a, b = a - torch.logsumexp(a, -1), b - torch.logsumexp(b, -1)
+            else:
+                a, b = bucket_log_probs(ls[n:n + 1], idx[None])[0], bucket_log_probs(lt[n:n + 1], idx[None])[0]
+            per_row.append(jsd_terms(a, b, beta))
+        width = max(len(r) for r in per_row)
+        terms = torch.stack([torch.cat([r, r.new_zeros(width - len(r))]) for r in per_row])
+        return clip_loss(terms, clip, tau), terms
     if top_k:
         idx = torch.topk(t, top_k, dim=-1).indices
         ls, lt = bucket_log_probs(ls, idx), bucket_log_probs(lt, idx)
     terms = jsd_terms(ls, lt, beta)
+    return clip_loss(terms, clip, tau), terms
+
+
+def clip_loss(terms, clip, tau):
+    """Per-token loss from per-entry terms under a clip mode."""
     if clip == 1:    # token: min(D, tau), no gradient where clipped
         d = terms.sum(-1)
-        return torch.where(d > tau, torch.full_like(d, tau), d), terms
+        return torch.where(d > tau, torch.full_like(d, tau), d)
     if clip == 2:    # entry: sum_i min(d_i, tau)
-        return torch.where(terms > tau, torch.full_like(terms, tau), terms).sum(-1), terms
-    return terms.sum(-1), terms
+        return torch.where(terms > tau, torch.full_like(terms, tau), terms).sum(-1)
+    return terms.sum(-1)
 
 
 def pick_tau(values):
