@@ -20,7 +20,9 @@
  * the rubric). Aggregation: the token mean over all loss positions of the
  * batch — each position's gradient is scaled by 1 / (loss positions in the
  * batch), so a long response weighs in proportion to its length, as TRL's
- * GKD trainer and the paper's token-level loss do.
+ * GKD trainer and the paper's token-level loss do. Options (rg_rgsd_pass_config):
+ * the sequence mean, and a detached importance weight per position for
+ * rollouts whose policy differs from the trained one.
  *
  * Teacher (--teacher frozen, the default): with LoRA the same base weights
  * with the adapters off (no second copy); with full fine-tuning a frozen copy
