@@ -1,6 +1,8 @@
 # Reference outputs for the RGSD trainer (issue 5): one RGSD step (teacher over
 # teacher prompt + y, student over prompt + y, JSD token mean) in PyTorch
-# float64 autograd, full and LoRA, on tiny random HF folders.
+# float64 autograd, full and LoRA, on tiny random HF folders; and issue 14's
+# variants (top-k supports and renormalised tails, live / EMA teachers,
+# sequence mean, importance weight: test_rgsd_variants.c).
 RGSD_STEP_REF_DIR := $(RGSD_REF_DIR)/rgsd
 REFS += $(RGSD_STEP_REF_DIR)/.done
 

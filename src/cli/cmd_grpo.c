@@ -229,10 +229,11 @@ static int grpo_setup(rg_session *s, grpo_method *m) {
         if (rg_pow3r_init(&m->pow3r, s->data.examples, s->data.count, &pc) != RG_OK)
             return rg_error_prefix("rgsd grpo"), RG_ERR;
         m->pow3r_ready = 1;
-        /* alpha_j is part of the train state: saved with every checkpoint, restored by --resume */
-        s->cfg.extra_name = "pow3r.state", s->cfg.extra = m->pow3r.state, s->cfg.extra_n = m->pow3r.state_n;
     }
     if (rg_session_start(s, m->prompts.max_prompt_len + (int)o->max_new, m->prompts.n) != RG_OK) return RG_ERR;
+    /* alpha_j is part of the train state: saved with every checkpoint, restored by --resume */
+    if (m->pow3r_ready) rg_trainer_set_method_state(&s->trainer, "pow3r.state", RG_F64, m->pow3r.state, m->pow3r.state_n);
+    if (o->f.resume && rg_trainer_resume_method_state(&s->trainer, o->f.out_dir) != RG_OK) return RG_ERR;
 
     m->stop[0] = s->lm.end_of_turn;
     rg_grpo_config gcfg = {

@@ -26,8 +26,9 @@ typedef struct {
     rg_train_flags f;
     const char *teacher_template_path, *teacher_context, *clip_mode, *system, *teacher_dtype, *eval_path;
     const char *judge_text, *judge_cache, *eval_out, *verifier_text, *rubric_in_text, *gap_path;
+    const char *teacher_mode, *topk_from, *topk_tail, *is_weight, *loss_mean;
     long max_new, gen_batch, context, top_k, eval_every, eval_samples, eval_max_new, gap_every, gap_samples, patience;
-    double beta, tau, temperature, top_p;
+    double beta, tau, temperature, top_p, ema_decay, is_clip;
     int strict, skip_bad, no_thinking, keep_think;
     /* parsed from the above by check_flags */
     rg_verifier_criteria verifier;
@@ -35,6 +36,8 @@ typedef struct {
     rg_teacher_context tcontext;
     rg_rubric_in rubric_in;
     nn_jsd_config jsd;
+    rg_teacher_mode tmode;
+    rg_loss_mean mean;
 } train_options;
 
 /* Time and token totals for the closing summary. */
@@ -63,19 +66,53 @@ static int parse_clip_mode(const char *s, nn_clip_mode *mode) {
     return RG_OK;
 }
 
+/* --teacher, --topk-from, --topk-tail, --loss-mean, --is-weight and the teacher copy's dtype they imply. */
+static int parse_variants(train_options *o) {
+    if (rg_teacher_mode_parse(o->teacher_mode, &o->tmode) != RG_OK)
+        return rg_error("rgsd train: --teacher must be frozen, ema or live (got '%s')", o->teacher_mode);
+    if (o->tmode == RG_TEACHER_LIVE && o->teacher_dtype)
+        return rg_error("rgsd train: --teacher live has no teacher copy (drop --teacher-dtype)");
+    if (o->tmode == RG_TEACHER_EMA && o->teacher_dtype && strcmp(o->teacher_dtype, "f32") != 0)
+        return rg_error("rgsd train: --teacher ema keeps an f32 average (--teacher-dtype f32)");
+    if (!o->teacher_dtype && o->tmode != RG_TEACHER_LIVE) o->teacher_dtype = o->tmode == RG_TEACHER_EMA ? "f32" : "bf16";
+    const char *from = o->topk_from, *tail = o->topk_tail;
+    if (strcmp(from, "teacher") == 0) o->jsd.topk_from = NN_TOPK_TEACHER;
+    else if (strcmp(from, "student") == 0) o->jsd.topk_from = NN_TOPK_STUDENT;
+    else if (strcmp(from, "union") == 0) o->jsd.topk_from = NN_TOPK_UNION;
+    else return rg_error("rgsd train: --topk-from must be teacher, student or union (got '%s')", from);
+    if (strcmp(tail, "bucket") == 0) o->jsd.topk_tail = NN_TOPK_TAIL_BUCKET;
+    else if (strcmp(tail, "renorm") == 0) o->jsd.topk_tail = NN_TOPK_RENORM;
+    else return rg_error("rgsd train: --topk-tail must be bucket or renorm (got '%s')", tail);
+    if (strcmp(o->loss_mean, "token") == 0) o->mean = RG_LOSS_MEAN_TOKEN;
+    else if (strcmp(o->loss_mean, "sequence") == 0) o->mean = RG_LOSS_MEAN_SEQUENCE;
+    else return rg_error("rgsd train: --loss-mean must be token or sequence (got '%s')", o->loss_mean);
+    if (strcmp(o->is_weight, "none") != 0 && strcmp(o->is_weight, "token") != 0)
+        return rg_error("rgsd train: --is-weight must be none or token (got '%s')", o->is_weight);
+    return RG_OK;
+}
+
 /* The flag table: 0 to go on, 1 after --help, -1 on a usage error. */
 static int parse_flags(int argc, char **argv, train_options *o) {
     *o = (train_options){.f = rg_train_flags_defaults(8), .teacher_context = "rubric", .clip_mode = "none",
-                         .teacher_dtype = "bf16", .verifier_text = "skip", .rubric_in_text = "user", .max_new = 256,
-                         .gen_batch = 8, .eval_samples = 1, .gap_samples = 1, .beta = 0.5, .tau = 0.05, .temperature = 1.0, .top_p = 1.0};
+                         .verifier_text = "skip", .rubric_in_text = "user", .max_new = 256,
+                         .gen_batch = 8, .eval_samples = 1, .gap_samples = 1, .beta = 0.5, .tau = 0.05,
+                         .temperature = 1.0, .top_p = 1.0, .teacher_mode = "frozen", .ema_decay = 0.999,
+                         .topk_from = "teacher", .topk_tail = "bucket", .is_weight = "none", .is_clip = 2.0,
+                         .loss_mean = "token"};
     rg_arg specs[] = {
         {"model", RG_ARG_STRING, &o->f.model_dir, "DIR", "Hugging Face model folder (student and teacher)", 1},
         {"data", RG_ARG_STRING, &o->f.data_path, "FILE", "rubric data, JSONL, any format (docs/rubric-data.md)", 1},
         {"out", RG_ARG_STRING, &o->f.out_dir, "DIR", "checkpoint folder (model or PEFT adapter + train state + metrics)",
          1},
         {"beta", RG_ARG_FLOAT, &o->beta, "B", "generalized JSD weight: 0 forward KL, 1 reverse KL", 0},
-        {"topk", RG_ARG_INT, &o->top_k, "K", "divergence over the teacher's top-K + one tail bucket; 0 = full vocabulary",
+        {"topk", RG_ARG_INT, &o->top_k, "K", "divergence over a top-K support (--topk-from, --topk-tail); 0 = full vocabulary",
          0},
+        {"topk-from", RG_ARG_STRING, &o->topk_from, "WHO", "the top-K support: teacher | student | union", 0},
+        {"topk-tail", RG_ARG_STRING, &o->topk_tail, "HOW", "the rest of the mass: bucket (one tail bucket) | renorm", 0},
+        {"loss-mean", RG_ARG_STRING, &o->loss_mean, "HOW", "token (every loss position alike) | sequence", 0},
+        {"is-weight", RG_ARG_STRING, &o->is_weight, "HOW",
+         "none | token: weight each position by p_current/p_rollout (detached, clipped at --is-clip)", 0},
+        {"is-clip", RG_ARG_FLOAT, &o->is_clip, "C", "the importance weight's upper clip", 0},
         {"clip-mode", RG_ARG_STRING, &o->clip_mode, "MODE", "none | token | entry", 0},
         {"clip", RG_ARG_FLOAT, &o->tau, "TAU", "clip threshold for --clip-mode token|entry", 0},
         {"teacher-context", RG_ARG_STRING, &o->teacher_context, "WHAT", "rubric | reference", 0},
@@ -83,8 +120,12 @@ static int parse_flags(int argc, char **argv, train_options *o) {
          "teacher prompt: default | paper | a template file with {{question}} and {{criteria}} / {{reference}}", 0},
         {"rubric-in", RG_ARG_STRING, &o->rubric_in_text, "WHERE",
          "the teacher's rubric in the last user message (user) or in the system message (system)", 0},
+        {"teacher", RG_ARG_STRING, &o->teacher_mode, "MODE",
+         "frozen (the base; LoRA: adapters off) | ema (an EMA of the student) | live (the student itself)", 0},
+        {"teacher-ema-decay", RG_ARG_FLOAT, &o->ema_decay, "D", "--teacher ema: theta_T <- D theta_T + (1-D) theta_S",
+         0},
         {"teacher-dtype", RG_ARG_STRING, &o->teacher_dtype, "bf16|f32",
-         "full fine-tuning: the frozen teacher copy's precision", 0},
+         "full fine-tuning: the teacher copy's precision (frozen: bf16; ema: f32 only)", 0},
         {"max-new", RG_ARG_INT, &o->max_new, "N", "rollout tokens at most", 0},
         {"temperature", RG_ARG_FLOAT, &o->temperature, "T", "rollout sampling temperature", 0},
         {"top-p", RG_ARG_FLOAT, &o->top_p, "P", "rollout nucleus sampling", 0},
@@ -146,11 +187,12 @@ static int check_flags(train_options *o) {
         return rg_error("rgsd train: --save-dtype must be f32 or bf16");
     if (rg_teacher_context_parse(o->teacher_context, &o->tcontext) != RG_OK)
         return rg_error("rgsd train: --teacher-context must be rubric or reference");
-    if (strcmp(o->teacher_dtype, "bf16") != 0 && strcmp(o->teacher_dtype, "f32") != 0)
+    if (o->teacher_dtype && strcmp(o->teacher_dtype, "bf16") != 0 && strcmp(o->teacher_dtype, "f32") != 0)
         return rg_error("rgsd train: --teacher-dtype must be bf16 or f32");
     o->jsd = (nn_jsd_config){.beta = (float)o->beta, .tau = (float)o->tau, .top_k = (int)o->top_k};
-    if (parse_clip_mode(o->clip_mode, &o->jsd.clip) != RG_OK) return RG_ERR;
-    if (!(o->beta >= 0 && o->beta <= 1) || o->top_k < 0 || !(o->tau > 0) || o->max_new < 1 || o->gen_batch < 1 ||
+    if (parse_clip_mode(o->clip_mode, &o->jsd.clip) != RG_OK || parse_variants(o) != RG_OK) return RG_ERR;
+    if (!(o->beta >= 0 && o->beta <= 1) || o->top_k < 0 || !(o->ema_decay >= 0 && o->ema_decay < 1) ||
+        !(o->is_clip > 0) || !(o->tau > 0) || o->max_new < 1 || o->gen_batch < 1 ||
         o->gen_batch > RG_GEN_MAX_BATCH || o->context < 0 || !(o->temperature >= 0) ||
         !(o->top_p > 0 && o->top_p <= 1) || !rg_train_flags_in_range(&o->f) || o->eval_every < 0 ||
         o->eval_samples < 1 || o->eval_max_new < 0)
@@ -231,6 +273,10 @@ static int rgsd_setup(rg_session *s, rgsd_method *m) {
     m->stop[0] = s->lm.end_of_turn;
     rg_rgsd_config rcfg = {
         .jsd = o->jsd,
+        .teacher_mode = o->tmode,
+        .teacher_ema_decay = (float)o->ema_decay,
+        .loss_mean = o->mean,
+        .is_clip = strcmp(o->is_weight, "token") == 0 ? (float)o->is_clip : 0.0f,
         .gen = {.max_new = (int)o->max_new,
                 .sample = {.temperature = (float)o->temperature, .top_p = (float)o->top_p},
                 .seed = (uint64_t)o->f.seed,
@@ -242,8 +288,10 @@ static int rgsd_setup(rg_session *s, rgsd_method *m) {
         .think_close = think_close,
         .end_token = rg_single_end_token(&s->lm),
     };
-    if (rg_rgsd_run_init(&m->run, &s->trainer, lora_mode ? NULL : &s->frozen, &rcfg) != RG_OK) return RG_ERR;
+    rg_model *copy = lora_mode || o->tmode == RG_TEACHER_LIVE ? NULL : &s->frozen;
+    if (rg_rgsd_run_init(&m->run, &s->trainer, copy, &rcfg) != RG_OK) return RG_ERR;
     m->run_ready = 1;
+    if (o->f.resume && rg_trainer_resume_method_state(&s->trainer, o->f.out_dir) != RG_OK) return RG_ERR;
     if (o->eval_every > 0) {
         rg_judge_options judge_options = {.cache_path = o->judge_cache};
         if (rg_judge_open(&s->judge, &s->judge_spec, &judge_options) != RG_OK) return RG_ERR;
@@ -252,12 +300,16 @@ static int rgsd_setup(rg_session *s, rgsd_method *m) {
     }
     rg_session_evaluate_every(s, o->eval_every, o->eval_out);
     rg_info("rgsd train: %d prompts (%zu skipped), %s, %ld steps of %d prompts x 1 rollout, max-new %ld; "
-            "JSD beta %.2f, %s, clip %s%s; teacher: %s; judge calls during training: 0",
+            "JSD beta %.2f, %s, clip %s%s, %s mean%s; teacher: %s (%s); judge calls during training: 0",
             m->prompts.n, m->prompts.skipped_empty + m->prompts.skipped_long, rg_session_mode(s), s->total_steps,
             s->cfg.batch_size * s->cfg.grad_accum, o->max_new, o->beta,
-            o->top_k > 0 ? "top-k + tail" : "full vocabulary", o->clip_mode, o->jsd.clip != NN_CLIP_NONE ? " (tau set)" : "",
-            lora_mode ? "the base with adapters off"
-                      : (strcmp(o->teacher_dtype, "f32") == 0 ? "frozen f32 copy" : "frozen bf16 copy"));
+            o->top_k > 0 ? (o->jsd.topk_tail == NN_TOPK_RENORM ? "top-k renormalised" : "top-k + tail") : "full vocabulary",
+            o->clip_mode, o->jsd.clip != NN_CLIP_NONE ? " (tau set)" : "", o->loss_mean,
+            rcfg.is_clip > 0 ? ", importance weight" : "", o->teacher_mode,
+            o->tmode == RG_TEACHER_LIVE ? "the student, no gradient"
+            : lora_mode ? (o->tmode == RG_TEACHER_EMA ? "the base through EMA adapters" : "the base with adapters off")
+            : o->tmode == RG_TEACHER_EMA ? "f32 EMA copy"
+            : (strcmp(o->teacher_dtype, "f32") == 0 ? "frozen f32 copy" : "frozen bf16 copy"));
     return RG_OK;
 }
 
@@ -272,17 +324,21 @@ static int rgsd_step(rg_session *s, void *method, char *line, size_t line_size, 
     if (tot->steps++ == 0) tot->first_gap = st.gap, tot->first_loss = st.loss;
     tot->last_gap = st.gap, tot->last_loss = st.loss;
     const rg_trainer *t = &s->trainer;
+    char is_fields[96] = "";
+    if (m->run.cfg.is_clip > 0)
+        snprintf(is_fields, sizeof is_fields, ", \"is_weight\": %.6f, \"is_clip_fraction\": %.6f", st.is_weight,
+                 st.is_clip_fraction);
     snprintf(line, line_size,
              "{\"step\": %ld, \"epoch\": %.4f, \"loss\": %.6f, \"clip_fraction\": %.6f, \"gap\": %.6f, "
              "\"entropy\": %.6f, \"response_len\": %.2f, \"stopped\": %.3f, \"loss_tokens\": %ld, "
              "\"response_tokens\": %ld, \"tokens\": %ld, \"lr\": %.6g, \"grad_norm\": %.6f, \"grad_clipped\": %s, "
              "\"tokens_per_s\": %.1f, \"step_s\": %.3f, \"generation_s\": %.3f, \"teacher_s\": %.3f, "
-             "\"student_s\": %.3f, \"backward_s\": %.3f, \"optimizer_s\": %.3f, \"judge_calls\": 0}\n",
+             "\"student_s\": %.3f, \"backward_s\": %.3f, \"optimizer_s\": %.3f%s, \"judge_calls\": 0}\n",
              t->step, (double)t->cursor / m->prompts.n, st.loss, st.clip_fraction, st.gap, st.entropy,
              st.response_len, st.stopped, st.loss_tokens, st.response_tokens, st.seq_tokens, (double)st.opt.lr,
              st.opt.grad_norm, st.opt.clipped ? "true" : "false",
              (st.seq_tokens + st.response_tokens) / fmax(st.step_s, 1e-9), st.step_s, st.gen_s, st.teacher_s,
-             st.student_s, st.backward_s, st.optimizer_s);
+             st.student_s, st.backward_s, st.optimizer_s, is_fields);
     double elapsed = rg_session_wall(s);
     snprintf(extra, extra_size, "loss %.4f  gap %+.4f  %.0f tok/s  ETA %.0fs", st.loss, st.gap,
              (tot->seq_tokens + tot->response_tokens) / fmax(elapsed, 1e-9),

@@ -16,9 +16,11 @@
  * pg per mode:  0<beta<1: (1-beta) p (log p - log m);  beta = 0 (forward KL,
  * d = q (log q - log p)): -q;  beta = 1 (reverse KL, d = p (log p - log q)):
  * p (log p - log q + 1).
- * Top-k: the buckets are the teacher's top-k entries plus one tail bucket
- * holding the rest of each distribution's mass; a student entry j in the tail
- * gets (p_j / P_tail) * pg_tail in place of pg_j. */
+ * Top-k: the buckets are the support's entries (the teacher's top-k, the
+ * student's, or their union) plus one tail bucket holding the rest of each
+ * distribution's mass; a student entry j in the tail gets (p_j / P_tail) *
+ * pg_tail in place of pg_j. Renormalised (no tail): the same formulas over
+ * the support with P' = p / sum_S p, and no gradient outside it. */
 
 #include <float.h>
 #include <math.h>
@@ -392,21 +394,71 @@ static int top_k_entries_avx2(float *drow, const float *s, double lse_s, double 
 RG_ISA_END
 #endif
 
-/* Teacher top-k + tail bucket (k < V). scratch: k ints + 2(k+1) floats + (k+1) doubles. */
+/* Support capacity: k entries, 2k for the union (k < V). */
+static int support_capacity(const nn_jsd_config *config, int k) {
+    return config->topk_from == NN_TOPK_UNION ? 2 * k : k;
+}
+
+/* The support of a row, ascending by index: the teacher's top-k, the
+ * student's, or their union (merged, each index once). tmp: 2k ints (union).
+ * Returns its size. */
+static int support_indices(int32_t *idx, int32_t *tmp, const nn_jsd_config *config, const float *s, const float *t,
+                           int V, int k) {
+    if (config->topk_from == NN_TOPK_STUDENT) {
+        top_k_indices(idx, s, V, k);
+        return k;
+    }
+    if (config->topk_from != NN_TOPK_UNION) {
+        top_k_indices(idx, t, V, k);
+        return k;
+    }
+    int32_t *a = tmp, *b = tmp + k;
+    top_k_indices(a, t, V, k);
+    top_k_indices(b, s, V, k);
+    int i = 0, j = 0, n = 0;
+    while (i < k || j < k) {
+        if (j == k || (i < k && a[i] < b[j])) idx[n++] = a[i++];
+        else if (i == k || b[j] < a[i]) idx[n++] = b[j++];
+        else idx[n++] = a[i++], j++;
+    }
+    return n;
+}
+
+/* log(sum(exp(row[idx[b]]))) over the support, in double. */
+static double support_logsumexp(const float *row, const int32_t *idx, int n) {
+    float max = -INFINITY;
+    for (int b = 0; b < n; b++) max = row[idx[b]] > max ? row[idx[b]] : max;
+    double sum = 0.0;
+    for (int b = 0; b < n; b++) sum += exp((double)row[idx[b]] - max);
+    return (double)max + log(sum);
+}
+
+/* Top-k support + tail bucket, or renormalised over the support (nn.h).
+ * scratch: see thread_scratch_floats. With the tail, the buckets' log-probs
+ * are against the whole row; renormalised, against the support's logsumexp
+ * (norm_s, norm_t), and entries outside the support get no gradient: with
+ * P'_b = p_b / sum_S p, dL/ds_j = P'_j (G_j - sum_S P'_b G_b) for j in S. */
 static void row_top_k(const divergence *dv, const nn_jsd_config *config, float *drow, const float *s, const float *t,
                       double lse_s, double lse_t, int V, float grad_scale, void *scratch, row_result *res) {
-    const int k = config->top_k;
-    int32_t *idx = scratch;
-    float *terms = (float *)(idx + k), *pg = terms + k + 1;
-    double *slope_minus_mean = (double *)(((uintptr_t)(pg + k + 1) + 7) & ~(uintptr_t)7);
-    top_k_indices(idx, t, V, k);
+    const int cap = support_capacity(config, config->top_k);
+    int32_t *idx = scratch, *tmp = idx + cap;
+    float *terms = (float *)(tmp + (config->topk_from == NN_TOPK_UNION ? cap : 0)), *pg = terms + cap + 1;
+    double *slope_minus_mean = (double *)(((uintptr_t)(pg + cap + 1) + 7) & ~(uintptr_t)7);
+    const int k = support_indices(idx, tmp, config, s, t, V, config->top_k);
+    const int tail = config->topk_tail == NN_TOPK_TAIL_BUCKET && k < V;
+    const double norm_s = tail ? lse_s : support_logsumexp(s, idx, k);
+    const double norm_t = tail ? lse_t : support_logsumexp(t, idx, k);
     for (int b = 0; b < k; b++)
-        terms[b] = entry_term(dv, (float)(s[idx[b]] - lse_s), (float)(t[idx[b]] - lse_t), &pg[b]);
-    const double ls_tail = tail_logsumexp(s, V, idx, k) - lse_s, lt_tail = tail_logsumexp(t, V, idx, k) - lse_t;
-    terms[k] = entry_term(dv, (float)ls_tail, (float)lt_tail, &pg[k]);
-    res->loss = clip_terms(config, terms, pg, k + 1, res);
+        terms[b] = entry_term(dv, (float)(s[idx[b]] - norm_s), (float)(t[idx[b]] - norm_t), &pg[b]);
+    double ls_tail = -INFINITY, lt_tail = -INFINITY;
+    if (tail) {
+        ls_tail = tail_logsumexp(s, V, idx, k) - lse_s, lt_tail = tail_logsumexp(t, V, idx, k) - lse_t;
+        terms[k] = entry_term(dv, (float)ls_tail, (float)lt_tail, &pg[k]);
+    }
+    const int buckets = k + tail;
+    res->loss = clip_terms(config, terms, pg, buckets, res);
     double pg_sum = 0.0;
-    for (int b = 0; b <= k; b++) pg_sum += pg[b];
+    for (int b = 0; b < buckets; b++) pg_sum += pg[b];
     /* dL/ds_j = p_j (G_b(j) - sum_b P_b G_b), G_b = dD/dP_b (0 where clipped). For
      * beta > 0 the difference is taken in double: in reverse KL against a peaked
      * teacher both terms are ~200 and their difference small. Forward KL uses
@@ -415,38 +467,41 @@ static void row_top_k(const divergence *dv, const nn_jsd_config *config, float *
         /* the mean over P is divided by sum(P): a rounding error in lse_s then
          * cancels instead of being multiplied by slopes of ~200 */
         double mean = 0.0, mass = 0.0;
-        for (int b = 0; b <= k; b++) {
-            double ls = b < k ? s[idx[b]] - lse_s : ls_tail, lt = b < k ? t[idx[b]] - lse_t : lt_tail;
+        for (int b = 0; b < buckets; b++) {
+            double ls = b < k ? s[idx[b]] - norm_s : ls_tail, lt = b < k ? t[idx[b]] - norm_t : lt_tail;
             slope_minus_mean[b] = pg[b] != 0.0f ? bucket_slope(dv, ls, lt) : 0.0;
             mean += exp(ls) * slope_minus_mean[b];
             mass += exp(ls);
         }
         mean /= mass;
-        for (int b = 0; b <= k; b++) slope_minus_mean[b] -= mean;
+        for (int b = 0; b < buckets; b++) slope_minus_mean[b] -= mean;
     }
-    /* The top-k student probabilities, read before drow (which may alias s) is written. */
+    /* The support's student probabilities, read before drow (which may alias s) is written. */
     float *p_top = terms;
-    for (int b = 0; b < k; b++) p_top[b] = (float)exp(s[idx[b]] - lse_s);
-    /* every entry: the entropy, and the tail formula (the top-k entries are overwritten below) */
+    for (int b = 0; b < k; b++) p_top[b] = (float)exp(s[idx[b]] - norm_s);
+    /* every entry: the entropy, and with the tail its formula (the support's entries are overwritten below) */
     const int forward = dv->mode == MODE_FORWARD_KL;
-    const float tail_factor = forward ? 0.0f : (float)slope_minus_mean[k];
+    float *dtail = tail ? drow : NULL;
+    const float tail_factor = forward || !tail ? 0.0f : (float)slope_minus_mean[k];
+    const float pg_tail = tail ? pg[k] : 0.0f;
     double minus_entropy = 0.0;
     int i = 0;
 #if RG_HAVE_X86_SIMD
     if (use_avx2())
-        i = top_k_entries_avx2(drow, s, lse_s, ls_tail, V, grad_scale, pg[k], pg_sum, tail_factor, forward,
+        i = top_k_entries_avx2(dtail, s, lse_s, ls_tail, V, grad_scale, pg_tail, pg_sum, tail_factor, forward,
                                &minus_entropy);
 #endif
     for (; i < V; i++) {
         float ls = s[i] - (float)lse_s, p = expf(ls);
         if (p > 0.0f) minus_entropy += (double)p * ls;
-        if (drow)
-            drow[i] = grad_scale * (forward ? expf(ls - (float)ls_tail) * pg[k] - p * (float)pg_sum : p * tail_factor);
+        if (dtail)
+            dtail[i] = grad_scale * (forward ? expf(ls - (float)ls_tail) * pg_tail - p * (float)pg_sum : p * tail_factor);
     }
     res->entropy = -minus_entropy;
-    if (drow)
-        for (int b = 0; b < k; b++)
-            drow[idx[b]] = grad_scale * (forward ? pg[b] - p_top[b] * (float)pg_sum : p_top[b] * (float)slope_minus_mean[b]);
+    if (!drow) return;
+    if (!tail) memset(drow, 0, sizeof(float) * (size_t)V);
+    for (int b = 0; b < k; b++)
+        drow[idx[b]] = grad_scale * (forward ? pg[b] - p_top[b] * (float)pg_sum : p_top[b] * (float)slope_minus_mean[b]);
 }
 
 static int effective_top_k(const nn_jsd_config *config, int V) {
@@ -454,15 +509,20 @@ static int effective_top_k(const nn_jsd_config *config, int V) {
 }
 
 /* One thread's scratch in floats, a whole number of 64-byte lines: full
- * vocabulary: terms, pg, p [V] each; top-k: k ids + 2(k+1) floats + 8 bytes
- * to align + (k+1) doubles (row_top_k). */
-static size_t thread_scratch_floats(int top_k, int V) {
-    size_t floats = top_k ? (size_t)top_k + 2 * ((size_t)top_k + 1) + 2 + 2 * ((size_t)top_k + 1) : 3 * (size_t)V;
+ * vocabulary: terms, pg, p [V] each; top-k with a support of up to c entries
+ * (k, or 2k for the union): c ids (+ 2k for the union's two lists) + 2(c+1)
+ * floats + 8 bytes to align + (c+1) doubles (row_top_k). */
+static size_t thread_scratch_floats(const nn_jsd_config *config, int top_k, int V) {
+    size_t floats = 3 * (size_t)V;
+    if (top_k) {
+        size_t c = (size_t)support_capacity(config, top_k);
+        floats = c + (config->topk_from == NN_TOPK_UNION ? c : 0) + 2 * (c + 1) + 2 + 2 * (c + 1);
+    }
     return (floats + 15) & ~(size_t)15;
 }
 
 size_t nn_jsd_scratch_floats(const nn_jsd_config *config, int V, int threads) {
-    return thread_scratch_floats(effective_top_k(config, V), V) * (size_t)(threads > 0 ? threads : 1);
+    return thread_scratch_floats(config, effective_top_k(config, V), V) * (size_t)(threads > 0 ? threads : 1);
 }
 
 // student[N,V], teacher[N,V], targets[N] or NULL, mask[N] or NULL -> stats +=, dstudent[N,V], token_*[N]
@@ -476,6 +536,11 @@ int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_en
     if (config->clip != NN_CLIP_NONE && !(config->tau > 0.0f))
         return rg_error("jsd: clip threshold tau %g must be > 0", (double)config->tau);
     if (config->top_k < 0) return rg_error("jsd: top_k %d is negative", config->top_k);
+    if (config->topk_from != NN_TOPK_TEACHER && config->topk_from != NN_TOPK_STUDENT &&
+        config->topk_from != NN_TOPK_UNION)
+        return rg_error("jsd: unknown top-k support %d", (int)config->topk_from);
+    if (config->topk_tail != NN_TOPK_TAIL_BUCKET && config->topk_tail != NN_TOPK_RENORM)
+        return rg_error("jsd: unknown top-k tail %d", (int)config->topk_tail);
     if (targets)
         for (int n = 0; n < N; n++)
             if (targets[n] < 0 || targets[n] >= V)
@@ -489,7 +554,7 @@ int nn_jsd(float *dstudent, float *token_loss, float *token_gap, float *token_en
     }
     const int top_k = effective_top_k(config, V);
     /* The caller's scratch decides how many threads run (one row each at a time). */
-    const size_t per_thread = thread_scratch_floats(top_k, V);
+    const size_t per_thread = thread_scratch_floats(config, top_k, V);
     if (N > 0 && (!scratch || scratch_floats < per_thread))
         return rg_error("jsd: scratch of %zu floats, one thread needs %zu (nn_jsd_scratch_floats)", scratch_floats,
                         per_thread);

@@ -315,14 +315,25 @@ int nn_cross_entropy(float *dlogits, float *token_loss, nn_ce_stats *stats, cons
  *   ENTRY: loss = sum_i min(d_i, tau) over the per-entry terms d_i of D (one
  *          per vocabulary entry, or per top-k bucket); gradient 0 through a
  *          clipped entry; fraction = clipped entries / entries.
- * top_k > 0: the divergence over k+1 buckets — the teacher's top-k entries
- * and one tail bucket with the rest of each distribution's mass. */
+ * top_k > 0: the divergence over a support S of vocabulary entries, per row
+ * the teacher's top-k (topk_from TEACHER, the default), the student's top-k
+ * (STUDENT, TRL's SDFT/SDPO) or the union of both (UNION, k..2k entries;
+ * ProRubric), with
+ *   tail BUCKET: one more bucket holding the rest of each distribution's
+ *          mass (P_b = p_b for b in S, P_tail = 1 - sum_S p), or
+ *   RENORM: no tail, each distribution renormalised over S (P'_b = p_b /
+ *          sum_S p; OPSD); the gradient is 0 outside S.
+ * A support covering the whole vocabulary has no tail either way. */
 typedef enum { NN_CLIP_NONE = 0, NN_CLIP_TOKEN = 1, NN_CLIP_ENTRY = 2 } nn_clip_mode;
+typedef enum { NN_TOPK_TEACHER = 0, NN_TOPK_STUDENT = 1, NN_TOPK_UNION = 2 } nn_topk_from;
+typedef enum { NN_TOPK_TAIL_BUCKET = 0, NN_TOPK_RENORM = 1 } nn_topk_tail;
 typedef struct {
     float beta;        /* in [0, 1] */
     nn_clip_mode clip; /* NONE | TOKEN | ENTRY */
     float tau;         /* clip threshold (the paper: 0.05) */
     int top_k;         /* 0 = full vocabulary */
+    nn_topk_from topk_from; /* whose top-k entries form the support (TEACHER) */
+    nn_topk_tail topk_tail; /* the rest of the mass: one bucket, or renormalise over the support (BUCKET) */
 } nn_jsd_config;
 typedef struct {
     double loss_sum;      /* sum of (clipped) per-token losses over counted positions */
@@ -333,7 +344,7 @@ typedef struct {
     long count;           /* counted positions */
 } nn_jsd_stats;
 /* Floats of scratch nn_jsd needs to run on `threads` threads (3 V per thread
- * for the full vocabulary, ~5 top_k with top-k). Allocate once, reuse. */
+ * for the full vocabulary, ~5 top_k with top-k, ~10 top_k for the union). Allocate once, reuse. */
 size_t nn_jsd_scratch_floats(const nn_jsd_config *config, int V, int threads);
 /* student[N,V], teacher[N,V], targets[N] (the sampled tokens y_t; NULL: no gap),
  * mask[N] or NULL -> stats +=; dstudent[N,V] = grad_scale * dloss/dstudent on

@@ -20,11 +20,15 @@
  * the rubric). Aggregation: the token mean over all loss positions of the
  * batch — each position's gradient is scaled by 1 / (loss positions in the
  * batch), so a long response weighs in proportion to its length, as TRL's
- * GKD trainer and the paper's token-level loss do.
+ * GKD trainer and the paper's token-level loss do. Options (rg_rgsd_pass_config):
+ * the sequence mean, and a detached importance weight per position for
+ * rollouts whose policy differs from the trained one.
  *
- * Teacher: with LoRA the same base weights with the adapters off (no second
- * copy); with full fine-tuning a frozen copy (bf16 by default) loaded from
- * the model folder before training.
+ * Teacher (--teacher frozen, the default): with LoRA the same base weights
+ * with the adapters off (no second copy); with full fine-tuning a frozen copy
+ * (bf16 by default) loaded from the model folder before training. live: the
+ * student itself (its weights, or the base through the current adapters);
+ * ema: an f32 EMA copy of the weights or of the adapters (rgsd_run.h).
  *
  * Memory: the teacher's logits for one packed micro-batch's loss rows (at
  * most max_tokens x V f32: 0.6 MB per row for Qwen, 311 MB for 512 rows). The student
@@ -49,7 +53,22 @@ typedef struct {
     const int32_t *response;       /* y: the rollout ids (end token included when it stopped) */
     int response_len;
     const uint8_t *loss_mask;      /* [response_len] 1 = a loss position; NULL = every token */
+    const float *rollout_logprobs; /* [response_len] log p(y_i) under the rollout policy at sampling time
+                                      (temperature 1), for the importance weight; NULL: none */
 } rg_rgsd_sequence;
+
+/* How the per-position divergences become the step's loss (docs/rgsd.md). */
+typedef enum { RG_LOSS_MEAN_TOKEN = 0, RG_LOSS_MEAN_SEQUENCE = 1 } rg_loss_mean;
+
+typedef struct {
+    const rg_model *teacher;     /* the teacher's weights; NULL = the student's own (t->model) */
+    const rg_lora *teacher_lora; /* adapters the teacher runs through; NULL = adapters off */
+    nn_jsd_config jsd;
+    rg_loss_mean mean;           /* TOKEN: every loss position of the step weighs 1/(positions of the step);
+                                    SEQUENCE: 1/(sequences with a loss position x that sequence's positions) */
+    float is_clip;               /* > 0: each position also weighs w = min(p_current(y)/p_rollout(y), is_clip),
+                                    detached (every sequence needs rollout_logprobs); 0: no weight */
+} rg_rgsd_pass_config;
 
 typedef struct {
     double loss_sum;    /* sum of per-token (clipped) divergences */
@@ -58,6 +77,8 @@ typedef struct {
     double entropy_sum; /* sum of the student's entropy */
     long tokens;        /* loss positions */
     long seq_tokens;    /* tokens through the two forwards */
+    double objective;   /* the loss optimised: sum over positions of weight x divergence (the token mean by default) */
+    double is_weight_sum, is_clipped; /* importance weights before clipping, summed; positions clipped at is_clip */
     double teacher_s, student_s, backward_s;
 } rg_rgsd_stats;
 
@@ -71,6 +92,11 @@ typedef struct {
  * t->acts.max_tokens x V floats (rg_rgsd_teacher_floats). stats +=. */
 int rg_rgsd_accumulate(rg_trainer *t, const rg_model *teacher, const nn_jsd_config *jsd, const rg_rgsd_sequence *seqs,
                        int n, float *teacher_logits, rg_rgsd_stats *stats);
+/* The same with every option: the teacher's weights and adapters, the loss
+ * mean and the importance weight (rg_rgsd_accumulate is pc = {teacher,
+ * adapters off, *jsd, token mean, no weight}). */
+int rg_rgsd_accumulate_with(rg_trainer *t, const rg_rgsd_pass_config *pc, const rg_rgsd_sequence *seqs, int n,
+                            float *teacher_logits, rg_rgsd_stats *stats);
 
 /* Floats of the teacher-logits buffer for micro-batches of up to max_rows loss rows. */
 size_t rg_rgsd_teacher_floats(const rg_model *model, int max_rows);

@@ -10,6 +10,7 @@
 #include "lm/lm.h"
 #include "model/generate.h"
 #include "rgsd/rgsd.h"
+#include "rgsd/rgsd_teacher.h"
 #include "rubric/rubric.h"
 #include "rubric/teacher_prompt.h"
 
@@ -53,6 +54,10 @@ void rg_rgsd_data_free(rg_rgsd_data *d);
 
 typedef struct {
     nn_jsd_config jsd;
+    rg_teacher_mode teacher_mode; /* frozen | ema | live (rgsd_teacher.h) */
+    float teacher_ema_decay;      /* ema: d in theta_T <- d theta_T + (1 - d) theta_S */
+    rg_loss_mean loss_mean;       /* token | sequence */
+    float is_clip;                /* > 0: the importance weight p_current / p_rollout, clipped here; 0: none */
     rg_gen_options gen;   /* max_new, sampling, batch, context, stop ids; seed = the run's seed */
     int32_t think_open, think_close; /* -1: not a thinking model (nothing masked) */
     int32_t end_token;    /* the one token every rollout stops on (scored with y), or -1: not scored */
@@ -60,7 +65,7 @@ typedef struct {
 
 typedef struct {
     rg_trainer *trainer;          /* the student and its optimizer (not owned) */
-    const rg_model *teacher;      /* full fine-tuning: the frozen copy; LoRA: NULL (adapters off) */
+    rg_rgsd_teacher teacher;      /* the teacher's weights (frozen copy, live, EMA) */
     rg_rgsd_config cfg;
     rg_infer_state rollouts;      /* the rollouts' KV cache and scratch, sized once (cfg.gen.batch slots of
                                      cfg.gen.context rows); under LoRA it decodes through the adapter */
@@ -72,6 +77,8 @@ typedef struct {
     double clip_fraction;   /* clipped tokens / tokens (token) or entries / entries (entry); 0 for none */
     double gap;             /* mean over loss positions of log p_T(y_t) - log p_S(y_t) */
     double entropy;         /* mean student entropy over loss positions */
+    double is_weight;       /* --is-weight token: mean importance ratio before clipping; 0 otherwise */
+    double is_clip_fraction; /* positions whose ratio was clipped / positions */
     double response_len;    /* mean response tokens (end token excluded) */
     double stopped;         /* fraction of rollouts that ended on an end token */
     long loss_tokens;       /* loss positions (think spans excluded) */
@@ -81,8 +88,11 @@ typedef struct {
     rg_step_stats opt;      /* grad norm, lr, clipped */
 } rg_rgsd_step_stats;
 
-/* trainer is set up over data->n examples with max_T >= max_prompt_len + max_new. */
-int rg_rgsd_run_init(rg_rgsd_run *run, rg_trainer *trainer, const rg_model *teacher, const rg_rgsd_config *cfg);
+/* trainer is set up over data->n examples with max_T >= max_prompt_len + max_new (and
+ * resumed, if it is). teacher: full fine-tuning's copy (frozen, or f32 for ema;
+ * NULL for live), NULL under LoRA. With cfg->teacher_mode ema the average is
+ * registered with the trainer's checkpoint; rg_trainer_resume_method_state restores it. */
+int rg_rgsd_run_init(rg_rgsd_run *run, rg_trainer *trainer, rg_model *teacher, const rg_rgsd_config *cfg);
 void rg_rgsd_run_free(rg_rgsd_run *run);
 /* One optimizer step over the next batch_size * grad_accum prompts. The
  * rollout seed is (cfg.gen.seed, step), so a resumed run draws the same rollouts. */

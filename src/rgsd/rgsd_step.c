@@ -8,14 +8,13 @@
 #include "rgsd/rgsd_run.h"
 #include "train/rollout.h"
 
-int rg_rgsd_run_init(rg_rgsd_run *run, rg_trainer *trainer, const rg_model *teacher, const rg_rgsd_config *cfg) {
+int rg_rgsd_run_init(rg_rgsd_run *run, rg_trainer *trainer, rg_model *teacher, const rg_rgsd_config *cfg) {
     memset(run, 0, sizeof *run);
     run->trainer = trainer;
-    run->teacher = teacher;
     run->cfg = *cfg;
     if (cfg->gen.max_new < 1) return rg_error("rgsd: --max-new must be >= 1");
-    if (trainer->cfg.lora_rank == 0 && !teacher)
-        return rg_error("rgsd: full fine-tuning needs a frozen teacher copy");
+    if (rg_rgsd_teacher_init(&run->teacher, trainer, teacher, cfg->teacher_mode, cfg->teacher_ema_decay) != RG_OK)
+        goto fail;
     int rows = trainer->acts.max_tokens; /* a micro-batch's loss rows: at most its tokens */
     run->teacher_logits = rg_malloc(sizeof(float) * rg_rgsd_teacher_floats(trainer->model, rows));
     if (!run->teacher_logits) goto fail;
@@ -27,6 +26,7 @@ fail:
 }
 
 void rg_rgsd_run_free(rg_rgsd_run *run) {
+    rg_rgsd_teacher_free(&run->teacher, run->trainer);
     free(run->teacher_logits);
     rg_infer_free(&run->rollouts);
     memset(run, 0, sizeof *run);
@@ -73,23 +73,32 @@ int rg_rgsd_step(rg_rgsd_run *run, const rg_rgsd_data *data, rg_rgsd_step_stats 
                                      .teacher_prompt_len = batch[i]->teacher_prompt_len,
                                      .response = responses[i],
                                      .response_len = len,
-                                     .loss_mask = masks[i]};
+                                     .loss_mask = masks[i],
+                                     .rollout_logprobs = g->logprobs}; /* [n_tokens + stopped] covers y */
         st->response_tokens += g->n_tokens;
         st->stopped += g->stopped;
     }
 
-    /* 2-4. teacher, student, backward: gradients accumulate over the batch */
+    /* 2-4. teacher (frozen, live or EMA weights), student, backward: gradients accumulate over the batch */
     memset(t->trainable_grads, 0, sizeof(float) * t->n_trainable);
     rg_rgsd_stats pass = {0};
-    if (rg_rgsd_accumulate(t, run->teacher, &run->cfg.jsd, seqs, n, run->teacher_logits, &pass) != RG_OK) goto done;
+    rg_rgsd_pass_config pc = {.jsd = run->cfg.jsd, .mean = run->cfg.loss_mean, .is_clip = run->cfg.is_clip};
+    rg_rgsd_teacher_select(&run->teacher, t, &pc);
+    if (rg_rgsd_accumulate_with(t, &pc, seqs, n, run->teacher_logits, &pass) != RG_OK) goto done;
 
-    /* 5. clip, schedule, AdamW */
+    /* 5. clip, schedule, AdamW; then an EMA teacher follows the student */
     double t4 = rg_now();
-    st->opt.loss = pass.tokens ? pass.loss_sum / (double)pass.tokens : 0.0;
+    const int weighted = pc.mean != RG_LOSS_MEAN_TOKEN || pc.is_clip > 0;
+    st->opt.loss = weighted ? pass.objective : pass.tokens ? pass.loss_sum / (double)pass.tokens : 0.0;
     st->opt.tokens = pass.tokens;
     st->opt.seq_tokens = pass.seq_tokens;
     if (rg_trainer_apply(t, n, &st->opt) != RG_OK) goto done;
+    rg_rgsd_teacher_update(&run->teacher, t);
     st->optimizer_s = rg_now() - t4;
+    if (pc.is_clip > 0 && pass.tokens) {
+        st->is_weight = pass.is_weight_sum / (double)pass.tokens;
+        st->is_clip_fraction = pass.is_clipped / (double)pass.tokens;
+    }
 
     st->loss = st->opt.loss;
     st->clip_fraction = pass.clip_total > 0 ? pass.clipped / pass.clip_total : 0.0;

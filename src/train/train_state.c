@@ -40,19 +40,22 @@ int rg_trainer_save(const rg_trainer *t, const char *model_dir, const char *out_
     const char *metadata[] = {"format", "rgsd-train-state-1", "mode", lora ? "lora" : "full", "step", step,
                               "cursor", cursor, "n_trainable", n, "lora_rank", rank, "lora_alpha", alpha,
                               "lora_targets", targets, "seed", seed, "rng", rng, NULL, NULL, NULL};
-    if (t->cfg.extra_name) { /* which method state the file holds: resume checks it */
-        metadata[20] = "extra";
-        metadata[21] = t->cfg.extra_name;
+    if (t->method_state.data) { /* which method state the file holds: resume checks it */
+        metadata[20] = "method_state";
+        metadata[21] = t->method_state.name;
     }
     rg_st_entry entries[4] = {
         {.name = "trainable", .dtype = RG_F32, .ndim = 1, .shape = {(int64_t)t->n_trainable}, .data = t->trainable},
         {.name = "adam.m", .dtype = RG_F32, .ndim = 1, .shape = {(int64_t)t->n_trainable}, .data = t->opt.m},
         {.name = "adam.v", .dtype = RG_F32, .ndim = 1, .shape = {(int64_t)t->n_trainable}, .data = t->opt.v},
-        {.name = t->cfg.extra_name, .dtype = RG_F64, .ndim = 1, .shape = {(int64_t)t->cfg.extra_n},
-         .data = t->cfg.extra},
     };
+    int n_entries = 3;
+    const rg_method_state *ms = &t->method_state;
+    if (ms->data)
+        entries[n_entries++] = (rg_st_entry){.name = ms->name, .dtype = ms->dtype, .ndim = 1,
+                                             .shape = {(int64_t)ms->n}, .data = ms->data};
     char *path = rg_path_join(tmp, STATE_FILE);
-    int rc = path ? rg_st_write(path, entries, t->cfg.extra_name ? 4 : 3, metadata) : RG_ERR;
+    int rc = path ? rg_st_write(path, entries, n_entries, metadata) : RG_ERR;
     free(path);
     if (rc != RG_OK) goto fail;
     if (extra_name && extra_text) {
@@ -88,22 +91,6 @@ static int load_vector(const rg_st_file *f, const char *name, float *dst, size_t
     int64_t shape[1] = {(int64_t)n};
     if (rg_tensor_expect_shape(tensor, 1, shape) != RG_OK) return RG_ERR;
     return rg_tensor_to_f32(tensor, dst, n);
-}
-
-/* The method's own state (trainer.h's extra_name): present in the file exactly when this run has one. */
-static int load_extra(const rg_st_file *f, const rg_trainer_config *cfg) {
-    const char *saved = rg_st_metadata(f, "extra");
-    if (!saved != !cfg->extra_name || (saved && strcmp(saved, cfg->extra_name) != 0))
-        return rg_error("%s: the checkpoint holds method state \"%s\", this run needs \"%s\" (same --reward?)", f->path,
-                        saved ? saved : "none", cfg->extra_name ? cfg->extra_name : "none");
-    if (!saved) return RG_OK;
-    const rg_tensor *tensor = rg_st_find(f, saved);
-    if (!tensor) return rg_error("%s: tensor %s is missing", f->path, saved);
-    int64_t shape[1] = {(int64_t)cfg->extra_n};
-    if (rg_tensor_expect_shape(tensor, 1, shape) != RG_OK) return RG_ERR;
-    if (tensor->dtype != RG_F64) return rg_error("%s: tensor %s must be F64", f->path, saved);
-    memcpy(cfg->extra, tensor->data, sizeof(double) * cfg->extra_n);
-    return RG_OK;
 }
 
 int rg_trainer_resume(rg_trainer *t, const char *dir) {
@@ -151,12 +138,47 @@ int rg_trainer_resume(rg_trainer *t, const char *dir) {
                       &t->rng.s[2], &t->rng.s[3]) != 4) {
         rg_error("%s: train state field \"rng\" is missing or malformed", f.path);
     } else if (load_vector(&f, "trainable", t->trainable, n) == RG_OK && load_vector(&f, "adam.m", t->opt.m, n) == RG_OK &&
-               load_vector(&f, "adam.v", t->opt.v, n) == RG_OK && load_extra(&f, &t->cfg) == RG_OK) {
+               load_vector(&f, "adam.v", t->opt.v, n) == RG_OK) {
         t->step = (long)step;
         t->opt.step = (long)step;
         t->cursor = cursor;
         rc = RG_OK;
     }
+    rg_st_close(&f);
+    return rc;
+}
+
+void rg_trainer_set_method_state(rg_trainer *t, const char *name, rg_dtype dtype, void *data, size_t n) {
+    t->method_state = data ? (rg_method_state){.name = name, .dtype = dtype, .data = data, .n = n}
+                           : (rg_method_state){0};
+}
+
+/* The registered state's tensor: same name, shape and dtype as registered. */
+static int load_method_state(const rg_st_file *f, const rg_method_state *ms) {
+    const char *saved = rg_st_metadata(f, "method_state");
+    if (!saved != !ms->data || (saved && strcmp(saved, ms->name) != 0))
+        return rg_error("%s: the checkpoint holds method state \"%s\", this run needs \"%s\" (the same --teacher / "
+                        "--reward as the run that wrote it?)",
+                        f->path, saved ? saved : "none", ms->data ? ms->name : "none");
+    if (!saved) return RG_OK;
+    const rg_tensor *tensor = rg_st_find(f, saved);
+    if (!tensor) return rg_error("%s: tensor %s is missing", f->path, saved);
+    int64_t shape[1] = {(int64_t)ms->n};
+    if (rg_tensor_expect_shape(tensor, 1, shape) != RG_OK) return RG_ERR;
+    if (tensor->dtype != ms->dtype)
+        return rg_error("%s: tensor %s must be %s", f->path, saved, rg_dtype_name(ms->dtype));
+    memcpy(ms->data, tensor->data, rg_dtype_size(ms->dtype) * ms->n);
+    return RG_OK;
+}
+
+int rg_trainer_resume_method_state(rg_trainer *t, const char *dir) {
+    char *path = rg_path_join(dir, STATE_FILE);
+    if (!path) return RG_ERR;
+    rg_st_file f;
+    int rc = rg_st_open(&f, path);
+    free(path);
+    if (rc != RG_OK) return RG_ERR;
+    rc = load_method_state(&f, &t->method_state);
     rg_st_close(&f);
     return rc;
 }

@@ -37,6 +37,16 @@ typedef struct {
     int n_loss;
 } rg_train_example;
 
+/* A method's own resumable state, owned by the method: saved with every
+ * checkpoint as one more tensor (the metadata names it) and restored by
+ * rg_trainer_resume_method_state. */
+typedef struct {
+    const char *name;   /* the tensor's name, e.g. "teacher.ema" */
+    rg_dtype dtype;     /* RG_F32 or RG_F64 */
+    void *data;
+    size_t n;
+} rg_method_state;
+
 typedef struct {
     int lora_rank;           /* 0: full fine-tuning */
     float lora_alpha;
@@ -49,12 +59,6 @@ typedef struct {
     int max_batch_tokens;    /* packed micro-batch budget in tokens; 0: the longest sequence */
     uint64_t seed;
     int head_chunk;          /* LM-head positions per chunk */
-    /* A method's own resumable state (GRPO's POW3R alpha): doubles the method owns, saved in
-     * train_state.safetensors as the F64 tensor extra_name and restored by rg_trainer_resume, which
-     * requires the same name and size. extra_name NULL: none. */
-    const char *extra_name;
-    double *extra;
-    size_t extra_n;
 } rg_trainer_config;
 
 typedef struct {
@@ -75,6 +79,7 @@ typedef struct {
     int n_examples;
     float *scratch;          /* a loss head's kernel scratch (rg_trainer_scratch) */
     size_t scratch_floats;
+    rg_method_state method_state; /* RGSD's EMA teacher, GRPO's POW3R factors; data NULL: none */
 } rg_trainer;
 
 typedef struct {
@@ -114,5 +119,14 @@ int rg_trainer_save(const rg_trainer *t, const char *model_dir, const char *out_
  * (checked: mode, rank, targets, sizes). First repairs what a save killed
  * midway left beside dir (rg_dir_recover, io/atomic_dir.h). */
 int rg_trainer_resume(rg_trainer *t, const char *dir);
+/* Registers the method's state (after rg_trainer_init; name and data stay
+ * the caller's); data NULL unregisters it. */
+void rg_trainer_set_method_state(rg_trainer *t, const char *name, rg_dtype dtype, void *data, size_t n);
+/* After rg_trainer_resume: restores the registered method state from
+ * dir/train_state.safetensors. The checkpoint must hold exactly the state
+ * this run registered (same name and size, or none on both sides); a
+ * mismatch (an EMA checkpoint resumed without --teacher ema, POW3R without
+ * --reward pow3r, or the reverse) is an error naming both. */
+int rg_trainer_resume_method_state(rg_trainer *t, const char *dir);
 
 #endif

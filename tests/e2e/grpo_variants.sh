@@ -53,7 +53,7 @@ assert rows[-1]["alpha_min"] < 1 < rows[-1]["alpha_max"], rows[-1]
 with open(d + "/train_state.safetensors", "rb") as f:
     n = struct.unpack("<Q", f.read(8))[0]
     h = json.loads(f.read(n))
-assert h["__metadata__"]["extra"] == "pow3r.state" and h["pow3r.state"]["dtype"] == "F64"
+assert h["__metadata__"]["method_state"] == "pow3r.state" and h["pow3r.state"]["dtype"] == "F64"
 # alpha and the pending verdicts of every criterion, then the epoch
 assert h["pow3r.state"]["shape"] == [2 * nc + 1], (h["pow3r.state"]["shape"], nc)
 print("pow3r alpha after 8 steps: [%.3f, %.3f]; masked per step %s; clip fraction %s" % (

@@ -297,19 +297,50 @@ def jsd_terms(ls, lt, beta):
     return beta * lt.exp() * (lt - lm) + (1 - beta) * ls.exp() * (ls - lm)
 
 
-def jsd_loss(s, t, beta, clip, tau, top_k):
-    """Per-token loss [N] and per-entry terms [N, B] for student logits s (with grad)."""
+def support_rows(s, t, top_k, frm):
+    """Per row, the sorted support: the teacher's top-k, the student's, or the union."""
+    rows = []
+    for n in range(s.shape[0]):
+        ti = set(torch.topk(t[n], top_k).indices.tolist())
+        si = set(torch.topk(s[n].detach(), top_k).indices.tolist())
+        rows.append(sorted(ti if frm == "teacher" else si if frm == "student" else ti | si))
+    return rows
+
+
+def jsd_loss(s, t, beta, clip, tau, top_k, frm="teacher", tail="bucket"):
+    """Per-token loss [N] and per-entry terms [N, B] for student logits s (with grad).
+    top_k: the support is frm's top-k entries (teacher | student | union) with
+    one tail bucket (tail "bucket") or renormalised over it (tail "renorm");
+    a union's rows differ in size, so the terms are padded with zeros."""
     ls, lt = torch.log_softmax(s, -1), torch.log_softmax(t, -1)
+    if top_k and (frm != "teacher" or tail != "bucket"):
+        per_row = []
+        for n, sup in enumerate(support_rows(s, t, top_k, frm)):
+            idx = torch.tensor(sup)
+            a, b = ls[n, idx], lt[n, idx]
+            if tail == "renorm" or len(sup) == s.shape[-1]:
+                a, b = a - torch.logsumexp(a, -1), b - torch.logsumexp(b, -1)
+            else:
+                a, b = bucket_log_probs(ls[n:n + 1], idx[None])[0], bucket_log_probs(lt[n:n + 1], idx[None])[0]
+            per_row.append(jsd_terms(a, b, beta))
+        width = max(len(r) for r in per_row)
+        terms = torch.stack([torch.cat([r, r.new_zeros(width - len(r))]) for r in per_row])
+        return clip_loss(terms, clip, tau), terms
     if top_k:
         idx = torch.topk(t, top_k, dim=-1).indices
         ls, lt = bucket_log_probs(ls, idx), bucket_log_probs(lt, idx)
     terms = jsd_terms(ls, lt, beta)
+    return clip_loss(terms, clip, tau), terms
+
+
+def clip_loss(terms, clip, tau):
+    """Per-token loss from per-entry terms under a clip mode."""
     if clip == 1:    # token: min(D, tau), no gradient where clipped
         d = terms.sum(-1)
-        return torch.where(d > tau, torch.full_like(d, tau), d), terms
+        return torch.where(d > tau, torch.full_like(d, tau), d)
     if clip == 2:    # entry: sum_i min(d_i, tau)
-        return torch.where(terms > tau, torch.full_like(terms, tau), terms).sum(-1), terms
-    return terms.sum(-1), terms
+        return torch.where(terms > tau, torch.full_like(terms, tau), terms).sum(-1)
+    return terms.sum(-1)
 
 
 def pick_tau(values):
@@ -327,7 +358,11 @@ def pick_tau(values):
     return float(math.sqrt(v[j] * v[j + 1]))
 
 
-def jsd_case(w, case, s, t, beta, clip, top_k):
+TOPK_FROM = {"teacher": 0, "student": 1, "union": 2}
+TOPK_TAIL = {"bucket": 0, "renorm": 1}
+
+
+def jsd_case(w, case, s, t, beta, clip, top_k, frm="teacher", tail="bucket"):
     """One JSD case: reference loss, gradient, clip counts, gap, entropy."""
     N, V = s.shape
     targets = torch.randint(0, V, (N,))
@@ -335,11 +370,11 @@ def jsd_case(w, case, s, t, beta, clip, top_k):
     tau = 0.0
     if clip:
         with torch.no_grad():
-            loss0, terms0 = jsd_loss(s.to(D), t.to(D), beta, 0, 0.0, top_k)
+            loss0, terms0 = jsd_loss(s.to(D), t.to(D), beta, 0, 0.0, top_k, frm, tail)
         tau = pick_tau(loss0.numpy() if clip == 1 else terms0.numpy())
     tau = float(np.float32(tau))
     sl = leaf(s)
-    token_loss, terms = jsd_loss(sl, t.to(D), beta, clip, tau, top_k)
+    token_loss, terms = jsd_loss(sl, t.to(D), beta, clip, tau, top_k, frm, tail)
     token_loss = token_loss * mask
     grad_scale = 0.5
     (token_loss.sum() * grad_scale).backward()
@@ -347,8 +382,11 @@ def jsd_case(w, case, s, t, beta, clip, top_k):
         m = mask.bool()
         if clip == 1:
             clipped = float(((terms.sum(-1) > tau) & m).sum()); total = float(m.sum())
-        elif clip == 2:
-            clipped = float(((terms > tau) & m[:, None]).sum()); total = float(m.sum() * terms.shape[1])
+        elif clip == 2:  # entries per row: the support (a union's varies) + the tail bucket
+            widths = torch.full((N,), terms.shape[1])
+            if top_k and (frm != "teacher" or tail != "bucket"):
+                widths = torch.tensor([len(r) + (tail == "bucket" and len(r) < V) for r in support_rows(s, t, top_k, frm)])
+            clipped = float(((terms > tau) & m[:, None]).sum()); total = float((widths * m).sum())
         else:
             clipped, total = 0.0, float(m.sum())
         ls_full, lt_full = torch.log_softmax(s.to(D), -1), torch.log_softmax(t.to(D), -1)
@@ -356,7 +394,8 @@ def jsd_case(w, case, s, t, beta, clip, top_k):
         entropy = -(ls_full.exp() * ls_full).sum(-1) * mask
     assert torch.isfinite(sl.grad).all() and torch.isfinite(token_loss).all()
     c = f"jsd{case}"
-    w.put(f"{c}/config", np.array([beta, clip, tau, top_k, grad_scale], dtype=np.float64))
+    w.put(f"{c}/config", np.array([beta, clip, tau, top_k, grad_scale, TOPK_FROM[frm], TOPK_TAIL[tail]],
+                                  dtype=np.float64))
     w.put(f"{c}/student", s); w.put(f"{c}/teacher", t)
     w.put(f"{c}/targets", targets.numpy(), np.int32); w.put(f"{c}/mask", mask.numpy())
     w.put(f"{c}/token_loss", token_loss.detach()); w.put(f"{c}/dstudent", sl.grad)
@@ -396,6 +435,24 @@ def jsd(w):
         s, t = f32(N, 2053, scale=3.0), f32(N, 2053, scale=3.0)
         jsd_case(w, case, s, t, beta, clip, top_k)
         case += 1
+    # issue 14's supports: the student's top-k, the union (k..2k), tail bucket or renormalised
+    for logits_kind in ("random", "one_hot"):
+        for beta in (0.0, 0.5, 1.0):
+            for frm, tail, clip in (("student", "bucket", 0), ("union", "bucket", 2), ("teacher", "renorm", 0),
+                                    ("union", "renorm", 1), ("student", "renorm", 2)):
+                if logits_kind == "random":
+                    s, t = f32(N, V, scale=2.0), f32(N, V, scale=2.0)
+                else:
+                    s = -100.0 + f32(N, V, scale=0.1); t = -100.0 + f32(N, V, scale=0.1)
+                    for n in range(N):
+                        s[n, n % V] = 100.0
+                        t[n, (n + (n % 2) * 3) % V] = 100.0
+                    s[5] = f32(V, scale=2.0)
+                jsd_case(w, case, s, t, beta, clip, 5, frm, tail)
+                case += 1
+    s, t = f32(N, 2053, scale=3.0), f32(N, 2053, scale=3.0)
+    jsd_case(w, case, s, t, 0.5, 0, 16, "union", "renorm")
+    case += 1
     w.put("jsd/cases", np.int32(case))
     # The formulas without a PyTorch counterpart (tail bucket, clipping),
     # confirmed by finite differences.
@@ -403,6 +460,9 @@ def jsd(w):
         for clip, tau in ((0, 0.0), (1, 10.0), (2, 0.02)):
             s0, t0 = f32(2, 12, scale=1.5).to(D).requires_grad_(True), f32(2, 12, scale=1.5).to(D)
             assert torch.autograd.gradcheck(lambda x: jsd_loss(x, t0, beta, clip, tau, 4)[0], (s0,), eps=1e-6, atol=1e-5)
+            for frm, tail in (("student", "bucket"), ("union", "renorm")):
+                assert torch.autograd.gradcheck(lambda x: jsd_loss(x, t0, beta, clip, tau, 4, frm, tail)[0], (s0,),
+                                                eps=1e-6, atol=1e-5)
 
 
 def losses(out):

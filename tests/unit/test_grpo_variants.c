@@ -410,25 +410,26 @@ static void test_pow3r_resume(void **state) {
     assert_int_equal(rg_model_load(&m2, ref_dir(), RG_WEIGHTS_F32), RG_OK);
     assert_int_equal(rg_model_load(&m3, ref_dir(), RG_WEIGHTS_F32), RG_OK);
     rg_trainer_config cfg = trainer_config(1e-3f);
-    cfg.extra_name = "pow3r.state", cfg.extra = a.state, cfg.extra_n = a.state_n;
     rg_trainer ta, tb, tc;
     assert_int_equal(rg_trainer_init(&ta, &m1, &cfg, 32, 2), RG_OK);
+    rg_trainer_set_method_state(&ta, "pow3r.state", RG_F64, a.state, a.state_n);
     char *tmp = test_tmpdir();
     char ckpt[256];
     snprintf(ckpt, sizeof ckpt, "%s/ckpt", tmp);
     assert_int_equal(rg_trainer_save(&ta, ref_dir(), ckpt, RG_F32, NULL, NULL), RG_OK);
-    cfg.extra = b.state;
     assert_int_equal(rg_trainer_init(&tb, &m2, &cfg, 32, 2), RG_OK);
-    if (rg_trainer_resume(&tb, ckpt) != RG_OK) fail_msg("%s", rg_errmsg());
+    rg_trainer_set_method_state(&tb, "pow3r.state", RG_F64, b.state, b.state_n);
+    if (rg_trainer_resume(&tb, ckpt) != RG_OK || rg_trainer_resume_method_state(&tb, ckpt) != RG_OK)
+        fail_msg("%s", rg_errmsg());
     assert_memory_equal(a.state, b.state, sizeof(double) * a.state_n);
     assert_true(!isnan(b.pending[0]) && b.state[b.state_n - 1] == 1.0);
     rg_pow3r_begin_epoch(&a, 2);
     rg_pow3r_begin_epoch(&b, 2);
     assert_memory_equal(a.state, b.state, sizeof(double) * a.state_n);
     /* a run without the state cannot resume this checkpoint (nor the other way round) */
-    cfg.extra_name = NULL, cfg.extra = NULL, cfg.extra_n = 0;
     assert_int_equal(rg_trainer_init(&tc, &m3, &cfg, 32, 2), RG_OK);
-    assert_int_equal(rg_trainer_resume(&tc, ckpt), RG_ERR);
+    assert_int_equal(rg_trainer_resume(&tc, ckpt), RG_OK);
+    assert_int_equal(rg_trainer_resume_method_state(&tc, ckpt), RG_ERR);
     assert_non_null(strstr(rg_errmsg(), "pow3r.state"));
     rg_trainer_free(&ta);
     rg_trainer_free(&tb);

@@ -242,7 +242,11 @@ static void jsd_matches_ref(void **state) {
     int n_paths = simd_paths(paths);
     static const int Vs[] = {37, 1000, 5003};
     static const float betas[] = {0.0f, 0.5f, 1.0f};
-    static const int top_ks[] = {0, 10};
+    /* full vocabulary; the teacher's top-10 + tail; the student's; the union renormalised; the student's renormalised */
+    static const struct { int k; nn_topk_from from; nn_topk_tail tail; } top_ks[] = {
+        {0, NN_TOPK_TEACHER, NN_TOPK_TAIL_BUCKET}, {10, NN_TOPK_TEACHER, NN_TOPK_TAIL_BUCKET},
+        {10, NN_TOPK_STUDENT, NN_TOPK_TAIL_BUCKET}, {10, NN_TOPK_UNION, NN_TOPK_RENORM},
+        {10, NN_TOPK_STUDENT, NN_TOPK_RENORM}};
     const int N = 3;
     double worst_grad = 0.0;
     for (size_t a = 0; a < sizeof Vs / sizeof *Vs; a++) {
@@ -252,7 +256,8 @@ static void jsd_matches_ref(void **state) {
         float *g_ref = malloc((size_t)N * V * sizeof(float)), *g = malloc((size_t)N * V * sizeof(float));
         for (size_t b = 0; b < sizeof betas / sizeof *betas; b++)
             for (size_t c = 0; c < sizeof top_ks / sizeof *top_ks; c++) {
-                nn_jsd_config config = {.beta = betas[b], .clip = NN_CLIP_NONE, .tau = 0.05f, .top_k = top_ks[c]};
+                nn_jsd_config config = {.beta = betas[b], .clip = NN_CLIP_NONE, .tau = 0.05f, .top_k = top_ks[c].k,
+                                        .topk_from = top_ks[c].from, .topk_tail = top_ks[c].tail};
                 float loss_ref[3], ent_ref[3], loss[3], ent[3];
                 nn_jsd_stats st_ref = {0}, st = {0};
                 nn_cpu_set_path_for_tests(NN_KERNELS_REF);
