@@ -111,6 +111,13 @@ PY
 grep -q "A wins / ties / B wins *1 / 3 / 2" "$tmp/out3" || fail "swapped summary: $(cat "$tmp/out3")"
 [ "$(requests)" -eq 12 ] || fail "the swapped run should be served by the cache"
 
+# Other replies for B: every pair is new, in both orders (the cache key holds both replies).
+write_report "$tmp/B2" "p1:0:B2 one" "p2:0:B2 two" "p3:0:B2 three" "p4:0:B2 four" "p5:0:B2 five" "p5:1:B2 five bis"
+"$bin" compare --a "$tmp/A" --b "$tmp/B2" --judge "$spec" --cache "$tmp/cache.sqlite" > "$tmp/out4" 2> "$tmp/err4" \
+    || fail "compare with B2 failed: $(cat "$tmp/err4")"
+[ "$(requests)" -eq 24 ] || fail "A vs B2 should send 12 new requests, sent $(($(requests) - 12))"
+grep -q "A wins / ties / B wins *3 / 3 / 0" "$tmp/out4" || fail "A vs B2 summary: $(cat "$tmp/out4")"
+
 # Bad input: one line naming the problem, exit 1, no output folder.
 bad() { # WHAT EXPECTED_PATTERN args...
     what=$1 pattern=$2; shift 2
@@ -138,5 +145,5 @@ bad "a broken line" "F/responses.jsonl:1: not a response line" --a "$tmp/A" --b 
 [ $rc -eq 1 ] && grep -q "needs an http judge" "$tmp/bad.err" || fail "rule judge: exit $rc, $(cat "$tmp/bad.err")"
 "$bin" compare --a "$tmp/A" --judge "$spec" > "$tmp/bad.out" 2> "$tmp/bad.err"; rc=$?
 [ $rc -eq 2 ] || fail "missing --b: exit $rc, expected 2"
-[ "$(requests)" -eq 12 ] || fail "bad input sent requests"
+[ "$(requests)" -eq 24 ] || fail "bad input sent requests"
 exit 0
