@@ -190,6 +190,8 @@ static int load_inputs(eval_inputs *in, const eval_flags *o, const rg_judge_spec
         return RG_ERR;
     if (o->audit_judge_text && rg_judge_spec_parse(o->audit_judge_text, &in->audit_spec)) return RG_ERR;
     in->has_audit_spec = o->audit_judge_text != NULL;
+    if (in->has_audit_spec && in->audit_spec.kind == RG_JUDGE_RULE && check_rule_patterns(&in->data, o->data_path))
+        return RG_ERR;
     return RG_OK;
 }
 

@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "eval/diagnostics.h"
 #include "io/file.h"
+#include "judge/grader.h"
 
 /* DIR/report.json and DIR/responses.jsonl from lines of JSON. */
 static void write_report(const char *dir, const char *const *lines, int n) {
@@ -166,11 +167,38 @@ static void test_audit(void **state) {
     free(tmp);
 }
 
+/* The pairwise prompt shows the conversation and both replies, no rubric;
+ * the answer is a forced choice 1 | 2 in any of the forms models write. */
+static void test_pairwise_grader(void **state) {
+    (void)state;
+    rg_message message = {.role = RG_ROLE_USER, .content = "Which is larger, 2 or 3?"};
+    rg_criterion placeholder = {.text = "placeholder", .weight = 1, .polarity = RG_POLARITY_POSITIVE};
+    rg_example ex = {.id = "q", .messages = &message, .nmessages = 1, .rubric = &placeholder, .ncriteria = 1};
+    rg_judge_item item = {.example = &ex, .response = "Three.", .response_b = "Two."};
+    char *prompt = rg_grader_prompt_pairwise(&item);
+    assert_non_null(prompt);
+    assert_non_null(strstr(prompt, "user: Which is larger, 2 or 3?"));
+    assert_non_null(strstr(prompt, "<reply_1>\nThree.\n</reply_1>"));
+    assert_non_null(strstr(prompt, "<reply_2>\nTwo.\n</reply_2>"));
+    assert_null(strstr(prompt, "placeholder"));
+    free(prompt);
+    int first;
+    char *why;
+    assert_int_equal(rg_grader_parse_pairwise("{\"explanation\": \"x\", \"better\": 1}", &first, &why), RG_OK);
+    assert_true(first == 1 && why && !strcmp(why, "x"));
+    free(why);
+    assert_int_equal(rg_grader_parse_pairwise("Thinking... ```json\n{\"better\": \"2\"}\n```", &first, &why), RG_OK);
+    assert_true(first == 0 && why == NULL);
+    assert_int_equal(rg_grader_parse_pairwise("{\"better\": 3}", &first, &why), RG_ERR);
+    assert_non_null(strstr(rg_errmsg(), "\"better\": 1 or 2"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bootstrap),
         cmocka_unit_test(test_drift),
         cmocka_unit_test(test_audit),
+        cmocka_unit_test(test_pairwise_grader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
