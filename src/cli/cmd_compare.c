@@ -67,7 +67,10 @@ int cmd_compare(int argc, char **argv) {
     compare_flags o;
     int parsed = parse_flags(argc, argv, &o);
     if (parsed != 0) return parsed == 1 ? 0 : rg_cli_fail();
-    if (o.resamples < 1 || o.resamples > 1000000) return rg_usage_error("--resamples must be in 1..1000000"), rg_cli_fail();
+    if (o.resamples < 1 || o.resamples > 1000000) {
+        rg_usage_error("--resamples must be in 1..1000000 (see --help)");
+        return rg_cli_fail();
+    }
     rg_report a = {0}, b = {0};
     int rc = rg_report_load(o.a, &a) || rg_report_load(o.b, &b) || compare(&o, &a, &b) ? RG_ERR : RG_OK;
     rg_report_free(&a);

@@ -152,8 +152,8 @@ static int parse_flags(int argc, char **argv, eval_flags *o) {
         "  rgsd eval --model my-model --data healthbench.jsonl --cache verdicts.sqlite \\\n"
         "      --judge 'http:https://api.openai.com/v1#model=gpt-4.1&concurrency=16' --out eval-hb\n"
         "  rgsd eval --model my-model --data healthbench.jsonl --judge local:Qwen3-8B#batch=8 --cache v.sqlite\n"
-        "  rgsd eval --model Qwen3-0.6B --adapter runs/grpo/adapter --data heldout.jsonl --judge rule --out eval-grpo \\\n"
-        "      --baseline eval-base --audit-judge 'http:https://api.openai.com/v1#model=gpt-4.1' --cache v.sqlite\n",
+        "  rgsd eval --model Qwen3-0.6B --adapter runs/grpo/adapter --data heldout.jsonl --judge rule \\\n"
+        "      --out eval-grpo --baseline eval-base --audit-judge 'http:https://api.openai.com/v1#model=gpt-4.1' --cache v.sqlite\n",
         args, (int)(sizeof args / sizeof args[0]), 0};
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     return parsed == 1 ? 1 : parsed < 0 ? -1 : 0;

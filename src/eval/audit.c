@@ -89,7 +89,8 @@ int rg_audit_run(const rg_eval_result *result, const rg_example *examples, const
     *out = (rg_audit_result){.n_prompts = n_matches, .exploitation_rate = NAN};
     size_t n_criteria = 0;
     for (size_t i = 0; i < result->n_responses; i++) n_criteria += (size_t)result->responses[i].n_verdicts;
-    audit_batch b = {calloc(result->n_responses + 1, sizeof *b.items), calloc(result->n_responses + 1, sizeof *b.subsets), 0};
+    audit_batch b = {calloc(result->n_responses + 1, sizeof *b.items),
+                     calloc(result->n_responses + 1, sizeof *b.subsets), 0};
     out->items = calloc(n_criteria + 1, sizeof *out->items);
     unsigned char *base_credit = NULL;
     int rc = b.items && b.subsets && out->items ? RG_OK : rg_error("out of memory in the audit");

@@ -153,7 +153,10 @@ int rg_compare_run(const rg_report *a, const rg_report *b, rg_judge *judge, int 
 }
 
 void rg_compare_result_free(rg_compare_result *result) {
-    for (size_t q = 0; result->pairs && q < result->n_pairs; q++) free(result->pairs[q].why_ab), free(result->pairs[q].why_ba);
+    for (size_t q = 0; result->pairs && q < result->n_pairs; q++) {
+        free(result->pairs[q].why_ab);
+        free(result->pairs[q].why_ba);
+    }
     free(result->pairs);
     *result = (rg_compare_result){0};
 }

@@ -38,8 +38,8 @@ typedef struct {
     int resamples;
 } rg_length_drift;
 
-int rg_length_drift_compute(const rg_report *run, const rg_report *base, const rg_prompt_match *matches, size_t n_matches,
-                            int resamples, uint64_t seed, rg_length_drift *out);
+int rg_length_drift_compute(const rg_report *run, const rg_report *base, const rg_prompt_match *matches,
+                            size_t n_matches, int resamples, uint64_t seed, rg_length_drift *out);
 
 /* ---- audit of newly credited criteria ---- */
 typedef struct {

@@ -23,7 +23,10 @@ static int overall(const rg_report *r, int chars, double *mean, double *median) 
 
 static double group_mean(const rg_report *r, const size_t *idx, int n, int chars) {
     double sum = 0;
-    for (int k = 0; k < n; k++) sum += chars ? r->responses[idx[k]].response_chars : r->responses[idx[k]].response_tokens;
+    for (int k = 0; k < n; k++) {
+        const rg_report_response *x = &r->responses[idx[k]];
+        sum += chars ? x->response_chars : x->response_tokens;
+    }
     return sum / n;
 }
 
@@ -45,8 +48,8 @@ static int drift_stat(const rg_report *run, const rg_report *base, const rg_prom
     return rc;
 }
 
-int rg_length_drift_compute(const rg_report *run, const rg_report *base, const rg_prompt_match *matches, size_t n_matches,
-                            int resamples, uint64_t seed, rg_length_drift *out) {
+int rg_length_drift_compute(const rg_report *run, const rg_report *base, const rg_prompt_match *matches,
+                            size_t n_matches, int resamples, uint64_t seed, rg_length_drift *out) {
     *out = (rg_length_drift){.n_prompts = n_matches, .n_run = run->n, .n_base = base->n, .resamples = resamples};
     /* tokens and characters resample the same prompts (the same seed) */
     if (drift_stat(run, base, matches, n_matches, 0, resamples, seed, &out->tokens)) return RG_ERR;

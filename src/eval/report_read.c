@@ -61,7 +61,8 @@ static int read_messages(const cJSON *line, rg_report_response *r) {
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
         rg_message *out = &r->messages[r->nmessages];
-        if (!cJSON_IsString(role) || !cJSON_IsString(content) || parse_role(role->valuestring, &out->role)) return RG_ERR;
+        if (!cJSON_IsString(role) || !cJSON_IsString(content) || parse_role(role->valuestring, &out->role))
+            return RG_ERR;
         if (!(out->content = strdup(content->valuestring))) return RG_ERR;
         r->nmessages++;
     }

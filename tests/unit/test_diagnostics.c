@@ -132,7 +132,8 @@ static void test_audit(void **state) {
     assert_int_equal(rg_report_load(base_dir, &base), RG_OK);
     assert_int_equal(rg_report_check_ids(&base, ds.examples, ds.count), RG_OK);
 
-    rg_verdict v0[4] = {{.met = 1}, {.met = 1}, {.met = 1}, {.met = 0}}, v1[4] = {{.met = 1}, {.met = 1}, {.met = 1}, {.met = 0}};
+    rg_verdict v0[4] = {{.met = 1}, {.met = 1}, {.met = 1}, {.met = 0}};
+    rg_verdict v1[4] = {{.met = 1}, {.met = 1}, {.met = 1}, {.met = 0}};
     rg_eval_response responses[2] = {
         {.example = 0, .sample = 0, .response = "a good answer", .response_tokens = 3, .verdicts = v0, .n_verdicts = 4},
         {.example = 0, .sample = 1, .response = "an answer", .response_tokens = 2, .verdicts = v1, .n_verdicts = 4}};
