@@ -81,9 +81,11 @@ void rg_diagnostics_text(FILE *out, const rg_eval_diagnostics *d) {
     }
     if (d->audit) {
         const rg_audit_result *a = d->audit;
-        fprintf(out, "  %-30s %.4f  (%zu of %zu newly credited criteria rejected by %s; weight %g of %g)\n",
-                "exploitation rate", a->exploitation_rate, a->n_rejected, a->n_items, d->audit_judge,
-                a->weight_rejected, a->weight_credited);
+        char rate[32] = "undefined"; /* nothing newly credited */
+        if (isfinite(a->exploitation_rate)) snprintf(rate, sizeof rate, "%.4f", a->exploitation_rate);
+        fprintf(out, "  %-30s %s  (%zu of %zu newly credited criteria rejected by %s; weight %g of %g)\n",
+                "exploitation rate", rate, a->n_rejected, a->n_items, d->audit_judge, a->weight_rejected,
+                a->weight_credited);
     }
 }
 
@@ -97,11 +99,14 @@ void rg_diagnostics_markdown(FILE *out, const rg_eval_diagnostics *d) {
         drift_line(out, "tokens", &d->drift->tokens, row);
         drift_line(out, "characters", &d->drift->chars, row);
     }
-    if (d->audit)
+    if (d->audit) {
+        char rate[32] = "undefined";
+        if (isfinite(d->audit->exploitation_rate)) snprintf(rate, sizeof rate, "%.4f", d->audit->exploitation_rate);
         fprintf(out,
                 "\n## Audit of newly credited criteria (judge `%s`)\n\n%zu criteria credited here but never to the "
                 "baseline on the same prompt; %zu rejected by the audit judge. Exploitation rate (weighted share "
-                "rejected): **%.4f** (weight %g of %g).\n",
-                d->audit_judge, d->audit->n_items, d->audit->n_rejected, d->audit->exploitation_rate,
-                d->audit->weight_rejected, d->audit->weight_credited);
+                "rejected): **%s** (weight %g of %g).\n",
+                d->audit_judge, d->audit->n_items, d->audit->n_rejected, rate, d->audit->weight_rejected,
+                d->audit->weight_credited);
+    }
 }
