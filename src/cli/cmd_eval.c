@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/data_flags.h"
 #include "cli/sample_flags.h"
+#include "eval/diagnostics.h"
 #include "eval/eval.h"
 #include "lm/lm.h"
 #include "model/lora.h"
@@ -70,6 +71,7 @@ static int check_rule_patterns(const rg_dataset *data, const char *path) {
 typedef struct {
     const char *model_path, *data_path, *judge_text, *out_dir, *cache_path, *failures_path, *system, *tokenizer;
     const char *chat_family, *teacher_template_path, *adapter_dir, *verifier_text, *rubric_in_text;
+    const char *baseline_dir, *audit_judge_text; /* the reward-hacking diagnostics (eval/diagnostics.h) */
     long samples, max_new, top_k, seed, batch, context, resamples;
     double temperature, top_p;
     int with_rubric, bf16, skip_long, skip_bad, no_thinking;
@@ -81,6 +83,9 @@ typedef struct {
 typedef struct {
     rg_dataset data;
     rg_teacher_template *teacher_template;
+    rg_report baseline;          /* --baseline: the report this run is measured against */
+    rg_judge_spec audit_spec;    /* --audit-judge */
+    int has_audit_spec;
 } eval_inputs;
 
 /* The flag table: 0 to go on, 1 after --help, -1 on a usage error. */
@@ -120,6 +125,12 @@ static int parse_flags(int argc, char **argv, eval_flags *o) {
         {"failures", RG_ARG_STRING, &o->failures_path, "FILE", "append unjudgeable criteria with the raw answer here",
          0},
         {"resamples", RG_ARG_INT, &o->resamples, "N", "bootstrap resamples for the standard errors", 0},
+        {"baseline", RG_ARG_STRING, &o->baseline_dir, "DIR",
+         "an earlier rgsd eval report on the same data: report the response-length drift against it", 0},
+        {"audit-judge", RG_ARG_STRING, &o->audit_judge_text, "SPEC",
+         "with --baseline: re-grade the criteria credited here but not to the baseline with this second judge and "
+         "report the weighted share it rejects (the exploitation rate)",
+         0},
         {"skip-bad", RG_ARG_FLAG, &o->skip_bad, NULL, "skip (and count) invalid data lines instead of failing", 0},
         RG_VERIFIER_CRITERIA_ROW(o->verifier_text),
         {"tokenizer", RG_ARG_STRING, &o->tokenizer, "DIR", "tokenizer folder (default: the model's)", 0},
@@ -133,7 +144,9 @@ static int parse_flags(int argc, char **argv, eval_flags *o) {
         "(mean clipped to [0, 1] with a bootstrap standard error), the balanced reward, per-tag scores, response "
         "lengths (tokens and characters: mean, median, p90) and the judge's cost. --with-rubric shows the model the "
         "rubric in its prompt, as the RGSD teacher sees it; the difference between the two runs is the conditioning "
-        "gap that RGSD distils. The summary goes to stdout; --out DIR also writes report.json, report.md and "
+        "gap that RGSD distils. --baseline DIR (an earlier report on the same data) adds the response-length drift "
+        "against it, and --audit-judge SPEC the exploitation rate: the share of newly credited criteria a second "
+        "judge rejects. The summary goes to stdout; --out DIR also writes report.json, report.md and "
         "responses.jsonl (every prompt, response and verdict). --adapter evaluates a LoRA adapter (from rgsd sft or "
         "rgsd train) on its base model, merged in memory as rgsd merge would.",
         "  rgsd eval --model Qwen3-0.6B --data heldout.jsonl --judge rule --samples 4 --out eval-base\n"
@@ -141,7 +154,9 @@ static int parse_flags(int argc, char **argv, eval_flags *o) {
         "  rgsd eval --model Qwen3-0.6B --adapter runs/rgsd/adapter --data heldout.jsonl --judge rule --out eval-rgsd\n"
         "  rgsd eval --model my-model --data healthbench.jsonl --cache verdicts.sqlite \\\n"
         "      --judge 'http:https://api.openai.com/v1#model=gpt-4.1&concurrency=16' --out eval-hb\n"
-        "  rgsd eval --model my-model --data healthbench.jsonl --judge local:Qwen3-8B#batch=8 --cache v.sqlite\n",
+        "  rgsd eval --model my-model --data healthbench.jsonl --judge local:Qwen3-8B#batch=8 --cache v.sqlite\n"
+        "  rgsd eval --model Qwen3-0.6B --adapter runs/grpo/adapter --data heldout.jsonl --judge rule \\\n"
+        "      --out eval-grpo --baseline eval-base --audit-judge 'http:https://api.openai.com/v1#model=gpt-4.1' --cache v.sqlite\n",
         args, (int)(sizeof args / sizeof args[0]), 0};
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     return parsed == 1 ? 1 : parsed < 0 ? -1 : 0;
@@ -160,6 +175,9 @@ static int check_flags(eval_flags *o) {
         return rg_usage_error("--teacher-template needs --with-rubric (see --help)");
     if (o->rubric_in_text && !o->with_rubric) return rg_usage_error("--rubric-in needs --with-rubric (see --help)");
     if (o->rubric_in_text && rg_rubric_in_parse(o->rubric_in_text, &o->rubric_in)) return RG_ERR;
+    if (o->audit_judge_text && !o->baseline_dir)
+        return rg_usage_error("--audit-judge needs --baseline DIR: the criteria it re-grades are those new since the "
+                              "baseline (see --help)");
     return RG_OK;
 }
 
@@ -170,6 +188,14 @@ static int load_inputs(eval_inputs *in, const eval_flags *o, const rg_judge_spec
     if (in->data.count == 0) return rg_error("%s: no examples", o->data_path);
     if (judge_spec->kind == RG_JUDGE_RULE && check_rule_patterns(&in->data, o->data_path)) return RG_ERR;
     if (o->teacher_template_path && rg_teacher_template_open(o->teacher_template_path, &in->teacher_template))
+        return RG_ERR;
+    /* A wrong baseline or audit judge fails here, before generation. */
+    if (o->baseline_dir && (rg_report_load(o->baseline_dir, &in->baseline) ||
+                            rg_report_check_ids(&in->baseline, in->data.examples, in->data.count)))
+        return RG_ERR;
+    if (o->audit_judge_text && rg_judge_spec_parse(o->audit_judge_text, &in->audit_spec)) return RG_ERR;
+    in->has_audit_spec = o->audit_judge_text != NULL;
+    if (in->has_audit_spec && in->audit_spec.kind == RG_JUDGE_RULE && check_rule_patterns(&in->data, o->data_path))
         return RG_ERR;
     return RG_OK;
 }
@@ -199,9 +225,9 @@ static rg_eval_options run_options(const eval_flags *o, const rg_teacher_templat
 
 /* The summary on stdout; with --out also report.json, report.md and responses.jsonl. */
 static int report(const rg_eval_result *result, const eval_flags *o, const eval_inputs *in,
-                  const rg_eval_options *options) {
+                  const rg_eval_options *options, const rg_eval_diagnostics *diagnostics) {
     rg_eval_report_info info = {.model = o->model_path, .adapter = o->adapter_dir, .data = o->data_path,
-                                .judge = o->judge_text, .options = options};
+                                .judge = o->judge_text, .options = options, .diagnostics = diagnostics};
     if (o->out_dir && rg_eval_write_report(result, in->data.examples, &info, o->out_dir)) return RG_ERR;
     char *summary = rg_eval_summary_text(result, &info);
     if (!summary) return RG_ERR;
@@ -209,6 +235,26 @@ static int report(const rg_eval_result *result, const eval_flags *o, const eval_
     free(summary);
     if (o->out_dir) rg_info("eval: wrote %s/report.json, report.md and responses.jsonl", o->out_dir);
     return RG_OK;
+}
+
+/* With --baseline: the length drift and (--audit-judge, sharing --cache) the
+ * audit, then the report; without, the report alone. */
+static int diagnose_and_report(const rg_eval_result *result, const eval_flags *o, const eval_inputs *in,
+                               const rg_eval_options *options) {
+    if (!o->baseline_dir) return report(result, o, in, options, NULL);
+    rg_judge *audit_judge = NULL;
+    rg_judge_options judge_options = {.cache_path = o->cache_path, .failures_path = o->failures_path};
+    if (in->has_audit_spec && rg_judge_open(&audit_judge, &in->audit_spec, &judge_options)) return RG_ERR;
+    rg_length_drift drift;
+    rg_audit_result audit;
+    int rc = rg_eval_diagnose(result, in->data.examples, &in->baseline, audit_judge, options->resamples,
+                              options->seed, &drift, &audit);
+    rg_eval_diagnostics diagnostics = {.baseline = o->baseline_dir, .drift = &drift,
+                                       .audit_judge = o->audit_judge_text, .audit = audit_judge ? &audit : NULL};
+    if (rc == RG_OK) rc = report(result, o, in, options, &diagnostics);
+    rg_audit_result_free(&audit);
+    rg_judge_close(audit_judge);
+    return rc;
 }
 
 /* The model (with --adapter merged in) and the judge, then the evaluation and its report. */
@@ -235,7 +281,7 @@ static int evaluate(const eval_flags *o, const eval_inputs *in, const rg_judge_s
     if (rg_judge_open(&judge, judge_spec, &judge_options)) goto done;
     rg_eval_options options = run_options(o, in->teacher_template, &generate_bar);
     if (rg_eval_run(&lm, in->data.examples, in->data.count, judge, &options, &result)) goto done;
-    rc = report(&result, o, in, &options);
+    rc = diagnose_and_report(&result, o, in, &options);
 done:
     rg_eval_result_free(&result);
     rg_judge_close(judge);
@@ -255,6 +301,8 @@ int cmd_eval(int argc, char **argv) {
     eval_inputs in = {0};
     int rc = load_inputs(&in, &o, &judge_spec) || evaluate(&o, &in, &judge_spec) ? RG_ERR : RG_OK;
     rg_teacher_template_free(in.teacher_template);
+    rg_report_free(&in.baseline);
+    if (in.has_audit_spec) rg_judge_spec_free(&in.audit_spec);
     rg_dataset_free(&in.data);
     rg_judge_spec_free(&judge_spec);
     return rc ? rg_cli_fail() : 0;

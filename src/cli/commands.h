@@ -20,6 +20,7 @@ int cmd_gap(int argc, char **argv) __attribute__((weak));
 int cmd_grpo(int argc, char **argv) __attribute__((weak));
 int cmd_eval(int argc, char **argv) __attribute__((weak));
 int cmd_judge(int argc, char **argv) __attribute__((weak));
+int cmd_compare(int argc, char **argv) __attribute__((weak));
 int cmd_world(int argc, char **argv) __attribute__((weak));
 
 /* Prints "rgsd: <rg_errmsg()>" and returns the exit status for a failure:

@@ -38,6 +38,7 @@ int main(int argc, char **argv) {
         {"sft", cmd_sft, "supervised fine-tuning on chat data", "issue 4"},
         {"eval", cmd_eval, "generate, judge and score rubric satisfaction", "issue 6"},
         {"judge", cmd_judge, "grade responses of any system against rubrics", "issue 6"},
+        {"compare", cmd_compare, "rubric-free pairwise comparison of two eval reports", "issue 14"},
         {"gap", cmd_gap, "measure the self-internalisation gap (judge-free)", "issue 5"},
         {"generate", cmd_generate, "chat-templated generation", "issue 3"},
         {"logprobs", cmd_logprobs, "per-token log-probabilities of given responses", "issue 3"},

@@ -119,9 +119,12 @@ void rg_eval_result_free(rg_eval_result *result);
 double rg_percentile(const double *values, size_t n, double q);
 
 /* What the report says about how it was made (all borrowed; NULLs allowed). */
+struct rg_eval_diagnostics; /* eval/diagnostics.h */
+
 typedef struct {
     const char *model, *adapter, *data, *judge;
     const rg_eval_options *options;
+    const struct rg_eval_diagnostics *diagnostics; /* --baseline / --audit-judge results, or NULL */
 } rg_eval_report_info;
 
 /* Writes DIR/responses.jsonl, DIR/report.md and DIR/report.json as one unit:

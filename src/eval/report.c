@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "eval/diagnostics.h"
 #include "eval/eval.h"
 #include "io/atomic_dir.h"
 #include "io/file.h"
@@ -93,6 +94,7 @@ static cJSON *report_json(const rg_eval_result *r, const rg_eval_report_info *in
     cJSON_AddNumberToObject(gen, "seconds", s->generate_seconds);
     add_number(gen, "new_tokens_per_second", s->generate_seconds > 0 ? (double)s->new_tokens / s->generate_seconds : NAN);
     cJSON_AddItemToObject(root, "judge_stats", judge_stats_json(&s->judge));
+    if (info->diagnostics) rg_diagnostics_json(root, info->diagnostics);
     return root;
 }
 
@@ -104,6 +106,13 @@ static cJSON *response_json(const rg_eval_result *r, const rg_example *examples,
     cJSON_AddNumberToObject(o, "example", (double)resp->example);
     cJSON_AddNumberToObject(o, "sample", resp->sample);
     add_string_or_null(o, "prompt", r->prompts[resp->example]);
+    cJSON *messages = cJSON_AddArrayToObject(o, "messages"); /* the conversation: what rgsd compare shows a judge */
+    for (size_t m = 0; m < ex->nmessages; m++) {
+        cJSON *message = cJSON_CreateObject();
+        cJSON_AddStringToObject(message, "role", rg_role_name(ex->messages[m].role));
+        cJSON_AddStringToObject(message, "content", ex->messages[m].content ? ex->messages[m].content : "");
+        cJSON_AddItemToArray(messages, message);
+    }
     cJSON_AddStringToObject(o, "response", resp->response ? resp->response : "");
     cJSON_AddNumberToObject(o, "prompt_tokens", resp->prompt_tokens);
     cJSON_AddNumberToObject(o, "response_tokens", resp->response_tokens);
@@ -183,6 +192,7 @@ char *rg_eval_summary_text(const rg_eval_result *r, const rg_eval_report_info *i
     char judge_line[256];
     rg_judge_stats_format(&s->judge, judge_line, sizeof judge_line);
     fprintf(out, "  %-30s %s\n", "judge", judge_line);
+    if (info && info->diagnostics) rg_diagnostics_text(out, info->diagnostics);
     if (fclose(out) != 0 || !text) {
         free(text);
         return rg_error("out of memory"), NULL;
@@ -240,6 +250,7 @@ static char *report_markdown(const rg_eval_result *r, const rg_eval_report_info 
             fprintf(out, "| %s | %s | %zu |\n", s->healthbench.tags[t].tag, buf, s->healthbench.tags[t].stats.n);
         }
     }
+    if (info->diagnostics) rg_diagnostics_markdown(out, info->diagnostics);
     if (fclose(out) != 0 || !text) {
         free(text);
         return rg_error("out of memory"), NULL;

@@ -114,7 +114,7 @@ char *rg_dir_begin(const char *final_dir) {
 
 static int replaceable(const char *dir) {
     static const char *const markers[] = {"config.json", "adapter_config.json", "train_state.safetensors",
-                                          "report.json", "world.json"};
+                                          "report.json", "world.json", "compare.json"};
     for (size_t i = 0; i < sizeof markers / sizeof *markers; i++) {
         char *p = rg_path_join(dir, markers[i]);
         int found = p && rg_file_exists(p);

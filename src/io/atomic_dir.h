@@ -24,7 +24,7 @@
  * in as final_dir (and frees it); abort removes it (and frees it). An existing
  * final_dir is replaced only when it is empty or holds a file rgsd writes
  * (config.json, adapter_config.json, train_state.safetensors, report.json,
- * world.json): never a user's unrelated folder given by mistake. */
+ * world.json, compare.json): never a user's unrelated folder given by mistake. */
 char *rg_dir_begin(const char *final_dir);
 int rg_dir_commit(char *temp_dir, const char *final_dir);
 void rg_dir_abort(char *temp_dir);

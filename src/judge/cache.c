@@ -157,6 +157,10 @@ void rg_cache_key(const char *judge_identity, const rg_judge_item *item, int cri
         hash_field(&h, ex->messages[m].content);
     }
     hash_field(&h, item->response);
+    if (item->response_b) { /* pairwise: both replies, in the order shown (rubric keys unchanged) */
+        hash_field(&h, "second reply");
+        hash_field(&h, item->response_b);
+    }
     uint8_t digest[32];
     rg_sha256_final(&h, digest);
     rg_sha256_hex(digest, key);

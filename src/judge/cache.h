@@ -23,7 +23,8 @@ int rg_cache_put(rg_verdict_cache *cache, const char *key, const char *judge_ide
 long long rg_cache_count(rg_verdict_cache *cache);
 
 /* The cache key of one criterion of one item: SHA-256 hex of the judge
- * identity, the criterion text, weight and polarity, every message and the response,
+ * identity, the criterion text, weight and polarity, every message and the response
+ * (and a pairwise item's second reply),
  * each length-prefixed so no two different inputs serialise alike. */
 void rg_cache_key(const char *judge_identity, const rg_judge_item *item, int criterion, char key[65]);
 

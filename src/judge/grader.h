@@ -24,4 +24,15 @@ int rg_grader_parse_criterion(const char *answer, int *met, char **explanation);
  * "1".."n" must be present. */
 int rg_grader_parse_batched(const char *answer, int n, int *met);
 
+/* Rubric-free pairwise preference (rg_judge_options.pairwise): the
+ * conversation, item->response as reply 1 and item->response_b as reply 2,
+ * and the question which is better overall; answer {"explanation": "...",
+ * "better": 1|2} (a forced choice: the caller cancels position bias by
+ * asking both orders). malloc'd. */
+char *rg_grader_prompt_pairwise(const rg_judge_item *item);
+/* *first_better = 1 when the answer prefers reply 1, 0 for reply 2. */
+int rg_grader_parse_pairwise(const char *answer, int *first_better, char **explanation);
+/* Part of a pairwise judge's identity (cache keys): bump when the prompt changes. */
+#define RG_PAIRWISE_PROMPT_VERSION "pairwise-v1"
+
 #endif

@@ -110,6 +110,7 @@ static size_t on_header(char *data, size_t size, size_t count, void *user) {
 static char *build_prompt(const http_run *run, const http_request *req) {
     const judge_slot *first = &run->slots[req->first_slot];
     const rg_judge_item *item = &run->items[first->item];
+    if (run->judge->options.pairwise) return rg_grader_prompt_pairwise(item);
     if (run->judge->spec.mode == RG_GRADE_PER_CRITERION) return rg_grader_prompt_criterion(item, first->criterion);
     int *criteria = rg_malloc((size_t)req->n_slots * sizeof *criteria);
     if (!criteria) return NULL;
@@ -124,7 +125,7 @@ static char *build_prompt(const http_run *run, const http_request *req) {
 static int plan_requests(http_run *run, int n_slots) {
     run->requests = rg_calloc((size_t)n_slots, sizeof *run->requests);
     if (!run->requests) return RG_ERR;
-    int batched = run->judge->spec.mode == RG_GRADE_BATCHED;
+    int batched = run->judge->spec.mode == RG_GRADE_BATCHED && !run->judge->options.pairwise;
     for (int s = 0; s < n_slots;) {
         int end = s + 1;
         if (batched)
@@ -146,7 +147,9 @@ static int start_request(http_run *run, http_request *req) {
     req->retry_after_s = 0;
     if (req->response) req->response[0] = '\0';
     free(req->body);
-    int n_batched = spec->mode == RG_GRADE_BATCHED ? req->n_slots : 0;
+    int n_batched = run->judge->options.pairwise     ? HTTP_PAIRWISE
+                    : spec->mode == RG_GRADE_BATCHED ? req->n_slots
+                                                     : 0;
     req->body = http_request_body(spec, &run->judge->http_quirks, req->prompt, n_batched, req->bad_answers, &req->sent);
     if (!req->body) return RG_ERR;
     CURL *easy = curl_easy_init();
@@ -210,10 +213,12 @@ static char *completion_content(http_run *run, const char *body, int *cut) {
 
 /* Turns the grader's answer into verdicts; RG_ERR when it is unparseable. */
 static int decide(http_run *run, http_request *req, const char *answer) {
-    if (run->judge->spec.mode == RG_GRADE_PER_CRITERION) {
+    if (run->judge->spec.mode == RG_GRADE_PER_CRITERION || run->judge->options.pairwise) {
         int met;
         char *explanation;
-        if (rg_grader_parse_criterion(answer, &met, &explanation) != RG_OK) return RG_ERR;
+        int parsed = run->judge->options.pairwise ? rg_grader_parse_pairwise(answer, &met, &explanation)
+                                                  : rg_grader_parse_criterion(answer, &met, &explanation);
+        if (parsed != RG_OK) return RG_ERR;
         judge_record_verdict(run->judge, run->items, &run->slots[req->first_slot], met, explanation);
         free(explanation);
         return RG_OK;

@@ -20,7 +20,15 @@ cJSON *http_verdict_schema(int n_batched) {
     cJSON_AddStringToObject(schema, "type", "object");
     cJSON *properties = cJSON_AddObjectToObject(schema, "properties");
     cJSON *required = cJSON_AddArrayToObject(schema, "required");
-    if (n_batched == 0) {
+    if (n_batched == HTTP_PAIRWISE) {
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(properties, "explanation"), "type", "string");
+        cJSON *better = cJSON_AddObjectToObject(properties, "better");
+        cJSON_AddStringToObject(better, "type", "integer");
+        int choices[2] = {1, 2};
+        cJSON_AddItemToObject(better, "enum", cJSON_CreateIntArray(choices, 2));
+        cJSON_AddItemToArray(required, cJSON_CreateString("explanation"));
+        cJSON_AddItemToArray(required, cJSON_CreateString("better"));
+    } else if (n_batched == 0) {
         /* The explanation comes first: a server that decodes the schema's
          * properties in order lets the model reason before it decides. */
         cJSON_AddStringToObject(cJSON_AddObjectToObject(properties, "explanation"), "type", "string");
@@ -45,7 +53,10 @@ static cJSON *response_format(int n_batched) {
     cJSON *format = cJSON_CreateObject();
     cJSON_AddStringToObject(format, "type", "json_schema");
     cJSON *json_schema = cJSON_AddObjectToObject(format, "json_schema");
-    cJSON_AddStringToObject(json_schema, "name", n_batched ? "rubric_verdicts" : "rubric_verdict");
+    cJSON_AddStringToObject(json_schema, "name",
+                            n_batched == HTTP_PAIRWISE ? "pairwise_preference"
+                            : n_batched                ? "rubric_verdicts"
+                                                       : "rubric_verdict");
     cJSON_AddTrueToObject(json_schema, "strict");
     cJSON_AddItemToObject(json_schema, "schema", http_verdict_schema(n_batched));
     return format;

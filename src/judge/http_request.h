@@ -26,20 +26,24 @@ typedef struct {
     int max_completion_tokens; /* it wants max_completion_tokens, not max_tokens (OpenAI's reasoning models) */
 } http_endpoint_quirks;
 
+/* n_batched of a pairwise request: the schema {"explanation", "better": 1|2}. */
+#define HTTP_PAIRWISE (-1)
+
 /* Bits saying what one attempt sent, so its 400 can be matched to a feature. */
 enum { HTTP_SENT_RESPONSE_FORMAT = 1, HTTP_SENT_MAX_TOKENS = 2 };
 
 /* {"model", "messages": [{"role": "user", "content": prompt[+ reminder]}],
  *  "temperature"[, "max_tokens" | "max_completion_tokens"][, "response_format"]}.
- * n_batched: 0 for a per-criterion request, else the number of criteria
- * numbered in the batched prompt. bad_answers: unreadable answers this
+ * n_batched: 0 for a per-criterion request, HTTP_PAIRWISE for a pairwise
+ * one, else the number of criteria numbered in the batched prompt. bad_answers: unreadable answers this
  * request got so far; > 0 adds a reminder and a nonzero temperature.
  * *sent receives HTTP_SENT_* bits. malloc'd, NULL with an error. */
 char *http_request_body(const rg_judge_spec *spec, const http_endpoint_quirks *quirks, const char *prompt,
                         int n_batched, int bad_answers, unsigned *sent);
 
 /* The JSON schema of a verdict: per criterion {"explanation": string,
- * "criteria_met": boolean}; batched {"1": boolean, ..., "n": boolean}. Every
+ * "criteria_met": boolean}; batched {"1": boolean, ..., "n": boolean};
+ * pairwise {"explanation": string, "better": 1 or 2}. Every
  * property required, no others (what OpenAI's strict mode demands). */
 cJSON *http_verdict_schema(int n_batched);
 

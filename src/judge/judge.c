@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "base/timer.h"
+#include "judge/grader.h"
 #include "judge/judge_internal.h"
 
 void rg_verdicts_clear(rg_verdict *verdicts, int n) {
@@ -39,7 +40,17 @@ int rg_judge_open(rg_judge **out, const rg_judge_spec *spec, const rg_judge_opti
     rg_judge *judge = rg_calloc(1, sizeof *judge);
     if (!judge) return RG_ERR;
     if (options) judge->options = *options;
+    if (options && options->pairwise && spec->kind != RG_JUDGE_HTTP) {
+        rg_error("judge spec '%s': a pairwise comparison needs an http judge (http:URL#model=NAME)", spec->text);
+        goto fail;
+    }
     if (copy_spec(&judge->spec, spec) != RG_OK || !(judge->identity = rg_judge_spec_identity(spec))) goto fail;
+    if (judge->options.pairwise) { /* its own cache keys: a preference is not a verdict */
+        char *pairwise = rg_sprintf("%s|%s", judge->identity, RG_PAIRWISE_PROMPT_VERSION);
+        if (!pairwise) goto fail;
+        free(judge->identity);
+        judge->identity = pairwise;
+    }
     /* The judge keeps its own copies of the paths. */
     if (options && options->cache_path && !(judge->cache_path = rg_strdup(options->cache_path))) goto fail;
     if (options && options->failures_path && !(judge->failures_path = rg_strdup(options->failures_path))) goto fail;

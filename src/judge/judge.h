@@ -78,6 +78,11 @@ typedef struct {
     const char *response;
     rg_verdict *verdicts; /* out */
     int failed;           /* out: number of criteria left unjudged */
+    /* Pairwise judges only (rg_judge_options.pairwise): the reply shown
+     * second; `response` is shown first, and verdicts[0].met = 1 when the
+     * judge prefers the first. The example then carries one placeholder
+     * criterion (the judge reads no rubric). NULL for rubric grading. */
+    const char *response_b;
 } rg_judge_item;
 
 /* Accounting, cumulative over every rg_judge_run of one judge. */
@@ -97,6 +102,11 @@ typedef struct {
     const char *failures_path; /* unparseable raw answers are appended here (JSONL); NULL = not saved */
     void (*on_progress)(void *ctx, int64_t done, int64_t total);
     void *progress_ctx;
+    /* 1: a rubric-free pairwise judge (http only): each item is a pair
+     * (response, response_b) and the judge says which reply is better
+     * overall (grader.h, rg_grader_prompt_pairwise); cached apart from
+     * rubric verdicts (the identity says "pairwise"). */
+    int pairwise;
 } rg_judge_options;
 
 typedef struct rg_judge rg_judge;

@@ -10,6 +10,11 @@ script, a JSON object:
     {"sequence": [REPLY, ...],              # consumed one per request, in order of arrival
      "rules": [{"if_contains": "TEXT", ...REPLY}, ...],  # then the first rule whose TEXT is
                                             # in the last message's content
+     "pairwise": {"prefer": "TEXT"},        # then a pairwise prompt (rgsd compare: it holds
+                                            # <reply_1>...</reply_1> and <reply_2>...</reply_2>)
+                                            # is answered {"better": N}: the reply that alone
+                                            # contains TEXT, else 1 (a judge that always picks
+                                            # the first position when it has no preference)
      "default": REPLY,                      # else this (else 500)
      "reject_fields": ["response_format", "max_tokens"]}  # a request carrying one of
                                             # these fields gets a 400 naming it, in OpenAI's
@@ -47,6 +52,17 @@ REFUSALS = {
 }
 
 
+def pairwise_answer(prompt, prefer):
+    """The scripted preference of a pairwise prompt: deterministic in the two replies and their order."""
+    def reply(n):
+        start = prompt.index("<reply_%d>\n" % n) + len("<reply_%d>\n" % n)
+        return prompt[start:prompt.index("\n</reply_%d>" % n, start)]
+    has1, has2 = prefer in reply(1), prefer in reply(2)
+    better = 2 if has2 and not has1 else 1
+    return {"explanation": "reply %d %s" % (better, "has the marker" if has1 != has2 else "is first"),
+            "better": better}
+
+
 class Script:
     def __init__(self, path, log_path):
         with open(path, encoding="utf-8") as f:
@@ -69,6 +85,9 @@ class Script:
             prompt = request["messages"][-1]["content"]
         except (KeyError, IndexError, TypeError):
             prompt = ""
+        pairwise = self.script.get("pairwise")
+        if pairwise is not None and "<reply_1>" in prompt:
+            return {"content": json.dumps(pairwise_answer(prompt, pairwise.get("prefer", "")))}
         for rule in self.script.get("rules", []):
             if rule.get("if_contains", "") in prompt:
                 return rule
