@@ -89,7 +89,7 @@ typedef struct {
 
 /* The reference and policy passes of n sequences: gradients ACCUMULATE into
  * t->trainable_grads (the caller zeroes them), every token scaled by
- * 1 / (response tokens of all n). reference: the frozen copy, or NULL =
+ * 1 / (response tokens of all n; data parallel: of every rank's n, one scalar all-reduce). reference: the frozen copy, or NULL =
  * t->model with the adapters off (LoRA). Sequences are packed into
  * micro-batches of up to t->acts.max_tokens tokens (one reference forward,
  * one policy forward + head, one backward each). ref_scratch:

@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/stop.h"
 #include "base/timer.h"
+#include "dist/dist.h"
 #include "grpo/grpo.h"
 #include "model/train.h"
 #include "rgsd/rgsd.h"
@@ -109,6 +110,9 @@ int rg_grpo_accumulate(rg_trainer *t, const rg_model *reference, const rg_grpo_l
             return rg_error("grpo: sequence %d is %d tokens, more than the %d planned (or an empty prompt)", s,
                             seqs[s].prompt_len + seqs[s].response_len - 1, cap);
     }
+    double global_total = (double)total; /* data parallel: the token mean is over the whole step's tokens */
+    rg_dist_sum_f64(&global_total, 1);
+    total = (long)global_total;
     if (total == 0) return RG_OK;
     const rg_model *ref_model = reference ? reference : t->model; /* LoRA: the base, adapters off */
     int32_t *buf = rg_malloc(sizeof(int32_t) * (6 * (size_t)cap + 1));

@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "base/stop.h"
 #include "base/timer.h"
+#include "dist/dist.h"
 #include "model/train.h"
 #include "nn/nn.h"
 #include "rgsd/rgsd.h"
@@ -113,6 +114,9 @@ int rg_rgsd_accumulate(rg_trainer *t, const rg_model *teacher, const nn_jsd_conf
     const int cap = t->acts.max_tokens;
     long total;
     if (check_sequences(seqs, n, cap, &total) != RG_OK) return RG_ERR;
+    double global_total = (double)total; /* data parallel: the token mean is over the whole step's loss positions */
+    rg_dist_sum_f64(&global_total, 1);
+    total = (long)global_total;
     if (total == 0) return RG_OK;
     rg_lora *lora = t->cfg.lora_rank > 0 ? &t->lora : NULL;
     const rg_model *teacher_model = teacher ? teacher : t->model;

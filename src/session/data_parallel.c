@@ -1,0 +1,84 @@
+/* data_parallel.c — see data_parallel.h. */
+#include "session/data_parallel.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/stop.h"
+#include "session/session.h"
+
+/* Everything rg_trainer_resume restores, as one broadcastable block. */
+typedef struct {
+    long step, opt_step;
+    uint64_t cursor, rng[4];
+} trainer_scalars;
+
+static int broadcast_state(rg_trainer *t) {
+    trainer_scalars sc = {.step = t->step, .opt_step = t->opt.step, .cursor = t->cursor};
+    memcpy(sc.rng, t->rng.s, sizeof sc.rng);
+    if (rg_dist_bcast(&sc, sizeof sc) != RG_OK || rg_dist_bcast(t->trainable, sizeof(float) * t->n_trainable) ||
+        rg_dist_bcast(t->opt.m, sizeof(float) * t->n_trainable) || rg_dist_bcast(t->opt.v, sizeof(float) * t->n_trainable))
+        return RG_ERR;
+    t->step = sc.step, t->opt.step = sc.opt_step, t->cursor = sc.cursor;
+    memcpy(t->rng.s, sc.rng, sizeof sc.rng);
+    return RG_OK;
+}
+
+int rg_dp_start(rg_session *s) {
+    const int size = rg_dist_size(), rank = rg_dist_rank();
+    if (size > 1) {
+        if (rg_dist_check_divides(s->cfg.batch_size * s->cfg.grad_accum, "the global batch (--batch x --grad-accum)"))
+            return RG_ERR;
+        rg_stop_at_step_boundaries = 1;
+    }
+    int ok = 1;
+    if (s->opt.resume && rank == 0) {
+        ok = rg_trainer_resume(&s->trainer, s->opt.out_dir) == RG_OK &&
+             rg_text_append_metrics_of(&s->metrics, s->opt.out_dir) == RG_OK;
+    }
+    if (size == 1) return ok ? RG_OK : RG_ERR;
+    if (rg_dist_bcast(&ok, sizeof ok) != RG_OK) return RG_ERR;
+    if (!ok) return rank == 0 ? RG_ERR : rg_error("rank 0 could not resume from %s (its message says why)", s->opt.out_dir);
+    return broadcast_state(&s->trainer);
+}
+
+int rg_dp_stop_agreed(void) {
+    if (rg_dist_size() == 1) return rg_stop_requested;
+    int sig = rg_dist_max_int((int)rg_stop_requested);
+    if (sig && !rg_stop_requested) rg_stop_requested = sig; /* another rank's: this one closes the same way */
+    return sig;
+}
+
+void rg_dp_fail_if_several(const rg_session *s) {
+    if (rg_dist_size() == 1) return;
+    fprintf(stderr, "rgsd: rank %d of %d: %s; ending the job (the last checkpoint in %s is intact: --resume)\n",
+            rg_dist_rank(), rg_dist_size(), rg_errmsg(), s->opt.out_dir);
+    fflush(stderr);
+    rg_dist_abort(1);
+}
+
+void rg_dp_metrics_fields(char *line, size_t size, const rg_dist_stats *before) {
+    if (rg_dist_size() == 1) return;
+    size_t len = strlen(line);
+    if (len < 2 || strcmp(line + len - 2, "}\n") != 0) return;
+    rg_dist_stats now = rg_dist_get_stats();
+    snprintf(line + len - 2, size - (len - 2), ", \"ranks\": %d, \"comm_s\": %.4f, \"comm_bytes\": %" PRIu64 "}\n",
+             rg_dist_size(), now.seconds - before->seconds, now.bytes - before->bytes);
+}
+
+static rg_dist_stats at_loop_start;
+
+void rg_dp_loop_begin(void) { at_loop_start = rg_dist_get_stats(); }
+
+void rg_dp_closing_line(double loop_s, long steps) {
+    if (rg_dist_size() == 1 || steps <= 0) return;
+    rg_dist_stats st = rg_dist_get_stats();
+    st.seconds -= at_loop_start.seconds, st.bytes -= at_loop_start.bytes, st.calls -= at_loop_start.calls;
+    rg_info("data parallel: %d ranks (%s), %ld steps in %.1f s; communication %.2f s (%.1f%% of the loop on rank 0), "
+            "%.2f MB per step per rank in %.0f collectives",
+            rg_dist_size(), rg_dist_backend(), steps, loop_s, st.seconds, 100.0 * st.seconds / (loop_s > 0 ? loop_s : 1),
+            (double)st.bytes / 1e6 / (double)steps, (double)st.calls / (double)steps);
+}
