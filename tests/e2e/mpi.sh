@@ -55,9 +55,10 @@ run() {
     fi || { cat "$T/$name.log"; die "$name ($ranks ranks): $*"; }
     cat "$T/$name.trace"/* 2>/dev/null | sort > "$T/$name.rollouts"
 }
-same() { # same A B: weights, moments and metrics (same_run.py), and rollouts token for token
-    $PY tests/e2e/lib/same_run.py "$T/$1" "$T/$2" 1e-5 1e-5 || die "$1 vs $2"
-    cmp -s "$T/$1.rollouts" "$T/$2.rollouts" || die "$1 vs $2: the rollouts differ"
+same() { # same LABEL A B: weights, moments and metrics (same_run.py), and rollouts token for token
+    $PY tests/e2e/lib/same_run.py "$T/$2" "$T/$3" 1e-5 1e-5 > "$T/same.out" || { cat "$T/same.out"; die "$1: $2 vs $3"; }
+    cmp -s "$T/$2.rollouts" "$T/$3.rollouts" || die "$1: $2 vs $3: the rollouts differ"
+    echo "$1: $(cat "$T/same.out")"
 }
 
 # 1. 2 ranks == 1 process
@@ -68,7 +69,7 @@ for m in RGSD GRPO SFT; do
     eval "args=\$$m"
     run "$m-1" 1 $args --steps 3
     run "$m-2" 2 $args --steps 3
-    echo "$m: $(same "$m-1" "$m-2")"
+    same "$m, 2 ranks vs 1" "$m-1" "$m-2"
     [ "$m" = SFT ] || [ -s "$T/$m-1.rollouts" ] || die "$m: no rollouts traced"
     grep -q '"ranks": 2, "comm_s": [0-9.]*, "comm_bytes": [1-9]' "$T/$m-2/metrics.jsonl" || die "$m: no comm metrics"
     grep -q "data parallel: 2 ranks" "$T/$m-2.log" || die "$m: no closing scaling line"
@@ -84,8 +85,8 @@ grep -q "resuming at step 2 of 4" "$T/a.log" || die "2 -> 1 ranks: did not resum
 run b 1 $RGSD --steps 4 --stop-after 2
 run b 2 $RGSD --steps 4 --resume
 grep -q "resuming at step 2 of 4" "$T/b.log" || die "1 -> 2 ranks: did not resume at step 2"
-echo "resume 2 -> 1: $(same full a)"
-echo "resume 1 -> 2: $(same full b)"
+same "resume 2 -> 1 ranks" full a
+same "resume 1 -> 2 ranks" full b
 
 # rank_pid MPIRUN_PID RANK: the pid of that rank (a child of mpirun on one host)
 rank_pid() {
