@@ -68,7 +68,9 @@ LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 # librgsd and the unit tests are always single-process. `make clean` after
 # changing MPI (the objects do not record it).
 MPICC ?= mpicc
-MPI ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+ifeq ($(origin MPI),undefined)
+MPI := $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+endif
 ifeq ($(MPI),1)
 RGSD_DIST_OBJ = $(B)/src/dist/dist_mpi.o
 MPI_CFLAGS = $(shell $(MPICC) --showme:compile)
@@ -102,7 +104,7 @@ CHECKED_GOALS := $(filter-out help deps deps-build deps-arm64 test-arm64 clean d
 ifneq ($(CHECKED_GOALS),)
 DEPS_KIND := $(if $(filter test-% $(B)/tests/% build/tests/% build-asan/tests/%,$(CHECKED_GOALS)),test,build)
 ifeq ($(TARGET_CPU),$(HOST_CPU))
-MISSING_DEPS := $(shell sh tools/check_deps.sh $(DEPS_KIND) $(BLAS_DIR))
+MISSING_DEPS := $(shell MPI=$(MPI) MPICC=$(MPICC) sh tools/check_deps.sh $(DEPS_KIND) $(BLAS_DIR))
 DEPS_HINT := run `make deps-build` as root (or `make deps` for the tests)
 else
 MISSING_DEPS := $(shell $(PKG_ENV) CC=$(CC) sh tools/check_deps.sh $(DEPS_KIND) $(BLAS_DIR) \
