@@ -18,6 +18,7 @@
 #include "grpo/grpo_run.h"
 #include "nn/nn.h"
 #include "rubric/rule_judge.h"
+#include "session/data_parallel.h"
 #include "session/session.h"
 #include "session/setup.h"
 #include "train/rollout.h"
@@ -154,6 +155,7 @@ static int open_judge_and_data(rg_session *s, const grpo_options *o) {
                                                 (o->eval_path && check_rule_patterns(o->eval_path, &s->eval_data))))
         return RG_ERR;
     rg_judge_options judge_options = {.cache_path = o->judge_cache};
+    s->judge_spec.concurrency = rg_dp_judge_concurrency(s->judge_spec.concurrency); /* a job-wide limit */
     return rg_judge_open(&s->judge, &s->judge_spec, &judge_options);
 }
 

@@ -69,6 +69,17 @@ void rg_dp_metrics_fields(char *line, size_t size, const rg_dist_stats *before) 
              rg_dist_size(), now.seconds - before->seconds, now.bytes - before->bytes);
 }
 
+int rg_dp_judge_concurrency(int concurrency) {
+    int share = concurrency / rg_dist_size();
+    if (share < 1) {
+        if (rg_dist_rank() == 0)
+            rg_warn("judge concurrency %d is below the %d ranks: each rank keeps 1 request in flight", concurrency,
+                    rg_dist_size());
+        share = 1;
+    }
+    return share;
+}
+
 static rg_dist_stats at_loop_start;
 
 void rg_dp_loop_begin(void) { at_loop_start = rg_dist_get_stats(); }

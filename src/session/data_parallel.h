@@ -11,7 +11,8 @@
  *           agreed at the step boundary: every rank stops after the same step.
  *   fail    a rank whose step fails ends the job (MPI_Abort) with a line
  *           naming the rank; the last checkpoint rank 0 wrote is intact.
- *   metrics each step's line gains the seconds and bytes of its collectives. */
+ *   metrics each step's line gains the seconds and bytes of its collectives.
+ *   judge   GRPO's --judge concurrency is shared out over the ranks. */
 #ifndef RG_SESSION_DATA_PARALLEL_H
 #define RG_SESSION_DATA_PARALLEL_H
 
@@ -29,6 +30,9 @@ int rg_dp_stop_agreed(void);
 void rg_dp_fail_if_several(const struct rg_session *s);
 /* Appends "comm_s" and "comm_bytes" (since `before`) to a metrics line ending in "}\n" (several ranks only). */
 void rg_dp_metrics_fields(char *line, size_t size, const rg_dist_stats *before);
+/* A judge's request concurrency is the job's (an endpoint's rate limit does not grow with the ranks):
+ * each rank's share, concurrency / ranks, at least 1. */
+int rg_dp_judge_concurrency(int concurrency);
 /* Marks the start of the loop (what the closing line counts). */
 void rg_dp_loop_begin(void);
 /* The closing line of a run on several ranks: ranks, communication seconds and share, bytes per step. */
