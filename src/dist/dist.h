@@ -35,6 +35,18 @@ int rg_dist_max_int(int v);
 /* bytes from rank 0 to every rank. */
 int rg_dist_bcast(void *buf, size_t bytes);
 void rg_dist_barrier(void);
+/* ZeRO-1 (train/zero.h): a buffer of n floats is cut into one contiguous range per rank,
+ * rg_dist_range; these four move whole buffers by those ranges. */
+/* In place: this rank's range of buf becomes the sum over ranks of that range (the rest is left as
+ * scratch). */
+int rg_dist_reduce_scatter_f32(float *buf, size_t n);
+/* In place: every rank's range of buf, from that rank, to every rank. */
+int rg_dist_allgather_f32(float *buf, size_t n);
+/* Rank 0's full[n] gets every rank's range (shard: this rank's range, its length); full is used on rank 0 only. */
+int rg_dist_gather_f32(float *full, const float *shard, size_t n);
+/* The inverse: each rank's shard gets its range of rank 0's full[n]. */
+int rg_dist_scatter_f32(const float *full, float *shard, size_t n);
+
 /* Ends every process of the job with exit status code (mpirun names the rank). Never returns. */
 _Noreturn void rg_dist_abort(int code);
 
@@ -50,6 +62,9 @@ rg_dist_stats rg_dist_get_stats(void);
 /* This rank's share of n global positions: [*first, *first + *count). n must
  * be a multiple of the size (rg_dist_check_divides), so every share is n / size. */
 void rg_dist_shard(int n, int *first, int *count);
+/* Rank r's range [*lo, *hi) of n elements: n / size each, the first n % size ranks one more. */
+void rg_dist_range(size_t n, size_t *lo, size_t *hi);
+void rg_dist_range_of(int r, size_t n, size_t *lo, size_t *hi);
 /* RG_OK, or the error "what (n) is not divisible by the N ranks". */
 int rg_dist_check_divides(int n, const char *what);
 

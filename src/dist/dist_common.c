@@ -17,3 +17,11 @@ int rg_dist_check_divides(int n, const char *what) {
                         n, size);
     return RG_OK;
 }
+
+void rg_dist_range_of(int r, size_t n, size_t *lo, size_t *hi) {
+    size_t size = (size_t)rg_dist_size(), base = n / size, extra = n % size, ur = (size_t)r;
+    *lo = ur * base + (ur < extra ? ur : extra);
+    *hi = *lo + base + (ur < extra);
+}
+
+void rg_dist_range(size_t n, size_t *lo, size_t *hi) { rg_dist_range_of(rg_dist_rank(), n, lo, hi); }

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <mpi.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/error.h"
 #include "base/timer.h"
@@ -71,6 +72,75 @@ int rg_dist_max_int(int v) {
     MPI_Allreduce(&v, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     account(start, sizeof(int));
     return out;
+}
+
+#define CHUNK ((size_t)1 << 30) /* elements per call: MPI counts are ints */
+
+/* The ZeRO movements as one rooted collective (or send/receive) per rank's range, in chunks: simple and
+ * safe for any buffer size (MPI_Reduce_scatter and MPI_Allgatherv take int displacements); a ring
+ * reduce-scatter would move the same bytes in fewer steps. */
+int rg_dist_reduce_scatter_f32(float *buf, size_t n) {
+    if (size == 1) return RG_OK;
+    double start = rg_now();
+    for (int r = 0; r < size; r++) {
+        size_t lo, hi;
+        rg_dist_range_of(r, n, &lo, &hi);
+        for (size_t off = lo; off < hi; off += CHUNK) {
+            int count = (int)(hi - off < CHUNK ? hi - off : CHUNK);
+            MPI_Reduce(r == rank ? MPI_IN_PLACE : buf + off, buf + off, count, MPI_FLOAT, MPI_SUM, r, MPI_COMM_WORLD);
+        }
+    }
+    account(start, n * sizeof(float));
+    return RG_OK;
+}
+
+int rg_dist_allgather_f32(float *buf, size_t n) {
+    if (size == 1) return RG_OK;
+    double start = rg_now();
+    for (int r = 0; r < size; r++) {
+        size_t lo, hi;
+        rg_dist_range_of(r, n, &lo, &hi);
+        for (size_t off = lo; off < hi; off += CHUNK)
+            MPI_Bcast(buf + off, (int)(hi - off < CHUNK ? hi - off : CHUNK), MPI_FLOAT, r, MPI_COMM_WORLD);
+    }
+    account(start, n * sizeof(float));
+    return RG_OK;
+}
+
+/* Rank 0 <-> rank r, range by range (to_root: shards to rank 0's full buffer, else the reverse). */
+static void move_ranges(float *full, float *shard, size_t n, int to_root) {
+    for (int r = 0; r < size; r++) {
+        size_t lo, hi;
+        rg_dist_range_of(r, n, &lo, &hi);
+        for (size_t off = lo; off < hi; off += CHUNK) {
+            int count = (int)(hi - off < CHUNK ? hi - off : CHUNK);
+            float *mine = shard + (off - lo), *whole = full + off;
+            if (r == 0 && rank == 0) {
+                if (to_root) memmove(whole, mine, sizeof(float) * (size_t)count);
+                else memmove(mine, whole, sizeof(float) * (size_t)count);
+            } else if (rank == 0) {
+                if (to_root) MPI_Recv(whole, count, MPI_FLOAT, r, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+                else MPI_Send(whole, count, MPI_FLOAT, r, 7, MPI_COMM_WORLD);
+            } else if (rank == r) {
+                if (to_root) MPI_Send(mine, count, MPI_FLOAT, 0, 7, MPI_COMM_WORLD);
+                else MPI_Recv(mine, count, MPI_FLOAT, 0, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            }
+        }
+    }
+}
+
+int rg_dist_gather_f32(float *full, const float *shard, size_t n) {
+    double start = rg_now();
+    move_ranges(full, (float *)shard, n, 1); /* shard is only read when to_root */
+    account(start, n * sizeof(float));
+    return RG_OK;
+}
+
+int rg_dist_scatter_f32(const float *full, float *shard, size_t n) {
+    double start = rg_now();
+    move_ranges((float *)full, shard, n, 0); /* full is only read when not to_root */
+    account(start, n * sizeof(float));
+    return RG_OK;
 }
 
 int rg_dist_bcast(void *buf, size_t bytes) {

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/stop.h"
 #include "session/session.h"
+#include "train/zero.h"
 
 /* Everything rg_trainer_resume restores, as one broadcastable block. */
 typedef struct {
@@ -16,15 +17,38 @@ typedef struct {
     uint64_t cursor, rng[4];
 } trainer_scalars;
 
-static int broadcast_state(rg_trainer *t) {
+/* Rank 0's trainer state to every rank: scalars and weights broadcast; the Adam moments broadcast, or
+ * under ZeRO-1 after --resume scattered from rank 0's full copy (`full`, rank 0 only) into each rank's
+ * range (a fresh run's moments are zero everywhere). */
+static int broadcast_state(rg_trainer *t, int resumed, const rg_adamw *full) {
     trainer_scalars sc = {.step = t->step, .opt_step = t->opt.step, .cursor = t->cursor};
     memcpy(sc.rng, t->rng.s, sizeof sc.rng);
-    if (rg_dist_bcast(&sc, sizeof sc) != RG_OK || rg_dist_bcast(t->trainable, sizeof(float) * t->n_trainable) ||
-        rg_dist_bcast(t->opt.m, sizeof(float) * t->n_trainable) || rg_dist_bcast(t->opt.v, sizeof(float) * t->n_trainable))
+    const size_t bytes = sizeof(float) * t->n_trainable;
+    if (rg_dist_bcast(&sc, sizeof sc) != RG_OK || rg_dist_bcast(t->trainable, bytes) != RG_OK) return RG_ERR;
+    if (t->cfg.zero ? resumed && rg_zero_scatter_moments(t, full) != RG_OK
+                    : rg_dist_bcast(t->opt.m, bytes) != RG_OK || rg_dist_bcast(t->opt.v, bytes) != RG_OK)
         return RG_ERR;
     t->step = sc.step, t->opt.step = sc.opt_step, t->cursor = sc.cursor;
     memcpy(t->rng.s, sc.rng, sizeof sc.rng);
     return RG_OK;
+}
+
+/* --resume on rank 0; under ZeRO-1 into full-size moments (held in `full`, the trainer's range restored). */
+static int resume_on_rank0(rg_session *s, rg_adamw *full) {
+    rg_trainer *t = &s->trainer;
+    rg_adamw range = t->opt;
+    if (t->cfg.zero) {
+        if (rg_adamw_init(full, t->n_trainable) != RG_OK) return RG_ERR;
+        t->opt = *full;
+    }
+    int rc = rg_trainer_resume(t, s->opt.out_dir);
+    if (t->cfg.zero) {
+        *full = t->opt;
+        t->opt = range;
+        t->opt.step = full->step;
+    }
+    if (rc == RG_OK) rc = rg_text_append_metrics_of(&s->metrics, s->opt.out_dir);
+    return rc;
 }
 
 int rg_dp_start(rg_session *s) {
@@ -34,15 +58,19 @@ int rg_dp_start(rg_session *s) {
             return RG_ERR;
         rg_stop_at_step_boundaries = 1;
     }
-    int ok = 1;
-    if (s->opt.resume && rank == 0) {
-        ok = rg_trainer_resume(&s->trainer, s->opt.out_dir) == RG_OK &&
-             rg_text_append_metrics_of(&s->metrics, s->opt.out_dir) == RG_OK;
+    rg_adamw full = {0};
+    int ok = !(s->opt.resume && rank == 0) || resume_on_rank0(s, &full) == RG_OK;
+    if (size == 1 || !ok) { /* one process under ZeRO: its range is everything */
+        if (ok && full.m) ok = rg_zero_scatter_moments(&s->trainer, &full) == RG_OK;
+        rg_adamw_free(&full);
+        if (size == 1) return ok ? RG_OK : RG_ERR;
     }
-    if (size == 1) return ok ? RG_OK : RG_ERR;
-    if (rg_dist_bcast(&ok, sizeof ok) != RG_OK) return RG_ERR;
-    if (!ok) return rank == 0 ? RG_ERR : rg_error("rank 0 could not resume from %s (its message says why)", s->opt.out_dir);
-    return broadcast_state(&s->trainer);
+    int rc = rg_dist_bcast(&ok, sizeof ok);
+    if (rc == RG_OK && !ok)
+        rc = rank == 0 ? RG_ERR : rg_error("rank 0 could not resume from %s (its message says why)", s->opt.out_dir);
+    if (rc == RG_OK) rc = broadcast_state(&s->trainer, s->opt.resume, &full);
+    rg_adamw_free(&full);
+    return rc;
 }
 
 int rg_dp_stop_agreed(void) {
@@ -92,4 +120,24 @@ void rg_dp_closing_line(double loop_s, long steps) {
             "%.2f MB per step per rank in %.0f collectives",
             rg_dist_size(), rg_dist_backend(), steps, loop_s, st.seconds, 100.0 * st.seconds / (loop_s > 0 ? loop_s : 1),
             (double)st.bytes / 1e6 / (double)steps, (double)st.calls / (double)steps);
+}
+
+int rg_dp_save(rg_session *s, int final) {
+    rg_trainer *t = &s->trainer;
+    if (!final && (s->opt.save_every <= 0 || t->step % s->opt.save_every != 0 || t->step >= s->total_steps))
+        return RG_OK; /* rg_train_save_every's rule, decided alike on every rank */
+    const int writer = rg_dist_rank() == 0;
+    rg_adamw range = t->opt, full = {0};
+    if (t->cfg.zero) { /* checkpoints hold the whole state: the moments gathered to rank 0 for the save */
+        if (rg_zero_gather_moments(t, &full) != RG_OK) return RG_ERR;
+        if (writer) t->opt = full;
+    }
+    int rc = RG_OK;
+    if (writer)
+        rc = final ? rg_train_save_final(t, s->opt.model_dir, s->opt.out_dir, s->opt.save_dtype, &s->metrics)
+                   : rg_train_save_every(t, s->opt.model_dir, s->opt.out_dir, s->opt.save_dtype, s->opt.save_every,
+                                         s->total_steps, &s->metrics);
+    t->opt = range;
+    rg_adamw_free(&full);
+    return rc;
 }

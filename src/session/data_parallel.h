@@ -24,6 +24,9 @@ struct rg_session;
 
 /* After rg_trainer_init: the shares checked, then --resume (rank 0) and the state broadcast. */
 int rg_dp_start(struct rg_session *s);
+/* --save-every's checkpoint when due (final: the one after the loop): rank 0 writes it; under ZeRO-1
+ * every rank first sends its range of the moments to rank 0. */
+int rg_dp_save(struct rg_session *s, int final);
 /* The stop signal all ranks agree on at this step boundary (0: go on); sets rg_stop_requested to it. */
 int rg_dp_stop_agreed(void);
 /* One rank failed (the error is set): print it with the rank and end the job. Returns only in one process. */

@@ -54,18 +54,17 @@ int rg_session_loop(rg_session *s, rg_session_step_fn step, void *method) {
             break;
         }
         rg_dp_metrics_fields(line, sizeof line, &comm);
-        if (!writer) continue;
-        if (rg_text_append(&s->metrics, line) != RG_OK) {
+        if (writer && rg_text_append(&s->metrics, line) != RG_OK) {
             failed = 1;
             break;
         }
-        rg_progress_update(&s->loop.progress, s->trainer.step, extra);
-        if (rg_train_eval_if_due(&s->evaluation, s->trainer.step, s->total_steps, &s->metrics, &s->eval_s) != RG_OK) {
+        if (writer) rg_progress_update(&s->loop.progress, s->trainer.step, extra);
+        if (writer &&
+            rg_train_eval_if_due(&s->evaluation, s->trainer.step, s->total_steps, &s->metrics, &s->eval_s) != RG_OK) {
             failed = !rg_train_abandoned(); /* stopped inside the evaluation: this step is complete, saved */
             break;
         }
-        if (rg_train_save_every(&s->trainer, s->opt.model_dir, s->opt.out_dir, s->opt.save_dtype, s->opt.save_every,
-                                s->total_steps, &s->metrics) != RG_OK) {
+        if (rg_dp_save(s, 0) != RG_OK) {
             failed = 1;
             break;
         }
@@ -74,8 +73,7 @@ int rg_session_loop(rg_session *s, rg_session_step_fn step, void *method) {
     if (failed) rg_dp_fail_if_several(s);
     if (failed) return RG_ERR;
     rg_dp_closing_line(rg_session_wall(s), s->trainer.step - s->loop.first_step);
-    if (!writer) return RG_OK;
-    return rg_train_save_final(&s->trainer, s->opt.model_dir, s->opt.out_dir, s->opt.save_dtype, &s->metrics);
+    return rg_dp_save(s, 1); /* rank 0 writes; under ZeRO-1 every rank sends its moments */
 }
 
 double rg_session_wall(const rg_session *s) {

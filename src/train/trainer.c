@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "base/stop.h"
 #include "dist/dist.h"
+#include "train/zero.h"
 
 int rg_trainer_init(rg_trainer *t, rg_model *model, const rg_trainer_config *cfg, int max_T, int n_examples) {
     memset(t, 0, sizeof *t);
@@ -36,7 +37,9 @@ int rg_trainer_init(rg_trainer *t, rg_model *model, const rg_trainer_config *cfg
         t->trainable_grads = t->grads;
         t->n_trainable = model->n_params;
     }
-    if (rg_adamw_init(&t->opt, t->n_trainable) != RG_OK) goto fail;
+    t->shard_lo = 0, t->shard_hi = t->n_trainable;
+    if (cfg->zero) rg_dist_range(t->n_trainable, &t->shard_lo, &t->shard_hi);
+    if (rg_adamw_init(&t->opt, t->shard_hi - t->shard_lo) != RG_OK) goto fail;
     if (cfg->max_batch_tokens < 0) return rg_error("--max-batch-tokens must be >= 0");
     if (rg_train_acts_alloc(&t->acts, &model->cfg, cfg->lora_rank > 0 ? &t->lora : NULL,
                             cfg->max_batch_tokens > max_T ? cfg->max_batch_tokens : max_T,
@@ -142,6 +145,7 @@ done:
 }
 
 int rg_trainer_apply(rg_trainer *t, int n, rg_step_stats *stats) {
+    if (t->cfg.zero) return rg_zero_apply(t, n, stats);
     rg_lora *lora = t->cfg.lora_rank > 0 ? &t->lora : NULL;
     /* Data parallel: every rank's share of the step's gradient (each already
      * scaled by 1 / the step's global token count) summed, the one collective

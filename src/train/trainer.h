@@ -49,6 +49,7 @@ typedef struct {
     int max_batch_tokens;    /* packed micro-batch budget in tokens; 0: the longest sequence */
     uint64_t seed;
     int head_chunk;          /* LM-head positions per chunk */
+    int zero;                /* 1: ZeRO-1, the AdamW state sharded over the ranks (train/zero.h) */
 } rg_trainer_config;
 
 typedef struct {
@@ -59,7 +60,8 @@ typedef struct {
     float *trainable;        /* what AdamW updates: model->params or lora.params */
     float *trainable_grads;
     size_t n_trainable;
-    rg_adamw opt;
+    rg_adamw opt;            /* [n_trainable], or under ZeRO-1 this rank's range [shard_lo, shard_hi) only */
+    size_t shard_lo, shard_hi;
     rg_train_acts acts;
     long step;               /* optimizer steps done */
     uint64_t cursor;         /* examples consumed */

@@ -12,8 +12,12 @@
 #      2e-8..6e-7 of the largest, Adam moments 3e-7..2e-6, metrics at most
 #      3e-7 (they are printed with 6 decimals); 1e-5 leaves 5x over the worst;
 #      a wrong token mean (per-rank instead of global) moves the loss by ~1e-1;
+#      The same with --zero 1 (AdamW state sharded, a checkpoint gathered
+#      mid-run by --save-every 2), and for RGSD with LoRA; --zero 1 in one
+#      process is byte-identical to a plain run;
 #   2. resume across rank counts: 2 ranks for 2 steps then 1 process for 2, and
-#      1 then 2, == 4 uninterrupted steps (same tolerances);
+#      1 then 2, == 4 uninterrupted steps (same tolerances); again with the
+#      2-rank half under --zero 1;
 #   3. SIGTERM to one rank: every rank stops after the same step, rank 0 saves
 #      it, exit 143, --resume continues;
 #   4. kill -9 of one rank mid-run: mpirun ends the job with a line naming the
@@ -70,11 +74,18 @@ for m in RGSD GRPO SFT; do
     run "$m-1" 1 $args --steps 3
     run "$m-2" 2 $args --steps 3
     same "$m, 2 ranks vs 1" "$m-1" "$m-2"
+    run "$m-z" 2 $args --steps 3 --zero 1 --save-every 2
+    same "$m, 2 ranks --zero 1 vs 1" "$m-1" "$m-z"
     [ "$m" = SFT ] || [ -s "$T/$m-1.rollouts" ] || die "$m: no rollouts traced"
     grep -q '"ranks": 2, "comm_s": [0-9.]*, "comm_bytes": [1-9]' "$T/$m-2/metrics.jsonl" || die "$m: no comm metrics"
     grep -q "data parallel: 2 ranks" "$T/$m-2.log" || die "$m: no closing scaling line"
 done
 [ "$(wc -l < "$T/RGSD-1.rollouts")" -eq 24 ] || die "RGSD: not 3 x 8 rollouts"
+run RGSD-z1 1 $RGSD --steps 3 --zero 1 # one process: the range is everything, the step the same
+cmp -s "$T/RGSD-1/train_state.safetensors" "$T/RGSD-z1/train_state.safetensors" || die "--zero 1 changed a 1-process run"
+run lora-1 1 $RGSD --steps 3 --lora-rank 4
+run lora-z 2 $RGSD --steps 3 --lora-rank 4 --zero 1
+same "RGSD LoRA, 2 ranks --zero 1 vs 1" lora-1 lora-z
 [ "$(wc -l < "$T/GRPO-1.rollouts")" -eq 48 ] || die "GRPO: not 3 x 8 x 2 rollouts"
 
 # 2. resume across rank counts
@@ -87,6 +98,12 @@ run b 2 $RGSD --steps 4 --resume
 grep -q "resuming at step 2 of 4" "$T/b.log" || die "1 -> 2 ranks: did not resume at step 2"
 same "resume 2 -> 1 ranks" full a
 same "resume 1 -> 2 ranks" full b
+run c 2 $RGSD --steps 4 --stop-after 2 --zero 1
+run c 1 $RGSD --steps 4 --resume
+run d 1 $RGSD --steps 4 --stop-after 2
+run d 2 $RGSD --steps 4 --resume --zero 1
+same "resume 2 ranks --zero 1 -> 1" full c
+same "resume 1 -> 2 ranks --zero 1" full d
 
 # rank_pid MPIRUN_PID RANK: the pid of that rank (a child of mpirun on one host)
 rank_pid() {
