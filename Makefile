@@ -64,12 +64,13 @@ LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 
 # MPI (docs/distributed.md): build/rgsd links src/dist/dist_mpi.c instead of
 # dist_single.c when MPI=1, which is the default when mpicc is found (Debian's
-# libopenmpi-dev); MPI=0 builds the single-process binary. Only rgsd changes:
+# libopenmpi-dev) and the build is not a cross build; MPI=0 builds the
+# single-process binary. Only rgsd changes:
 # librgsd and the unit tests are always single-process. `make clean` after
 # changing MPI (the objects do not record it).
 MPICC ?= mpicc
 ifeq ($(origin MPI),undefined)
-MPI := $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+MPI := $(if $(and $(filter $(HOST_CPU),$(TARGET_CPU)),$(shell command -v $(MPICC) 2>/dev/null)),1,0)
 endif
 ifeq ($(MPI),1)
 RGSD_DIST_OBJ = $(B)/src/dist/dist_mpi.o
