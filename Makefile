@@ -54,13 +54,32 @@ CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 CODEC_LIBS := -lsnappy -lzstd -lz -llz4 -lbrotlidec
 LDLIBS_ALL = -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas $(PKG_LIBS) $(CODEC_LIBS) -fopenmp -lm -lpthread
 
-LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+LIB_SRC := $(sort $(filter-out src/cli/% src/dist/dist_mpi.c,$(wildcard src/*/*.c)))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
 B ?= build
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
+
+# MPI (docs/distributed.md): build/rgsd links src/dist/dist_mpi.c instead of
+# dist_single.c when MPI=1, which is the default when mpicc is found (Debian's
+# libopenmpi-dev) and the build is not a cross build; MPI=0 builds the
+# single-process binary. Only rgsd changes:
+# librgsd and the unit tests are always single-process. `make clean` after
+# changing MPI (the objects do not record it).
+MPICC ?= mpicc
+ifeq ($(origin MPI),undefined)
+MPI := $(if $(and $(filter $(HOST_CPU),$(TARGET_CPU)),$(shell command -v $(MPICC) 2>/dev/null)),1,0)
+endif
+ifeq ($(MPI),1)
+RGSD_DIST_OBJ = $(B)/src/dist/dist_mpi.o
+MPI_CFLAGS = $(shell $(MPICC) --showme:compile)
+MPI_LIBS = $(shell $(MPICC) --showme:link)
+else
+RGSD_DIST_OBJ = $(B)/src/dist/dist_single.o
+endif
+RGSD_OBJ = $(filter-out $(B)/src/dist/dist_single.o,$(LIB_OBJ)) $(RGSD_DIST_OBJ) $(CLI_OBJ)
 CLI_OBJ = $(CLI_SRC:%.c=$(B)/%.o)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
@@ -86,7 +105,7 @@ CHECKED_GOALS := $(filter-out help deps deps-build deps-arm64 test-arm64 clean d
 ifneq ($(CHECKED_GOALS),)
 DEPS_KIND := $(if $(filter test-% $(B)/tests/% build/tests/% build-asan/tests/%,$(CHECKED_GOALS)),test,build)
 ifeq ($(TARGET_CPU),$(HOST_CPU))
-MISSING_DEPS := $(shell sh tools/check_deps.sh $(DEPS_KIND) $(BLAS_DIR))
+MISSING_DEPS := $(shell MPI=$(MPI) MPICC=$(MPICC) sh tools/check_deps.sh $(DEPS_KIND) $(BLAS_DIR))
 DEPS_HINT := run `make deps-build` as root (or `make deps` for the tests)
 else
 MISSING_DEPS := $(shell $(PKG_ENV) CC=$(CC) sh tools/check_deps.sh $(DEPS_KIND) $(BLAS_DIR) \
@@ -144,9 +163,14 @@ $(B)/librgsd_cli.a: $(CLI_LIB_OBJ)
 	$(say) AR $@
 	$(Q)ar rcs $@ $^
 
-$(B)/rgsd: $(LIB_OBJ) $(CLI_OBJ)
+$(B)/src/dist/dist_mpi.o: src/dist/dist_mpi.c
+	@mkdir -p $(dir $@)
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS_ALL) $(MPI_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/rgsd: $(RGSD_OBJ)
 	$(say) LD $@
-	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+	$(Q)$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL) $(MPI_LIBS)
 
 $(B)/tests/%: tests/unit/%.c tests/unit/test_util.h $(B)/librgsd_cli.a $(B)/librgsd.a
 	@mkdir -p $(dir $@)
@@ -173,7 +197,7 @@ test-ref: $(B)/rgsd $(TEST_BIN) refs
 
 # Same tests, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 test-asan: refs
-	@$(MAKE) --no-print-directory B=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" build-asan/rgsd $(TEST_SRC:tests/unit/%.c=build-asan/tests/%)
+	@$(MAKE) --no-print-directory B=build-asan MPI=0 OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" build-asan/rgsd $(TEST_SRC:tests/unit/%.c=build-asan/tests/%)
 	@ASAN_OPTIONS=detect_leaks=1 RGSD_BIN=$(abspath build-asan/rgsd) RGSD_ASAN=1 sh tests/run_unit.sh "asan" $(TEST_SRC:tests/unit/%.c=build-asan/tests/%)
 
 # Where arithmetic lives (docs/kernels.md): a grep over src/, under a second.
@@ -199,7 +223,7 @@ ARM64_CC ?= aarch64-linux-gnu-gcc
 ARM64_TIMEOUT ?= 300
 ARM64_TESTS ?= $(TEST_SRC:tests/unit/%.c=%)
 test-arm64: refs
-	@$(MAKE) --no-print-directory B=$(ARM64_B) CC=$(ARM64_CC) OPT="$(OPT_aarch64)" $(ARM64_B)/rgsd \
+	@$(MAKE) --no-print-directory B=$(ARM64_B) MPI=0 CC=$(ARM64_CC) OPT="$(OPT_aarch64)" $(ARM64_B)/rgsd \
 		$(ARM64_TESTS:%=$(ARM64_B)/tests/%)
 	@echo "[arm64] $$(qemu-aarch64 $(ARM64_B)/rgsd --kernels)"
 	@RGSD_TEST_WRAP="timeout $(ARM64_TIMEOUT) qemu-aarch64" sh tests/run_unit.sh "arm64" $(ARM64_TESTS:%=$(ARM64_B)/tests/%)
@@ -223,4 +247,4 @@ demo: deps-build
 clean:
 	rm -rf build build-asan build-fuzz build-clang build-arm64
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(B)/src/dist/dist_mpi.d

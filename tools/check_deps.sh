@@ -33,4 +33,9 @@ else
     missing="$missing pkg-config"
 fi
 [ -e "$blas_dir/libopenblas.so" ] || missing="$missing libopenblas-openmp-dev$sfx"
+# MPI=1 (the Makefile's default only when mpicc is there): the data-parallel
+# build needs Open MPI's compiler wrapper and headers (docs/distributed.md).
+if [ "${MPI:-0}" = 1 ] && [ -z "$arch" ]; then
+    command -v "${MPICC:-mpicc}" >/dev/null 2>&1 || missing="$missing openmpi-bin libopenmpi-dev"
+fi
 echo $missing

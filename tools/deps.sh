@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what rgsd needs, when it is missing.
-#   sh tools/deps.sh build   the compiler and C libraries (what `make` and `make demo` need)
+#   sh tools/deps.sh build   the compiler and C libraries (what `make` and `make demo` need), and
+#                            Open MPI (mpirun, mpicc: the data-parallel build, docs/distributed.md)
 #   sh tools/deps.sh test    the same plus the test oracles: PyTorch, numpy, jinja2 (Debian)
 #                            and the npm reference tokenizers under tests/ref/node_modules,
 #                            and clang with its fuzzer runtime (tests/fuzz)
@@ -14,7 +15,8 @@ if [ "$what" = arm64 ]; then
 fi
 PKGS="gcc make pkg-config libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev
 libcurl4-openssl-dev libsqlite3-dev libcmocka-dev python3
-libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev"
+libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev
+openmpi-bin libopenmpi-dev"
 if [ "$what" = test ]; then
     PKGS="$PKGS python3-torch python3-numpy python3-jinja2"
     # clang with its fuzzer runtime and OpenMP: the fuzz harnesses (tests/fuzz) and the clang build check

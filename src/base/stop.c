@@ -5,4 +5,9 @@
 
 volatile sig_atomic_t rg_stop_requested = 0;
 
-int rg_stop_check(void) { return rg_stop_requested ? rg_error("interrupted (signal %d)", (int)rg_stop_requested) : RG_OK; }
+int rg_stop_at_step_boundaries = 0;
+
+int rg_stop_check(void) {
+    if (!rg_stop_requested || rg_stop_at_step_boundaries) return RG_OK;
+    return rg_error("interrupted (signal %d)", (int)rg_stop_requested);
+}

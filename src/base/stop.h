@@ -13,6 +13,12 @@
 /* 0, or the number of the signal that asked to stop. */
 extern volatile sig_atomic_t rg_stop_requested;
 
+/* 1 in a data-parallel run of several ranks (session.c, docs/distributed.md):
+ * rg_stop_check then ignores the flag and the stop is taken at the next step
+ * boundary, where the ranks agree on it; one rank abandoning a step alone
+ * would leave the others waiting in a collective. */
+extern int rg_stop_at_step_boundaries;
+
 /* RG_OK, or (when a stop was requested) RG_ERR with the message "interrupted". */
 int rg_stop_check(void);
 

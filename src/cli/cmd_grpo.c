@@ -18,6 +18,8 @@
 #include "grpo/grpo_run.h"
 #include "nn/nn.h"
 #include "rubric/rule_judge.h"
+#include "dist/dist.h"
+#include "session/data_parallel.h"
 #include "session/session.h"
 #include "session/setup.h"
 #include "train/rollout.h"
@@ -181,6 +183,11 @@ static int check_flags(grpo_options *o) {
         return rg_usage_error("rgsd grpo: a numeric flag is out of range (see rgsd grpo --help)");
     if ((o->eval_every > 0) != (o->eval_path != NULL))
         return rg_error("rgsd grpo: --eval-every N and --eval-data FILE go together");
+    /* these need every rank's rewards or token counts per batch, which the data-parallel step does not gather yet */
+    if (rg_dist_size() > 1 && (o->reward == RG_GRPO_REWARD_POW3R || o->loss_type == RG_GRPO_LOSS_BNPO ||
+                               o->scale == RG_GRPO_SCALE_BATCH))
+        return rg_error("rgsd grpo: --reward pow3r, --loss-type bnpo and --scale-rewards batch run on one process "
+                        "only (not under mpirun -np %d yet)", rg_dist_size());
     return RG_OK;
 }
 
@@ -194,6 +201,7 @@ static int open_judge_and_data(rg_session *s, const grpo_options *o) {
                                                 (o->eval_path && check_rule_patterns(o->eval_path, &s->eval_data))))
         return RG_ERR;
     rg_judge_options judge_options = {.cache_path = o->judge_cache};
+    s->judge_spec.concurrency = rg_dp_judge_concurrency(s->judge_spec.concurrency); /* a job-wide limit */
     return rg_judge_open(&s->judge, &s->judge_spec, &judge_options);
 }
 

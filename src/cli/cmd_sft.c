@@ -66,6 +66,7 @@ static int parse_flags(int argc, char **argv, rg_train_flags *fp, long *max_len)
         {"max-batch-tokens", RG_ARG_INT, &f.max_batch_tokens, "N", RG_MAX_BATCH_TOKENS_HELP " (default 0)", 0},
         {"chat-template", RG_ARG_STRING, &f.chat_family, "FAMILY", "override the model's chat template", 0},
         {"resume", RG_ARG_FLAG, &f.resume, NULL, "continue exactly from the checkpoint in --out", 0},
+        {"zero", RG_ARG_INT, &f.zero, "0|1", RG_ZERO_HELP " (default 0)", 0},
         {"no-progress", RG_ARG_FLAG, &f.quiet, NULL, "no progress bar", 0},
     };
     rg_command_spec spec = {

@@ -16,6 +16,7 @@
 #include "cli/train_flags.h"
 #include "cli/train_gap.h"
 #include "cli/train_setup.h"
+#include "dist/dist.h"
 #include "nn/nn.h"
 #include "rgsd/rgsd_run.h"
 #include "session/session.h"
@@ -206,6 +207,9 @@ static int check_flags(train_options *o) {
         return rg_error("rgsd train: --gap-every N needs --gap-data FILE (and it needs --gap-every)");
     if (o->patience > 0 && o->gap_every == 0)
         return rg_error("rgsd train: --early-stop needs --gap-data FILE and --gap-every N");
+    if (o->gap_every > 0 && rg_dist_size() > 1) /* the measurement and the stop decision are one process's */
+        return rg_error("rgsd train: --gap-every runs on one process only (not under mpirun -np %d yet)",
+                        rg_dist_size());
     return RG_OK;
 }
 

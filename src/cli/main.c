@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "cli/commands.h"
+#include "dist/dist.h"
 #include "nn/nn.h"
 
 typedef struct {
@@ -29,6 +30,25 @@ static void usage(FILE *out, const command_entry *cmds, int n) {
             "commands:\n");
     for (int i = 0; i < n; i++)
         fprintf(out, "  %-10s %s%s\n", cmds[i].name, cmds[i].summary, cmds[i].fn ? "" : "  [not built yet]");
+}
+
+/* Under mpirun (docs/distributed.md) only the trainers run, one per rank;
+ * ranks other than 0 keep warnings and errors but not the info lines, which
+ * rank 0 prints for the job. */
+static int run_command(const command_entry *cmd, int argc, char **argv) {
+    if (rg_dist_init(&argc, &argv) != RG_OK) return rg_cli_fail();
+    int rc;
+    if (rg_dist_size() > 1 && strcmp(cmd->name, "train") != 0 && strcmp(cmd->name, "grpo") != 0 &&
+        strcmp(cmd->name, "sft") != 0) {
+        rc = rg_dist_rank() == 0 ? (fprintf(stderr, "rgsd: only train, grpo and sft run on several ranks (mpirun "
+                                                    "-np %d %s); run it as one process\n", rg_dist_size(), cmd->name), 2)
+                                 : 2;
+    } else {
+        if (rg_dist_rank() > 0 && rg_log_get_level() == RG_LOG_INFO) rg_log_set_level(RG_LOG_QUIET);
+        rc = cmd->fn(argc, argv);
+    }
+    rg_dist_finalize();
+    return rc;
 }
 
 int main(int argc, char **argv) {
@@ -85,7 +105,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "rgsd: '%s' is not built yet (see %s in the tracker)\n", cmds[c].name, cmds[c].issue);
             return 1;
         }
-        return cmds[c].fn(argc - i - 1, argv + i + 1);
+        return run_command(&cmds[c], argc - i - 1, argv + i + 1);
     }
     fprintf(stderr, "rgsd: unknown command '%s' (see rgsd --help)\n", argv[i]);
     return 2;

@@ -20,7 +20,7 @@ rg_train_flags rg_train_flags_defaults(long batch_size) {
 int rg_train_flags_in_range(const rg_train_flags *f) {
     /* written as the commands wrote it: a NaN passes only where it passed before */
     return !(f->lora_rank < 0 || f->batch_size < 1 || f->grad_accum < 1 || f->epochs < 1 || f->steps < 0 ||
-             f->warmup < 0 || f->save_every < 0 || f->head_chunk < 1 || f->max_batch_tokens < 0 || f->max_batch_tokens > (1L << 24) || f->stop_after < 0 || f->lr < 0 ||
+             f->warmup < 0 || f->save_every < 0 || f->head_chunk < 1 || f->max_batch_tokens < 0 || f->max_batch_tokens > (1L << 24) || f->stop_after < 0 || f->lr < 0 || f->zero < 0 || f->zero > 1 ||
              !(f->beta1 >= 0 && f->beta1 < 1) || !(f->beta2 >= 0 && f->beta2 < 1) || !(f->eps > 0) ||
              f->weight_decay < 0 || f->max_grad_norm < 0);
 }
@@ -34,5 +34,6 @@ rg_trainer_config rg_train_flags_config(const rg_train_flags *f) {
         .seed = (uint64_t)f->seed,
         .head_chunk = (int)f->head_chunk,
         .max_batch_tokens = (int)f->max_batch_tokens,
+        .zero = (int)f->zero,
     };
 }

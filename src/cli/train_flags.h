@@ -12,7 +12,7 @@
 typedef struct {
     const char *model_dir, *data_path, *out_dir, *targets, *schedule, *save_dtype, *chat_family, *adapter_dir;
     long lora_rank, warmup, epochs, steps, batch_size, grad_accum, seed, save_every, head_chunk, stop_after,
-        max_batch_tokens;
+        max_batch_tokens, zero;
     double lora_alpha, lr, weight_decay, beta1, beta2, eps, max_grad_norm, min_lr_ratio;
     int resume, f32_base, quiet;
 } rg_train_flags;
@@ -61,8 +61,11 @@ rg_trainer_config rg_train_flags_config(const rg_train_flags *f);
     {"max-batch-tokens", RG_ARG_INT, &(f).max_batch_tokens, "N", RG_MAX_BATCH_TOKENS_HELP, 0}, \
     {"chat-template", RG_ARG_STRING, &(f).chat_family, "FAMILY", "override the model's chat template", 0}
 
+#define RG_ZERO_HELP "1: shard the AdamW state over the mpirun ranks (ZeRO-1, docs/distributed.md); 0: each holds all"
+
 #define RG_TRAIN_FLAG_ROWS_RUN(f) \
     {"resume", RG_ARG_FLAG, &(f).resume, NULL, "continue exactly from the checkpoint in --out", 0}, \
+    {"zero", RG_ARG_INT, &(f).zero, "0|1", RG_ZERO_HELP, 0}, \
     {"no-progress", RG_ARG_FLAG, &(f).quiet, NULL, "no progress line", 0}
 
 #endif

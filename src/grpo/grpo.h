@@ -118,12 +118,17 @@ typedef struct {
     double reference_s, student_s, backward_s, optimizer_s;
 } rg_grpo_stats;
 
-/* c_i of every sequence (grpo.h's top comment) into weights[n]. */
-void rg_grpo_loss_weights(const rg_grpo_loss_config *cfg, const rg_grpo_sequence *seqs, int n, float *weights);
+/* c_i of every sequence (grpo.h's top comment) into weights[n]: N = step_loss_tokens and n = step_seqs
+ * count the whole step (data parallel: every rank's); bnpo's N_b and K count seqs[0..n) (one process). */
+void rg_grpo_loss_weights(const rg_grpo_loss_config *cfg, const rg_grpo_sequence *seqs, int n, long step_loss_tokens,
+                          int step_seqs, float *weights);
+/* Unmasked response tokens of seqs[0..n): the token mean's count on one rank. */
+long rg_grpo_loss_tokens(const rg_grpo_sequence *seqs, int n);
 
 /* The reference and policy passes of n sequences: gradients ACCUMULATE into
  * t->trainable_grads (the caller zeroes them), sequence i's tokens scaled by
- * its c_i (rg_grpo_loss_weights; masked sequences are not run). reference: the frozen copy, or NULL =
+ * its c_i (rg_grpo_loss_weights over the whole step's counts: data parallel, every rank's, one all-reduce;
+ * masked sequences are not run). reference: the frozen copy, or NULL =
  * t->model with the adapters off (LoRA). Sequences are packed into
  * micro-batches of up to t->acts.max_tokens tokens (one reference forward,
  * one policy forward + head, one backward each). ref_scratch:

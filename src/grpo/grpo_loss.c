@@ -64,14 +64,17 @@ int rg_grpo_loss_type_parse(const char *name, rg_grpo_loss_type *out) {
 }
 
 /* Loss tokens (unmasked response tokens) of sequences [from, to). */
-static long loss_tokens(const rg_grpo_sequence *seqs, int from, int to) {
+static long loss_tokens_of(const rg_grpo_sequence *seqs, int from, int to) {
     long total = 0;
     for (int s = from; s < to; s++) total += seqs[s].masked ? 0 : seqs[s].response_len;
     return total;
 }
 
-void rg_grpo_loss_weights(const rg_grpo_loss_config *cfg, const rg_grpo_sequence *seqs, int n, float *weights) {
-    const long total = loss_tokens(seqs, 0, n);
+long rg_grpo_loss_tokens(const rg_grpo_sequence *seqs, int n) { return loss_tokens_of(seqs, 0, n); }
+
+void rg_grpo_loss_weights(const rg_grpo_loss_config *cfg, const rg_grpo_sequence *seqs, int n, long step_loss_tokens,
+                          int step_seqs, float *weights) {
+    const long total = step_loss_tokens;
     const int per_batch = cfg->batch_seqs > 0 && cfg->batch_seqs < n ? cfg->batch_seqs : n;
     const int batches = (n + per_batch - 1) / per_batch;
     for (int s = 0; s < n; s++) {
@@ -81,9 +84,9 @@ void rg_grpo_loss_weights(const rg_grpo_loss_config *cfg, const rg_grpo_sequence
         else if (cfg->loss_type == RG_GRPO_LOSS_DAPO) c = 1.0f / (float)total; /* as before loss types: bit for bit */
         else if (cfg->loss_type == RG_GRPO_LOSS_BNPO) {
             const int b0 = s / per_batch * per_batch, b1 = b0 + per_batch < n ? b0 + per_batch : n;
-            c = (float)(1.0 / ((double)batches * (double)loss_tokens(seqs, b0, b1)));
-        } else if (cfg->loss_type == RG_GRPO_LOSS_GRPO) c = (float)(1.0 / ((double)n * q->response_len));
-        else c = (float)(1.0 / ((double)n * (cfg->max_new > 0 ? cfg->max_new : 1)));
+            c = (float)(1.0 / ((double)batches * (double)loss_tokens_of(seqs, b0, b1)));
+        } else if (cfg->loss_type == RG_GRPO_LOSS_GRPO) c = (float)(1.0 / ((double)step_seqs * q->response_len));
+        else c = (float)(1.0 / ((double)step_seqs * (cfg->max_new > 0 ? cfg->max_new : 1)));
         weights[s] = c;
     }
 }

@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/stop.h"
 #include "base/timer.h"
+#include "dist/dist.h"
 #include "grpo/grpo.h"
 #include "model/train.h"
 #include "rgsd/rgsd.h"
@@ -115,7 +116,10 @@ int rg_grpo_accumulate(rg_trainer *t, const rg_model *reference, const rg_grpo_l
             return rg_error("grpo: sequence %d is %d tokens, more than the %d planned (or an empty prompt)", s,
                             seqs[s].prompt_len + seqs[s].response_len - 1, cap);
     }
-    if (total == 0) return RG_OK;
+    /* data parallel: the loss's normalisers count the whole step's tokens and sequences (every rank's) */
+    double step[3] = {(double)total, (double)rg_grpo_loss_tokens(seqs, n), (double)n};
+    if (rg_dist_sum_f64(step, 3) != RG_OK) return RG_ERR;
+    if (step[0] == 0) return RG_OK;
     const rg_model *ref_model = reference ? reference : t->model; /* LoRA: the base, adapters off */
     int32_t *buf = rg_malloc(sizeof(int32_t) * (6 * (size_t)cap + 1));
     rg_grpo_head *heads = rg_malloc(sizeof *heads * (size_t)cap);
@@ -123,7 +127,7 @@ int rg_grpo_accumulate(rg_trainer *t, const rg_model *reference, const rg_grpo_l
     packed_batch p = {0};
     int rc = RG_ERR;
     if (!buf || !heads || !weights) goto done;
-    rg_grpo_loss_weights(cfg, seqs, n, weights);
+    rg_grpo_loss_weights(cfg, seqs, n, (long)step[1], (int)step[2], weights);
     p = (packed_batch){.ids = buf, .rows = buf + cap, .targets = buf + 2 * (size_t)cap,
                        .counts = (int *)(buf + 3 * (size_t)cap), .which = (int *)(buf + 4 * (size_t)cap),
                        .starts = buf + 5 * (size_t)cap};

@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/timer.h"
+#include "dist/dist.h"
 #include "eval/eval.h"
 #include "grpo/grpo_run.h"
 #include "train/rollout.h"
@@ -83,11 +84,46 @@ static void pow3r_rewards(rg_grpo_run *run, const rg_grpo_data *data, const rg_g
         st->alpha_min = fmin(st->alpha_min, pw->alpha[j]), st->alpha_max = fmax(st->alpha_max, pw->alpha[j]);
 }
 
+/* The step's counts and sums over every rank's share (the identity in one process): one all-reduce. */
+static int step_sums(rg_grpo_stats *pass, rg_grpo_step_stats *st, int *zero_std) {
+    rg_judge_stats *j = &st->judge;
+    double v[] = {pass->head.loss_sum, pass->head.surrogate_sum, pass->head.kl_sum, pass->head.ratio_sum,
+                  (double)pass->head.clipped, (double)pass->head.tokens, (double)pass->seq_tokens,
+                  (double)pass->skipped, (double)pass->measured, (double)*zero_std, (double)st->response_tokens,
+                  st->stopped, (double)j->verdicts, (double)j->cache_hits, (double)j->requests, (double)j->retries,
+                  (double)j->failures, (double)j->prompt_tokens, (double)j->completion_tokens,
+                  pass->head.objective, (double)pass->masked};
+    if (rg_dist_sum_f64(v, sizeof v / sizeof *v) != RG_OK) return RG_ERR;
+    pass->head.loss_sum = v[0], pass->head.surrogate_sum = v[1], pass->head.kl_sum = v[2];
+    pass->head.ratio_sum = v[3], pass->head.clipped = (long)v[4], pass->head.tokens = (long)v[5];
+    pass->seq_tokens = (long)v[6], pass->skipped = (long)v[7], pass->measured = (long)v[8], *zero_std = (int)v[9];
+    pass->head.objective = v[19], pass->masked = (long)v[20];
+    st->response_tokens = (long)v[10], st->stopped = v[11];
+    j->verdicts = (int64_t)v[12], j->cache_hits = (int64_t)v[13], j->requests = (int64_t)v[14];
+    j->retries = (int64_t)v[15], j->failures = (int64_t)v[16], j->prompt_tokens = (int64_t)v[17];
+    j->completion_tokens = (int64_t)v[18];
+    return RG_OK;
+}
+
+/* Mean and population std of the step's rewards, over every rank's (n of n_total here): the mean first,
+ * then the squared deviations from it, as one process sums them. */
+static void reward_stats(const double *rewards, int n, int n_total, rg_grpo_step_stats *st) {
+    double sum = 0, sum_sq = 0;
+    for (int i = 0; i < n; i++) sum += rewards[i];
+    rg_dist_sum_f64(&sum, 1);
+    st->reward_mean = sum / n_total;
+    for (int i = 0; i < n; i++) sum_sq += (rewards[i] - st->reward_mean) * (rewards[i] - st->reward_mean);
+    rg_dist_sum_f64(&sum_sq, 1);
+    st->reward_std = sqrt(sum_sq / n_total);
+}
+
 int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats *st) {
     memset(st, 0, sizeof *st);
     rg_trainer *t = run->trainer;
     const int G = run->cfg.group_size;
-    const int n_prompts = t->cfg.batch_size * t->cfg.grad_accum;
+    const int n_global = t->cfg.batch_size * t->cfg.grad_accum;
+    int first, n_prompts; /* this rank's share of the step's prompts (all of them in one process) */
+    rg_dist_shard(n_global, &first, &n_prompts);
     const int n = n_prompts * G;
     double step_start = rg_now();
     const rg_grpo_prompt **batch = rg_calloc((size_t)n, sizeof *batch);
@@ -107,7 +143,7 @@ int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats 
         goto done;
     size_t max_criteria = 1;
     for (int p = 0; p < n_prompts; p++) {
-        const rg_grpo_prompt *prompt = &data->prompts[rg_trainer_example_at(t, t->cursor + (uint64_t)p)];
+        const rg_grpo_prompt *prompt = &data->prompts[rg_trainer_example_at(t, t->cursor + (uint64_t)(first + p))];
         size_t nc = run->examples[prompt->example].ncriteria;
         if (nc > max_criteria) max_criteria = nc;
         for (int g = 0; g < G; g++) { /* group p = rollouts [p*G, (p+1)*G) */
@@ -168,29 +204,27 @@ int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats 
 
     /* 4-5. mu times: reference, policy, backward (gradients accumulate over the batch), clip, AdamW */
     rg_grpo_stats pass = {0};
-    if (rg_grpo_update(t, run->reference, &run->cfg.loss, run->cfg.iterations, seqs, n, n_prompts, run->ref_scratch,
+    if (rg_grpo_update(t, run->reference, &run->cfg.loss, run->cfg.iterations, seqs, n, n_global, run->ref_scratch,
                        &pass, NULL, &st->opt) != RG_OK)
         goto done;
     st->optimizer_s = pass.optimizer_s;
+    if (step_sums(&pass, st, &zero_std) != RG_OK) goto done; /* every rank's share */
+    const int mu = run->cfg.iterations;
     long tokens = pass.head.tokens;
 
-    double sum = 0, sum_sq = 0;
-    for (int i = 0; i < n; i++) sum += rewards[i];
-    st->reward_mean = sum / n;
-    for (int i = 0; i < n; i++) sum_sq += (rewards[i] - st->reward_mean) * (rewards[i] - st->reward_mean);
-    st->reward_std = sqrt(sum_sq / n);
-    st->zero_std_fraction = (double)zero_std / n_prompts;
-    st->loss = pass.head.objective / run->cfg.iterations;
+    reward_stats(rewards, n, n_global * G, st);
+    st->zero_std_fraction = (double)zero_std / n_global;
+    st->loss = st->opt.loss = pass.head.objective / mu;
     /* statistics over the tokens that ran (skipped sequences have A = 0, no KL: nothing to report) */
     st->surrogate = tokens ? pass.head.surrogate_sum / (double)tokens : 0.0;
     st->kl = tokens ? pass.head.kl_sum / (double)tokens : 0.0;
     st->ratio = pass.measured ? pass.head.ratio_sum / (double)pass.measured : 1.0;
-    st->masked = pass.masked / run->cfg.iterations;
+    st->masked = pass.masked / mu;
     st->clip_fraction = tokens ? (double)pass.head.clipped / (double)tokens : 0.0;
-    st->rollouts = n;
-    st->response_len = (double)st->response_tokens / n;
-    st->stopped /= n;
-    st->loss_tokens = tokens / run->cfg.iterations;
+    st->rollouts = (long)n_global * G;
+    st->response_len = (double)st->response_tokens / (double)st->rollouts;
+    st->stopped /= (double)st->rollouts;
+    st->loss_tokens = tokens / mu;
     st->seq_tokens = pass.seq_tokens;
     st->skipped = pass.skipped / run->cfg.iterations;
     st->reference_s = pass.reference_s;

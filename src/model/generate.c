@@ -114,7 +114,7 @@ int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prom
                 r->tokens = rg_malloc(sizeof(int32_t) * (size_t)o->max_new);
                 r->logprobs = rg_malloc(sizeof(float) * (size_t)(o->max_new + 1));
                 if (!r->tokens || !r->logprobs) goto done;
-                rg_rng_seed(&s->rng, o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)p);
+                rg_rng_seed(&s->rng, o->seed * 0x9E3779B97F4A7C15ull + o->first_index + (uint64_t)p);
                 s->start = rg_now();
                 rg_infer_reset(st, b);
                 if (rg_infer_prefill(st, model, b, prompts[p], prompt_lens[p], logits, 0)) {

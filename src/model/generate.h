@@ -2,7 +2,7 @@
  * together (continuous batching: a finished sequence's slot is refilled with
  * the next prompt at once).
  *
- * Reproducible: sequence i draws from its own RNG seeded with (seed, i), so
+ * Reproducible: sequence i draws from its own RNG seeded with (seed, first_index + i), so
  * its tokens do not depend on the batch size or on its neighbours (up to
  * float rounding differences between the batched and single-row kernels,
  * which can only matter at exact ties). */
@@ -23,6 +23,8 @@ typedef struct {
     int max_new;             /* new tokens at most per prompt */
     rg_sample_params sample; /* temperature (<= 0 greedy), top_k, top_p */
     uint64_t seed;
+    uint64_t first_index;    /* the first prompt's global position in the seed (0; a data-parallel rank's
+                                share of a step starts at its offset, so N ranks draw what one does) */
     int batch;               /* sequences decoded together, 1..64 (1..8 stream each weight once per step) */
     int context;             /* tokens a sequence may span; 0 = max_position_embeddings, capped at 4096 */
     const int32_t *stop_ids; /* end tokens besides the config's eos ids (e.g. <|im_end|>) */

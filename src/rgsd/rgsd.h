@@ -87,7 +87,7 @@ typedef struct {
  * one teacher forward + head (its loss rows' logits kept), one student
  * forward + JSD head, one backward. Gradients ACCUMULATE into
  * t->trainable_grads (the caller zeroes them), each loss position scaled by
- * 1 / (loss positions of all n). teacher: the frozen copy, or NULL = t->model
+ * 1 / (loss positions of all n; data parallel: of every rank's n, one scalar all-reduce). teacher: the frozen copy, or NULL = t->model
  * with the adapters off (LoRA). teacher_logits: a buffer of at least
  * t->acts.max_tokens x V floats (rg_rgsd_teacher_floats). stats +=. */
 int rg_rgsd_accumulate(rg_trainer *t, const rg_model *teacher, const nn_jsd_config *jsd, const rg_rgsd_sequence *seqs,

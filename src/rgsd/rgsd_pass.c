@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/stop.h"
 #include "base/timer.h"
+#include "dist/dist.h"
 #include "model/train.h"
 #include "nn/nn.h"
 #include "rgsd/rgsd.h"
@@ -206,6 +207,10 @@ int rg_rgsd_accumulate_with(rg_trainer *t, const rg_rgsd_pass_config *pc, const 
     const int cap = t->acts.max_tokens;
     step_counts counts;
     if (check_sequences(seqs, n, cap, pc->is_clip > 0, &counts) != RG_OK) return RG_ERR;
+    /* data parallel: the means divide by the whole step's positions and sequences (every rank's) */
+    double global[2] = {(double)counts.positions, (double)counts.sequences};
+    if (rg_dist_sum_f64(global, 2) != RG_OK) return RG_ERR;
+    counts.positions = (long)global[0], counts.sequences = (int)global[1];
     if (counts.positions == 0) return RG_OK;
     rg_lora *lora = t->cfg.lora_rank > 0 ? &t->lora : NULL;
     const rg_model *teacher_model = pc->teacher ? pc->teacher : t->model;

@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "base/timer.h"
+#include "dist/dist.h"
 #include "rgsd/rgsd_run.h"
 #include "train/rollout.h"
 
@@ -35,7 +36,9 @@ void rg_rgsd_run_free(rg_rgsd_run *run) {
 int rg_rgsd_step(rg_rgsd_run *run, const rg_rgsd_data *data, rg_rgsd_step_stats *st) {
     memset(st, 0, sizeof *st);
     rg_trainer *t = run->trainer;
-    const int n = t->cfg.batch_size * t->cfg.grad_accum;
+    const int n_global = t->cfg.batch_size * t->cfg.grad_accum;
+    int first, n; /* this rank's share of the step's prompts (all of them in one process) */
+    rg_dist_shard(n_global, &first, &n);
     double step_start = rg_now();
     const rg_rgsd_prompt **batch = rg_calloc((size_t)n, sizeof *batch);
     const int32_t **prompt_ids = rg_calloc((size_t)n, sizeof *prompt_ids);
@@ -47,7 +50,7 @@ int rg_rgsd_step(rg_rgsd_run *run, const rg_rgsd_data *data, rg_rgsd_step_stats 
     int rc = RG_ERR, generated = 0;
     if (!batch || !prompt_ids || !prompt_lens || !rollouts || !seqs || !responses || !masks) goto done;
     for (int i = 0; i < n; i++) {
-        batch[i] = &data->prompts[rg_trainer_example_at(t, t->cursor + (uint64_t)i)];
+        batch[i] = &data->prompts[rg_trainer_example_at(t, t->cursor + (uint64_t)(first + i))];
         prompt_ids[i] = batch[i]->student_prompt;
         prompt_lens[i] = batch[i]->student_prompt_len;
     }
@@ -86,13 +89,23 @@ int rg_rgsd_step(rg_rgsd_run *run, const rg_rgsd_data *data, rg_rgsd_step_stats 
     rg_rgsd_teacher_select(&run->teacher, t, &pc);
     if (rg_rgsd_accumulate_with(t, &pc, seqs, n, run->teacher_logits, &pass) != RG_OK) goto done;
 
+    /* the step's statistics over every rank's share (the identity in one process) */
+    double sums[] = {pass.loss_sum, (double)pass.tokens, (double)pass.seq_tokens, pass.clipped, pass.clip_total,
+                     pass.gap_sum, pass.entropy_sum, (double)st->response_tokens, st->stopped, pass.objective,
+                     pass.is_weight_sum, pass.is_clipped};
+    rg_dist_sum_f64(sums, sizeof sums / sizeof *sums);
+    pass.loss_sum = sums[0], pass.tokens = (long)sums[1], pass.seq_tokens = (long)sums[2], pass.clipped = sums[3];
+    pass.clip_total = sums[4], pass.gap_sum = sums[5], pass.entropy_sum = sums[6];
+    st->response_tokens = (long)sums[7], st->stopped = sums[8];
+    pass.objective = sums[9], pass.is_weight_sum = sums[10], pass.is_clipped = sums[11];
+
     /* 5. clip, schedule, AdamW; then an EMA teacher follows the student */
     double t4 = rg_now();
     const int weighted = pc.mean != RG_LOSS_MEAN_TOKEN || pc.is_clip > 0;
     st->opt.loss = weighted ? pass.objective : pass.tokens ? pass.loss_sum / (double)pass.tokens : 0.0;
     st->opt.tokens = pass.tokens;
     st->opt.seq_tokens = pass.seq_tokens;
-    if (rg_trainer_apply(t, n, &st->opt) != RG_OK) goto done;
+    if (rg_trainer_apply(t, n_global, &st->opt) != RG_OK) goto done;
     rg_rgsd_teacher_update(&run->teacher, t);
     st->optimizer_s = rg_now() - t4;
     if (pc.is_clip > 0 && pass.tokens) {
@@ -104,8 +117,8 @@ int rg_rgsd_step(rg_rgsd_run *run, const rg_rgsd_data *data, rg_rgsd_step_stats 
     st->clip_fraction = pass.clip_total > 0 ? pass.clipped / pass.clip_total : 0.0;
     st->gap = pass.tokens ? pass.gap_sum / (double)pass.tokens : 0.0;
     st->entropy = pass.tokens ? pass.entropy_sum / (double)pass.tokens : 0.0;
-    st->response_len = (double)st->response_tokens / n;
-    st->stopped /= n;
+    st->response_len = (double)st->response_tokens / n_global;
+    st->stopped /= n_global;
     st->loss_tokens = pass.tokens;
     st->seq_tokens = pass.seq_tokens;
     st->teacher_s = pass.teacher_s;

@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/timer.h"
+#include "session/data_parallel.h"
 #include "session/setup.h"
 
 int rg_session_start(rg_session *s, int max_T, long n) {
@@ -16,9 +17,8 @@ int rg_session_start(rg_session *s, int max_T, long n) {
     s->trainer_ready = 1;
     if (s->start_adapter.params)
         memcpy(s->trainer.lora.params, s->start_adapter.params, sizeof(float) * s->trainer.lora.n_params);
+    if (rg_dp_start(s) != RG_OK) return RG_ERR; /* --resume; on several ranks, rank 0's state to all */
     if (!s->opt.resume) return RG_OK;
-    if (rg_trainer_resume(&s->trainer, s->opt.out_dir) != RG_OK) return RG_ERR;
-    if (rg_text_append_metrics_of(&s->metrics, s->opt.out_dir) != RG_OK) return RG_ERR;
     if (s->early_stop.every > 0 && rg_early_stop_restore(&s->early_stop, s->metrics.text) != RG_OK) return RG_ERR;
     rg_info("resuming at step %ld of %ld (%s %llu)", s->trainer.step, s->total_steps, s->opt.cursor_unit,
             (unsigned long long)s->trainer.cursor);
@@ -37,38 +37,49 @@ const char *rg_session_mode(const rg_session *s) {
     return s->lm.model.dtype == RG_WEIGHTS_BF16 ? "LoRA on a bf16 base" : "LoRA on an f32 base";
 }
 
+/* Several ranks (data_parallel.h): every rank runs the steps; rank 0 alone
+ * prints progress, evaluates and writes checkpoints (the other ranks hold the
+ * same state); a failure on any rank ends the job. */
 int rg_session_loop(rg_session *s, rg_session_step_fn step, void *method) {
-    rg_train_loop_begin(&s->loop, s->opt.name, s->trainer.step, s->opt.stop_after, s->total_steps, s->opt.quiet);
+    const int writer = rg_dist_rank() == 0;
+    rg_train_loop_begin(&s->loop, s->opt.name, s->trainer.step, s->opt.stop_after, s->total_steps,
+                        s->opt.quiet || !writer);
+    rg_dp_loop_begin();
     int failed = 0;
-    while (s->trainer.step < s->loop.stop_at && !rg_stop_requested && !s->early_stop.stop) {
+    while (s->trainer.step < s->loop.stop_at && !rg_dp_stop_agreed() && !s->early_stop.stop) {
         char line[2048], extra[256];
+        rg_dist_stats comm = rg_dist_get_stats();
         if (step(s, method, line, sizeof line, extra, sizeof extra) != RG_OK) {
             failed = !rg_train_abandoned(); /* stopped inside the step: the last complete one is saved */
+            if (failed) rg_dp_fail_if_several(s);
             break;
         }
-        if (rg_text_append(&s->metrics, line) != RG_OK) {
+        rg_dp_metrics_fields(line, sizeof line, &comm);
+        if (writer && rg_text_append(&s->metrics, line) != RG_OK) {
             failed = 1;
             break;
         }
-        rg_progress_update(&s->loop.progress, s->trainer.step, extra);
-        if (rg_train_eval_if_due(&s->evaluation, s->trainer.step, s->total_steps, &s->metrics, &s->eval_s) != RG_OK) {
+        if (writer) rg_progress_update(&s->loop.progress, s->trainer.step, extra);
+        if (writer &&
+            rg_train_eval_if_due(&s->evaluation, s->trainer.step, s->total_steps, &s->metrics, &s->eval_s) != RG_OK) {
             failed = !rg_train_abandoned(); /* stopped inside the evaluation: this step is complete, saved */
             break;
         }
-        if (rg_early_stop_if_due(&s->early_stop, &s->trainer, s->opt.model_dir, s->opt.save_dtype, s->total_steps,
-                                 &s->metrics) != RG_OK) {
+        if (writer && rg_early_stop_if_due(&s->early_stop, &s->trainer, s->opt.model_dir, s->opt.save_dtype,
+                                           s->total_steps, &s->metrics) != RG_OK) {
             failed = !rg_train_abandoned(); /* stopped inside the measurement: this step is complete, saved */
             break;
         }
-        if (rg_train_save_every(&s->trainer, s->opt.model_dir, s->opt.out_dir, s->opt.save_dtype, s->opt.save_every,
-                                s->total_steps, &s->metrics) != RG_OK) {
+        if (rg_dp_save(s, 0) != RG_OK) {
             failed = 1;
             break;
         }
     }
     rg_train_loop_end(&s->loop);
+    if (failed) rg_dp_fail_if_several(s);
     if (failed) return RG_ERR;
-    return rg_train_save_final(&s->trainer, s->opt.model_dir, s->opt.out_dir, s->opt.save_dtype, &s->metrics);
+    rg_dp_closing_line(rg_session_wall(s), s->trainer.step - s->loop.first_step);
+    return rg_dp_save(s, 1); /* rank 0 writes; under ZeRO-1 every rank sends its moments */
 }
 
 double rg_session_wall(const rg_session *s) {

@@ -1,9 +1,12 @@
 /* rollout.c — see rollout.h. */
 #include "train/rollout.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
+#include "dist/dist.h"
 
 int rg_rollout_context(int context_len, int longest_prompt, int max_new) {
     long rows = (long)longest_prompt + max_new;
@@ -25,13 +28,33 @@ int rg_rollout_state_init(rg_infer_state *state, const rg_trainer *t, const rg_g
     return RG_OK;
 }
 
+/* RGSD_TEST_ROLLOUTS=DIR (tests/e2e/mpi.sh): each rank appends its rollouts to DIR/rollouts-RANK.txt, one
+ * line "step position tokens..." per rollout, so a test can compare what N ranks drew with one process. */
+static void trace_rollouts(const rg_trainer *t, uint64_t first, int n, const rg_gen_result *results) {
+    const char *dir = getenv("RGSD_TEST_ROLLOUTS");
+    if (!dir) return;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/rollouts-%d.txt", dir, rg_dist_rank());
+    FILE *f = fopen(path, "a");
+    if (!f) return;
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%ld %llu", t->step + 1, (unsigned long long)(first + (uint64_t)i));
+        for (int k = 0; k < results[i].n_tokens; k++) fprintf(f, " %d", results[i].tokens[k]);
+        fprintf(f, "%s\n", results[i].stopped ? " stop" : "");
+    }
+    fclose(f);
+}
+
 int rg_rollouts_generate(rg_infer_state *state, const rg_trainer *t, const rg_gen_options *gen, int n,
                          const int32_t *const *prompt_ids, const int *prompt_lens, rg_gen_result *results) {
     rg_gen_options step_gen = *gen;
     step_gen.seed = gen->seed * 0x9E3779B97F4A7C15ull + (uint64_t)t->step + 1; /* (seed, step): resumable */
+    step_gen.first_index = (uint64_t)rg_dist_rank() * (uint64_t)n; /* equal shares: this rank's first position */
     step_gen.lora = policy_adapter(t);
     step_gen.state = state;
-    return rg_generate(t->model, n, prompt_ids, prompt_lens, &step_gen, results, NULL, NULL);
+    if (rg_generate(t->model, n, prompt_ids, prompt_lens, &step_gen, results, NULL, NULL) != RG_OK) return RG_ERR;
+    trace_rollouts(t, step_gen.first_index, n, results);
+    return RG_OK;
 }
 
 int32_t *rg_rollout_response(const rg_gen_result *g, int32_t end_token, int *len) {

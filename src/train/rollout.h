@@ -22,7 +22,8 @@ int rg_rollout_context(int context_len, int longest_prompt, int max_new);
  * decoding through t's adapter when it trains one. Free with rg_infer_free. */
 int rg_rollout_state_init(rg_infer_state *state, const rg_trainer *t, const rg_gen_options *gen);
 /* n rollouts of prompt_ids[i] (prompt_lens[i] tokens) by gen (its seed mixed with t->step) in the run's
- * state. On success the caller frees results with rg_gen_results_free. */
+ * state. Data parallel: the n are this rank's equal share of the step's, so rollout i is seeded by its
+ * global position rank * n + i and N ranks draw exactly the rollouts one process draws. On success the caller frees results with rg_gen_results_free. */
 int rg_rollouts_generate(rg_infer_state *state, const rg_trainer *t, const rg_gen_options *gen, int n,
                          const int32_t *const *prompt_ids, const int *prompt_lens, rg_gen_result *results);
 

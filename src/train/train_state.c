@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "dist/dist.h"
 #include "io/file.h"
 #include "io/safetensors.h"
 #include "train/checkpoint.h"
@@ -171,7 +172,7 @@ static int load_method_state(const rg_st_file *f, const rg_method_state *ms) {
     return RG_OK;
 }
 
-int rg_trainer_resume_method_state(rg_trainer *t, const char *dir) {
+static int read_method_state(rg_trainer *t, const char *dir) {
     char *path = rg_path_join(dir, STATE_FILE);
     if (!path) return RG_ERR;
     rg_st_file f;
@@ -181,4 +182,14 @@ int rg_trainer_resume_method_state(rg_trainer *t, const char *dir) {
     rc = load_method_state(&f, &t->method_state);
     rg_st_close(&f);
     return rc;
+}
+
+/* Data parallel: rank 0 reads the checkpoint (the others may have no copy) and sends the state to all. */
+int rg_trainer_resume_method_state(rg_trainer *t, const char *dir) {
+    const rg_method_state *ms = &t->method_state;
+    int ok = rg_dist_rank() != 0 || read_method_state(t, dir) == RG_OK;
+    if (rg_dist_size() == 1) return ok ? RG_OK : RG_ERR;
+    if (rg_dist_bcast(&ok, sizeof ok) != RG_OK) return RG_ERR;
+    if (!ok) return rg_dist_rank() == 0 ? RG_ERR : rg_error("rank 0 could not restore the method state from %s", dir);
+    return ms->data ? rg_dist_bcast(ms->data, rg_dtype_size(ms->dtype) * ms->n) : RG_OK;
 }

@@ -7,6 +7,8 @@
 
 #include "base/error.h"
 #include "base/stop.h"
+#include "dist/dist.h"
+#include "train/zero.h"
 
 int rg_trainer_init(rg_trainer *t, rg_model *model, const rg_trainer_config *cfg, int max_T, int n_examples) {
     memset(t, 0, sizeof *t);
@@ -35,7 +37,9 @@ int rg_trainer_init(rg_trainer *t, rg_model *model, const rg_trainer_config *cfg
         t->trainable_grads = t->grads;
         t->n_trainable = model->n_params;
     }
-    if (rg_adamw_init(&t->opt, t->n_trainable) != RG_OK) goto fail;
+    t->shard_lo = 0, t->shard_hi = t->n_trainable;
+    if (cfg->zero) rg_dist_range(t->n_trainable, &t->shard_lo, &t->shard_hi);
+    if (rg_adamw_init(&t->opt, t->shard_hi - t->shard_lo) != RG_OK) goto fail;
     if (cfg->max_batch_tokens < 0) return rg_error("--max-batch-tokens must be >= 0");
     if (rg_train_acts_alloc(&t->acts, &model->cfg, cfg->lora_rank > 0 ? &t->lora : NULL,
                             cfg->max_batch_tokens > max_T ? cfg->max_batch_tokens : max_T,
@@ -116,10 +120,12 @@ int rg_trainer_step(rg_trainer *t, const rg_train_example *examples, rg_step_sta
     int32_t *buf = rg_malloc(sizeof(int32_t) * (4 * (size_t)cap + 1));
     if (!buf) return RG_ERR;
     int32_t *ids = buf, *rows = buf + cap, *targets = buf + 2 * (size_t)cap, *starts = buf + 3 * (size_t)cap;
-    int rc = RG_ERR;
-    for (int i = 0, B, n_rows; i < n;) {
+    int rc = RG_ERR, first, count;
+    rg_dist_shard(n, &first, &count); /* this rank's share; tokens above counts the whole step's */
+    for (int i = first, B, n_rows; i < first + count;) {
         if (rg_stop_check() != RG_OK) goto done; /* a safe point: only gradients are touched so far */
-        if ((B = pack_examples(t, examples, n, &i, ids, starts, rows, targets, &n_rows, stats)) == 0) break;
+        if ((B = pack_examples(t, examples, first + count, &i, ids, starts, rows, targets, &n_rows, stats)) == 0)
+            break;
         rg_ce_head head = {.targets = targets, .grad_scale = 1.0f / (float)tokens};
         if (rg_train_forward(t->model, lora, &t->acts, ids, starts, B) != RG_OK ||
             rg_train_head(t->model, t->grads, &t->acts, rows, n_rows, rg_ce_head_fn, &head, 1) != RG_OK ||
@@ -127,8 +133,11 @@ int rg_trainer_step(rg_trainer *t, const rg_train_example *examples, rg_step_sta
             goto done;
         loss_sum += head.loss_sum;
     }
+    double sums[2] = {loss_sum, (double)stats->seq_tokens}; /* over every rank's share */
+    rg_dist_sum_f64(sums, 2);
+    stats->seq_tokens = (long)sums[1];
     stats->tokens = tokens;
-    stats->loss = tokens ? loss_sum / (double)tokens : 0.0;
+    stats->loss = tokens ? sums[0] / (double)tokens : 0.0;
     rc = rg_trainer_apply(t, n, stats);
 done:
     free(buf);
@@ -136,7 +145,12 @@ done:
 }
 
 int rg_trainer_apply(rg_trainer *t, int n, rg_step_stats *stats) {
+    if (t->cfg.zero) return rg_zero_apply(t, n, stats);
     rg_lora *lora = t->cfg.lora_rank > 0 ? &t->lora : NULL;
+    /* Data parallel: every rank's share of the step's gradient (each already
+     * scaled by 1 / the step's global token count) summed, the one collective
+     * over the contiguous trainable buffer; every rank then applies the same update. */
+    rg_dist_sum_f32(t->trainable_grads, t->n_trainable);
     stats->grad_norm = sqrt(rg_grad_sq_sum(t->trainable_grads, t->n_trainable));
     if (!isfinite(stats->grad_norm))
         return rg_error("step %ld: the gradient is not finite (loss %g); lower the learning rate", t->step + 1,

@@ -59,6 +59,7 @@ typedef struct {
     int max_batch_tokens;    /* packed micro-batch budget in tokens; 0: the longest sequence */
     uint64_t seed;
     int head_chunk;          /* LM-head positions per chunk */
+    int zero;                /* 1: ZeRO-1, the AdamW state sharded over the ranks (train/zero.h) */
 } rg_trainer_config;
 
 typedef struct {
@@ -69,7 +70,8 @@ typedef struct {
     float *trainable;        /* what AdamW updates: model->params or lora.params */
     float *trainable_grads;
     size_t n_trainable;
-    rg_adamw opt;
+    rg_adamw opt;            /* [n_trainable], or under ZeRO-1 this rank's range [shard_lo, shard_hi) only */
+    size_t shard_lo, shard_hi;
     rg_train_acts acts;
     long step;               /* optimizer steps done */
     uint64_t cursor;         /* examples consumed */
@@ -101,12 +103,14 @@ void rg_trainer_free(rg_trainer *t);
 float *rg_trainer_scratch(rg_trainer *t, size_t floats);
 /* The index (into the data set) of the example at cursor position c. */
 int rg_trainer_example_at(rg_trainer *t, uint64_t c);
-/* One optimizer step over the next batch_size * grad_accum examples. */
+/* One optimizer step over the next batch_size * grad_accum examples (data parallel: this rank's
+ * share of them, rg_dist_shard; the loss and token counts are the whole step's). */
 int rg_trainer_step(rg_trainer *t, const rg_train_example *examples, rg_step_stats *stats);
 /* The second half of a step, for trainers with their own loss (RGSD, GRPO):
  * the gradients of the step's n examples are in t->trainable_grads (zeroed by
  * the caller before the first one); fills stats->grad_norm, clipped and lr,
- * clips, applies AdamW, and advances step and cursor (by n). */
+ * clips, applies AdamW, and advances step and cursor (by n). Data parallel: n is the step's global
+ * count, and the gradients are first summed over the ranks (dist/dist.h). */
 int rg_trainer_apply(rg_trainer *t, int n, rg_step_stats *stats);
 
 /* The checkpoint folder (atomic): the model (HF folder, dtype RG_F32 or

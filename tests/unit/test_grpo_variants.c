@@ -55,17 +55,17 @@ static void test_loss_weights_by_hand(void **state) {
     float w[4];
     rg_grpo_loss_config c = {.clip_eps = 0.2f, .max_new = 10, .batch_seqs = 2};
     c.loss_type = RG_GRPO_LOSS_DAPO; /* N = 3 + 2 + 4 = 9 */
-    rg_grpo_loss_weights(&c, s, 4, w);
+    rg_grpo_loss_weights(&c, s, 4, rg_grpo_loss_tokens(s, 4), 4, w);
     assert_true(w[0] == 1.0f / 9.0f && w[1] == 0.0f && w[2] == 1.0f / 9.0f && w[3] == 1.0f / 9.0f);
     c.loss_type = RG_GRPO_LOSS_BNPO; /* batches {0,1}: 3 tokens, {2,3}: 6 tokens; K = 2 */
-    rg_grpo_loss_weights(&c, s, 4, w);
+    rg_grpo_loss_weights(&c, s, 4, rg_grpo_loss_tokens(s, 4), 4, w);
     assert_true(w[0] == (float)(1.0 / 6.0) && w[1] == 0.0f && w[2] == (float)(1.0 / 12.0) && w[3] == w[2]);
     c.loss_type = RG_GRPO_LOSS_GRPO; /* 1 / (n |y_i|), n = 4 (the masked one counts) */
-    rg_grpo_loss_weights(&c, s, 4, w);
+    rg_grpo_loss_weights(&c, s, 4, rg_grpo_loss_tokens(s, 4), 4, w);
     assert_true(w[0] == (float)(1.0 / 12.0) && w[1] == 0.0f && w[2] == (float)(1.0 / 8.0) &&
                 w[3] == (float)(1.0 / 16.0));
     c.loss_type = RG_GRPO_LOSS_DR_GRPO; /* 1 / (n L) = 1/40 */
-    rg_grpo_loss_weights(&c, s, 4, w);
+    rg_grpo_loss_weights(&c, s, 4, rg_grpo_loss_tokens(s, 4), 4, w);
     assert_true(w[0] == (float)(1.0 / 40.0) && w[1] == 0.0f && w[3] == (float)(1.0 / 40.0));
     rg_grpo_loss_type t;
     assert_int_equal(rg_grpo_loss_type_parse("dr_grpo", &t), RG_OK);
