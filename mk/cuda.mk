@@ -1,0 +1,60 @@
+# cuda: the CUDA back end (src/cuda/*.cu, docs/cuda.md). Never built by a
+# plain `make`: `make CUDA=1` (or `make cuda`) builds build/librgsd_cuda.a, the
+# GPU test build/gpu/test_gpu and the benchmark build/gpu/gpu_bench, for sm_90
+# plus compute_90 PTX, warnings as errors. `make test` runs check-cuda: where
+# nvcc exists it compiles all of it (so it never rots) and runs the test,
+# which says "skipped: no GPU" without one; where nvcc is absent it prints a
+# skip line. The host arithmetic (src/cuda/*.c) is plain C in librgsd and
+# tested by tests/unit/test_cuda_plan.c on every machine.
+NVCC ?= $(or $(shell command -v nvcc 2>/dev/null),$(wildcard /usr/local/cuda/bin/nvcc))
+CUDA_HOME ?= $(if $(NVCC),$(patsubst %/bin/nvcc,%,$(NVCC)),/usr/local/cuda)
+CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+NVCC_FLAGS = -std=c++17 -O2 -g -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror,-fopenmp $(CUDA_ARCH) -Isrc
+CUDA_LIBS = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
+CUDA_SRC := $(sort $(wildcard src/cuda/*.cu))
+CUDA_OBJ = $(CUDA_SRC:%.cu=$(B)/%.o)
+GPU_TEST_TIMEOUT ?= 300
+
+.PHONY: cuda test-gpu check-cuda
+ifeq ($(CUDA),1)
+all: cuda
+endif
+
+cuda: $(B)/librgsd_cuda.a $(B)/gpu/test_gpu $(B)/gpu/gpu_bench
+
+$(B)/src/cuda/%.o: src/cuda/%.cu
+	@mkdir -p $(dir $@)
+	$(say) NVCC $<
+	$(Q)$(NVCC) $(NVCC_FLAGS) -MD -MF $(@:.o=.d) -MP -c $< -o $@
+
+$(B)/librgsd_cuda.a: $(CUDA_OBJ)
+	@rm -f $@
+	$(say) AR $@
+	$(Q)ar rcs $@ $^
+
+$(B)/gpu/test_gpu: tests/gpu/test_gpu.c tests/gpu/gpu_check.h tests/unit/test_util.h $(B)/librgsd_cuda.a $(B)/librgsd.a
+	@mkdir -p $(dir $@)
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -Itests/gpu $< $(B)/librgsd_cuda.a $(B)/librgsd.a -o $@ \
+		$(LDLIBS_ALL) -lcmocka $(CUDA_LIBS)
+
+$(B)/gpu/gpu_bench: bench/cuda/gpu_bench.c $(B)/librgsd_cuda.a $(B)/librgsd.a
+	@mkdir -p $(dir $@)
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS_ALL) $< $(B)/librgsd_cuda.a $(B)/librgsd.a -o $@ $(LDLIBS_ALL) $(CUDA_LIBS)
+
+# Every CUDA kernel against src/nn's CPU kernels (tests/gpu/test_gpu.c).
+test-gpu: cuda
+	@RGSD_TEST_WRAP="timeout $(GPU_TEST_TIMEOUT)" sh tests/run_unit.sh "gpu" $(B)/gpu/test_gpu
+
+# In `make test`: compile with warnings as errors and run (skips without a GPU).
+check-cuda:
+	@mkdir -p build; r=$${RGSD_RESULTS:-build/test-results.txt}; \
+	if [ -z "$(NVCC)" ]; then echo "check-cuda: skipped: nvcc not found (the CUDA back end is not compile-checked)"; \
+	  echo "cuda check_cuda 0 0 1" >> $$r; exit 0; fi; \
+	if $(MAKE) --no-print-directory cuda && RGSD_RESULTS=$$r RGSD_TEST_WRAP="timeout $(GPU_TEST_TIMEOUT)" \
+	  sh tests/run_unit.sh "cuda" $(B)/gpu/test_gpu; then \
+	  echo "check-cuda: ok (compiled with $(NVCC), -Werror, sm_90 + compute_90 PTX)"; \
+	else echo "cuda check_cuda 0 1 0" >> $$r; exit 1; fi
+
+-include $(CUDA_OBJ:.o=.d)
