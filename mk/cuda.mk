@@ -32,7 +32,7 @@ $(B)/librgsd_cuda.a: $(CUDA_OBJ)
 	$(say) AR $@
 	$(Q)ar rcs $@ $^
 
-$(B)/gpu/test_gpu: tests/gpu/test_gpu.c tests/gpu/gpu_check.h tests/unit/test_util.h $(B)/librgsd_cuda.a $(B)/librgsd.a
+$(B)/gpu/test_gpu: tests/gpu/test_gpu.c $(wildcard tests/gpu/*.h) tests/unit/test_util.h $(B)/librgsd_cuda.a $(B)/librgsd.a
 	@mkdir -p $(dir $@)
 	$(say) CC $<
 	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -Itests/gpu $< $(B)/librgsd_cuda.a $(B)/librgsd.a -o $@ \
