@@ -54,7 +54,7 @@ check-cuda:
 	  echo "cuda check_cuda 0 0 1" >> $$r; exit 0; fi; \
 	if $(MAKE) --no-print-directory cuda && RGSD_RESULTS=$$r RGSD_TEST_WRAP="timeout $(GPU_TEST_TIMEOUT)" \
 	  sh tests/run_unit.sh "cuda" $(B)/gpu/test_gpu; then \
-	  echo "check-cuda: ok (compiled with $(NVCC), -Werror, sm_90 + compute_90 PTX)"; \
+	  echo "check-cuda: ok (compiled with $(NVCC), -Werror, sm_90 + compute_90 PTX)"; echo "cuda check_cuda 1 0 0" >> $$r; \
 	else echo "cuda check_cuda 0 1 0" >> $$r; exit 1; fi
 
 -include $(CUDA_OBJ:.o=.d)
