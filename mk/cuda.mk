@@ -10,7 +10,12 @@ NVCC ?= $(or $(shell command -v nvcc 2>/dev/null),$(wildcard /usr/local/cuda/bin
 CUDA_HOME ?= $(if $(NVCC),$(patsubst %/bin/nvcc,%,$(NVCC)),/usr/local/cuda)
 CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 NVCC_FLAGS = -std=c++17 -O2 -g -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror,-fopenmp $(CUDA_ARCH) -Isrc
-CUDA_LIBS = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
+# The GPU binaries link only what they use, static where Debian has the .a
+# (OpenBLAS, utf8proc, the CUDA runtime), so a copy built on a CPU machine
+# runs on a GPU machine without rgsd's build dependencies; cuBLASLt stays
+# shared (540 MB), found through the rpath or LD_LIBRARY_PATH.
+CUDA_LIBS = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart_static -lcublasLt -lstdc++ -ldl -lrt
+GPU_LDLIBS = -L$(BLAS_DIR) -Wl,-Bstatic -lopenblas -lutf8proc -Wl,-Bdynamic -fopenmp -lm -lpthread $(CUDA_LIBS)
 CUDA_SRC := $(sort $(wildcard src/cuda/*.cu))
 CUDA_OBJ = $(CUDA_SRC:%.cu=$(B)/%.o)
 GPU_TEST_TIMEOUT ?= 300
@@ -32,16 +37,15 @@ $(B)/librgsd_cuda.a: $(CUDA_OBJ)
 	$(say) AR $@
 	$(Q)ar rcs $@ $^
 
-$(B)/gpu/test_gpu: tests/gpu/test_gpu.c $(wildcard tests/gpu/*.h) tests/unit/test_util.h $(B)/librgsd_cuda.a $(B)/librgsd.a
+$(B)/gpu/test_gpu: tests/gpu/test_gpu.c $(wildcard tests/gpu/*.h) $(B)/librgsd_cuda.a $(B)/librgsd.a
 	@mkdir -p $(dir $@)
 	$(say) CC $<
-	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -Itests/gpu $< $(B)/librgsd_cuda.a $(B)/librgsd.a -o $@ \
-		$(LDLIBS_ALL) -lcmocka $(CUDA_LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/gpu $< $(B)/librgsd_cuda.a $(B)/librgsd.a -o $@ $(GPU_LDLIBS)
 
 $(B)/gpu/gpu_bench: bench/cuda/gpu_bench.c $(B)/librgsd_cuda.a $(B)/librgsd.a
 	@mkdir -p $(dir $@)
 	$(say) CC $<
-	$(Q)$(CC) $(CFLAGS_ALL) $< $(B)/librgsd_cuda.a $(B)/librgsd.a -o $@ $(LDLIBS_ALL) $(CUDA_LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) $< $(B)/librgsd_cuda.a $(B)/librgsd.a -o $@ $(GPU_LDLIBS)
 
 # Every CUDA kernel against src/nn's CPU kernels (tests/gpu/test_gpu.c).
 test-gpu: cuda

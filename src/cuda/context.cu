@@ -45,7 +45,7 @@ extern "C" int nn_cuda_open(nn_cuda **out, int device, size_t workspace_bytes) {
         }
         cublasStatus_t s = cublasLtCreate(&ctx->lt);
         if (s != CUBLAS_STATUS_SUCCESS) {
-            rg_error("cublasLt: cublasLtCreate: %s", cublasGetStatusString(s));
+            rg_error("cublasLt: cublasLtCreate: %s", cublasLtGetStatusString(s));
             break;
         }
         if (nn_cuda_malloc(&ctx->workspace, workspace_bytes, "cuBLASLt workspace")) break;

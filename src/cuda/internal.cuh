@@ -34,7 +34,7 @@ struct nn_cuda {
     do {                                                                                                      \
         cublasStatus_t s_ = (call);                                                                           \
         if (s_ != CUBLAS_STATUS_SUCCESS)                                                                      \
-            return rg_error("cublasLt: %s: %s (%s:%d)", #call, cublasGetStatusString(s_), __FILE__, __LINE__); \
+            return rg_error("cublasLt: %s: %s (%s:%d)", #call, cublasLtGetStatusString(s_), __FILE__, __LINE__); \
     } while (0)
 /* After a kernel launch: a bad configuration shows up here, named. */
 #define LAUNCHED(name)                                                                                        \

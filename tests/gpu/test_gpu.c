@@ -8,10 +8,17 @@
  * (inputs rounded to bf16 for both sides, 1e-2).
  *
  * Without a GPU (no driver, no device) it prints "skipped: no GPU (...)",
- * counts one skipped test and exits 0: `make test` runs it on CPU machines. */
+ * counts one skipped test and exits 0: `make test` runs it on CPU machines.
+ * It links no libcmocka (gpu_harness.h) and OpenBLAS statically
+ * (mk/cuda.mk), so a binary built on a CPU machine runs on a bare GPU one. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "test_util.h"
+#include "gpu_harness.h"
 
 #include "base/error.h"
 #include "cuda/nn_cuda.h"
@@ -121,7 +128,7 @@ int main(void) {
         cmocka_unit_test(buffers_one_allocation_per_kind),
         cmocka_unit_test(bf16_conversion_bit_exact),
         cmocka_unit_test(adamw_matches_cpu),
-#define BOTH(fn) cmocka_unit_test_prestate(fn, (void *)&F32), cmocka_unit_test_prestate(fn, (void *)&BF16)
+#define BOTH(fn) {#fn " (f32)", fn, (void *)&F32}, {#fn " (bf16)", fn, (void *)&BF16}
         BOTH(linear_matches_cpu),
         BOTH(rmsnorm_matches_cpu),
         BOTH(rope_matches_cpu),
