@@ -62,3 +62,29 @@ check-cuda:
 	else echo "cuda check_cuda 0 1 0" >> $$r; exit 1; fi
 
 -include $(CUDA_OBJ:.o=.d)
+
+# The kernels on a CPU emulation of CUDA's threads (tests/gpu/emu/cuda_emu.h:
+# fibers per block, barriers, warp shuffles; a plain GEMM for cuBLASLt), run by
+# the same test_gpu.c: checks the kernels' logic where no GPU is, not the GPU.
+EMU_B = $(B)/gpu-emu
+EMU_OBJ = $(patsubst src/cuda/%.cu,$(EMU_B)/%.o,$(filter-out src/cuda/context.cu,$(CUDA_SRC))) $(EMU_B)/emu_context.o
+EMU_CXXFLAGS = -std=c++20 -O2 -g -Wall -Wextra -Werror -Wno-unknown-pragmas -fopenmp -DRG_CUDA_EMU -Isrc -Itests/gpu/emu
+
+$(EMU_B)/%.o: src/cuda/%.cu src/cuda/internal.cuh src/cuda/nn_cuda.h tests/gpu/emu/cuda_emu.h
+	@mkdir -p $(dir $@)
+	$(say) CXX $< "(emulated)"
+	$(Q)$(CXX) $(EMU_CXXFLAGS) -x c++ -c $< -o $@
+
+$(EMU_B)/emu_context.o: tests/gpu/emu/emu_context.cc src/cuda/internal.cuh tests/gpu/emu/cuda_emu.h
+	@mkdir -p $(dir $@)
+	$(say) CXX $<
+	$(Q)$(CXX) $(EMU_CXXFLAGS) -c $< -o $@
+
+$(EMU_B)/test_gpu: tests/gpu/test_gpu.c $(wildcard tests/gpu/*.h) $(EMU_OBJ) $(B)/librgsd.a
+	$(say) CC $< "(emulated)"
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/gpu $< $(EMU_OBJ) $(B)/librgsd.a -o $@ \
+		-L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas $(PKG_LIBS) -fopenmp -lm -lpthread -lstdc++
+
+.PHONY: test-gpu-emu
+test-gpu-emu: $(EMU_B)/test_gpu
+	@RGSD_TEST_WRAP="timeout $(GPU_TEST_TIMEOUT)" sh tests/run_unit.sh "gpu-emu" $(EMU_B)/test_gpu

@@ -271,7 +271,7 @@ int forward(nn_cuda *ctx, T *out, float *lse, const T *q, const T *k, const T *v
             int N, int H, int KVH, int hd) {
     unsigned gx, gy;
     if (nn_cuda_attention_grid(N, H, FWD_ROWS, &gx, &gy)) return RG_ERR;
-    forward_kernel<T><<<dim3(gx, gy), WARPS * 32, 0, ctx->stream>>>(out, lse, q, k, v, seq_start, B, N, H, KVH, hd,
+    LAUNCH(forward_kernel<T>, dim3(gx, gy), WARPS * 32, out, lse, q, k, v, seq_start, B, N, H, KVH, hd,
                                                                     1.0f / sqrtf((float)hd));
     LAUNCHED("attention forward_kernel");
     return RG_OK;
@@ -283,17 +283,17 @@ int backward(nn_cuda *ctx, T *dq, T *dk, T *dv, float *D, const T *dout, const T
     const float scale = 1.0f / sqrtf((float)hd);
     unsigned blocks, gx, gy;
     if (nn_cuda_blocks_1d((size_t)N * H, WARPS, &blocks)) return RG_ERR;
-    rowdot_kernel<T><<<blocks, WARPS * 32, 0, ctx->stream>>>(D, dout, out, N * H, hd);
+    LAUNCH(rowdot_kernel<T>, blocks, WARPS * 32, D, dout, out, N * H, hd);
     LAUNCHED("attention rowdot_kernel");
     if (dq) {
         if (nn_cuda_attention_grid(N, H, BWD_ROWS, &gx, &gy)) return RG_ERR;
-        dq_kernel<T><<<dim3(gx, gy), WARPS * 32, 0, ctx->stream>>>(dq, dout, lse, D, q, k, v, seq_start, B, N, H, KVH,
+        LAUNCH(dq_kernel<T>, dim3(gx, gy), WARPS * 32, dq, dout, lse, D, q, k, v, seq_start, B, N, H, KVH,
                                                                    hd, scale);
         LAUNCHED("attention dq_kernel");
     }
     if (dk && dv) {
         if (nn_cuda_attention_grid(N, KVH, BWD_ROWS, &gx, &gy)) return RG_ERR;
-        dkv_kernel<T><<<dim3(gx, gy), WARPS * 32, 0, ctx->stream>>>(dk, dv, dout, lse, D, q, k, v, seq_start, B, N, H,
+        LAUNCH(dkv_kernel<T>, dim3(gx, gy), WARPS * 32, dk, dv, dout, lse, D, q, k, v, seq_start, B, N, H,
                                                                     KVH, hd, scale);
         LAUNCHED("attention dkv_kernel");
     }

@@ -125,10 +125,10 @@ extern "C" int nn_cuda_rmsnorm_forward(nn_cuda *ctx, nn_cuda_dtype dt, void *y, 
     unsigned grid;
     if (N == 0 || nn_cuda_blocks_1d((size_t)N * 32, THREADS, &grid)) return N == 0 ? RG_OK : RG_ERR;
     if (dt == NN_CUDA_BF16)
-        rmsnorm_forward_kernel<bf16><<<grid, THREADS, 0, ctx->stream>>>((bf16 *)y, rstd, (const bf16 *)x, weight, eps,
+        LAUNCH(rmsnorm_forward_kernel<bf16>, grid, THREADS, (bf16 *)y, rstd, (const bf16 *)x, weight, eps,
                                                                         N, C);
     else
-        rmsnorm_forward_kernel<float><<<grid, THREADS, 0, ctx->stream>>>((float *)y, rstd, (const float *)x, weight,
+        LAUNCH(rmsnorm_forward_kernel<float>, grid, THREADS, (float *)y, rstd, (const float *)x, weight,
                                                                          eps, N, C);
     LAUNCHED("rmsnorm_forward_kernel");
     return RG_OK;
@@ -141,20 +141,20 @@ extern "C" int nn_cuda_rmsnorm_backward(nn_cuda *ctx, nn_cuda_dtype dt, void *dx
     if (dx) {
         if (nn_cuda_blocks_1d((size_t)N * 32, THREADS, &grid)) return RG_ERR;
         if (dt == NN_CUDA_BF16)
-            rmsnorm_dx_kernel<bf16><<<grid, THREADS, 0, ctx->stream>>>((bf16 *)dx, (const bf16 *)dy, (const bf16 *)x,
+            LAUNCH(rmsnorm_dx_kernel<bf16>, grid, THREADS, (bf16 *)dx, (const bf16 *)dy, (const bf16 *)x,
                                                                        weight, rstd, N, C);
         else
-            rmsnorm_dx_kernel<float><<<grid, THREADS, 0, ctx->stream>>>((float *)dx, (const float *)dy,
+            LAUNCH(rmsnorm_dx_kernel<float>, grid, THREADS, (float *)dx, (const float *)dy,
                                                                         (const float *)x, weight, rstd, N, C);
         LAUNCHED("rmsnorm_dx_kernel");
     }
     if (dweight) {
         if (nn_cuda_blocks_1d((size_t)C, THREADS, &grid)) return RG_ERR;
         if (dt == NN_CUDA_BF16)
-            rmsnorm_dw_kernel<bf16><<<grid, THREADS, 0, ctx->stream>>>(dweight, (const bf16 *)dy, (const bf16 *)x,
+            LAUNCH(rmsnorm_dw_kernel<bf16>, grid, THREADS, dweight, (const bf16 *)dy, (const bf16 *)x,
                                                                        rstd, N, C);
         else
-            rmsnorm_dw_kernel<float><<<grid, THREADS, 0, ctx->stream>>>(dweight, (const float *)dy, (const float *)x,
+            LAUNCH(rmsnorm_dw_kernel<float>, grid, THREADS, dweight, (const float *)dy, (const float *)x,
                                                                         rstd, N, C);
         LAUNCHED("rmsnorm_dw_kernel");
     }
@@ -169,9 +169,9 @@ static int rope(nn_cuda *ctx, nn_cuda_dtype dt, void *x, const float *c, const f
     if (n == 0) return RG_OK;
     if (nn_cuda_blocks_1d(n, THREADS, &grid)) return RG_ERR;
     if (dt == NN_CUDA_BF16)
-        rope_kernel<bf16><<<grid, THREADS, 0, ctx->stream>>>((bf16 *)x, c, s, T, H, hd, sign);
+        LAUNCH(rope_kernel<bf16>, grid, THREADS, (bf16 *)x, c, s, T, H, hd, sign);
     else
-        rope_kernel<float><<<grid, THREADS, 0, ctx->stream>>>((float *)x, c, s, T, H, hd, sign);
+        LAUNCH(rope_kernel<float>, grid, THREADS, (float *)x, c, s, T, H, hd, sign);
     LAUNCHED("rope_kernel");
     return RG_OK;
 }
@@ -192,10 +192,10 @@ extern "C" int nn_cuda_swiglu_forward(nn_cuda *ctx, nn_cuda_dtype dt, void *out,
     if (n == 0) return RG_OK;
     if (nn_cuda_blocks_1d(n, THREADS, &grid)) return RG_ERR;
     if (dt == NN_CUDA_BF16)
-        swiglu_forward_kernel<bf16><<<grid, THREADS, 0, ctx->stream>>>((bf16 *)out, (const bf16 *)gate,
+        LAUNCH(swiglu_forward_kernel<bf16>, grid, THREADS, (bf16 *)out, (const bf16 *)gate,
                                                                        (const bf16 *)up, n);
     else
-        swiglu_forward_kernel<float><<<grid, THREADS, 0, ctx->stream>>>((float *)out, (const float *)gate,
+        LAUNCH(swiglu_forward_kernel<float>, grid, THREADS, (float *)out, (const float *)gate,
                                                                         (const float *)up, n);
     LAUNCHED("swiglu_forward_kernel");
     return RG_OK;
@@ -207,10 +207,10 @@ extern "C" int nn_cuda_swiglu_backward(nn_cuda *ctx, nn_cuda_dtype dt, void *dga
     if (n == 0 || (!dgate && !dup)) return RG_OK;
     if (nn_cuda_blocks_1d(n, THREADS, &grid)) return RG_ERR;
     if (dt == NN_CUDA_BF16)
-        swiglu_backward_kernel<bf16><<<grid, THREADS, 0, ctx->stream>>>(
+        LAUNCH(swiglu_backward_kernel<bf16>, grid, THREADS, 
             (bf16 *)dgate, (bf16 *)dup, (const bf16 *)dout, (const bf16 *)gate, (const bf16 *)up, n);
     else
-        swiglu_backward_kernel<float><<<grid, THREADS, 0, ctx->stream>>>(
+        LAUNCH(swiglu_backward_kernel<float>, grid, THREADS, 
             (float *)dgate, (float *)dup, (const float *)dout, (const float *)gate, (const float *)up, n);
     LAUNCHED("swiglu_backward_kernel");
     return RG_OK;
@@ -221,9 +221,9 @@ extern "C" int nn_cuda_add_inplace(nn_cuda *ctx, nn_cuda_dtype dt, void *x, cons
     if (n == 0) return RG_OK;
     if (nn_cuda_blocks_1d(n, THREADS, &grid)) return RG_ERR;
     if (dt == NN_CUDA_BF16)
-        add_kernel<bf16><<<grid, THREADS, 0, ctx->stream>>>((bf16 *)x, (const bf16 *)y, n);
+        LAUNCH(add_kernel<bf16>, grid, THREADS, (bf16 *)x, (const bf16 *)y, n);
     else
-        add_kernel<float><<<grid, THREADS, 0, ctx->stream>>>((float *)x, (const float *)y, n);
+        LAUNCH(add_kernel<float>, grid, THREADS, (float *)x, (const float *)y, n);
     LAUNCHED("add_kernel");
     return RG_OK;
 }
@@ -232,7 +232,7 @@ extern "C" int nn_cuda_f32_to_bf16(nn_cuda *ctx, uint16_t *out, const float *in,
     unsigned grid;
     if (n == 0) return RG_OK;
     if (nn_cuda_blocks_1d(n, THREADS, &grid)) return RG_ERR;
-    to_bf16_kernel<<<grid, THREADS, 0, ctx->stream>>>((bf16 *)out, in, n);
+    LAUNCH(to_bf16_kernel, grid, THREADS, (bf16 *)out, in, n);
     LAUNCHED("to_bf16_kernel");
     return RG_OK;
 }
@@ -241,7 +241,7 @@ extern "C" int nn_cuda_bf16_to_f32(nn_cuda *ctx, float *out, const uint16_t *in,
     unsigned grid;
     if (n == 0) return RG_OK;
     if (nn_cuda_blocks_1d(n, THREADS, &grid)) return RG_ERR;
-    to_f32_kernel<<<grid, THREADS, 0, ctx->stream>>>(out, (const bf16 *)in, n);
+    LAUNCH(to_f32_kernel, grid, THREADS, out, (const bf16 *)in, n);
     LAUNCHED("to_f32_kernel");
     return RG_OK;
 }
@@ -263,7 +263,7 @@ extern "C" int nn_cuda_adamw_step(nn_cuda *ctx, float *params, float *m, float *
     a.eps = (float)cfg->eps;
     a.one_minus_b1 = (float)(1.0 - cfg->beta1);
     a.one_minus_b2 = (float)(1.0 - cfg->beta2);
-    adamw_kernel<<<grid, THREADS, 0, ctx->stream>>>(params, m, v, grads, n, a, (bf16 *)bf16_out);
+    LAUNCH(adamw_kernel, grid, THREADS, params, m, v, grads, n, a, (bf16 *)bf16_out);
     LAUNCHED("adamw_kernel");
     return RG_OK;
 }

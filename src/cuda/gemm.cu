@@ -8,6 +8,7 @@
 
 namespace {
 
+#ifndef RG_CUDA_EMU /* the emulation has its own nn_cuda_matmul (tests/gpu/emu) */
 cudaDataType_t cuda_type(nn_cuda_dtype dt) { return dt == NN_CUDA_BF16 ? CUDA_R_16BF : CUDA_R_32F; }
 
 /* The largest power of two dividing the address, capped at 256: cuBLASLt
@@ -46,6 +47,8 @@ int set_alignments(lt_call &call, const void *A, const void *B, const void *C) {
     return RG_OK;
 }
 
+#endif
+
 /* y[N,out] += bias[out] */
 template <typename T> __global__ void add_bias_kernel(T *y, const float *bias, size_t n, int out) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
@@ -63,6 +66,7 @@ template <typename T> __global__ void bias_backward_kernel(float *dbias, const T
 
 } // namespace
 
+#ifndef RG_CUDA_EMU
 extern "C" int nn_cuda_matmul(nn_cuda *ctx, nn_cuda_dtype ab, nn_cuda_dtype c, int transa, int transb, int m, int n,
                               int k, float alpha, const void *A, int lda, const void *B, int ldb, float beta, void *C,
                               int ldc) {
@@ -91,6 +95,7 @@ extern "C" int nn_cuda_matmul(nn_cuda *ctx, nn_cuda_dtype ab, nn_cuda_dtype c, i
                             ctx->workspace, ctx->workspace_bytes, ctx->stream));
     return RG_OK;
 }
+#endif
 
 /* Row-major y[N,out] = x[N,in] W[out,in]^T is column-major y^T[out,N] = W_cm^T x_cm
  * with W_cm = W^T as stored ([in, out], ld in) and x_cm [in, N]. */
@@ -102,9 +107,9 @@ extern "C" int nn_cuda_linear_forward(nn_cuda *ctx, nn_cuda_dtype dt, void *y, c
     unsigned blocks;
     if (nn_cuda_blocks_1d(n, 256, &blocks)) return RG_ERR;
     if (dt == NN_CUDA_BF16)
-        add_bias_kernel<<<blocks, 256, 0, ctx->stream>>>((bf16 *)y, bias, n, out);
+        LAUNCH(add_bias_kernel, blocks, 256, (bf16 *)y, bias, n, out);
     else
-        add_bias_kernel<<<blocks, 256, 0, ctx->stream>>>((float *)y, bias, n, out);
+        LAUNCH(add_bias_kernel, blocks, 256, (float *)y, bias, n, out);
     LAUNCHED("add_bias_kernel");
     return RG_OK;
 }
@@ -120,9 +125,9 @@ extern "C" int nn_cuda_linear_backward(nn_cuda *ctx, nn_cuda_dtype dt, void *dx,
         unsigned blocks;
         if (nn_cuda_blocks_1d((size_t)out, 256, &blocks)) return RG_ERR;
         if (dt == NN_CUDA_BF16)
-            bias_backward_kernel<<<blocks, 256, 0, ctx->stream>>>(dbias, (const bf16 *)dy, N, out);
+            LAUNCH(bias_backward_kernel, blocks, 256, dbias, (const bf16 *)dy, N, out);
         else
-            bias_backward_kernel<<<blocks, 256, 0, ctx->stream>>>(dbias, (const float *)dy, N, out);
+            LAUNCH(bias_backward_kernel, blocks, 256, dbias, (const float *)dy, N, out);
         LAUNCHED("bias_backward_kernel");
     }
     return RG_OK;

@@ -4,9 +4,13 @@
 #ifndef RG_CUDA_INTERNAL_CUH
 #define RG_CUDA_INTERNAL_CUH
 
+#ifdef RG_CUDA_EMU /* the kernels on a CPU emulation of CUDA threads (tests/gpu/emu, make test-gpu-emu) */
+#include "cuda_emu.h"
+#else
 #include <cublasLt.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
+#endif
 
 extern "C" {
 #include "base/error.h"
@@ -43,6 +47,13 @@ struct nn_cuda {
         if (e_ != cudaSuccess)                                                                                \
             return rg_error("cuda: launch of %s: %s (%s:%d)", name, cudaGetErrorString(e_), __FILE__, __LINE__); \
     } while (0)
+
+/* kernel<<<grid, block, 0, ctx->stream>>>(args...), or its emulation. */
+#ifdef RG_CUDA_EMU
+#define LAUNCH(kernel, grid, block, ...) ((void)ctx, emu_launch(dim3(grid), dim3(block), [=]() { kernel(__VA_ARGS__); }))
+#else
+#define LAUNCH(kernel, grid, block, ...) kernel<<<(grid), (block), 0, ctx->stream>>>(__VA_ARGS__)
+#endif
 
 typedef __nv_bfloat16 bf16;
 

@@ -243,7 +243,7 @@ extern "C" int nn_cuda_lm_head_ce(nn_cuda *ctx, nn_cuda_dtype dt, void *dh, floa
         const unsigned char *hc = (const unsigned char *)h + (size_t)r0 * C * elt(dt);
         void *dhc = dh ? (unsigned char *)dh + (size_t)r0 * C * elt(dt) : NULL;
         if (head_logits(ctx, dt, hs.zs, hc, W, n, C, V)) return RG_ERR;
-        ce_row_kernel<<<n, THREADS, 0, ctx->stream>>>(hs.zs, hs.res, targets, mask, hs.bad, grad_scale, V, r0);
+        LAUNCH(ce_row_kernel, n, THREADS, hs.zs, hs.res, targets, mask, hs.bad, grad_scale, V, r0);
         LAUNCHED("ce_row_kernel");
         if (head_backward(ctx, dt, &hs, dhc, dW, hc, W, n, C, V)) return RG_ERR;
     }
@@ -276,7 +276,7 @@ extern "C" int nn_cuda_lm_head_jsd(nn_cuda *ctx, nn_cuda_dtype dt, void *dh, flo
                                    const void *h, const void *Ws, const void *ht, const void *Wt,
                                    const int32_t *targets, const uint8_t *mask, const nn_jsd_config *config,
                                    float grad_scale, int N, int C, int V, void *scratch, size_t scratch_bytes) {
-    jsd_params dv;
+    jsd_params dv = {};
     head_scratch hs;
     if (jsd_setup(&dv, config)) return RG_ERR;
     if (N == 0) return RG_OK;
@@ -289,7 +289,7 @@ extern "C" int nn_cuda_lm_head_jsd(nn_cuda *ctx, nn_cuda_dtype dt, void *dh, flo
         void *dhc = dh ? (unsigned char *)dh + off : NULL;
         if (head_logits(ctx, dt, hs.zs, hc, Ws, n, C, V) || head_logits(ctx, dt, hs.zt, htc, Wt, n, C, V))
             return RG_ERR;
-        jsd_row_kernel<<<n, THREADS, 0, ctx->stream>>>(hs.zs, hs.zt, hs.res, targets, mask, hs.bad, dv, grad_scale,
+        LAUNCH(jsd_row_kernel, n, THREADS, hs.zs, hs.zt, hs.res, targets, mask, hs.bad, dv, grad_scale,
                                                        V, r0);
         LAUNCHED("jsd_row_kernel");
         if (head_backward(ctx, dt, &hs, dhc, dW, hc, Ws, n, C, V)) return RG_ERR;

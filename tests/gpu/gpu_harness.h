@@ -7,6 +7,7 @@
 
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct CMUnitTest {
@@ -55,11 +56,14 @@ static int gh_one(const struct CMUnitTest *t) {
     return gh_outcome;
 }
 
-/* Runs each test, prints cmocka's lines, returns the number failed. */
+/* Runs each test (only those whose name contains $RGSD_GPU_TEST when it is
+ * set), prints cmocka's lines, returns the number failed. */
 static int gh_run(const struct CMUnitTest *tests, size_t n) {
     int passed = 0, failed = 0, skipped = 0;
+    const char *only = getenv("RGSD_GPU_TEST");
     printf("[==========] Running %zu test(s).\n", n);
     for (size_t i = 0; i < n; i++) {
+        if (only && !strstr(tests[i].name, only)) continue;
         printf("[ RUN      ] %s\n", tests[i].name);
         fflush(stdout);
         int outcome = gh_one(&tests[i]);
