@@ -12,11 +12,18 @@ typedef struct {
 } head_case;
 
 /* Random h, W, targets (every 7th ignored when `ignore`), mask (every 5th off),
- * gradients' start values, on both sides; scratch for `chunk` rows. */
+ * gradients' start values, on both sides; scratch for `chunk` rows. V == C
+ * makes W the identity: then logits = h and dh = the logits' gradient itself,
+ * checked entry by entry (otherwise it is seen only through the GEMMs' sums). */
 static void head_setup(head_case *c, nn_cuda_dtype dt, int N, int C, int V, int chunk, int teacher, int ignore) {
     c->N = N, c->C = C, c->V = V, c->chunk = chunk;
-    c->h = draw(dt, (size_t)N * C, 1.0f), c->W = draw(dt, (size_t)V * C, 0.3f);
-    c->dh = draw(dt, (size_t)N * C, 0.5f), c->dW = draw(F32, (size_t)V * C, 0.5f);
+    c->h = draw(dt, (size_t)N * C, V == C ? 4.0f : 1.0f), c->W = draw(dt, (size_t)V * C, 0.3f);
+    if (V == C)
+        for (int i = 0; i < V; i++)
+            for (int j = 0; j < C; j++) c->W[(size_t)i * C + j] = i == j ? 1.0f : 0.0f;
+    /* start values of the order of the gradients (grad_scale 1/N), so the tolerance, relative
+     * to the largest value, stays tight on the gradient itself */
+    c->dh = draw(dt, (size_t)N * C, 0.01f), c->dW = draw(F32, (size_t)V * C, 0.01f);
     c->targets = calloc(N, sizeof(int32_t)), c->mask = calloc(N, 1);
     for (int n = 0; n < N; n++) {
         c->targets[n] = ignore && n % 7 == 3 ? NN_IGNORE_INDEX : (int32_t)(gc_next(&rng) % (uint64_t)V);
@@ -67,6 +74,7 @@ static void ce_case(nn_cuda_dtype dt, int N, int C, int V, int chunk) {
 static void lm_head_ce_matches_cpu(void **state) {
     ce_case(dtype_of(state), 37, 64, 1000, 5); /* 8 chunks, the last short */
     ce_case(dtype_of(state), 20, 96, 4099, 20);
+    ce_case(dtype_of(state), 30, 96, 96, 7); /* W = I: dh is dlogits */
 }
 
 /* A clip threshold in the widest gap between the per-token divergences, so
@@ -124,7 +132,10 @@ static void lm_head_jsd_matches_cpu(void **state) {
     const float betas[] = {0.0f, 0.5f, 1.0f};
     const nn_clip_mode clips[] = {NN_CLIP_NONE, NN_CLIP_TOKEN, NN_CLIP_ENTRY};
     for (int b = 0; b < 3; b++)
-        for (int k = 0; k < 3; k++) jsd_case(dtype_of(state), betas[b], clips[k], 23, 64, 1000, 6);
+        for (int k = 0; k < 3; k++) {
+            jsd_case(dtype_of(state), betas[b], clips[k], 23, 64, 1000, 6);
+            jsd_case(dtype_of(state), betas[b], clips[k], 23, 96, 96, 6); /* W = I: dh is dlogits */
+        }
     jsd_case(dtype_of(state), 0.25f, NN_CLIP_NONE, 9, 128, 32003, 9);
 }
 
