@@ -121,6 +121,7 @@ help:
 	@echo "make bench    build and run the benchmarks in bench/ (never fail on timing)"
 	@echo "make CUDA=1   also build the CUDA back end (build/librgsd_cuda.a, build/gpu/; docs/cuda.md)"
 	@echo "make test-gpu every CUDA kernel against the CPU kernels (skips without a GPU); tools/gpu_check.sh"
+	@echo "make test-gpu-emu  the same tests over the kernels on a CPU emulation of CUDA (no GPU needed)"
 
 deps:
 	@sh tools/deps.sh test

@@ -18,15 +18,17 @@ namespace {
 
 constexpr size_t STACK = 128 * 1024;
 
-struct fiber {
-    ucontext_t ctx;
-    dim3 idx;
-    bool done;
-};
 struct group { /* a barrier: a warp's (with its exchange slots) or the block's */
     int arrived = 0;
     unsigned gen = 0;
     uint64_t slot[32] = {};
+};
+struct fiber {
+    ucontext_t ctx;
+    dim3 idx;
+    bool done;
+    const group *waiting; /* the barrier it waits at (the scheduler skips it until that opens) */
+    unsigned waiting_gen;
 };
 
 std::vector<fiber> fibers;
@@ -49,7 +51,10 @@ void wait(group &g, int size) {
         g.gen++;
         return;
     }
+    fibers[current].waiting = &g;
+    fibers[current].waiting_gen = gen;
     while (g.gen == gen) yield();
+    fibers[current].waiting = nullptr;
 }
 
 void entry(int i) {
@@ -66,6 +71,7 @@ void run_block() {
         for (int i = 0; i < threads; i++) {
             if (fibers[i].done) continue;
             alive = true;
+            if (fibers[i].waiting && fibers[i].waiting->gen == fibers[i].waiting_gen) continue;
             current = i;
             swapcontext(&scheduler, &fibers[i].ctx);
         }
@@ -89,6 +95,7 @@ void start_fibers() {
         f.ctx.uc_link = &scheduler;
         f.idx = dim3(i % emu_block_dim.x, (i / emu_block_dim.x) % emu_block_dim.y, i / (emu_block_dim.x * emu_block_dim.y));
         f.done = false;
+        f.waiting = nullptr;
         makecontext(&f.ctx, (void (*)())entry, 1, i);
     }
 }
