@@ -101,6 +101,20 @@ int nn_cuda_bf16_to_f32(nn_cuda *ctx, float *out, const uint16_t *in, size_t n);
 int nn_cuda_adamw_step(nn_cuda *ctx, float *params, float *m, float *v, const float *grads, size_t n,
                        const nn_adamw_config *cfg, double lr, long t, int decay, uint16_t *bf16_out);
 
+/* ---- embedding, gradient norm (rows.cu) -------------------------------- */
+// ids[N] (each in [0,V)), table[V,C] (table_dt) -> out[N,C] (dt)
+int nn_cuda_embedding_forward(nn_cuda *ctx, nn_cuda_dtype dt, nn_cuda_dtype table_dt, void *out, const int32_t *ids,
+                              const void *table, int N, int C);
+// dout[N,C] (dt), ids[N] -> dtable[V,C] += (f32; repeated ids add up in position order)
+int nn_cuda_embedding_backward(nn_cuda *ctx, nn_cuda_dtype dt, float *dtable, const void *dout, const int32_t *ids,
+                               int N, int C);
+#define NN_CUDA_SUM_SQ_BLOCKS 1024
+/* x[n] -> *sum (host) = sum of x^2 in double (a gradient norm is the sqrt of the sum over buffers);
+ * scratch[NN_CUDA_SUM_SQ_BLOCKS + 1] doubles on the device. Synchronizes. */
+int nn_cuda_sum_sq(nn_cuda *ctx, double *sum, const float *x, size_t n, double *scratch);
+// x[n] *= factor (in place)
+int nn_cuda_scale(nn_cuda *ctx, float *x, size_t n, float factor);
+
 /* ---- causal GQA attention, packed segments (attention.cu) -------------- */
 /* As nn_attention_packed_*: B segments in N rows, seq_start[B+1] on the
  * device AND seq_start_host (the same numbers) for the argument check.

@@ -133,6 +133,8 @@ int main(void) {
         BOTH(rmsnorm_matches_cpu),
         BOTH(rope_matches_cpu),
         BOTH(swiglu_and_add_match_cpu),
+        BOTH(embedding_matches_cpu),
+        cmocka_unit_test(sum_sq_and_scale_match_cpu),
         BOTH(attention_matches_cpu),
         BOTH(lm_head_ce_matches_cpu),
         BOTH(lm_head_jsd_matches_cpu),

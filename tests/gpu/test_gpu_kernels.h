@@ -211,3 +211,49 @@ static void attention_matches_cpu(void **state) {
     const int32_t e[] = {0, 300};
     attention_case(dt, e, 1, 2, 1, 80); /* hd not a multiple of 32 */
 }
+
+static void embedding_matches_cpu(void **state) {
+    nn_cuda_dtype dt = dtype_of(state);
+    const int V = 50, C = 70, N = 300; /* N > V: ids repeat */
+    float *table = draw(dt, (size_t)V * C, 1.0f), *out = host((size_t)N * C), *dout = draw(dt, (size_t)N * C, 1.0f);
+    float *dtable = draw(F32, (size_t)V * C, 0.01f);
+    int32_t ids[300];
+    for (int n = 0; n < N; n++) ids[n] = (int32_t)(gc_next(&rng) % V);
+    /* gout sized for f32: it takes both the dt and the f32 output */
+    void *gtable = put(dt, table, (size_t)V * C), *gout = poisoned(F32, (size_t)N * C), *gdout = put(dt, dout, (size_t)N * C);
+    float *gdtable = put(F32, dtable, (size_t)V * C);
+    int32_t *gids = put_bytes(ids, sizeof ids);
+    nn_embedding_forward(out, ids, table, N, C);
+    OK(nn_cuda_embedding_forward(ctx, dt, dt, gout, gids, gtable, N, C));
+    expect("embedding out", dt, gout, out, (size_t)N * C, 0.0); /* a copy: exact on f32 */
+    OK(nn_cuda_memset(ctx, gout, 0xff, (size_t)N * C * 4));
+    OK(nn_cuda_embedding_forward(ctx, F32, dt, gout, gids, gtable, N, C)); /* dt table, f32 activations */
+    expect("embedding out (f32)", F32, gout, out, (size_t)N * C, 0.0);
+    nn_embedding_backward(dtable, dout, ids, N, C);
+    OK(nn_cuda_embedding_backward(ctx, dt, gdtable, gdout, gids, N, C));
+    expect("embedding dtable", F32, gdtable, dtable, (size_t)V * C, 1e-6);
+    void *bufs[] = {gtable, gout, gdout, gdtable, gids};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) nn_cuda_free(bufs[i]);
+    free(table), free(out), free(dout), free(dtable);
+}
+
+static void sum_sq_and_scale_match_cpu(void **state) {
+    (void)state;
+    const size_t sizes[] = {1, 1000, 300001};
+    double *scratch = NULL;
+    OK(nn_cuda_malloc((void **)&scratch, (NN_CUDA_SUM_SQ_BLOCKS + 1) * sizeof(double), "sum_sq scratch"));
+    for (int k = 0; k < 3; k++) {
+        size_t n = sizes[k];
+        float *x = draw(F32, n, 3.0f);
+        float *gx = put(F32, x, n);
+        double got = -1.0, want = nn_sum_sq(x, n);
+        OK(nn_cuda_sum_sq(ctx, &got, gx, n, scratch));
+        assert_true(gc_close("sum_sq", got, want, 1e-12));
+        nn_scale(x, n, 0.37f);
+        OK(nn_cuda_scale(ctx, gx, n, 0.37f));
+        expect("scale", F32, gx, x, n, 0.0);
+        nn_cuda_free(gx);
+        free(x);
+    }
+    nn_cuda_free(scratch);
+}

@@ -59,11 +59,12 @@ static inline int min(int a, int b) { return a < b ? a : b; }
 static inline int max(int a, int b) { return a > b ? a : b; }
 
 /* The running fiber's thread index, the block's index and shape. */
-extern dim3 emu_block_idx, emu_block_dim;
+extern dim3 emu_block_idx, emu_block_dim, emu_grid_dim;
 const dim3 &emu_thread_idx(void);
 #define threadIdx (emu_thread_idx())
 #define blockIdx (emu_block_idx)
 #define blockDim (emu_block_dim)
+#define gridDim (emu_grid_dim)
 
 void __syncthreads(void);
 /* Lane `src`'s 8-byte slot after every lane of the warp has written its own. */

@@ -112,7 +112,7 @@ void store(void *p, nn_cuda_dtype t, size_t i, float v) {
 
 } // namespace
 
-dim3 emu_block_idx, emu_block_dim;
+dim3 emu_block_idx, emu_block_dim, emu_grid_dim;
 const dim3 &emu_thread_idx(void) { return fibers[current].idx; }
 void __syncthreads(void) { wait(block_barrier, threads); }
 
@@ -128,6 +128,7 @@ uint64_t emu_exchange(uint64_t mine, int src) {
 void emu_launch(dim3 grid, dim3 block, std::function<void()> f) {
     body = std::move(f);
     emu_block_dim = block;
+    emu_grid_dim = grid;
     threads = (int)(block.x * block.y * block.z);
     if ((size_t)threads > stack_count) {
         stacks.reset(new char[(size_t)threads * STACK]);
