@@ -130,7 +130,7 @@ help:
 	@echo "make          build build/rgsd (V=1 shows every compiler command)"
 	@echo "make deps     install missing Debian and npm packages for build and tests (apt-get as root)"
 	@echo "make deps-build  only what building and the demo need"
-	@echo "make test     deps + build + every test (layering check, unit, unit on RGSD_KERNELS=ref, reference, ASan+UBSan, end-to-end, fuzz smoke, arm64)"
+	@echo "make test     deps + build + every test (layering check, unit, unit on RGSD_KERNELS=ref, reference, ASan+UBSan, end-to-end, fuzz smoke, arm64, CUDA compile check)"
 	@echo "make test-ref the unit suite on the plain-C kernels (RGSD_KERNELS=ref)"
 	@echo "make check-layering  BLAS/SIMD/vector math only in src/nn, no allocation in its kernels (docs/kernels.md)"
 	@echo "make test-arm64  the unit suite cross-compiled for arm64 (build-arm64/), run under qemu-aarch64"
@@ -138,6 +138,9 @@ help:
 	@echo "make fuzz     run every fuzz harness FUZZ_SECONDS (default 60) each; docs/fuzzing.md"
 	@echo "make demo     run the main job on the built-in default"
 	@echo "make bench    build and run the benchmarks in bench/ (never fail on timing)"
+	@echo "make CUDA=1   also build the CUDA back end (build/librgsd_cuda.a, build/gpu/; docs/cuda.md)"
+	@echo "make test-gpu every CUDA kernel against the CPU kernels (skips without a GPU); tools/gpu_check.sh"
+	@echo "make test-gpu-emu  the same tests over the kernels on a CPU emulation of CUDA (no GPU needed)"
 
 deps:
 	@sh tools/deps.sh test
@@ -232,7 +235,7 @@ test-arm64: refs
 # closing "N passed, N failed, N skipped" line over all of them.
 test: deps deps-arm64
 	@mkdir -p build; rm -f build/test-results.txt; st=0; \
-	for t in check-layering test-unit test-ref test-asan test-e2e test-fuzz test-arm64; do $(MAKE) --no-print-directory $$t || st=1; done; \
+	for t in check-layering test-unit test-ref test-asan test-e2e test-fuzz test-arm64 check-cuda; do $(MAKE) --no-print-directory $$t || st=1; done; \
 	sh tests/summary.sh build/test-results.txt || st=1; exit $$st
 
 bench: $(BENCH_BIN) $(B)/rgsd
