@@ -117,6 +117,143 @@ static void reward_stats(const double *rewards, int n, int n_total, rg_grpo_step
     st->reward_std = sqrt(sum_sq / n_total);
 }
 
+/* The step's per-rollout arrays, [n] each (this rank's share: n_prompts groups of G). */
+typedef struct {
+    int n, n_prompts;
+    const rg_grpo_prompt **prompts;
+    const int32_t **prompt_ids;
+    int *prompt_lens;
+    rg_gen_result *rollouts;
+    int generated; /* rollouts hold results to free */
+    rg_grpo_sequence *seqs;
+    int32_t **responses;
+    char **texts;
+    rg_judge_item *items;
+    unsigned char *met; /* a group's verdicts, G x the most criteria */
+    double *rewards, *advantages;
+} step_batch;
+
+static void step_batch_free(step_batch *b) {
+    if (b->generated) rg_gen_results_free(b->rollouts, b->n);
+    for (int i = 0; i < b->n; i++) {
+        if (b->responses) free(b->responses[i]);
+        if (b->texts) free(b->texts[i]);
+        if (b->items && b->items[i].verdicts) {
+            rg_verdicts_clear(b->items[i].verdicts, (int)b->items[i].example->ncriteria);
+            free(b->items[i].verdicts);
+        }
+    }
+    free(b->prompts);
+    free(b->prompt_ids);
+    free(b->prompt_lens);
+    free(b->rollouts);
+    free(b->seqs);
+    free(b->responses);
+    free(b->texts);
+    free(b->items);
+    free(b->met);
+    free(b->rewards);
+    free(b->advantages);
+    memset(b, 0, sizeof *b);
+}
+
+/* The prompts of global positions [first, first + n_prompts) of the step, each G times: group p = rollouts
+ * [p*G, (p+1)*G). */
+static int step_batch_init(step_batch *b, const rg_grpo_run *run, const rg_grpo_data *data, int first,
+                           int n_prompts) {
+    rg_trainer *t = run->trainer; /* example_at builds the epoch's order lazily */
+    const int G = run->cfg.group_size, n = n_prompts * G;
+    *b = (step_batch){.n = n, .n_prompts = n_prompts,
+                      .prompts = rg_calloc((size_t)n, sizeof *b->prompts),
+                      .prompt_ids = rg_calloc((size_t)n, sizeof *b->prompt_ids),
+                      .prompt_lens = rg_calloc((size_t)n, sizeof *b->prompt_lens),
+                      .rollouts = rg_calloc((size_t)n, sizeof *b->rollouts),
+                      .seqs = rg_calloc((size_t)n, sizeof *b->seqs),
+                      .responses = rg_calloc((size_t)n, sizeof *b->responses),
+                      .texts = rg_calloc((size_t)n, sizeof *b->texts),
+                      .items = rg_calloc((size_t)n, sizeof *b->items),
+                      .rewards = rg_calloc((size_t)n, sizeof *b->rewards),
+                      .advantages = rg_calloc((size_t)n, sizeof *b->advantages)};
+    if (!b->prompts || !b->prompt_ids || !b->prompt_lens || !b->rollouts || !b->seqs || !b->responses ||
+        !b->texts || !b->items || !b->rewards || !b->advantages)
+        return step_batch_free(b), RG_ERR;
+    size_t max_criteria = 1;
+    for (int p = 0; p < n_prompts; p++) {
+        const rg_grpo_prompt *prompt = &data->prompts[rg_trainer_example_at(t, t->cursor + (uint64_t)(first + p))];
+        size_t nc = run->examples[prompt->example].ncriteria;
+        if (nc > max_criteria) max_criteria = nc;
+        for (int i = p * G; i < (p + 1) * G; i++) {
+            b->prompts[i] = prompt;
+            b->prompt_ids[i] = prompt->prompt;
+            b->prompt_lens[i] = prompt->prompt_len;
+        }
+    }
+    if (!(b->met = rg_malloc(max_criteria * (size_t)G))) return step_batch_free(b), RG_ERR;
+    return RG_OK;
+}
+
+/* y = the generated ids (+ the end token when it is known for certain), pi_old their log-probs; the decoded
+ * text of each rollout as the judge's item. */
+static int build_sequences(const rg_grpo_run *run, step_batch *b, rg_grpo_step_stats *st) {
+    for (int i = 0; i < b->n; i++) {
+        const rg_gen_result *g = &b->rollouts[i];
+        int len;
+        if (!(b->responses[i] = rg_rollout_response(g, run->cfg.end_token, &len))) return RG_ERR;
+        b->seqs[i] = (rg_grpo_sequence){.prompt = b->prompts[i]->prompt, .prompt_len = b->prompts[i]->prompt_len,
+                                        .response = b->responses[i], .response_len = len,
+                                        .old_logprobs = g->logprobs};
+        if (rg_tokenizer_decode(run->lm->tok, g->tokens, g->n_tokens, &b->texts[i], NULL) != RG_OK) return RG_ERR;
+        if (!(b->texts[i] = rg_eval_valid_utf8(b->texts[i]))) return RG_ERR;
+        const rg_example *ex = &run->examples[b->prompts[i]->example];
+        b->items[i] = (rg_judge_item){.example = ex, .response = b->texts[i],
+                                      .verdicts = rg_calloc(ex->ncriteria ? ex->ncriteria : 1, sizeof(rg_verdict))};
+        if (!b->items[i].verdicts) return RG_ERR;
+        st->response_tokens += g->n_tokens;
+        st->stopped += g->stopped;
+    }
+    return RG_OK;
+}
+
+/* The judge's verdicts on every rollout, then each rollout's reward. */
+static int judge_and_reward(rg_grpo_run *run, const rg_grpo_data *data, step_batch *b, rg_grpo_step_stats *st) {
+    rg_judge_stats before = *rg_judge_get_stats(run->judge);
+    int judged = rg_judge_run(run->judge, b->items, b->n);
+    st->judge = judge_delta(rg_judge_get_stats(run->judge), &before);
+    if (judged != RG_OK) return RG_ERR;
+    if (run->cfg.reward == RG_GRPO_REWARD_POW3R) {
+        pow3r_rewards(run, data, b->prompts, b->items, b->n_prompts, b->met, b->rewards, st);
+        return RG_OK;
+    }
+    for (int i = 0; i < b->n; i++) {
+        const rg_example *ex = b->items[i].example;
+        for (size_t c = 0; c < ex->ncriteria; c++) b->met[c] = b->items[i].verdicts[c].met == 1;
+        b->rewards[i] = rg_grpo_reward_of(run->cfg.reward, ex, b->met);
+    }
+    return RG_OK;
+}
+
+/* The metrics line's means from the step's sums over every rank (mu updates summed in pass). */
+static void step_means(const rg_grpo_stats *pass, int mu, long rollouts, rg_grpo_step_stats *st) {
+    const long tokens = pass->head.tokens;
+    st->loss = st->opt.loss = pass->head.objective / mu;
+    /* statistics over the tokens that ran (skipped sequences have A = 0, no KL: nothing to report) */
+    st->surrogate = tokens ? pass->head.surrogate_sum / (double)tokens : 0.0;
+    st->kl = tokens ? pass->head.kl_sum / (double)tokens : 0.0;
+    st->ratio = pass->measured ? pass->head.ratio_sum / (double)pass->measured : 1.0;
+    st->masked = pass->masked / mu;
+    st->clip_fraction = tokens ? (double)pass->head.clipped / (double)tokens : 0.0;
+    st->rollouts = rollouts;
+    st->response_len = (double)st->response_tokens / (double)rollouts;
+    st->stopped /= (double)rollouts;
+    st->loss_tokens = tokens / mu;
+    st->seq_tokens = pass->seq_tokens;
+    st->skipped = pass->skipped / mu;
+    st->reference_s = pass->reference_s;
+    st->student_s = pass->student_s;
+    st->backward_s = pass->backward_s;
+    st->optimizer_s = pass->optimizer_s;
+}
+
 int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats *st) {
     memset(st, 0, sizeof *st);
     rg_trainer *t = run->trainer;
@@ -124,134 +261,45 @@ int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats 
     const int n_global = t->cfg.batch_size * t->cfg.grad_accum;
     int first, n_prompts; /* this rank's share of the step's prompts (all of them in one process) */
     rg_dist_shard(n_global, &first, &n_prompts);
-    const int n = n_prompts * G;
     double step_start = rg_now();
-    const rg_grpo_prompt **batch = rg_calloc((size_t)n, sizeof *batch);
-    const int32_t **prompt_ids = rg_calloc((size_t)n, sizeof *prompt_ids);
-    int *prompt_lens = rg_calloc((size_t)n, sizeof *prompt_lens);
-    rg_gen_result *rollouts = rg_calloc((size_t)n, sizeof *rollouts);
-    rg_grpo_sequence *seqs = rg_calloc((size_t)n, sizeof *seqs);
-    int32_t **responses = rg_calloc((size_t)n, sizeof *responses);
-    char **texts = rg_calloc((size_t)n, sizeof *texts);
-    rg_judge_item *items = rg_calloc((size_t)n, sizeof *items);
-    unsigned char *met = NULL;
-    double *rewards = rg_calloc((size_t)n, sizeof *rewards);
-    double *advantages = rg_calloc((size_t)n, sizeof *advantages);
-    int rc = RG_ERR, generated = 0;
-    if (!batch || !prompt_ids || !prompt_lens || !rollouts || !seqs || !responses || !texts || !items || !rewards ||
-        !advantages)
-        goto done;
-    size_t max_criteria = 1;
-    for (int p = 0; p < n_prompts; p++) {
-        const rg_grpo_prompt *prompt = &data->prompts[rg_trainer_example_at(t, t->cursor + (uint64_t)(first + p))];
-        size_t nc = run->examples[prompt->example].ncriteria;
-        if (nc > max_criteria) max_criteria = nc;
-        for (int g = 0; g < G; g++) { /* group p = rollouts [p*G, (p+1)*G) */
-            int i = p * G + g;
-            batch[i] = prompt;
-            prompt_ids[i] = prompt->prompt;
-            prompt_lens[i] = prompt->prompt_len;
-        }
-    }
-    if (!(met = rg_malloc(max_criteria * (size_t)G))) goto done; /* a group's verdicts (pow3r) */
+    step_batch b;
+    if (step_batch_init(&b, run, data, first, n_prompts) != RG_OK) return RG_ERR;
+    const int n = b.n;
+    int rc = RG_ERR;
 
     /* 1. rollouts from the policy (under LoRA: the base decoded through this step's adapter) */
     double t0 = rg_now();
-    if (rg_rollouts_generate(&run->rollouts, t, &run->cfg.gen, n, prompt_ids, prompt_lens, rollouts) != RG_OK)
+    if (rg_rollouts_generate(&run->rollouts, t, &run->cfg.gen, n, b.prompt_ids, b.prompt_lens, b.rollouts) != RG_OK)
         goto done;
-    generated = 1;
+    b.generated = 1;
     st->gen_s = rg_now() - t0;
-
-    /* y = the generated ids (+ the end token when it is known for certain), pi_old their log-probs */
-    for (int i = 0; i < n; i++) {
-        const rg_gen_result *g = &rollouts[i];
-        int len;
-        if (!(responses[i] = rg_rollout_response(g, run->cfg.end_token, &len))) goto done;
-        seqs[i] = (rg_grpo_sequence){.prompt = batch[i]->prompt, .prompt_len = batch[i]->prompt_len,
-                                     .response = responses[i], .response_len = len, .old_logprobs = g->logprobs};
-        if (rg_tokenizer_decode(run->lm->tok, g->tokens, g->n_tokens, &texts[i], NULL) != RG_OK) goto done;
-        if (!(texts[i] = rg_eval_valid_utf8(texts[i]))) goto done;
-        const rg_example *ex = &run->examples[batch[i]->example];
-        items[i] = (rg_judge_item){.example = ex, .response = texts[i],
-                                   .verdicts = rg_calloc(ex->ncriteria ? ex->ncriteria : 1, sizeof(rg_verdict))};
-        if (!items[i].verdicts) goto done;
-        st->response_tokens += g->n_tokens;
-        st->stopped += g->stopped;
-    }
+    if (build_sequences(run, &b, st) != RG_OK) goto done;
 
     /* 2. judge every (prompt, rollout) against the prompt's rubric; rewards */
     double t1 = rg_now();
-    rg_judge_stats before = *rg_judge_get_stats(run->judge);
-    int judged = rg_judge_run(run->judge, items, n);
-    st->judge = judge_delta(rg_judge_get_stats(run->judge), &before);
-    if (judged != RG_OK) goto done;
-    if (run->cfg.reward == RG_GRPO_REWARD_POW3R) pow3r_rewards(run, data, batch, items, n_prompts, met, rewards, st);
-    else
-        for (int i = 0; i < n; i++) {
-            const rg_example *ex = items[i].example;
-            for (size_t c = 0; c < ex->ncriteria; c++) met[c] = items[i].verdicts[c].met == 1;
-            rewards[i] = rg_grpo_reward_of(run->cfg.reward, ex, met);
-        }
+    if (judge_and_reward(run, data, &b, st) != RG_OK) goto done;
     st->judge_s = rg_now() - t1;
 
     /* 3. advantages, per group */
     int zero_std = 0;
-    if (rg_grpo_advantages(rewards, n_prompts, G, run->cfg.scale, advantages, &zero_std) != RG_OK) goto done;
+    if (rg_grpo_advantages(b.rewards, n_prompts, G, run->cfg.scale, b.advantages, &zero_std) != RG_OK) goto done;
     for (int i = 0; i < n; i++) {
-        seqs[i].advantage = (float)advantages[i];
-        seqs[i].masked = run->cfg.mask_truncated && !rollouts[i].stopped;
+        b.seqs[i].advantage = (float)b.advantages[i];
+        b.seqs[i].masked = run->cfg.mask_truncated && !b.rollouts[i].stopped;
     }
 
     /* 4-5. mu times: reference, policy, backward (gradients accumulate over the batch), clip, AdamW */
     rg_grpo_stats pass = {0};
-    if (rg_grpo_update(t, run->reference, &run->cfg.loss, run->cfg.iterations, seqs, n, n_global, run->ref_scratch,
-                       &pass, NULL, &st->opt) != RG_OK)
+    if (rg_grpo_update(t, run->reference, &run->cfg.loss, run->cfg.iterations, b.seqs, n, n_global,
+                       run->ref_scratch, &pass, NULL, &st->opt) != RG_OK)
         goto done;
-    st->optimizer_s = pass.optimizer_s;
     if (step_sums(&pass, st, &zero_std) != RG_OK) goto done; /* every rank's share */
-    const int mu = run->cfg.iterations;
-    long tokens = pass.head.tokens;
-
-    reward_stats(rewards, n, n_global * G, st);
+    reward_stats(b.rewards, n, n_global * G, st);
     st->zero_std_fraction = (double)zero_std / n_global;
-    st->loss = st->opt.loss = pass.head.objective / mu;
-    /* statistics over the tokens that ran (skipped sequences have A = 0, no KL: nothing to report) */
-    st->surrogate = tokens ? pass.head.surrogate_sum / (double)tokens : 0.0;
-    st->kl = tokens ? pass.head.kl_sum / (double)tokens : 0.0;
-    st->ratio = pass.measured ? pass.head.ratio_sum / (double)pass.measured : 1.0;
-    st->masked = pass.masked / mu;
-    st->clip_fraction = tokens ? (double)pass.head.clipped / (double)tokens : 0.0;
-    st->rollouts = (long)n_global * G;
-    st->response_len = (double)st->response_tokens / (double)st->rollouts;
-    st->stopped /= (double)st->rollouts;
-    st->loss_tokens = tokens / mu;
-    st->seq_tokens = pass.seq_tokens;
-    st->skipped = pass.skipped / run->cfg.iterations;
-    st->reference_s = pass.reference_s;
-    st->student_s = pass.student_s;
-    st->backward_s = pass.backward_s;
+    step_means(&pass, run->cfg.iterations, (long)n_global * G, st);
     st->step_s = rg_now() - step_start;
     rc = RG_OK;
 done:
-    if (generated) rg_gen_results_free(rollouts, n);
-    for (int i = 0; i < n; i++) {
-        if (responses) free(responses[i]);
-        if (texts) free(texts[i]);
-        if (items && items[i].verdicts) {
-            rg_verdicts_clear(items[i].verdicts, (int)items[i].example->ncriteria);
-            free(items[i].verdicts);
-        }
-    }
-    free(batch);
-    free(prompt_ids);
-    free(prompt_lens);
-    free(rollouts);
-    free(seqs);
-    free(responses);
-    free(texts);
-    free(items);
-    free(met);
-    free(rewards);
-    free(advantages);
+    step_batch_free(&b);
     return rc;
 }

@@ -33,6 +33,110 @@ void rg_rgsd_run_free(rg_rgsd_run *run) {
     memset(run, 0, sizeof *run);
 }
 
+/* The step's per-rollout arrays, [n] each (this rank's share). */
+typedef struct {
+    int n;
+    const rg_rgsd_prompt **prompts;
+    const int32_t **prompt_ids;
+    int *prompt_lens;
+    rg_gen_result *rollouts;
+    int generated; /* rollouts hold results to free */
+    rg_rgsd_sequence *seqs;
+    int32_t **responses;
+    uint8_t **masks;
+} step_batch;
+
+static void step_batch_free(step_batch *b) {
+    if (b->generated) rg_gen_results_free(b->rollouts, b->n);
+    for (int i = 0; i < b->n; i++) {
+        if (b->responses) free(b->responses[i]);
+        if (b->masks) free(b->masks[i]);
+    }
+    free(b->prompts);
+    free(b->prompt_ids);
+    free(b->prompt_lens);
+    free(b->rollouts);
+    free(b->seqs);
+    free(b->responses);
+    free(b->masks);
+    memset(b, 0, sizeof *b);
+}
+
+/* The prompts of global positions [first, first + n) of the step. */
+static int step_batch_init(step_batch *b, rg_trainer *t, const rg_rgsd_data *data, int first, int n) {
+    *b = (step_batch){.n = n,
+                      .prompts = rg_calloc((size_t)n, sizeof *b->prompts),
+                      .prompt_ids = rg_calloc((size_t)n, sizeof *b->prompt_ids),
+                      .prompt_lens = rg_calloc((size_t)n, sizeof *b->prompt_lens),
+                      .rollouts = rg_calloc((size_t)n, sizeof *b->rollouts),
+                      .seqs = rg_calloc((size_t)n, sizeof *b->seqs),
+                      .responses = rg_calloc((size_t)n, sizeof *b->responses),
+                      .masks = rg_calloc((size_t)n, sizeof *b->masks)};
+    if (!b->prompts || !b->prompt_ids || !b->prompt_lens || !b->rollouts || !b->seqs || !b->responses || !b->masks)
+        return step_batch_free(b), RG_ERR;
+    for (int i = 0; i < n; i++) {
+        b->prompts[i] = &data->prompts[rg_trainer_example_at(t, t->cursor + (uint64_t)(first + i))];
+        b->prompt_ids[i] = b->prompts[i]->student_prompt;
+        b->prompt_lens[i] = b->prompts[i]->student_prompt_len;
+    }
+    return RG_OK;
+}
+
+/* y = the generated ids, plus the end token when it is known for certain; the think span masked out. */
+static int build_sequences(const rg_rgsd_run *run, step_batch *b, rg_rgsd_step_stats *st) {
+    for (int i = 0; i < b->n; i++) {
+        const rg_gen_result *g = &b->rollouts[i];
+        const rg_rgsd_prompt *p = b->prompts[i];
+        int len;
+        if (!(b->responses[i] = rg_rollout_response(g, run->cfg.end_token, &len))) return RG_ERR;
+        if (!(b->masks[i] = rg_malloc((size_t)(len ? len : 1)))) return RG_ERR;
+        rg_rgsd_think_mask(b->responses[i], len, run->cfg.think_open, run->cfg.think_close, p->starts_in_think,
+                           b->masks[i]);
+        b->seqs[i] = (rg_rgsd_sequence){.student_prompt = p->student_prompt,
+                                        .student_prompt_len = p->student_prompt_len,
+                                        .teacher_prompt = p->teacher_prompt,
+                                        .teacher_prompt_len = p->teacher_prompt_len,
+                                        .response = b->responses[i],
+                                        .response_len = len,
+                                        .loss_mask = b->masks[i],
+                                        .rollout_logprobs = g->logprobs}; /* [n_tokens + stopped] covers y */
+        st->response_tokens += g->n_tokens;
+        st->stopped += g->stopped;
+    }
+    return RG_OK;
+}
+
+/* The step's sums over every rank's share (the identity in one process): one all-reduce. */
+static int sum_over_ranks(rg_rgsd_stats *pass, rg_rgsd_step_stats *st) {
+    double v[] = {pass->loss_sum, (double)pass->tokens, (double)pass->seq_tokens, pass->clipped, pass->clip_total,
+                  pass->gap_sum, pass->entropy_sum, (double)st->response_tokens, st->stopped, pass->objective,
+                  pass->is_weight_sum, pass->is_clipped};
+    if (rg_dist_sum_f64(v, sizeof v / sizeof *v) != RG_OK) return RG_ERR;
+    pass->loss_sum = v[0], pass->tokens = (long)v[1], pass->seq_tokens = (long)v[2], pass->clipped = v[3];
+    pass->clip_total = v[4], pass->gap_sum = v[5], pass->entropy_sum = v[6];
+    st->response_tokens = (long)v[7], st->stopped = v[8];
+    pass->objective = v[9], pass->is_weight_sum = v[10], pass->is_clipped = v[11];
+    return RG_OK;
+}
+
+/* The metrics line's means, from the step's sums over n_global rollouts (sums over no token are 0). */
+static void step_means(const rg_rgsd_stats *pass, const rg_rgsd_pass_config *pc, int n_global, rg_rgsd_step_stats *st) {
+    const double tokens = pass->tokens ? (double)pass->tokens : 1.0;
+    const int weighted = pc->mean != RG_LOSS_MEAN_TOKEN || pc->is_clip > 0; /* the loss is the weighted objective */
+    st->loss = weighted ? pass->objective : pass->loss_sum / tokens;
+    if (pc->is_clip > 0) st->is_weight = pass->is_weight_sum / tokens, st->is_clip_fraction = pass->is_clipped / tokens;
+    st->clip_fraction = pass->clip_total > 0 ? pass->clipped / pass->clip_total : 0.0;
+    st->gap = pass->gap_sum / tokens;
+    st->entropy = pass->entropy_sum / tokens;
+    st->response_len = (double)st->response_tokens / n_global;
+    st->stopped /= n_global;
+    st->loss_tokens = pass->tokens;
+    st->seq_tokens = pass->seq_tokens;
+    st->teacher_s = pass->teacher_s;
+    st->student_s = pass->student_s;
+    st->backward_s = pass->backward_s;
+}
+
 int rg_rgsd_step(rg_rgsd_run *run, const rg_rgsd_data *data, rg_rgsd_step_stats *st) {
     memset(st, 0, sizeof *st);
     rg_trainer *t = run->trainer;
@@ -40,104 +144,38 @@ int rg_rgsd_step(rg_rgsd_run *run, const rg_rgsd_data *data, rg_rgsd_step_stats 
     int first, n; /* this rank's share of the step's prompts (all of them in one process) */
     rg_dist_shard(n_global, &first, &n);
     double step_start = rg_now();
-    const rg_rgsd_prompt **batch = rg_calloc((size_t)n, sizeof *batch);
-    const int32_t **prompt_ids = rg_calloc((size_t)n, sizeof *prompt_ids);
-    int *prompt_lens = rg_calloc((size_t)n, sizeof *prompt_lens);
-    rg_gen_result *rollouts = rg_calloc((size_t)n, sizeof *rollouts);
-    rg_rgsd_sequence *seqs = rg_calloc((size_t)n, sizeof *seqs);
-    int32_t **responses = rg_calloc((size_t)n, sizeof *responses);
-    uint8_t **masks = rg_calloc((size_t)n, sizeof *masks);
-    int rc = RG_ERR, generated = 0;
-    if (!batch || !prompt_ids || !prompt_lens || !rollouts || !seqs || !responses || !masks) goto done;
-    for (int i = 0; i < n; i++) {
-        batch[i] = &data->prompts[rg_trainer_example_at(t, t->cursor + (uint64_t)(first + i))];
-        prompt_ids[i] = batch[i]->student_prompt;
-        prompt_lens[i] = batch[i]->student_prompt_len;
-    }
+    step_batch b;
+    if (step_batch_init(&b, t, data, first, n) != RG_OK) return RG_ERR;
+    int rc = RG_ERR;
 
     /* 1. rollouts from the student (under LoRA: the base decoded through this step's adapter) */
     double t0 = rg_now();
-    if (rg_rollouts_generate(&run->rollouts, t, &run->cfg.gen, n, prompt_ids, prompt_lens, rollouts) != RG_OK)
+    if (rg_rollouts_generate(&run->rollouts, t, &run->cfg.gen, n, b.prompt_ids, b.prompt_lens, b.rollouts) != RG_OK)
         goto done;
-    generated = 1;
+    b.generated = 1;
     st->gen_s = rg_now() - t0;
-
-    /* y = the generated ids, plus the end token when it is known for certain */
-    for (int i = 0; i < n; i++) {
-        const rg_gen_result *g = &rollouts[i];
-        int len;
-        if (!(responses[i] = rg_rollout_response(g, run->cfg.end_token, &len))) goto done;
-        if (!(masks[i] = rg_malloc((size_t)(len ? len : 1)))) goto done;
-        rg_rgsd_think_mask(responses[i], len, run->cfg.think_open, run->cfg.think_close, batch[i]->starts_in_think,
-                           masks[i]);
-        seqs[i] = (rg_rgsd_sequence){.student_prompt = batch[i]->student_prompt,
-                                     .student_prompt_len = batch[i]->student_prompt_len,
-                                     .teacher_prompt = batch[i]->teacher_prompt,
-                                     .teacher_prompt_len = batch[i]->teacher_prompt_len,
-                                     .response = responses[i],
-                                     .response_len = len,
-                                     .loss_mask = masks[i],
-                                     .rollout_logprobs = g->logprobs}; /* [n_tokens + stopped] covers y */
-        st->response_tokens += g->n_tokens;
-        st->stopped += g->stopped;
-    }
+    if (build_sequences(run, &b, st) != RG_OK) goto done;
 
     /* 2-4. teacher (frozen, live or EMA weights), student, backward: gradients accumulate over the batch */
     memset(t->trainable_grads, 0, sizeof(float) * t->n_trainable);
     rg_rgsd_stats pass = {0};
     rg_rgsd_pass_config pc = {.jsd = run->cfg.jsd, .mean = run->cfg.loss_mean, .is_clip = run->cfg.is_clip};
     rg_rgsd_teacher_select(&run->teacher, t, &pc);
-    if (rg_rgsd_accumulate_with(t, &pc, seqs, n, run->teacher_logits, &pass) != RG_OK) goto done;
-
-    /* the step's statistics over every rank's share (the identity in one process) */
-    double sums[] = {pass.loss_sum, (double)pass.tokens, (double)pass.seq_tokens, pass.clipped, pass.clip_total,
-                     pass.gap_sum, pass.entropy_sum, (double)st->response_tokens, st->stopped, pass.objective,
-                     pass.is_weight_sum, pass.is_clipped};
-    rg_dist_sum_f64(sums, sizeof sums / sizeof *sums);
-    pass.loss_sum = sums[0], pass.tokens = (long)sums[1], pass.seq_tokens = (long)sums[2], pass.clipped = sums[3];
-    pass.clip_total = sums[4], pass.gap_sum = sums[5], pass.entropy_sum = sums[6];
-    st->response_tokens = (long)sums[7], st->stopped = sums[8];
-    pass.objective = sums[9], pass.is_weight_sum = sums[10], pass.is_clipped = sums[11];
+    if (rg_rgsd_accumulate_with(t, &pc, b.seqs, n, run->teacher_logits, &pass) != RG_OK) goto done;
+    if (sum_over_ranks(&pass, st) != RG_OK) goto done;
+    step_means(&pass, &pc, n_global, st);
 
     /* 5. clip, schedule, AdamW; then an EMA teacher follows the student */
     double t4 = rg_now();
-    const int weighted = pc.mean != RG_LOSS_MEAN_TOKEN || pc.is_clip > 0;
-    st->opt.loss = weighted ? pass.objective : pass.tokens ? pass.loss_sum / (double)pass.tokens : 0.0;
+    st->opt.loss = st->loss;
     st->opt.tokens = pass.tokens;
     st->opt.seq_tokens = pass.seq_tokens;
     if (rg_trainer_apply(t, n_global, &st->opt) != RG_OK) goto done;
     rg_rgsd_teacher_update(&run->teacher, t);
     st->optimizer_s = rg_now() - t4;
-    if (pc.is_clip > 0 && pass.tokens) {
-        st->is_weight = pass.is_weight_sum / (double)pass.tokens;
-        st->is_clip_fraction = pass.is_clipped / (double)pass.tokens;
-    }
-
-    st->loss = st->opt.loss;
-    st->clip_fraction = pass.clip_total > 0 ? pass.clipped / pass.clip_total : 0.0;
-    st->gap = pass.tokens ? pass.gap_sum / (double)pass.tokens : 0.0;
-    st->entropy = pass.tokens ? pass.entropy_sum / (double)pass.tokens : 0.0;
-    st->response_len = (double)st->response_tokens / n_global;
-    st->stopped /= n_global;
-    st->loss_tokens = pass.tokens;
-    st->seq_tokens = pass.seq_tokens;
-    st->teacher_s = pass.teacher_s;
-    st->student_s = pass.student_s;
-    st->backward_s = pass.backward_s;
     st->step_s = rg_now() - step_start;
     rc = RG_OK;
 done:
-    if (generated) rg_gen_results_free(rollouts, n);
-    if (responses)
-        for (int i = 0; i < n; i++) free(responses[i]);
-    if (masks)
-        for (int i = 0; i < n; i++) free(masks[i]);
-    free(batch);
-    free(prompt_ids);
-    free(prompt_lens);
-    free(rollouts);
-    free(seqs);
-    free(responses);
-    free(masks);
+    step_batch_free(&b);
     return rc;
 }
