@@ -20,6 +20,7 @@
  *    training forward over prompt + y (rg_rgsd_response_logprobs), also when
  *    sampling at temperature 0.7 with top-p 0.9 and top-k 20: |c - r| <= 1e-4,
  *    and the end token's log-prob is reported when a rollout stops. */
+#include "json_ref.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -102,34 +103,19 @@ typedef struct {
     int G;
 } grpo_batch;
 
-static int read_ids(const cJSON *arr, int32_t *out) {
-    int n = cJSON_GetArraySize(arr);
-    for (int i = 0; i < n; i++) out[i] = cJSON_GetArrayItem(arr, i)->valueint;
-    return n;
-}
-
-static void read_floats(const cJSON *arr, float *out) {
-    for (int i = 0; i < cJSON_GetArraySize(arr); i++) out[i] = (float)cJSON_GetArrayItem(arr, i)->valuedouble;
-}
-
 static cJSON *load_ref(const char *variant, grpo_batch *b) {
     char path[4200];
     snprintf(path, sizeof path, "%s/grpo.json", ref_dir(variant));
     SKIP_UNLESS_FILE(path, "GRPO step reference (make refs with /usr/bin/python3 + torch)");
-    char *text;
-    size_t len;
-    assert_int_equal(rg_read_file(path, &text, &len), RG_OK);
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    assert_non_null(root);
+    cJSON *root = json_ref_load(path);
     b->G = cJSON_GetObjectItem(root, "group_size")->valueint;
     const cJSON *batch = cJSON_GetObjectItem(root, "batch");
     assert_int_equal(cJSON_GetArraySize(batch), NSEQ);
     for (int s = 0; s < NSEQ; s++) {
         const cJSON *e = cJSON_GetArrayItem(batch, s);
-        b->prompt_len[s] = read_ids(cJSON_GetObjectItem(e, "prompt"), b->prompt[s]);
-        b->resp_len[s] = read_ids(cJSON_GetObjectItem(e, "response"), b->resp[s]);
-        read_floats(cJSON_GetObjectItem(e, "old_logprobs"), b->old[s]);
+        b->prompt_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "prompt"), b->prompt[s]);
+        b->resp_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "response"), b->resp[s]);
+        json_ref_floats(cJSON_GetObjectItem(e, "old_logprobs"), b->old[s]);
         b->rewards[s] = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "rewards"), s)->valuedouble;
     }
     return root;
@@ -259,7 +245,7 @@ static void run_lora(const char *variant) {
     const cJSON *want = cJSON_GetObjectItem(root, "lora");
     float old[NSEQ][16];
     const cJSON *olds = cJSON_GetObjectItem(want, "old_logprobs");
-    for (int s = 0; s < NSEQ; s++) read_floats(cJSON_GetArrayItem(olds, s), old[s]);
+    for (int s = 0; s < NSEQ; s++) json_ref_floats(cJSON_GetArrayItem(olds, s), old[s]);
     rg_grpo_sequence seqs[NSEQ];
     make_sequences(&b, e, old, seqs);
     rg_grpo_loss_config lc = {.clip_eps = (float)cJSON_GetObjectItem(e, "eps")->valuedouble,

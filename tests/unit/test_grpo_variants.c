@@ -27,6 +27,7 @@
  *    restored bit for bit (pending verdicts included), and the updates after
  *    a resume equal the uninterrupted ones; a resume without the state is an
  *    error. */
+#include "json_ref.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -98,35 +99,20 @@ typedef struct {
     double rewards[NSEQ];
 } batch_t;
 
-static int read_ids(const cJSON *arr, int32_t *out) {
-    int n = cJSON_GetArraySize(arr);
-    for (int i = 0; i < n; i++) out[i] = cJSON_GetArrayItem(arr, i)->valueint;
-    return n;
-}
-
-static void read_floats(const cJSON *arr, float *out) {
-    for (int i = 0; i < cJSON_GetArraySize(arr); i++) out[i] = (float)cJSON_GetArrayItem(arr, i)->valuedouble;
-}
-
 static double num(const cJSON *o, const char *key) { return cJSON_GetObjectItem(o, key)->valuedouble; }
 
 static cJSON *load_ref(batch_t *b) {
     char path[4200];
     snprintf(path, sizeof path, "%s/variants.json", ref_dir());
     SKIP_UNLESS_FILE(path, "GRPO variants reference (make refs with /usr/bin/python3 + torch)");
-    char *text;
-    size_t len;
-    assert_int_equal(rg_read_file(path, &text, &len), RG_OK);
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    assert_non_null(root);
+    cJSON *root = json_ref_load(path);
     const cJSON *batch = cJSON_GetObjectItem(root, "batch");
     assert_int_equal(cJSON_GetArraySize(batch), NSEQ);
     for (int s = 0; s < NSEQ; s++) {
         const cJSON *e = cJSON_GetArrayItem(batch, s);
-        b->prompt_len[s] = read_ids(cJSON_GetObjectItem(e, "prompt"), b->prompt[s]);
-        b->resp_len[s] = read_ids(cJSON_GetObjectItem(e, "response"), b->resp[s]);
-        read_floats(cJSON_GetObjectItem(e, "old_logprobs"), b->old[s]);
+        b->prompt_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "prompt"), b->prompt[s]);
+        b->resp_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "response"), b->resp[s]);
+        json_ref_floats(cJSON_GetObjectItem(e, "old_logprobs"), b->old[s]);
         b->rewards[s] = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "rewards"), s)->valuedouble;
         b->masked[s] = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "masked"), s)->valueint;
     }
@@ -261,7 +247,7 @@ static void test_iterations(void **state) {
     const int iterations = (int)num(mu, "mu");
     assert_int_equal(iterations, 3);
     float old[NSEQ][16];
-    for (int s = 0; s < NSEQ; s++) read_floats(cJSON_GetArrayItem(cJSON_GetObjectItem(mu, "old_logprobs"), s), old[s]);
+    for (int s = 0; s < NSEQ; s++) json_ref_floats(cJSON_GetArrayItem(cJSON_GetObjectItem(mu, "old_logprobs"), s), old[s]);
     rg_grpo_loss_config lc = loss_config(mu, root);
     rg_grpo_sequence seqs[NSEQ];
     make_sequences(&b, mu, 0, old, seqs);

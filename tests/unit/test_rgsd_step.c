@@ -17,6 +17,7 @@
  *   each gradient:     max |c - r| <= 5e-5 * max(1e-3, max |r|) over the tensor
  * Also: the teacher's weights are bit-identical after an optimizer step
  * (full fine-tuning: the frozen copy; LoRA: the base under the adapters). */
+#include "json_ref.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -47,29 +48,18 @@ static const char *ref_dir(const char *variant) {
     return buf;
 }
 
-static int read_ids(const cJSON *arr, int32_t *out) {
-    int n = cJSON_GetArraySize(arr);
-    for (int i = 0; i < n; i++) out[i] = cJSON_GetArrayItem(arr, i)->valueint;
-    return n;
-}
-
 static cJSON *load_ref(const char *variant, step_batch *b) {
     char path[4200];
     snprintf(path, sizeof path, "%s/rgsd.json", ref_dir(variant));
     SKIP_UNLESS_FILE(path, "RGSD step reference (make refs with /usr/bin/python3 + torch)");
-    char *text;
-    size_t len;
-    assert_int_equal(rg_read_file(path, &text, &len), RG_OK);
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    assert_non_null(root);
+    cJSON *root = json_ref_load(path);
     const cJSON *batch = cJSON_GetObjectItem(root, "batch");
     assert_int_equal(cJSON_GetArraySize(batch), 2);
     for (int s = 0; s < 2; s++) {
         const cJSON *e = cJSON_GetArrayItem(batch, s);
-        b->sp_len[s] = read_ids(cJSON_GetObjectItem(e, "student_prompt"), b->sp[s]);
-        b->tp_len[s] = read_ids(cJSON_GetObjectItem(e, "teacher_prompt"), b->tp[s]);
-        b->resp_len[s] = read_ids(cJSON_GetObjectItem(e, "response"), b->resp[s]);
+        b->sp_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "student_prompt"), b->sp[s]);
+        b->tp_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "teacher_prompt"), b->tp[s]);
+        b->resp_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "response"), b->resp[s]);
         const cJSON *m = cJSON_GetObjectItem(e, "mask");
         for (int i = 0; i < b->resp_len[s]; i++) b->ref_mask[s][i] = (uint8_t)cJSON_GetArrayItem(m, i)->valueint;
     }

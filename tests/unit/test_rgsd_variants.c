@@ -22,6 +22,7 @@
  * Tolerances (f32 compute vs float64), as test_rgsd_step.c:
  *   loss (the weighted objective), gap: |c - r| <= 2e-5 * max(1, |r|)
  *   each gradient:     max |c - r| <= 5e-5 * max(1e-3, max |r|) over the tensor */
+#include "json_ref.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -52,29 +53,18 @@ static const char *ref_dir(const char *variant) {
     return buf;
 }
 
-static int read_ids(const cJSON *arr, int32_t *out) {
-    int n = cJSON_GetArraySize(arr);
-    for (int i = 0; i < n; i++) out[i] = cJSON_GetArrayItem(arr, i)->valueint;
-    return n;
-}
-
 static cJSON *load_ref(const char *variant, batch *b) {
     char path[4200];
     snprintf(path, sizeof path, "%s/rgsd.json", ref_dir(variant));
     SKIP_UNLESS_FILE(path, "RGSD step reference (make refs with /usr/bin/python3 + torch)");
-    char *text;
-    size_t len;
-    assert_int_equal(rg_read_file(path, &text, &len), RG_OK);
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    assert_non_null(root);
+    cJSON *root = json_ref_load(path);
     if (!cJSON_GetObjectItem(root, "variants")) fail_msg("%s has no variants: rerun make refs", path);
     const cJSON *bj = cJSON_GetObjectItem(root, "batch");
     for (int s = 0; s < 2; s++) {
         const cJSON *e = cJSON_GetArrayItem(bj, s);
-        b->sp_len[s] = read_ids(cJSON_GetObjectItem(e, "student_prompt"), b->sp[s]);
-        b->tp_len[s] = read_ids(cJSON_GetObjectItem(e, "teacher_prompt"), b->tp[s]);
-        b->resp_len[s] = read_ids(cJSON_GetObjectItem(e, "response"), b->resp[s]);
+        b->sp_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "student_prompt"), b->sp[s]);
+        b->tp_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "teacher_prompt"), b->tp[s]);
+        b->resp_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "response"), b->resp[s]);
         const cJSON *m = cJSON_GetObjectItem(e, "mask");
         for (int i = 0; i < b->resp_len[s]; i++) b->mask[s][i] = (uint8_t)cJSON_GetArrayItem(m, i)->valueint;
         b->seqs[s] = (rg_rgsd_sequence){.student_prompt = b->sp[s], .student_prompt_len = b->sp_len[s],
