@@ -36,7 +36,7 @@ RG_ISA_BEGIN("avx512f,fma")
 #define SPLIT_ROWS 4  /* threads split the output rows in multiples of this */
 /* Keeps a loaded vector in a register: GCC would otherwise fold the load into
  * each of the R multiply-adds that use it, tripling the loads (Zen 4 does one
- * 64-byte load per cycle, as many as multiply-adds: measured 1.2x slower). */
+ * 64-byte load per cycle, one per multiply-add then: measured 1.3x slower). */
 #define KEEP_IN_REGISTER(v) __asm__("" : "+v"(v))
 
 /* The inputs of one chunk [k0, k0 + len), interleaved by blocks of 32: block
