@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base/text.h"
 
@@ -79,15 +80,29 @@ void *rg_realloc(void *ptr, size_t bytes) {
     return p;
 }
 
+/* Buffers of HUGE_MIN bytes or more (model weights, KV caches, training
+ * activations) are aligned to 2 MiB and asked for transparent huge pages,
+ * which Linux gives in its default "madvise" mode only when asked: a decode
+ * step streams ~1 GB of weights, and with 4 KiB pages every 4 KiB is a TLB
+ * miss and a restart of the hardware prefetcher (reads measured 1.3x faster
+ * with huge pages on the Zen 4 VM, docs/kernels.md). Where the kernel has no
+ * huge pages the advice fails and nothing changes. */
+#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_MIN ((size_t)4 << 20)
+
 void *rg_malloc_aligned(size_t bytes) {
+    const size_t align = bytes >= HUGE_MIN ? HUGE_PAGE : 64;
     /* aligned_alloc needs a size that is a multiple of the alignment. */
-    size_t rounded = (bytes + 63) & ~(size_t)63;
+    size_t rounded = (bytes + align - 1) & ~(align - 1);
     if (rounded < bytes) {
         rg_error("out of memory (%zu bytes)", bytes);
         return NULL;
     }
-    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    void *p = aligned_alloc(align, rounded ? rounded : align);
     if (!p) rg_error("out of memory (%zu bytes)", bytes);
+#ifdef MADV_HUGEPAGE
+    if (p && align == HUGE_PAGE) (void)madvise(p, rounded, MADV_HUGEPAGE);
+#endif
     return p;
 }
 

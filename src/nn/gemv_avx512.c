@@ -1,13 +1,11 @@
-/* gemv_avx512.c — the decode kernels of gemv.c, 16 floats wide, for CPUs
- * with AVX-512 (chosen at run time; the build itself targets x86-64-v3).
- * With 32 registers a block of 4 weight rows meets 4 input rows at once
- * (16 accumulators), so the batched-decode case (N = 8) needs half the loads
- * per multiply-add of the AVX2 kernel and twice the width; one or two input
- * rows (N <= 2) get their own kernels instead of padding to 4. Same blocking
- * as gemv.c: 4 weight rows x K_CHUNK inputs, W read from memory once —
- * except bf16 decode of up to 4 rows, which streams W one row at a time
- * (gemv_bf16_one_row, one_row_xn: 1.3-1.6x the 4-row blocks, docs/kernels.md);
- * bf16 at 5..8 rows widens each 4-row block once, prefetching the next. */
+/* gemv_avx512.c — the f32 decode kernels of gemv.c, 16 floats wide, for
+ * CPUs with AVX-512 (chosen at run time; the build itself targets
+ * x86-64-v3). With 32 registers a block of 4 weight rows meets 4 input rows
+ * at once (16 accumulators), so the batched-decode case (N = 8) needs half
+ * the loads per multiply-add of the AVX2 kernel and twice the width; one or
+ * two input rows (N <= 2) get their own kernel instead of padding to 4.
+ * Same blocking as gemv.c: 4 weight rows x K_CHUNK inputs, W read from
+ * memory once. bf16 weights have their own kernel, gemv_bf16_avx512.c. */
 
 #include "nn/isa.h"
 #include "nn/gemv.h"
@@ -22,13 +20,6 @@ RG_ISA_BEGIN("avx512f,fma")
 
 #define ROW_BLOCK 4
 #define K_CHUNK 1024
-#define PREFETCH_NEXT(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
-
-/* 16 bf16 values -> 16 floats. */
-static inline __m512 load_bf16x16(const uint16_t *p) {
-    __m256i h = _mm256_loadu_si256((const __m256i *)p);
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
 
 /* sums[r*4 + j] += W[r, 0:len] . x_j[0:len], r < 4, j < 4; f32 W rows ldw apart (len % 16 == 0). */
 static inline void micro_4x4(float *sums, const float *w, size_t ldw, const float *const x[4], int len) {
@@ -51,42 +42,38 @@ static inline void micro_4x4(float *sums, const float *w, size_t ldw, const floa
         for (int j = 0; j < 4; j++) sums[r * 4 + j] += _mm512_reduce_add_ps(a[r][j]);
 }
 
-/* Few input rows (N <= 2): W straight from memory, no widening and no
- * padded input rows — the 4x4 kernel would spend 2-4x the multiply-adds on
- * repeated rows (measured: N = 1 f32 and N = 2 bf16 ran below the AVX2
- * kernel). sums[r*2 + j] += W[r, 0:len] . x_j[0:len], r < 4, j < nx. */
-#define DEFINE_MICRO_4XN(NAME, WT, LOAD)                                                                  \
-    static inline void NAME(float *sums, const WT *w, size_t ldw, const float *x0, const float *x1, int nx, \
-                            int len) {                                                                    \
-        __m512 a00 = _mm512_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,  \
-               a31 = a00;                                                                                 \
-        if (nx == 1) {                                                                                    \
-            for (int i = 0; i < len; i += 16) {                                                           \
-                __m512 xv = _mm512_loadu_ps(x0 + i);                                                      \
-                a00 = _mm512_fmadd_ps(LOAD(w + i), xv, a00);                                              \
-                a10 = _mm512_fmadd_ps(LOAD(w + ldw + i), xv, a10);                                        \
-                a20 = _mm512_fmadd_ps(LOAD(w + 2 * ldw + i), xv, a20);                                    \
-                a30 = _mm512_fmadd_ps(LOAD(w + 3 * ldw + i), xv, a30);                                    \
-            }                                                                                             \
-        } else {                                                                                          \
-            for (int i = 0; i < len; i += 16) {                                                           \
-                __m512 xa = _mm512_loadu_ps(x0 + i), xb = _mm512_loadu_ps(x1 + i);                        \
-                __m512 w0 = LOAD(w + i), w1 = LOAD(w + ldw + i);                                          \
-                a00 = _mm512_fmadd_ps(w0, xa, a00), a01 = _mm512_fmadd_ps(w0, xb, a01);                   \
-                a10 = _mm512_fmadd_ps(w1, xa, a10), a11 = _mm512_fmadd_ps(w1, xb, a11);                   \
-                __m512 w2 = LOAD(w + 2 * ldw + i), w3 = LOAD(w + 3 * ldw + i);                            \
-                a20 = _mm512_fmadd_ps(w2, xa, a20), a21 = _mm512_fmadd_ps(w2, xb, a21);                   \
-                a30 = _mm512_fmadd_ps(w3, xa, a30), a31 = _mm512_fmadd_ps(w3, xb, a31);                   \
-            }                                                                                             \
-        }                                                                                                 \
-        sums[0] += _mm512_reduce_add_ps(a00), sums[2] += _mm512_reduce_add_ps(a10);                       \
-        sums[4] += _mm512_reduce_add_ps(a20), sums[6] += _mm512_reduce_add_ps(a30);                       \
-        if (nx == 2) {                                                                                    \
-            sums[1] += _mm512_reduce_add_ps(a01), sums[3] += _mm512_reduce_add_ps(a11);                   \
-            sums[5] += _mm512_reduce_add_ps(a21), sums[7] += _mm512_reduce_add_ps(a31);                   \
-        }                                                                                                 \
+/* Few input rows (N <= 2): no padded input rows — the 4x4 kernel would
+ * spend 2-4x the multiply-adds on repeated rows (measured: N = 1 f32 ran
+ * below the AVX2 kernel). sums[r*2 + j] += W[r, 0:len] . x_j[0:len], r < 4, j < nx. */
+static inline void micro_4xn_f32(float *sums, const float *w, size_t ldw, const float *x0, const float *x1, int nx,
+                                 int len) {
+    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    if (nx == 1) {
+        for (int i = 0; i < len; i += 16) {
+            __m512 xv = _mm512_loadu_ps(x0 + i);
+            a00 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), xv, a00);
+            a10 = _mm512_fmadd_ps(_mm512_loadu_ps(w + ldw + i), xv, a10);
+            a20 = _mm512_fmadd_ps(_mm512_loadu_ps(w + 2 * ldw + i), xv, a20);
+            a30 = _mm512_fmadd_ps(_mm512_loadu_ps(w + 3 * ldw + i), xv, a30);
+        }
+    } else {
+        for (int i = 0; i < len; i += 16) {
+            __m512 xa = _mm512_loadu_ps(x0 + i), xb = _mm512_loadu_ps(x1 + i);
+            __m512 w0 = _mm512_loadu_ps(w + i), w1 = _mm512_loadu_ps(w + ldw + i);
+            a00 = _mm512_fmadd_ps(w0, xa, a00), a01 = _mm512_fmadd_ps(w0, xb, a01);
+            a10 = _mm512_fmadd_ps(w1, xa, a10), a11 = _mm512_fmadd_ps(w1, xb, a11);
+            __m512 w2 = _mm512_loadu_ps(w + 2 * ldw + i), w3 = _mm512_loadu_ps(w + 3 * ldw + i);
+            a20 = _mm512_fmadd_ps(w2, xa, a20), a21 = _mm512_fmadd_ps(w2, xb, a21);
+            a30 = _mm512_fmadd_ps(w3, xa, a30), a31 = _mm512_fmadd_ps(w3, xb, a31);
+        }
     }
-DEFINE_MICRO_4XN(micro_4xn_f32, float, _mm512_loadu_ps)
+    sums[0] += _mm512_reduce_add_ps(a00), sums[2] += _mm512_reduce_add_ps(a10);
+    sums[4] += _mm512_reduce_add_ps(a20), sums[6] += _mm512_reduce_add_ps(a30);
+    if (nx == 2) {
+        sums[1] += _mm512_reduce_add_ps(a01), sums[3] += _mm512_reduce_add_ps(a11);
+        sums[5] += _mm512_reduce_add_ps(a21), sums[7] += _mm512_reduce_add_ps(a31);
+    }
+}
 
 /* Runs the 4x4 kernel over input rows n0.. (up to 4; missing ones repeat the last, results dropped). */
 static inline void block_inputs(float acc[][ROW_BLOCK], const float *w, size_t ldw, const float *x, int in, int k0,
@@ -101,144 +88,48 @@ static inline void block_inputs(float acc[][ROW_BLOCK], const float *w, size_t l
     }
 }
 
-/* y[N,out] rows [o0, o1); bf16 W when W16, else f32 W32. */
-static void gemv_rows(float *y, const float *x, const uint16_t *W16, const float *W32, int N, int in, int out, int o0,
-                      int o1) {
+/* y[N,out] rows [o0, o1), f32 W. */
+static void gemv_rows(float *y, const float *x, const float *W, int N, int in, int out, int o0, int o1) {
     const int in16 = in & ~15;
     int o = o0;
     for (; o + ROW_BLOCK <= o1; o += ROW_BLOCK) {
         float acc[NN_GEMV_MAX_ROWS][ROW_BLOCK] = {{0}};
         for (int k0 = 0; k0 < in16; k0 += K_CHUNK) {
             int len = in16 - k0 < K_CHUNK ? in16 - k0 : K_CHUNK;
-            if (W32 && N <= 2) {
+            if (N <= 2) {
                 float sums[8] = {0};
                 const float *x1 = x + (size_t)(N - 1) * in + k0;
-                micro_4xn_f32(sums, W32 + (size_t)o * in + k0, (size_t)in, x + k0, x1, N, len);
+                micro_4xn_f32(sums, W + (size_t)o * in + k0, (size_t)in, x + k0, x1, N, len);
                 for (int j = 0; j < N; j++)
                     for (int r = 0; r < ROW_BLOCK; r++) acc[j][r] += sums[r * 2 + j];
-            } else if (W32) {
-                block_inputs(acc, W32 + (size_t)o * in + k0, (size_t)in, x, in, k0, len, N);
             } else {
-                /* widen this 4 x len block once (16 KiB, stays in L1) for all the input rows */
-                _Alignas(64) float wide[ROW_BLOCK * K_CHUNK];
-                for (int r = 0; r < ROW_BLOCK; r++) {
-                    const uint16_t *wr = W16 + (size_t)(o + r) * in + k0;
-                    for (int i = 0; i < len; i += 32) {
-                        PREFETCH_NEXT(wr + (size_t)ROW_BLOCK * in + i);
-                        _mm512_store_ps(wide + r * K_CHUNK + i, load_bf16x16(wr + i));
-                        if (i + 16 < len) _mm512_store_ps(wide + r * K_CHUNK + i + 16, load_bf16x16(wr + i + 16));
-                    }
-                }
-                block_inputs(acc, wide, K_CHUNK, x, in, k0, len, N);
+                block_inputs(acc, W + (size_t)o * in + k0, (size_t)in, x, in, k0, len, N);
             }
         }
         for (int n = 0; n < N; n++)
             for (int r = 0; r < ROW_BLOCK; r++) {
                 float tail = 0.0f;
-                for (int i = in16; i < in; i++)
-                    tail += (W32 ? W32[(size_t)(o + r) * in + i] : nn_bf16_to_f32(W16[(size_t)(o + r) * in + i])) *
-                            x[(size_t)n * in + i];
+                for (int i = in16; i < in; i++) tail += W[(size_t)(o + r) * in + i] * x[(size_t)n * in + i];
                 y[(size_t)n * out + o + r] = acc[n][r] + tail;
             }
     }
     for (; o < o1; o++)
         for (int n = 0; n < N; n++) {
             float sum = 0.0f;
-            for (int i = 0; i < in; i++)
-                sum += (W32 ? W32[(size_t)o * in + i] : nn_bf16_to_f32(W16[(size_t)o * in + i])) * x[(size_t)n * in + i];
+            for (int i = 0; i < in; i++) sum += W[(size_t)o * in + i] * x[(size_t)n * in + i];
             y[(size_t)n * out + o] = sum;
         }
 }
 
-/* y[o] = W[o, :] . x for o in [o0, o1), bf16 W, N = 1: one sequential
- * stream of W per thread (the rows are contiguous), as gemv_f32_one_row in
- * gemv.c. Four accumulators hide the FMA latency; a prefetch PF_AHEAD bytes
- * ahead keeps the stream going across row ends. */
-#define PF_AHEAD 1024
-static void gemv_bf16_one_row(float *y, const float *x, const uint16_t *W, int in, int o0, int o1) {
-    const int in64 = in & ~63, in16 = in & ~15;
-    for (int o = o0; o < o1; o++) {
-        const uint16_t *w = W + (size_t)o * in;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        int i = 0;
-        for (; i < in64; i += 64) {
-            _mm_prefetch((const char *)(w + i) + PF_AHEAD, _MM_HINT_T0);
-            a0 = _mm512_fmadd_ps(load_bf16x16(w + i), _mm512_loadu_ps(x + i), a0);
-            a1 = _mm512_fmadd_ps(load_bf16x16(w + i + 16), _mm512_loadu_ps(x + i + 16), a1);
-            a2 = _mm512_fmadd_ps(load_bf16x16(w + i + 32), _mm512_loadu_ps(x + i + 32), a2);
-            a3 = _mm512_fmadd_ps(load_bf16x16(w + i + 48), _mm512_loadu_ps(x + i + 48), a3);
-        }
-        for (; i < in16; i += 16) a0 = _mm512_fmadd_ps(load_bf16x16(w + i), _mm512_loadu_ps(x + i), a0);
-        float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-        for (; i < in; i++) sum += nn_bf16_to_f32(w[i]) * x[i];
-        y[o] = sum;
-    }
-}
-
-/* Up to 4 input rows meet one streamed weight row. Beyond 4 the x loads (one
- * per multiply-add) and x from L2 at in = 4864 cost more than the 4 W
- * streams of the widened 4x4 blocks: measured N = 8 at 1.0-1.5x their time
- * (docs/kernels.md). */
-#define XN_MAX_ROWS 4
-/* y[n, o] = W[o, :] . x_n for o in [o0, o1), n < NX (2..4, a constant once
- * inlined), bf16 W: one weight row at a time, widened in registers and met by
- * every input row (NX accumulators), so each thread reads W as one sequential
- * stream, as gemv_bf16_one_row does. */
-static inline __attribute__((always_inline)) void one_row_xn(float *y, const float *x, const uint16_t *W, int in,
-                                                             int out, int o0, int o1, const int NX) {
-    const int in16 = in & ~15;
-    for (int o = o0; o < o1; o++) {
-        const uint16_t *w = W + (size_t)o * in;
-        __m512 a[XN_MAX_ROWS];
-        for (int j = 0; j < XN_MAX_ROWS; j++) a[j] = _mm512_setzero_ps();
-        int i = 0;
-        for (; i < in16; i += 16) {
-            if (!(i & 16)) _mm_prefetch((const char *)(w + i) + PF_AHEAD, _MM_HINT_T0);
-            __m512 wv = load_bf16x16(w + i);
-#pragma GCC unroll 4
-            for (int j = 0; j < NX; j++) a[j] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + (size_t)j * in + i), a[j]);
-        }
-        for (int j = 0; j < NX; j++) {
-            float sum = _mm512_reduce_add_ps(a[j]);
-            for (int k = i; k < in; k++) sum += nn_bf16_to_f32(w[k]) * x[(size_t)j * in + k];
-            y[(size_t)j * out + o] = sum;
-        }
-    }
-}
-
-/* 2 <= N <= XN_MAX_ROWS (one_row_xn). */
-static void gemv_bf16_one_row_xn(float *y, const float *x, const uint16_t *W, int N, int in, int out, int o0, int o1) {
-    switch (N) {
-    case 2: one_row_xn(y, x, W, in, out, o0, o1, 2); break;
-    case 3: one_row_xn(y, x, W, in, out, o0, o1, 3); break;
-    default: one_row_xn(y, x, W, in, out, o0, o1, 4); break;
-    }
-}
-
-static void gemv(float *y, const float *x, const uint16_t *W16, const float *W32, int N, int in, int out) {
+void nn_gemv_f32_avx512(float *y, const float *x, const float *W, int N, int in, int out) {
 #pragma omp parallel
     {
         int nth = omp_get_num_threads(), tid = omp_get_thread_num();
         int blocks = (out + ROW_BLOCK - 1) / ROW_BLOCK;
         int o0 = (int)((long)blocks * tid / nth) * ROW_BLOCK, o1 = (int)((long)blocks * (tid + 1) / nth) * ROW_BLOCK;
         if (o1 > out) o1 = out;
-        if (o0 >= o1) {
-        } else if (W16 && N == 1) {
-            gemv_bf16_one_row(y, x, W16, in, o0, o1);
-        } else if (W16 && N <= XN_MAX_ROWS) {
-            gemv_bf16_one_row_xn(y, x, W16, N, in, out, o0, o1);
-        } else {
-            gemv_rows(y, x, W16, W32, N, in, out, o0, o1);
-        }
+        if (o0 < o1) gemv_rows(y, x, W, N, in, out, o0, o1);
     }
-}
-
-void nn_gemv_bf16_avx512(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
-    gemv(y, x, W, NULL, N, in, out);
-}
-
-void nn_gemv_f32_avx512(float *y, const float *x, const float *W, int N, int in, int out) {
-    gemv(y, x, NULL, W, N, in, out);
 }
 
 RG_ISA_END

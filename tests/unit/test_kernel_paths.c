@@ -397,9 +397,38 @@ static void sampler_draws_identical(void **state) {
     }
 }
 
+/* The AVX-512 bf16 kernel permutes x into a fixed buffer and takes long rows
+ * in chunks (gemv_bf16_avx512.c: 5120 inputs at N = 8): rows past it, with
+ * and without a tail, against ref. */
+static void gemv_bf16_long_rows_match_ref(void **state) {
+    (void)state;
+#if RG_HAVE_X86_SIMD
+    if (nn_cpu_best() < NN_KERNELS_AVX512) {
+        fprintf(stderr, "note: no AVX-512 here: long-row bf16 GEMV not run\n");
+        return;
+    }
+    static const int ins[] = {5153, 6016, 11008};
+    double worst = 0.0;
+    for (int a = 0; a < 3; a++)
+        for (int N = 6; N <= NN_GEMV_MAX_ROWS; N++) {
+            const int in = ins[a], out = 7 + N;
+            float *x = normals((size_t)N * in, 1.0f), *W = normals((size_t)out * in, 0.05f);
+            uint16_t *Wb = malloc((size_t)out * in * sizeof *Wb);
+            float *want = malloc((size_t)N * out * sizeof(float)), *got = malloc((size_t)N * out * sizeof(float));
+            nn_f32_to_bf16_array(Wb, W, (size_t)out * in);
+            nn_gemv_bf16_ref(want, x, Wb, N, in, out);
+            nn_gemv_bf16_avx512(got, x, Wb, N, in, out);
+            check_gemv("gemv_bf16_avx512 long rows", got, want, x, NULL, Wb, NULL, N, in, out, &worst);
+            free(x); free(W); free(Wb); free(want); free(got);
+        }
+    fprintf(stderr, "note: long-row bf16 gemv: worst |simd - ref| / sum|w x| = %.2g (tolerance 1e-5)\n", worst);
+#endif
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(gemv_matches_ref, restore_path),
+        cmocka_unit_test_teardown(gemv_bf16_long_rows_match_ref, restore_path),
         cmocka_unit_test_teardown(vecmath_matches_ref, restore_path),
         cmocka_unit_test_teardown(jsd_matches_ref, restore_path),
         cmocka_unit_test_teardown(dtype_conversions_identical, restore_path),
