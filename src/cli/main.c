@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/stop.h"
 #include "cli/commands.h"
 #include "dist/dist.h"
 #include "nn/nn.h"
@@ -47,6 +48,9 @@ static int run_command(const command_entry *cmd, int argc, char **argv) {
         if (rg_dist_rank() > 0 && rg_log_get_level() == RG_LOG_INFO) rg_log_set_level(RG_LOG_QUIET);
         rc = cmd->fn(argc, argv);
     }
+    /* A rank that failed outside the step loop (setup, a bad flag) must not wait in MPI_Finalize while
+     * the others wait for it in a collective: it ends the job. An agreed stop (Ctrl-C) finalizes. */
+    if (rc != 0 && rg_dist_size() > 1 && !rg_stop_requested) rg_dist_abort(rc);
     rg_dist_finalize();
     return rc;
 }

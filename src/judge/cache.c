@@ -53,7 +53,18 @@ int rg_cache_open(rg_verdict_cache **out, const char *path) {
                         "  created REAL NOT NULL"    /* unix seconds */
                         ");";
     char *message = NULL;
-    if (sqlite3_exec(cache->db, setup, NULL, NULL, &message) != SQLITE_OK) {
+    /* Switching to WAL needs the file's exclusive lock, and SQLite does not call the busy handler for
+     * that escalation: several processes opening one cache at once (the ranks of an mpirun job) get
+     * SQLITE_BUSY at once. The setup is idempotent; try again for up to 10 s. */
+    int rc_setup;
+    for (int attempt = 0; (rc_setup = sqlite3_exec(cache->db, setup, NULL, NULL, &message)) == SQLITE_BUSY &&
+                          attempt < 200;
+         attempt++) {
+        sqlite3_free(message);
+        message = NULL;
+        sqlite3_sleep(50);
+    }
+    if (rc_setup != SQLITE_OK) {
         rg_error("verdict cache %s: not a usable SQLite database: %s", path, message ? message : "?");
         sqlite3_free(message);
         rg_cache_close(cache);

@@ -34,7 +34,8 @@ ldd "$R" 2>/dev/null | grep -q libmpi || { echo "$R was built without MPI (make 
 PY=/usr/bin/python3
 $PY -c "import numpy" 2>/dev/null || { echo "numpy missing (make deps)"; exit 77; }
 T=$(mktemp -d /tmp/rgsd-e2e-mpi-XXXXXX)
-trap 'rm -rf "$T"' EXIT
+mp=""
+trap '[ -n "$mp" ] && kill "$mp" 2>/dev/null; rm -rf "$T"' EXIT
 export OMP_NUM_THREADS=1
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPIRUN="mpirun --oversubscribe -np 2"

@@ -18,7 +18,8 @@ server=tests/ref/fake_openai_server.py
 T=$(mktemp -d /tmp/rgsd-e2e-mpicache-XXXXXX)
 pid=""
 stop_server() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""; fi; }
-trap 'stop_server; rm -rf "$T"' EXIT
+mp=""
+trap 'stop_server; [ -n "$mp" ] && kill "$mp" 2>/dev/null; rm -rf "$T"' EXIT
 die() { echo "FAIL: $*"; exit 1; }
 export OMP_NUM_THREADS=1 NO_PROXY=127.0.0.1 RGSD_E2E_KEY=sk-e2e-cache
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
