@@ -95,21 +95,35 @@ typedef struct {
     const int *slots, *n_new;
 } cached_attention;
 
-/* Per sequence: append its keys/values to its cache, attend over the whole prefix (ctx: cached_attention). */
-static void attend_cached(void *ctx, int l, const rg_layer_acts *A) {
-    const cached_attention *a = ctx;
+/* Sequence i of the step (its rows from row r): append its keys/values to its cache, attend over the
+ * whole prefix. Its part of the scratch starts at row r too ([n_heads, T, P + T] <= n_heads x T x
+ * max_seq floats from r x n_heads x max_seq), so sequences never share memory. */
+static void attend_one(const cached_attention *a, int l, const rg_layer_acts *A, int i, int r) {
     rg_infer_state *s = a->s;
     const int nh = a->cfg->n_heads, nkv = a->cfg->n_kv_heads, hd = a->cfg->head_dim;
     const int q_dim = nh * hd, kv_dim = s->kv_dim;
-    for (int i = 0, r = 0; i < a->n_seqs; r += a->n_new[i], i++) {
-        const int P = s->cache_len[a->slots[i]], T = a->n_new[i];
-        float *k_cache = cache_at(s, s->k_cache, l, a->slots[i]);
-        float *v_cache = cache_at(s, s->v_cache, l, a->slots[i]);
-        memcpy(k_cache + (size_t)P * kv_dim, A->k + (size_t)r * kv_dim, sizeof(float) * T * kv_dim);
-        memcpy(v_cache + (size_t)P * kv_dim, A->v + (size_t)r * kv_dim, sizeof(float) * T * kv_dim);
-        nn_attention_forward_cached(A->att + (size_t)r * q_dim, s->attn_scratch, A->q + (size_t)r * q_dim,
-                                    k_cache, v_cache, T, P, nh, nkv, hd);
+    const int P = s->cache_len[a->slots[i]], T = a->n_new[i];
+    float *k_cache = cache_at(s, s->k_cache, l, a->slots[i]);
+    float *v_cache = cache_at(s, s->v_cache, l, a->slots[i]);
+    memcpy(k_cache + (size_t)P * kv_dim, A->k + (size_t)r * kv_dim, sizeof(float) * T * kv_dim);
+    memcpy(v_cache + (size_t)P * kv_dim, A->v + (size_t)r * kv_dim, sizeof(float) * T * kv_dim);
+    nn_attention_forward_cached(A->att + (size_t)r * q_dim, s->attn_scratch + (size_t)r * nh * s->max_seq,
+                                A->q + (size_t)r * q_dim, k_cache, v_cache, T, P, nh, nkv, hd);
+}
+
+/* Every sequence of the step (ctx: cached_attention). A decode step (one row per sequence: too small
+ * for the kernel's own threads) runs its sequences on all threads; a sequence's arithmetic is the same
+ * on any thread. */
+static void attend_cached(void *ctx, int l, const rg_layer_acts *A) {
+    const cached_attention *a = ctx;
+    int one_row_each = a->n_seqs > 1;
+    for (int i = 0; i < a->n_seqs && one_row_each; i++) one_row_each = a->n_new[i] == 1;
+    if (one_row_each) {
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < a->n_seqs; i++) attend_one(a, l, A, i, i);
+        return;
     }
+    for (int i = 0, r = 0; i < a->n_seqs; r += a->n_new[i], i++) attend_one(a, l, A, i, r);
 }
 
 /* The state's scratch as one layer's tensors: nothing kept for backward (no
