@@ -117,16 +117,12 @@ static void reward_stats(const double *rewards, int n, int n_total, rg_grpo_step
     st->reward_std = sqrt(sum_sq / n_total);
 }
 
-/* The step's per-rollout arrays, [n] each (this rank's share: n_prompts groups of G). */
+/* The step's rollouts and what GRPO adds to each, [n] each (this rank's share: n_prompts groups of G). */
 typedef struct {
-    int n, n_prompts;
+    rg_rollout_batch r;
+    int n_prompts;
     const rg_grpo_prompt **prompts;
-    const int32_t **prompt_ids;
-    int *prompt_lens;
-    rg_gen_result *rollouts;
-    int generated; /* rollouts hold results to free */
     rg_grpo_sequence *seqs;
-    int32_t **responses;
     char **texts;
     rg_judge_item *items;
     unsigned char *met; /* a group's verdicts, G x the most criteria */
@@ -134,21 +130,16 @@ typedef struct {
 } step_batch;
 
 static void step_batch_free(step_batch *b) {
-    if (b->generated) rg_gen_results_free(b->rollouts, b->n);
-    for (int i = 0; i < b->n; i++) {
-        if (b->responses) free(b->responses[i]);
+    for (int i = 0; i < b->r.n; i++) {
         if (b->texts) free(b->texts[i]);
         if (b->items && b->items[i].verdicts) {
             rg_verdicts_clear(b->items[i].verdicts, (int)b->items[i].example->ncriteria);
             free(b->items[i].verdicts);
         }
     }
+    rg_rollout_batch_free(&b->r);
     free(b->prompts);
-    free(b->prompt_ids);
-    free(b->prompt_lens);
-    free(b->rollouts);
     free(b->seqs);
-    free(b->responses);
     free(b->texts);
     free(b->items);
     free(b->met);
@@ -163,19 +154,15 @@ static int step_batch_init(step_batch *b, const rg_grpo_run *run, const rg_grpo_
                            int n_prompts) {
     rg_trainer *t = run->trainer; /* example_at builds the epoch's order lazily */
     const int G = run->cfg.group_size, n = n_prompts * G;
-    *b = (step_batch){.n = n, .n_prompts = n_prompts,
+    *b = (step_batch){.n_prompts = n_prompts,
                       .prompts = rg_calloc((size_t)n, sizeof *b->prompts),
-                      .prompt_ids = rg_calloc((size_t)n, sizeof *b->prompt_ids),
-                      .prompt_lens = rg_calloc((size_t)n, sizeof *b->prompt_lens),
-                      .rollouts = rg_calloc((size_t)n, sizeof *b->rollouts),
                       .seqs = rg_calloc((size_t)n, sizeof *b->seqs),
-                      .responses = rg_calloc((size_t)n, sizeof *b->responses),
                       .texts = rg_calloc((size_t)n, sizeof *b->texts),
                       .items = rg_calloc((size_t)n, sizeof *b->items),
                       .rewards = rg_calloc((size_t)n, sizeof *b->rewards),
                       .advantages = rg_calloc((size_t)n, sizeof *b->advantages)};
-    if (!b->prompts || !b->prompt_ids || !b->prompt_lens || !b->rollouts || !b->seqs || !b->responses ||
-        !b->texts || !b->items || !b->rewards || !b->advantages)
+    if (rg_rollout_batch_init(&b->r, n) != RG_OK || !b->prompts || !b->seqs || !b->texts || !b->items ||
+        !b->rewards || !b->advantages)
         return step_batch_free(b), RG_ERR;
     size_t max_criteria = 1;
     for (int p = 0; p < n_prompts; p++) {
@@ -184,23 +171,21 @@ static int step_batch_init(step_batch *b, const rg_grpo_run *run, const rg_grpo_
         if (nc > max_criteria) max_criteria = nc;
         for (int i = p * G; i < (p + 1) * G; i++) {
             b->prompts[i] = prompt;
-            b->prompt_ids[i] = prompt->prompt;
-            b->prompt_lens[i] = prompt->prompt_len;
+            b->r.prompt_ids[i] = prompt->prompt;
+            b->r.prompt_lens[i] = prompt->prompt_len;
         }
     }
     if (!(b->met = rg_malloc(max_criteria * (size_t)G))) return step_batch_free(b), RG_ERR;
     return RG_OK;
 }
 
-/* y = the generated ids (+ the end token when it is known for certain), pi_old their log-probs; the decoded
- * text of each rollout as the judge's item. */
+/* Each response y with its prompt and pi_old (the sampler's log-probs); the decoded text of each rollout
+ * as the judge's item. */
 static int build_sequences(const rg_grpo_run *run, step_batch *b, rg_grpo_step_stats *st) {
-    for (int i = 0; i < b->n; i++) {
-        const rg_gen_result *g = &b->rollouts[i];
-        int len;
-        if (!(b->responses[i] = rg_rollout_response(g, run->cfg.end_token, &len))) return RG_ERR;
+    for (int i = 0; i < b->r.n; i++) {
+        const rg_gen_result *g = &b->r.results[i];
         b->seqs[i] = (rg_grpo_sequence){.prompt = b->prompts[i]->prompt, .prompt_len = b->prompts[i]->prompt_len,
-                                        .response = b->responses[i], .response_len = len,
+                                        .response = b->r.responses[i], .response_len = b->r.response_lens[i],
                                         .old_logprobs = g->logprobs};
         if (rg_tokenizer_decode(run->lm->tok, g->tokens, g->n_tokens, &b->texts[i], NULL) != RG_OK) return RG_ERR;
         if (!(b->texts[i] = rg_eval_valid_utf8(b->texts[i]))) return RG_ERR;
@@ -217,14 +202,14 @@ static int build_sequences(const rg_grpo_run *run, step_batch *b, rg_grpo_step_s
 /* The judge's verdicts on every rollout, then each rollout's reward. */
 static int judge_and_reward(rg_grpo_run *run, const rg_grpo_data *data, step_batch *b, rg_grpo_step_stats *st) {
     rg_judge_stats before = *rg_judge_get_stats(run->judge);
-    int judged = rg_judge_run(run->judge, b->items, b->n);
+    int judged = rg_judge_run(run->judge, b->items, b->r.n);
     st->judge = judge_delta(rg_judge_get_stats(run->judge), &before);
     if (judged != RG_OK) return RG_ERR;
     if (run->cfg.reward == RG_GRPO_REWARD_POW3R) {
         pow3r_rewards(run, data, b->prompts, b->items, b->n_prompts, b->met, b->rewards, st);
         return RG_OK;
     }
-    for (int i = 0; i < b->n; i++) {
+    for (int i = 0; i < b->r.n; i++) {
         const rg_example *ex = b->items[i].example;
         for (size_t c = 0; c < ex->ncriteria; c++) b->met[c] = b->items[i].verdicts[c].met == 1;
         b->rewards[i] = rg_grpo_reward_of(run->cfg.reward, ex, b->met);
@@ -264,14 +249,12 @@ int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats 
     double step_start = rg_now();
     step_batch b;
     if (step_batch_init(&b, run, data, first, n_prompts) != RG_OK) return RG_ERR;
-    const int n = b.n;
+    const int n = b.r.n;
     int rc = RG_ERR;
 
     /* 1. rollouts from the policy (under LoRA: the base decoded through this step's adapter) */
     double t0 = rg_now();
-    if (rg_rollouts_generate(&run->rollouts, t, &run->cfg.gen, n, b.prompt_ids, b.prompt_lens, b.rollouts) != RG_OK)
-        goto done;
-    b.generated = 1;
+    if (rg_rollout_batch_generate(&b.r, &run->rollouts, t, &run->cfg.gen, run->cfg.end_token) != RG_OK) goto done;
     st->gen_s = rg_now() - t0;
     if (build_sequences(run, &b, st) != RG_OK) goto done;
 
@@ -285,7 +268,7 @@ int rg_grpo_step(rg_grpo_run *run, const rg_grpo_data *data, rg_grpo_step_stats 
     if (rg_grpo_advantages(b.rewards, n_prompts, G, run->cfg.scale, b.advantages, &zero_std) != RG_OK) goto done;
     for (int i = 0; i < n; i++) {
         b.seqs[i].advantage = (float)b.advantages[i];
-        b.seqs[i].masked = run->cfg.mask_truncated && !b.rollouts[i].stopped;
+        b.seqs[i].masked = run->cfg.mask_truncated && !b.r.results[i].stopped;
     }
 
     /* 4-5. mu times: reference, policy, backward (gradients accumulate over the batch), clip, AdamW */

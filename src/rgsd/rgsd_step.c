@@ -33,70 +33,52 @@ void rg_rgsd_run_free(rg_rgsd_run *run) {
     memset(run, 0, sizeof *run);
 }
 
-/* The step's per-rollout arrays, [n] each (this rank's share). */
+/* The step's rollouts and what RGSD adds to each, [n] each (this rank's share). */
 typedef struct {
-    int n;
+    rg_rollout_batch r;
     const rg_rgsd_prompt **prompts;
-    const int32_t **prompt_ids;
-    int *prompt_lens;
-    rg_gen_result *rollouts;
-    int generated; /* rollouts hold results to free */
     rg_rgsd_sequence *seqs;
-    int32_t **responses;
     uint8_t **masks;
 } step_batch;
 
 static void step_batch_free(step_batch *b) {
-    if (b->generated) rg_gen_results_free(b->rollouts, b->n);
-    for (int i = 0; i < b->n; i++) {
-        if (b->responses) free(b->responses[i]);
-        if (b->masks) free(b->masks[i]);
-    }
+    for (int i = 0; b->masks && i < b->r.n; i++) free(b->masks[i]);
+    rg_rollout_batch_free(&b->r);
     free(b->prompts);
-    free(b->prompt_ids);
-    free(b->prompt_lens);
-    free(b->rollouts);
     free(b->seqs);
-    free(b->responses);
     free(b->masks);
     memset(b, 0, sizeof *b);
 }
 
 /* The prompts of global positions [first, first + n) of the step. */
 static int step_batch_init(step_batch *b, rg_trainer *t, const rg_rgsd_data *data, int first, int n) {
-    *b = (step_batch){.n = n,
-                      .prompts = rg_calloc((size_t)n, sizeof *b->prompts),
-                      .prompt_ids = rg_calloc((size_t)n, sizeof *b->prompt_ids),
-                      .prompt_lens = rg_calloc((size_t)n, sizeof *b->prompt_lens),
-                      .rollouts = rg_calloc((size_t)n, sizeof *b->rollouts),
+    *b = (step_batch){.prompts = rg_calloc((size_t)n, sizeof *b->prompts),
                       .seqs = rg_calloc((size_t)n, sizeof *b->seqs),
-                      .responses = rg_calloc((size_t)n, sizeof *b->responses),
                       .masks = rg_calloc((size_t)n, sizeof *b->masks)};
-    if (!b->prompts || !b->prompt_ids || !b->prompt_lens || !b->rollouts || !b->seqs || !b->responses || !b->masks)
+    if (rg_rollout_batch_init(&b->r, n) != RG_OK || !b->prompts || !b->seqs || !b->masks)
         return step_batch_free(b), RG_ERR;
     for (int i = 0; i < n; i++) {
         b->prompts[i] = &data->prompts[rg_trainer_example_at(t, t->cursor + (uint64_t)(first + i))];
-        b->prompt_ids[i] = b->prompts[i]->student_prompt;
-        b->prompt_lens[i] = b->prompts[i]->student_prompt_len;
+        b->r.prompt_ids[i] = b->prompts[i]->student_prompt;
+        b->r.prompt_lens[i] = b->prompts[i]->student_prompt_len;
     }
     return RG_OK;
 }
 
-/* y = the generated ids, plus the end token when it is known for certain; the think span masked out. */
+/* Each response y with both prompts; the think span masked out of the loss. */
 static int build_sequences(const rg_rgsd_run *run, step_batch *b, rg_rgsd_step_stats *st) {
-    for (int i = 0; i < b->n; i++) {
-        const rg_gen_result *g = &b->rollouts[i];
+    for (int i = 0; i < b->r.n; i++) {
+        const rg_gen_result *g = &b->r.results[i];
         const rg_rgsd_prompt *p = b->prompts[i];
-        int len;
-        if (!(b->responses[i] = rg_rollout_response(g, run->cfg.end_token, &len))) return RG_ERR;
+        const int len = b->r.response_lens[i];
         if (!(b->masks[i] = rg_malloc((size_t)(len ? len : 1)))) return RG_ERR;
-        rg_rgsd_think_mask(b->responses[i], len, run->cfg.think_open, run->cfg.think_close, p->starts_in_think,
+        rg_rgsd_think_mask(b->r.responses[i], len, run->cfg.think_open, run->cfg.think_close, p->starts_in_think,
                            b->masks[i]);
         b->seqs[i] = (rg_rgsd_sequence){.student_prompt = p->student_prompt,
                                         .student_prompt_len = p->student_prompt_len,
                                         .teacher_prompt = p->teacher_prompt,
                                         .teacher_prompt_len = p->teacher_prompt_len,
-                                        .response = b->responses[i],
+                                        .response = b->r.responses[i],
                                         .response_len = len,
                                         .loss_mask = b->masks[i],
                                         .rollout_logprobs = g->logprobs}; /* [n_tokens + stopped] covers y */
@@ -150,9 +132,7 @@ int rg_rgsd_step(rg_rgsd_run *run, const rg_rgsd_data *data, rg_rgsd_step_stats 
 
     /* 1. rollouts from the student (under LoRA: the base decoded through this step's adapter) */
     double t0 = rg_now();
-    if (rg_rollouts_generate(&run->rollouts, t, &run->cfg.gen, n, b.prompt_ids, b.prompt_lens, b.rollouts) != RG_OK)
-        goto done;
-    b.generated = 1;
+    if (rg_rollout_batch_generate(&b.r, &run->rollouts, t, &run->cfg.gen, run->cfg.end_token) != RG_OK) goto done;
     st->gen_s = rg_now() - t0;
     if (build_sequences(run, &b, st) != RG_OK) goto done;
 

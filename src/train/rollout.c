@@ -65,3 +65,36 @@ int32_t *rg_rollout_response(const rg_gen_result *g, int32_t end_token, int *len
     if (*len > g->n_tokens) response[g->n_tokens] = end_token;
     return response;
 }
+
+int rg_rollout_batch_init(rg_rollout_batch *b, int n) {
+    *b = (rg_rollout_batch){.n = n,
+                            .prompt_ids = rg_calloc((size_t)n, sizeof *b->prompt_ids),
+                            .prompt_lens = rg_calloc((size_t)n, sizeof *b->prompt_lens),
+                            .results = rg_calloc((size_t)n, sizeof *b->results),
+                            .responses = rg_calloc((size_t)n, sizeof *b->responses),
+                            .response_lens = rg_calloc((size_t)n, sizeof *b->response_lens)};
+    if (b->prompt_ids && b->prompt_lens && b->results && b->responses && b->response_lens) return RG_OK;
+    rg_rollout_batch_free(b);
+    return RG_ERR;
+}
+
+void rg_rollout_batch_free(rg_rollout_batch *b) {
+    if (b->generated) rg_gen_results_free(b->results, b->n);
+    for (int i = 0; b->responses && i < b->n; i++) free(b->responses[i]);
+    free(b->prompt_ids);
+    free(b->prompt_lens);
+    free(b->results);
+    free(b->responses);
+    free(b->response_lens);
+    memset(b, 0, sizeof *b);
+}
+
+int rg_rollout_batch_generate(rg_rollout_batch *b, rg_infer_state *state, const rg_trainer *t,
+                              const rg_gen_options *gen, int32_t end_token) {
+    if (rg_rollouts_generate(state, t, gen, b->n, b->prompt_ids, b->prompt_lens, b->results) != RG_OK)
+        return RG_ERR;
+    b->generated = 1;
+    for (int i = 0; i < b->n; i++)
+        if (!(b->responses[i] = rg_rollout_response(&b->results[i], end_token, &b->response_lens[i]))) return RG_ERR;
+    return RG_OK;
+}

@@ -31,4 +31,22 @@ int rg_rollouts_generate(rg_infer_state *state, const rg_trainer *t, const rg_ge
  * malloc'd (never of size 0), length in *len; NULL (error set) when out of memory. */
 int32_t *rg_rollout_response(const rg_gen_result *g, int32_t end_token, int *len);
 
+/* One step's rollouts, [n] each: the trainer fills prompt_ids / prompt_lens, rg_rollout_batch_generate
+ * fills results and each response y (rg_rollout_response) with its length. */
+typedef struct {
+    int n;
+    const int32_t **prompt_ids;
+    int *prompt_lens;
+    rg_gen_result *results;
+    int32_t **responses;
+    int *response_lens;
+    int generated; /* results hold tokens to free */
+} rg_rollout_batch;
+
+int rg_rollout_batch_init(rg_rollout_batch *b, int n);
+void rg_rollout_batch_free(rg_rollout_batch *b);
+/* rg_rollouts_generate over the batch's prompts, then every response y with end_token. */
+int rg_rollout_batch_generate(rg_rollout_batch *b, rg_infer_state *state, const rg_trainer *t,
+                              const rg_gen_options *gen, int32_t end_token);
+
 #endif
