@@ -14,12 +14,8 @@ SEEDS=${2:-"1 2 3"}
 NAMES=${3:-"frozen ema ema0.9 live top16_teacher top16_student top16_union top16_union_renorm top16_teacher_renorm seqmean isw"}
 T=${RGSD_VARIANTS_DIR:-$(mktemp -d /tmp/rgsd-variants-XXXXXX)}
 export OMP_NUM_THREADS=1
-[ -d "$T/base" ] || {
-    $R world gen --seed 1 --out "$T/world" >/dev/null 2>&1
-    /usr/bin/python3 tests/ref/rgsd_tiny_model.py "$T/init" "$T/world/tokenizer"
-    $R sft --model "$T/init" --data "$T/world/sft.jsonl" --out "$T/base" --batch-size 8 --lr 3e-3 --epochs 2 \
-        --warmup 20 --no-progress 2>/dev/null
-}
+. bench/lib/world_base.sh
+world_base "$T"
 flags() {
     case $1 in
         frozen) echo "" ;;
