@@ -127,11 +127,11 @@ int nn_max_threads(void) {
 #endif
 }
 
-nn_bf16_prefill nn_cpu_bf16_prefill(void) {
+nn_bf16_infer nn_cpu_bf16_infer(void) {
     nn_kernel_path path = nn_cpu_path();
-    if (path == NN_KERNELS_REF) return NN_BF16_PREFILL_DOT_REF;
-    if (path == NN_KERNELS_AVX512 && bf16dot_on && nn_cpu_has_avx512bf16()) return NN_BF16_PREFILL_DOT_AVX512;
-    return NN_BF16_PREFILL_SGEMM;
+    if (path == NN_KERNELS_REF) return bf16dot_on ? NN_BF16_INFER_DOT_REF : NN_BF16_INFER_F32;
+    if (path == NN_KERNELS_AVX512 && bf16dot_on && nn_cpu_has_avx512bf16()) return NN_BF16_INFER_DOT_AVX512;
+    return NN_BF16_INFER_F32;
 }
 
 void nn_cpu_set_bf16dot(int on) {
@@ -140,13 +140,13 @@ void nn_cpu_set_bf16dot(int on) {
 }
 
 void nn_kernels_describe(char *buf, size_t size) {
-    static const char *const prefill[] = {"f32 sgemm", "bf16 dot products (plain C)",
+    static const char *const infer[] = {"f32 activations", "bf16 dot products (plain C)",
                                           "bf16 dot products (AVX-512 BF16)"};
     const char *env = getenv("RGSD_KERNELS");
     /* Off x86-64 the line says why the path is ref (no SIMD kernels built). */
-    snprintf(buf, size, "OpenBLAS %s, rgsd %s (%s%s), bf16 prefill: %s", openblas_get_corename(),
+    snprintf(buf, size, "OpenBLAS %s, rgsd %s (%s%s), bf16 inference: %s", openblas_get_corename(),
              nn_cpu_path_name(nn_cpu_path()), env && *env && strcmp(env, "auto") != 0 ? "RGSD_KERNELS" : "auto",
-             RG_HAVE_X86_SIMD ? "" : "; plain C only, no SIMD kernels for this CPU", prefill[nn_cpu_bf16_prefill()]);
+             RG_HAVE_X86_SIMD ? "" : "; plain C only, no SIMD kernels for this CPU", infer[nn_cpu_bf16_infer()]);
 }
 
 int nn_kernels_init(void) {

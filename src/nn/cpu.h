@@ -25,15 +25,16 @@ int nn_cpu_has_f16c(void);
 /* 1 when the AVX-512 BF16 dot products (vdpbf16ps) can run here. */
 int nn_cpu_has_avx512bf16(void);
 
-/* The kernel of bf16-weight prefill (N > 8 rows, matmul_bf16.c): */
+/* The math of inference (prefill and decode) over bf16 weights (matmul_bf16.c, gemv.c): */
 typedef enum {
-    NN_BF16_PREFILL_SGEMM = 0,      /* W widened to f32, sgemm: f32 activations (avx2, avx512-nobf16) */
-    NN_BF16_PREFILL_DOT_REF = 1,    /* x rounded to bf16, plain C (RGSD_KERNELS=ref) */
-    NN_BF16_PREFILL_DOT_AVX512 = 2, /* x rounded to bf16, vdpbf16ps (auto/avx512 on a CPU with AVX-512 BF16) */
-} nn_bf16_prefill;
+    NN_BF16_INFER_F32 = 0,        /* f32 activations: f32 products, sgemm for prefill (avx2, avx512-nobf16) */
+    NN_BF16_INFER_DOT_REF = 1,    /* x rounded to bf16, plain C (RGSD_KERNELS=ref) */
+    NN_BF16_INFER_DOT_AVX512 = 2, /* x rounded to bf16, vdpbf16ps (auto/avx512 on a CPU with AVX-512 BF16) */
+} nn_bf16_infer;
 /* Follows the path (RGSD_KERNELS): ref -> DOT_REF; avx512 on a CPU with
- * AVX-512 BF16 -> DOT_AVX512, unless RGSD_KERNELS=avx512-nobf16; else SGEMM. */
-nn_bf16_prefill nn_cpu_bf16_prefill(void);
+ * AVX-512 BF16 -> DOT_AVX512, unless RGSD_KERNELS=avx512-nobf16; else F32
+ * (and F32 on every path after nn_cpu_set_bf16dot(0)). */
+nn_bf16_infer nn_cpu_bf16_infer(void);
 /* The best path this CPU (and OS) runs: AVX512, else AVX2 (AVX2 + FMA), else REF. */
 nn_kernel_path nn_cpu_best(void);
 /* The path in use: RGSD_KERNELS if valid, else the best this CPU runs.
@@ -42,7 +43,7 @@ nn_kernel_path nn_cpu_path(void);
 /* Pure parse of an RGSD_KERNELS value (NULL or "" or "auto" = best) for a CPU
  * whose best path is `best`: RG_OK and *path, or RG_ERR with a one-line
  * message (an unknown value, or a path this CPU cannot run).
- * "avx512-nobf16" is the avx512 path (nn_cpu_bf16_prefill tells them apart). */
+ * "avx512-nobf16" is the avx512 path (nn_cpu_bf16_infer tells them apart). */
 int nn_cpu_parse_kernels(const char *value, nn_kernel_path best, nn_kernel_path *path);
 const char *nn_cpu_path_name(nn_kernel_path path);
 /* Tests only: every later dispatch uses `path` (one this CPU runs), so one
@@ -50,7 +51,8 @@ const char *nn_cpu_path_name(nn_kernel_path path);
  * calls, never while one runs (it is a plain store). */
 void nn_cpu_set_path_for_tests(nn_kernel_path path);
 /* Tests and benches: 0 turns the bf16 dot products off as avx512-nobf16
- * does, 1 back on (between kernel calls, like nn_cpu_set_path_for_tests). */
+ * does (on the ref path too: f32 activations), 1 back on (between kernel
+ * calls, like nn_cpu_set_path_for_tests). */
 void nn_cpu_set_bf16dot(int on);
 
 #endif

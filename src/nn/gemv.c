@@ -286,6 +286,16 @@ void nn_gemv_bf16(float *y, const float *x, const uint16_t *W, int N, int in, in
     nn_gemv_bf16_ref(y, x, W, N, in, out);
 }
 
+void nn_gemv_bf16dot(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
+#if RG_HAVE_X86_SIMD
+    if (nn_cpu_bf16_infer() == NN_BF16_INFER_DOT_AVX512) {
+        nn_gemv_bf16dot_avx512(y, x, W, N, in, out);
+        return;
+    }
+#endif
+    nn_gemv_bf16dot_ref(y, x, W, N, in, out);
+}
+
 void nn_gemv_f32(float *y, const float *x, const float *W, int N, int in, int out) {
 #if RG_HAVE_X86_SIMD
     switch (nn_cpu_path()) {

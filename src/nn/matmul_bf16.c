@@ -1,14 +1,14 @@
 /* matmul_bf16.c — the linear layer over a frozen bf16 weight W[out,in].
  *
- * Decode (N <= 8 rows) is memory bound: gemv.c streams W once for all
- * rows (AVX2 + FMA, bf16 -> f32 by a 16-bit shift).
- * Larger N (prefill) is compute bound. Where the CPU has AVX-512 BF16 (and
- * under RGSD_KERNELS=ref, its plain-C definition) x is rounded to bf16 and
- * multiplied with bf16 dot products (bf16dot.h), twice the f32 FMA rate:
- * nn_linear_bf16_forward_ws, for prefill, scratch from the caller. Elsewhere,
- * and always in nn_linear_bf16_forward (f32 activations, for the training
- * forward whose backward is f32), W is widened to f32 a panel of rows at a
- * time and multiplied with sgemm. */
+ * Inference (nn_linear_bf16_forward_ws), where the CPU has AVX-512 BF16 (and
+ * under RGSD_KERNELS=ref, its plain-C definition): x is rounded to bf16 and
+ * multiplied with bf16 dot products, twice the f32 FMA rate — decode
+ * (N <= 8 rows) by gemv.c's bf16 dot kernel, which streams W once for all
+ * rows; prefill (larger N) by the GEMM of bf16dot.h, scratch from the caller.
+ * Elsewhere, and always in nn_linear_bf16_forward (f32 activations, for the
+ * training forward whose backward is f32, and the LM head): decode streams
+ * W once with f32 products (bf16 -> f32 by a 16-bit shift) and prefill
+ * widens W to f32 a panel of rows at a time for sgemm. */
 #include <cblas.h>
 
 #ifdef _OPENMP
@@ -49,7 +49,7 @@ static int balanced_panel_rows(int in, int out) {
     return balanced < rows ? balanced : rows;
 }
 
-int nn_bf16dot_in_use(void) { return nn_cpu_bf16_prefill() != NN_BF16_PREFILL_SGEMM; }
+int nn_bf16dot_in_use(void) { return nn_cpu_bf16_infer() != NN_BF16_INFER_F32; }
 
 size_t nn_linear_bf16_scratch_floats(int N, int in, int out) {
     if (N <= SMALL_N_MAX || out <= 0) return 0;
@@ -110,7 +110,7 @@ static int bf16dot_forward(float *y, const float *x, const uint16_t *W, const fl
     for (int n0 = 0; n0 < N; n0 += rows) {
         int n = N - n0 < rows ? N - n0 : rows;
 #if RG_HAVE_X86_SIMD
-        if (nn_cpu_bf16_prefill() == NN_BF16_PREFILL_DOT_AVX512)
+        if (nn_cpu_bf16_infer() == NN_BF16_INFER_DOT_AVX512)
             nn_bf16dot_avx512(y + (size_t)n0 * out, x + (size_t)n0 * in, W, bias, n, in, out, threads, scratch);
         else
 #endif
@@ -127,13 +127,26 @@ static int sgemm_panel_rows(int in, int out, size_t scratch_floats) {
     return rows >= 16 ? rows : 0;
 }
 
+/* The bf16 dot decode kernel over N rows, 8 at a time (gemv.h): no scratch. */
+static void streaming_dot_forward(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
+    for (int n0 = 0; n0 < N; n0 += SMALL_N_MAX) {
+        int rows = N - n0 < SMALL_N_MAX ? N - n0 : SMALL_N_MAX;
+        nn_gemv_bf16dot(y + (size_t)n0 * out, x + (size_t)n0 * in, W, rows, in, out);
+    }
+}
+
 // x[N,in], W[out,in] bf16, bias[out] or NULL, scratch[scratch_floats] -> y[N,out]
 void nn_linear_bf16_forward_ws(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
                                float *scratch, size_t scratch_floats) {
     if (N <= 0 || out <= 0) return;
-    if (N > SMALL_N_MAX && nn_bf16dot_in_use() && bf16dot_forward(y, x, W, bias, N, in, out, scratch, scratch_floats))
-        return; /* bias included */
-    /* f32 activations: decode, the sgemm path, or too little scratch for either (the streaming kernel) */
+    if (nn_bf16dot_in_use()) { /* x rounded to bf16 whatever N is: decode and prefill agree */
+        if (N > SMALL_N_MAX && bf16dot_forward(y, x, W, bias, N, in, out, scratch, scratch_floats))
+            return; /* bias included */
+        streaming_dot_forward(y, x, W, N, in, out); /* decode, or too little scratch for the GEMM */
+        if (bias) add_bias(y, bias, N, out);
+        return;
+    }
+    /* f32 activations: the sgemm path, or decode / too little scratch (the streaming kernel) */
     int rows = N > SMALL_N_MAX ? sgemm_panel_rows(in, out, scratch_floats) : 0;
     if (rows) panel_forward(y, x, W, N, in, out, rows, scratch);
     else streaming_forward(y, x, W, N, in, out);

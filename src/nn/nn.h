@@ -43,7 +43,7 @@ const char *nn_blas_init(void);
  * RG_ERR with a one-line message for an unknown value, or avx512 on a CPU
  * without it. */
 int nn_kernels_init(void);
-/* "OpenBLAS SkylakeX, rgsd avx512 (auto), bf16 prefill: bf16 dot products
+/* "OpenBLAS SkylakeX, rgsd avx512 (auto), bf16 inference: bf16 dot products
  * (AVX-512 BF16)" — for logs and reports (rgsd --kernels). */
 void nn_kernels_describe(char *buf, size_t size);
 /* The threads a kernel may run on (OpenMP's maximum; 1 without OpenMP): what
@@ -86,13 +86,14 @@ void nn_linear_backward(float *dx, float *dW, float *dbias, const float *dy, con
                         int in, int out);
 /* Frozen bf16 weight. x[N,in], W[out,in] bf16, bias[out] f32 or NULL -> y[N,out],
  * scratch[scratch_floats] from the caller (nn_linear_bf16_scratch_floats).
- * N <= 8: the streaming kernel of gemv.c (decode, f32 activations, no scratch).
- * Larger N, where nn_bf16dot_in_use(): x rounded to bf16 (as torch's
- * .to(bfloat16)), bf16 dot products summed in f32 (AVX-512 BF16, or its
- * plain-C definition under RGSD_KERNELS=ref), as many rows at a time as
- * the scratch holds. Otherwise W widened to f32 panel by panel (per thread)
- * and multiplied with sgemm. Too little scratch for either: the streaming
- * kernel (slow, f32 activations). */
+ * Where nn_bf16dot_in_use(): x rounded to bf16 (as torch's .to(bfloat16)),
+ * bf16 dot products summed in f32 (AVX-512 BF16, or its plain-C definition
+ * under RGSD_KERNELS=ref): N <= 8 the bf16 dot decode kernel of gemv.c (no
+ * scratch); larger N as many rows at a time as the scratch holds (too
+ * little: the decode kernel, 8 rows at a time, slow). Otherwise f32
+ * activations: N <= 8 the streaming kernel of gemv.c; larger N W widened to
+ * f32 panel by panel (per thread) and multiplied with sgemm; too little
+ * scratch: the streaming kernel (slow). */
 void nn_linear_bf16_forward_ws(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
                                float *scratch, size_t scratch_floats);
 /* Floats of scratch nn_linear_bf16_forward_ws needs to take all N rows in
@@ -104,10 +105,10 @@ size_t nn_linear_bf16_scratch_floats(int N, int in, int out);
  * streaming kernel (slow). For forwards whose backward is f32 (training). */
 void nn_linear_bf16_forward(float *y, const float *x, const uint16_t *W, const float *bias, int N, int in, int out,
                             float *scratch, size_t scratch_floats);
-/* 1 when the N > 8 path rounds x to bf16 for bf16 dot products (AVX-512
- * BF16 where the CPU has it and RGSD_KERNELS is auto or avx512, or
- * RGSD_KERNELS=ref); 0 when it widens W to f32 for sgemm (avx2,
- * avx512-nobf16, or a CPU without AVX-512 BF16). */
+/* 1 when nn_linear_bf16_forward_ws rounds x to bf16 for bf16 dot products
+ * (AVX-512 BF16 where the CPU has it and RGSD_KERNELS is auto or avx512, or
+ * RGSD_KERNELS=ref); 0 when it keeps f32 activations (avx2, avx512-nobf16,
+ * or a CPU without AVX-512 BF16). */
 int nn_bf16dot_in_use(void);
 /* dy[N,out], W[out,in] bf16 -> dx[N,in] += dy W (the weight itself is frozen). N > 8 widens W
  * to f32 a panel at a time into scratch[scratch_floats] for sgemm; too little scratch (or NULL):
@@ -162,7 +163,8 @@ typedef struct {
 /* The caller's scratch for nn_linear over a bf16 weight (no kernel allocates).
  * f32_activations: never round x to bf16 — for a forward whose backward is f32
  * (training: the gradient must be that of the forward computed) and for the
- * LM head; 0 lets prefill use the bf16 dot products where they are in use. */
+ * LM head; 0 lets inference (prefill and decode) use the bf16 dot products
+ * where they are in use. */
 typedef struct {
     float *buf;
     size_t floats;

@@ -13,7 +13,13 @@
  * Tolerance 2e-5 of the largest logit: the paths differ only in f32 summation
  * order (streaming GEMV vs sgemm, the adapter added after W x vs folded into
  * W, cached vs full attention); a missing adapter term or a wrong layer or
- * module changes logits by ~1e-1 here. Also: rg_generate through the adapter
+ * module changes logits by ~1e-1 here. The bf16 base is checked so with f32
+ * activations (nn_cpu_set_bf16dot(0)); where inference rounds the base's
+ * inputs to bf16 for bf16 dot products (nn_bf16dot_in_use), its adapter
+ * decode is also checked against that f32-activation decode: batch 1 and
+ * batch 3 within 2e-5 of each other, both within 2e-2 of the largest logit
+ * of it (the rounding, 2^-9 relative per input, measured 6.6e-3 here) and not
+ * equal to it (the rounding is applied). Also: rg_generate through the adapter
  * draws the merged model's tokens, with its own state and with a caller's. */
 #include "test_util.h"
 
@@ -28,6 +34,8 @@
 #include "model/model.h"
 #include "model/train.h"
 #include "train/checkpoint.h"
+#include "nn/cpu.h"
+#include "nn/nn.h"
 #include "train/lora_merge.h"
 
 /* hidden 72 (head_dim 18): row lengths that are not multiples of 16 exercise the kernels' tails */
@@ -181,9 +189,51 @@ static void test_f32_base(void **state) {
     check_base(RG_WEIGHTS_F32, "f32");
 }
 
+/* Adapter decode of a bf16 base on bf16 dot products against the same decode in f32 activations. */
+static void check_bf16dot_decode(void) {
+    rg_model base, merged;
+    make_models(&base, &merged, RG_WEIGHTS_BF16);
+    rg_lora lora;
+    make_adapter(&lora, &base.cfg);
+    const size_t V = (size_t)base.cfg.vocab_size;
+    float *f32[N_SEQS], *dot[2][N_SEQS];
+    for (int s = 0; s < N_SEQS; s++) {
+        f32[s] = malloc(sizeof(float) * MAX_LEN * V);
+        dot[0][s] = malloc(sizeof(float) * MAX_LEN * V), dot[1][s] = malloc(sizeof(float) * MAX_LEN * V);
+    }
+    nn_cpu_set_bf16dot(0);
+    decode_logits(&base, &lora, 0, f32);
+    nn_cpu_set_bf16dot(1);
+    for (int batched = 0; batched <= 1; batched++) decode_logits(&base, &lora, batched, dot[batched]);
+    char what[128];
+    double moved = 0;
+    for (int s = 0; s < N_SEQS; s++) {
+        size_t n = (size_t)lens[s] * V;
+        snprintf(what, sizeof what, "bf16 dot decode, seq %d: batch 3 vs batch 1", s);
+        expect_close(what, dot[1][s], dot[0][s], n, 2e-5);
+        snprintf(what, sizeof what, "bf16 dot decode, seq %d: vs f32 activations", s);
+        expect_close(what, dot[0][s], f32[s], n, 2e-2);
+        double scale = 0, diff = 0;
+        for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(f32[s][i])), diff = fmax(diff, fabs(dot[0][s][i] - f32[s][i]));
+        moved = fmax(moved, diff / scale);
+    }
+    fprintf(stderr, "note: bf16 dot decode moves the logits by up to %.3g of the largest\n", moved);
+    assert_true(moved > 1e-5);
+    for (int s = 0; s < N_SEQS; s++) free(f32[s]), free(dot[0][s]), free(dot[1][s]);
+    rg_lora_free(&lora);
+    rg_model_free(&base);
+    rg_model_free(&merged);
+}
+
 static void test_bf16_base(void **state) {
     (void)state;
+    const int dot_here = nn_bf16dot_in_use();
+    nn_cpu_set_bf16dot(0); /* f32 activations: the tight checks */
     check_base(RG_WEIGHTS_BF16, "bf16");
+    if (dot_here) {
+        nn_cpu_set_bf16dot(1);
+        check_bf16dot_decode();
+    } else fprintf(stderr, "note: bf16 dot products not in use here: the f32-activation checks only\n");
 }
 
 /* rg_generate through the adapter (greedy) draws the merged model's tokens:

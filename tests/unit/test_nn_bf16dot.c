@@ -19,8 +19,15 @@
  * - nn_linear_bf16_forward_ws: the dispatch (bf16 dot products when
  *   nn_bf16dot_in_use, f32 otherwise), and row chunks when the caller's
  *   scratch is short (the same bits as one pass).
+ * - the bf16 dot decode kernel (gemv.h, N <= 8): plain C against float64
+ *   (the same bound), the AVX-512 BF16 one against it (bit for bit in
+ *   gemv.h's order; the count of equal outputs is printed, the bound
+ *   asserted), a row of an 8-row call equal to a 1-row call and to a
+ *   1-thread call, and nn_linear's choice for decode (bf16 dot products for
+ *   inference, f32 activations when the caller asks).
  * Shapes: N, in and out off the 8 x 48 blocking, in odd, with and without
- * bias. */
+ * bias; for decode, `in` across the 32-input blocks and the 8192-input
+ * chunks, out off the 3-row blocking. */
 #include "test_util.h"
 
 #include <math.h>
@@ -31,6 +38,7 @@
 #include "base/rng.h"
 #include "nn/bf16dot.h"
 #include "nn/cpu.h"
+#include "nn/gemv.h"
 #include "nn/nn.h"
 
 static rg_rng rng;
@@ -227,12 +235,129 @@ static void linear_dispatch(void **state) {
     }
 }
 
+/* Decode: N <= 8, `in` across blocks of 32 and chunks of 8192, out off the 3-row blocking. */
+static const shape DECODE_SHAPES[] = {
+    {1, 1, 1, 0},   {2, 31, 5, 0},   {3, 32, 7, 0},   {8, 33, 13, 0},    {1, 896, 130, 0},
+    {5, 1001, 17, 0}, {8, 4864, 11, 0}, {7, 8192, 9, 0}, {8, 8225, 10, 0}, {4, 16411, 6, 0},
+};
+#define N_DECODE (int)(sizeof DECODE_SHAPES / sizeof DECODE_SHAPES[0])
+
+static void decode_ref_matches_float64(void **state) {
+    (void)state;
+    for (int k = 0; k < N_DECODE; k++) {
+        problem p;
+        shape s = DECODE_SHAPES[k];
+        make_problem(&p, s);
+        nn_gemv_bf16dot_ref(p.y, p.x, p.W, s.N, s.in, s.out);
+        check_vs_float64("decode ref", p.y, &p, s);
+        free_problem(&p);
+    }
+}
+
+/* y of the kernel this path runs, NaN first so an output left unwritten fails. */
+static void decode_run(float *y, const problem *p, shape s, int N, int avx512) {
+    memset(y, 0xff, (size_t)N * s.out * sizeof(float));
+#if RG_HAVE_X86_SIMD
+    if (avx512) {
+        nn_gemv_bf16dot_avx512(y, p->x, p->W, N, s.in, s.out);
+        return;
+    }
+#endif
+    (void)avx512;
+    nn_gemv_bf16dot_ref(y, p->x, p->W, N, s.in, s.out);
+}
+
+/* Each kernel: row n of an N-row call = a 1-row call on row n = the same call on 1 thread. */
+static void decode_rows_independent(const problem *p, shape s, int avx512) {
+    float *one = malloc((size_t)s.out * sizeof(float)), *all = malloc((size_t)s.N * s.out * sizeof(float));
+    decode_run(all, p, s, s.N, avx512);
+    for (int n = 0; n < s.N; n++) {
+        problem row = *p;
+        row.x = p->x + (size_t)n * s.in;
+        decode_run(one, &row, s, 1, avx512);
+        assert_memory_equal(one, all + (size_t)n * s.out, (size_t)s.out * sizeof(float));
+    }
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    decode_run(p->want_y, p, s, s.N, avx512);
+    omp_set_num_threads(threads);
+    assert_memory_equal(p->want_y, all, (size_t)s.N * s.out * sizeof(float));
+    free(one), free(all);
+}
+
+static void decode_avx512_matches_ref(void **state) {
+    (void)state;
+    for (int k = 0; k < N_DECODE; k++) { /* the plain-C kernel first: it runs everywhere */
+        problem p;
+        make_problem(&p, DECODE_SHAPES[k]);
+        decode_rows_independent(&p, DECODE_SHAPES[k], 0);
+        free_problem(&p);
+    }
+#if !RG_HAVE_X86_SIMD
+    fprintf(stderr, "note: not an x86-64 build: no AVX-512 BF16 decode kernel to check\n");
+    skip();
+#else
+    if (!nn_cpu_has_avx512bf16()) {
+        fprintf(stderr, "note: no AVX-512 BF16 on this CPU: only the plain-C decode kernel was checked\n");
+        skip();
+    }
+    size_t equal = 0, total = 0;
+    for (int k = 0; k < N_DECODE; k++) {
+        problem p;
+        shape s = DECODE_SHAPES[k];
+        make_problem(&p, s);
+        nn_gemv_bf16dot_ref(p.want_y, p.x, p.W, s.N, s.in, s.out);
+        decode_run(p.y, &p, s, s.N, 1);
+        check_vs_float64("decode avx512", p.y, &p, s);
+        for (size_t i = 0; i < (size_t)s.N * s.out; i++) equal += memcmp(&p.y[i], &p.want_y[i], sizeof(float)) == 0;
+        total += (size_t)s.N * s.out;
+        decode_rows_independent(&p, s, 1);
+        free_problem(&p);
+    }
+    fprintf(stderr, "note: decode: AVX-512 BF16 equal to the plain-C kernel bit for bit in %zu of %zu outputs\n",
+            equal, total);
+#endif
+}
+
+/* nn_linear at decode sizes: inference (f32_activations 0) takes the bf16 dot
+ * kernel where it is in use, the f32 streaming kernel otherwise; the LM head
+ * and training (f32_activations 1) always the f32 one. With and without a buffer. */
+static void decode_linear_dispatch(void **state) {
+    (void)state;
+    const shape s = {6, 300, 37, 1};
+    nn_kernel_path paths[3] = {NN_KERNELS_REF, NN_KERNELS_AVX2, NN_KERNELS_AVX512};
+    for (int k = 0; k < 4; k++) {
+        nn_kernel_path path = paths[k < 3 ? k : 2];
+        if (path > nn_cpu_best()) continue;
+        nn_cpu_set_path_for_tests(path);
+        nn_cpu_set_bf16dot(k < 3); /* k = 3: avx512-nobf16 */
+        problem p;
+        make_problem(&p, s);
+        const nn_weight W = {NULL, p.W, s.out, s.in};
+        float buf[64];
+        for (int f32 = 0; f32 < 2; f32++)
+            for (int with_buf = 0; with_buf < 2; with_buf++) {
+                const nn_scratch scratch = {with_buf ? buf : NULL, with_buf ? 64 : 0, f32};
+                nn_linear(p.y, p.x, &W, p.bias, s.N, &scratch);
+                if (!f32 && nn_bf16dot_in_use()) nn_gemv_bf16dot(p.want_y, p.x, p.W, s.N, s.in, s.out);
+                else nn_gemv_bf16(p.want_y, p.x, p.W, s.N, s.in, s.out);
+                for (int n = 0; n < s.N; n++)
+                    for (int o = 0; o < s.out; o++) p.want_y[(size_t)n * s.out + o] += p.bias[o];
+                assert_memory_equal(p.y, p.want_y, (size_t)s.N * s.out * sizeof(float));
+            }
+        free_problem(&p);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(x_packing),
         cmocka_unit_test(ref_matches_float64),
         cmocka_unit_test(avx512_matches_ref),
         cmocka_unit_test_teardown(linear_dispatch, restore_path),
+        cmocka_unit_test(decode_ref_matches_float64),
+        cmocka_unit_test(decode_avx512_matches_ref),
+        cmocka_unit_test_teardown(decode_linear_dispatch, restore_path),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -35,7 +35,7 @@ static void parse_values(void **state) {
     assert_int_equal(p, NN_KERNELS_AVX512);
     assert_int_equal(nn_cpu_parse_kernels("avx512", NN_KERNELS_AVX2, &p), RG_ERR);
     assert_non_null(strstr(rg_errmsg(), "runs at most avx2"));
-    /* the avx512 path with bf16 prefill on f32 sgemm (nn_cpu_bf16_prefill tells them apart) */
+    /* the avx512 path with bf16 inference in f32 activations (nn_cpu_bf16_infer tells them apart) */
     p = 99;
     assert_int_equal(nn_cpu_parse_kernels("avx512-nobf16", NN_KERNELS_AVX512, &p), RG_OK);
     assert_int_equal(p, NN_KERNELS_AVX512);
@@ -62,18 +62,18 @@ static void path_in_use_runs_here(void **state) {
     const char *env = getenv("RGSD_KERNELS");
     if (env && strcmp(env, "avx2") == 0) assert_int_equal(p, NN_KERNELS_AVX2);
     if (env && strcmp(env, "ref") == 0) assert_int_equal(p, NN_KERNELS_REF);
-    /* bf16 prefill: bf16 dot products on ref (plain C) and on avx512 where the
-     * CPU has AVX-512 BF16, unless avx512-nobf16; f32 sgemm otherwise */
-    nn_bf16_prefill bf = nn_cpu_bf16_prefill();
-    if (p == NN_KERNELS_REF) assert_int_equal(bf, NN_BF16_PREFILL_DOT_REF);
+    /* bf16 inference: bf16 dot products on ref (plain C) and on avx512 where the
+     * CPU has AVX-512 BF16, unless avx512-nobf16; f32 activations otherwise */
+    nn_bf16_infer bf = nn_cpu_bf16_infer();
+    if (p == NN_KERNELS_REF) assert_int_equal(bf, NN_BF16_INFER_DOT_REF);
     else if (p == NN_KERNELS_AVX512 && nn_cpu_has_avx512bf16() && !(env && strcmp(env, "avx512-nobf16") == 0))
-        assert_int_equal(bf, NN_BF16_PREFILL_DOT_AVX512);
-    else assert_int_equal(bf, NN_BF16_PREFILL_SGEMM);
-    assert_int_equal(nn_bf16dot_in_use(), bf != NN_BF16_PREFILL_SGEMM);
+        assert_int_equal(bf, NN_BF16_INFER_DOT_AVX512);
+    else assert_int_equal(bf, NN_BF16_INFER_F32);
+    assert_int_equal(nn_bf16dot_in_use(), bf != NN_BF16_INFER_F32);
     char line[128];
     nn_kernels_describe(line, sizeof line);
     assert_non_null(strstr(line, nn_cpu_path_name(p)));
-    assert_non_null(strstr(line, bf == NN_BF16_PREFILL_SGEMM ? "bf16 prefill: f32 sgemm" : "bf16 dot products"));
+    assert_non_null(strstr(line, bf == NN_BF16_INFER_F32 ? "bf16 inference: f32 activations" : "bf16 dot products"));
     fprintf(stderr, "note: %s\n", line);
 }
 
