@@ -8,7 +8,9 @@
  *   bf16 dot roof:  vdpbf16ps GFLOP/s (a peak-FLOP loop, AVX-512 BF16 CPUs)
  *                   / the same FLOPs per token: bf16 prefill with the bf16
  *                   dot products is measured against it, and against the
- *                   old path (W widened to f32, sgemm) in the same run.
+ *                   old path (W widened to f32, sgemm) in the same run;
+ *                   bf16 decode on the bf16 dot products against f32
+ *                   activations, interleaved in the same run.
  * Prints ratios against the targets (batch-1 decode >= 80% of the bandwidth
  * roof; batch-8 decode >= 4x batch 1; prefill >= 50% of the sgemm roof).
  * Each figure is the best of a few repetitions (the machine may be shared).
@@ -132,6 +134,57 @@ static void bf16_prefill_paths(rg_infer_state *st, const rg_model *model, const 
            sgemm * 1e9 / flops_per_token, old_tps * flops_per_token / (sgemm * 1e9));
 }
 
+/* Decode: b sequences of short, different prompt lengths, then steps of one
+ * token each; tokens/s of the best of 3 rounds of `steps` steps. */
+static double decode_tps(rg_infer_state *st, const rg_model *model, int b, const int32_t *prompt, int steps,
+                         float *logits) {
+    const int V = model->cfg.vocab_size;
+    int slots[8], n_new[8];
+    const int32_t *toks[8];
+    int32_t next[8];
+    for (int s = 0; s < b; s++) {
+        rg_infer_reset(st, s);
+        rg_infer_prefill(st, model, s, prompt, 4 + s, logits, 0);
+        slots[s] = s, n_new[s] = 1, next[s] = (s * 31) % V, toks[s] = &next[s];
+    }
+    rg_infer_step(st, model, b, slots, toks, n_new, logits, 0); /* warm-up */
+    double best = 1e30;
+    for (int round = 0; round < 3; round++) {
+        double t0 = rg_now();
+        for (int step = 0; step < steps; step++) {
+            if (rg_infer_step(st, model, b, slots, toks, n_new, logits, 0)) {
+                printf("%s\n", rg_errmsg());
+                break;
+            }
+            for (int s = 0; s < b; s++) next[s] = (next[s] + 17) % V;
+        }
+        double dt = rg_now() - t0;
+        if (dt < best) best = dt;
+    }
+    return (double)b * steps / best;
+}
+
+/* bf16 decode with the bf16 dot products (x rounded to bf16, as prefill)
+ * against f32 activations (the f32-product streaming kernel), interleaved in
+ * the same run: batch 1 and 8 for each, twice. */
+static void bf16_decode_paths(rg_infer_state *st, const rg_model *model, const int32_t *prompt, int steps,
+                              float *logits) {
+    if (!nn_bf16dot_in_use()) return;
+    double tps[2][2] = {{0}}; /* [dot, f32][batch 1, batch 8]: best of the two passes */
+    for (int pass = 0; pass < 2; pass++)
+        for (int f32 = 0; f32 < 2; f32++) {
+            nn_cpu_set_bf16dot(!f32);
+            for (int k = 0; k < 2; k++) {
+                double t = decode_tps(st, model, k ? 8 : 1, prompt, steps, logits);
+                if (t > tps[f32][k]) tps[f32][k] = t;
+            }
+        }
+    nn_cpu_set_bf16dot(1);
+    printf("bf16  decode paths, interleaved: bf16 dot products batch 1 %.2f, batch 8 %.2f tok/s (%.2fx); "
+           "f32 activations batch 1 %.2f, batch 8 %.2f tok/s (%.2fx)\n",
+           tps[0][0], tps[0][1], tps[0][1] / tps[0][0], tps[1][0], tps[1][1], tps[1][1] / tps[1][0]);
+}
+
 /* FLOPs of the weight matmuls per prompt token (lm_head excluded: prefill needs only the last row). */
 static double layer_flops_per_token(const rg_model_config *c) {
     double q = (double)c->n_heads * c->head_dim, kv = (double)c->n_kv_heads * c->head_dim;
@@ -165,35 +218,12 @@ static void run(const rg_model_config *cfg, rg_weight_dtype dtype, int prompt_le
     double sgemm = sgemm_gflops(cfg, prompt_len); /* right after, under the same load */
     double prefill_roof = sgemm * 1e9 / layer_flops_per_token(cfg);
 
-    /* decode: b sequences of short, different prompt lengths, then steps of one
-     * token each; best of 3 rounds of decode_steps steps */
+    /* decode at batch 1 and 8, each with its triad right after, under the same load */
     double tps[2], triad[2];
     int batches[2] = {1, B};
     for (int k = 0; k < 2; k++) {
-        int b = batches[k], slots[8], n_new[8];
-        const int32_t *toks[8];
-        int32_t next[8];
-        for (int s = 0; s < b; s++) {
-            rg_infer_reset(&st, s);
-            rg_infer_prefill(&st, &model, s, prompt, 4 + s, logits, 0);
-            slots[s] = s, n_new[s] = 1, next[s] = (s * 31) % V, toks[s] = &next[s];
-        }
-        rg_infer_step(&st, &model, b, slots, toks, n_new, logits, 0); /* warm-up */
-        best = 1e30;
-        for (int round = 0; round < 3; round++) {
-            double t0 = rg_now();
-            for (int step = 0; step < decode_steps; step++) {
-                if (rg_infer_step(&st, &model, b, slots, toks, n_new, logits, 0)) {
-                    printf("%s\n", rg_errmsg());
-                    break;
-                }
-                for (int s = 0; s < b; s++) next[s] = (next[s] + 17) % V;
-            }
-            double dt = rg_now() - t0;
-            if (dt < best) best = dt;
-        }
-        tps[k] = (double)b * decode_steps / best;
-        triad[k] = triad_gbps(3); /* right after, under the same load */
+        tps[k] = decode_tps(&st, &model, batches[k], prompt, decode_steps, logits);
+        triad[k] = triad_gbps(3);
     }
     double bytes = (double)rg_model_weight_bytes(&model);
     double bw_roof = triad[0] * 1e9 / bytes;
@@ -205,6 +235,7 @@ static void run(const rg_model_config *cfg, rg_weight_dtype dtype, int prompt_le
            name, tps[0], bw_roof, triad[0], tps[0] / bw_roof);
     printf("%-5s decode batch %d:     %8.2f tok/s   = %.2fx batch 1 (target >= 4x; triad after it %.1f GB/s)\n", name, B,
            tps[1], tps[1] / tps[0], triad[1]);
+    if (dtype == RG_WEIGHTS_BF16) bf16_decode_paths(&st, &model, prompt, decode_steps, logits);
     fflush(stdout);
     free(prompt);
     rg_free_aligned(logits);
