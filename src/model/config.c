@@ -145,6 +145,100 @@ static int parse_rope_scaling(const cJSON *root, const char *source, rg_model_co
     return RG_OK;
 }
 
+/* 'architectures'[0] -> cfg->arch. */
+static int parse_arch(const cJSON *root, const char *source, rg_model_config *cfg) {
+    const cJSON *archs = cJSON_GetObjectItemCaseSensitive(root, "architectures");
+    const cJSON *arch0 = cJSON_IsArray(archs) ? cJSON_GetArrayItem(archs, 0) : NULL;
+    if (!cJSON_IsString(arch0))
+        return rg_error("%s: field 'architectures' must be a list holding the model class name", source);
+    const char *arch = arch0->valuestring;
+    if (strcmp(arch, "LlamaForCausalLM") == 0)
+        cfg->arch = RG_ARCH_LLAMA;
+    else if (strcmp(arch, "Qwen2ForCausalLM") == 0)
+        cfg->arch = RG_ARCH_QWEN2;
+    else if (strcmp(arch, "Qwen3ForCausalLM") == 0)
+        cfg->arch = RG_ARCH_QWEN3;
+    else
+        return rg_error("%s: field 'architectures' is '%s'; supported: LlamaForCausalLM, Qwen2ForCausalLM, "
+                        "Qwen3ForCausalLM",
+                        source, quoted((char[QUOTE_CAP]){0}, arch));
+    return RG_OK;
+}
+
+/* The sizes (hidden, heads, layers, vocabulary, context), head_dim, and the norm and RoPE constants. */
+static int parse_shape(const cJSON *root, const char *source, rg_model_config *cfg) {
+    if (get_int(root, source, "hidden_size", 1, 0, &cfg->hidden_size) ||
+        get_int(root, source, "intermediate_size", 1, 0, &cfg->intermediate_size) ||
+        get_int(root, source, "num_hidden_layers", 1, 0, &cfg->n_layers) ||
+        get_int(root, source, "num_attention_heads", 1, 0, &cfg->n_heads) ||
+        get_int(root, source, "num_key_value_heads", 0, cfg->n_heads, &cfg->n_kv_heads) ||
+        get_int(root, source, "vocab_size", 1, 0, &cfg->vocab_size) ||
+        get_int(root, source, "max_position_embeddings", 1, 0, &cfg->max_position))
+        return RG_ERR;
+    if (cfg->hidden_size <= 0 || cfg->intermediate_size <= 0 || cfg->n_layers <= 0 || cfg->n_heads <= 0 ||
+        cfg->n_kv_heads <= 0 || cfg->vocab_size <= 0 || cfg->max_position <= 0)
+        return rg_error("%s: hidden_size, intermediate_size, num_hidden_layers, num_attention_heads, "
+                        "num_key_value_heads, vocab_size and max_position_embeddings must all be > 0",
+                        source);
+    if (cfg->n_heads % cfg->n_kv_heads != 0)
+        return rg_error("%s: field 'num_key_value_heads' (%d) must divide num_attention_heads (%d)", source,
+                        cfg->n_kv_heads, cfg->n_heads);
+    int default_head_dim = cfg->hidden_size / cfg->n_heads;
+    if (get_int(root, source, "head_dim", 0, default_head_dim, &cfg->head_dim)) return RG_ERR;
+    if (cfg->head_dim <= 0 || cfg->head_dim % 2 != 0)
+        return rg_error("%s: field 'head_dim' must be a positive even number (got %d)", source, cfg->head_dim);
+    if (rg_config_check_sizes(cfg, source)) return RG_ERR;
+    double eps, theta;
+    if (get_double(root, source, "rms_norm_eps", 0, 1e-6, &eps) ||
+        get_double(root, source, "rope_theta", 0, 10000.0, &theta))
+        return RG_ERR;
+    if (eps <= 0 || theta <= 0) return rg_error("%s: fields 'rms_norm_eps' and 'rope_theta' must be > 0", source);
+    cfg->rms_norm_eps = (float)eps;
+    cfg->rope_theta = theta;
+    return RG_OK;
+}
+
+/* The block's features: SwiGLU only, tied embeddings, biases (Qwen2's q/k/v), Qwen3's q/k norm, RoPE scaling. */
+static int parse_features(const cJSON *root, const char *source, rg_model_config *cfg) {
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "hidden_act");
+    if (act && !(cJSON_IsString(act) && strcmp(act->valuestring, "silu") == 0))
+        return rg_error("%s: field 'hidden_act' must be \"silu\" (SwiGLU)", source);
+    int tie, attention_bias, mlp_bias, sliding;
+    if (get_bool(root, source, "tie_word_embeddings", 0, &tie) ||
+        get_bool(root, source, "attention_bias", 0, &attention_bias) ||
+        get_bool(root, source, "mlp_bias", 0, &mlp_bias) ||
+        get_bool(root, source, "use_sliding_window", 0, &sliding))
+        return RG_ERR;
+    cfg->tie_word_embeddings = tie;
+    if (mlp_bias) return rg_error("%s: field 'mlp_bias' is true; MLP biases are not supported", source);
+    if (sliding)
+        return rg_error("%s: field 'use_sliding_window' is true; sliding-window attention is not supported", source);
+    switch (cfg->arch) {
+    case RG_ARCH_QWEN2: cfg->qkv_bias = 1; break; /* Qwen2 always has q/k/v biases */
+    case RG_ARCH_QWEN3: cfg->qk_norm = 1; /* fall through */
+    case RG_ARCH_LLAMA:
+        if (attention_bias)
+            return rg_error("%s: field 'attention_bias' is true; attention biases are supported only for "
+                            "Qwen2ForCausalLM",
+                            source);
+        break;
+    }
+    return parse_rope_scaling(root, source, cfg);
+}
+
+/* 'torch_dtype' (or 'dtype'), when given: the checkpoint's stored precision. */
+static int parse_dtype(const cJSON *root, const char *source, rg_model_config *cfg) {
+    const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(root, "torch_dtype");
+    if (!dtype) dtype = cJSON_GetObjectItemCaseSensitive(root, "dtype");
+    if (!cJSON_IsString(dtype)) return RG_OK;
+    if (strcmp(dtype->valuestring, "float32") && strcmp(dtype->valuestring, "bfloat16") &&
+        strcmp(dtype->valuestring, "float16"))
+        return rg_error("%s: field 'torch_dtype' is '%s'; expected float32, bfloat16 or float16", source,
+                        quoted((char[QUOTE_CAP]){0}, dtype->valuestring));
+    snprintf(cfg->torch_dtype, sizeof cfg->torch_dtype, "%s", dtype->valuestring);
+    return RG_OK;
+}
+
 int rg_config_parse(const char *json_text, const char *source, rg_model_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
     cfg->bos_id = -1;
@@ -153,115 +247,11 @@ int rg_config_parse(const char *json_text, const char *source, rg_model_config *
         cJSON_Delete(root);
         return rg_error("%s: not a JSON object", source);
     }
-    int rc = RG_ERR;
-    const cJSON *archs = cJSON_GetObjectItemCaseSensitive(root, "architectures");
-    const cJSON *arch0 = cJSON_IsArray(archs) ? cJSON_GetArrayItem(archs, 0) : NULL;
-    if (!cJSON_IsString(arch0)) {
-        rg_error("%s: field 'architectures' must be a list holding the model class name", source);
-        goto done;
-    }
-    const char *arch = arch0->valuestring;
-    if (strcmp(arch, "LlamaForCausalLM") == 0)
-        cfg->arch = RG_ARCH_LLAMA;
-    else if (strcmp(arch, "Qwen2ForCausalLM") == 0)
-        cfg->arch = RG_ARCH_QWEN2;
-    else if (strcmp(arch, "Qwen3ForCausalLM") == 0)
-        cfg->arch = RG_ARCH_QWEN3;
-    else {
-        rg_error("%s: field 'architectures' is '%s'; supported: LlamaForCausalLM, Qwen2ForCausalLM, "
-                 "Qwen3ForCausalLM",
-                 source, quoted((char[QUOTE_CAP]){0}, arch));
-        goto done;
-    }
-
-    if (get_int(root, source, "hidden_size", 1, 0, &cfg->hidden_size) ||
-        get_int(root, source, "intermediate_size", 1, 0, &cfg->intermediate_size) ||
-        get_int(root, source, "num_hidden_layers", 1, 0, &cfg->n_layers) ||
-        get_int(root, source, "num_attention_heads", 1, 0, &cfg->n_heads) ||
-        get_int(root, source, "num_key_value_heads", 0, cfg->n_heads, &cfg->n_kv_heads) ||
-        get_int(root, source, "vocab_size", 1, 0, &cfg->vocab_size) ||
-        get_int(root, source, "max_position_embeddings", 1, 0, &cfg->max_position))
-        goto done;
-    if (cfg->hidden_size <= 0 || cfg->intermediate_size <= 0 || cfg->n_layers <= 0 || cfg->n_heads <= 0 ||
-        cfg->n_kv_heads <= 0 || cfg->vocab_size <= 0 || cfg->max_position <= 0) {
-        rg_error("%s: hidden_size, intermediate_size, num_hidden_layers, num_attention_heads, "
-                 "num_key_value_heads, vocab_size and max_position_embeddings must all be > 0",
-                 source);
-        goto done;
-    }
-    if (cfg->n_heads % cfg->n_kv_heads != 0) {
-        rg_error("%s: field 'num_key_value_heads' (%d) must divide num_attention_heads (%d)", source,
-                 cfg->n_kv_heads, cfg->n_heads);
-        goto done;
-    }
-    int default_head_dim = cfg->hidden_size / cfg->n_heads;
-    if (get_int(root, source, "head_dim", 0, default_head_dim, &cfg->head_dim)) goto done;
-    if (cfg->head_dim <= 0 || cfg->head_dim % 2 != 0) {
-        rg_error("%s: field 'head_dim' must be a positive even number (got %d)", source, cfg->head_dim);
-        goto done;
-    }
-    if (rg_config_check_sizes(cfg, source)) goto done;
-    double eps, theta;
-    if (get_double(root, source, "rms_norm_eps", 0, 1e-6, &eps) ||
-        get_double(root, source, "rope_theta", 0, 10000.0, &theta))
-        goto done;
-    if (eps <= 0 || theta <= 0) {
-        rg_error("%s: fields 'rms_norm_eps' and 'rope_theta' must be > 0", source);
-        goto done;
-    }
-    cfg->rms_norm_eps = (float)eps;
-    cfg->rope_theta = theta;
-
-    const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "hidden_act");
-    if (act && !(cJSON_IsString(act) && strcmp(act->valuestring, "silu") == 0)) {
-        rg_error("%s: field 'hidden_act' must be \"silu\" (SwiGLU)", source);
-        goto done;
-    }
-    int tie, attention_bias, mlp_bias, sliding;
-    if (get_bool(root, source, "tie_word_embeddings", 0, &tie) ||
-        get_bool(root, source, "attention_bias", 0, &attention_bias) ||
-        get_bool(root, source, "mlp_bias", 0, &mlp_bias) ||
-        get_bool(root, source, "use_sliding_window", 0, &sliding))
-        goto done;
-    cfg->tie_word_embeddings = tie;
-    if (mlp_bias) {
-        rg_error("%s: field 'mlp_bias' is true; MLP biases are not supported", source);
-        goto done;
-    }
-    if (sliding) {
-        rg_error("%s: field 'use_sliding_window' is true; sliding-window attention is not supported", source);
-        goto done;
-    }
-    switch (cfg->arch) {
-    case RG_ARCH_QWEN2: cfg->qkv_bias = 1; break; /* Qwen2 always has q/k/v biases */
-    case RG_ARCH_QWEN3: cfg->qk_norm = 1; /* fall through */
-    case RG_ARCH_LLAMA:
-        if (attention_bias) {
-            rg_error("%s: field 'attention_bias' is true; attention biases are supported only for "
-                     "Qwen2ForCausalLM",
-                     source);
-            goto done;
-        }
-        break;
-    }
-    if (parse_rope_scaling(root, source, cfg)) goto done;
-
-    const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(root, "torch_dtype");
-    if (!dtype) dtype = cJSON_GetObjectItemCaseSensitive(root, "dtype");
-    if (cJSON_IsString(dtype)) {
-        if (strcmp(dtype->valuestring, "float32") && strcmp(dtype->valuestring, "bfloat16") &&
-            strcmp(dtype->valuestring, "float16")) {
-            rg_error("%s: field 'torch_dtype' is '%s'; expected float32, bfloat16 or float16", source,
-                     quoted((char[QUOTE_CAP]){0}, dtype->valuestring));
-            goto done;
-        }
-        snprintf(cfg->torch_dtype, sizeof cfg->torch_dtype, "%s", dtype->valuestring);
-    }
-    if (get_bos(root, source, cfg->vocab_size, &cfg->bos_id)) goto done;
-    if (add_token_ids(cJSON_GetObjectItemCaseSensitive(root, "eos_token_id"), source, "eos_token_id", cfg))
-        goto done;
-    rc = RG_OK;
-done:
+    int rc = RG_OK;
+    if (parse_arch(root, source, cfg) || parse_shape(root, source, cfg) || parse_features(root, source, cfg) ||
+        parse_dtype(root, source, cfg) || get_bos(root, source, cfg->vocab_size, &cfg->bos_id) ||
+        add_token_ids(cJSON_GetObjectItemCaseSensitive(root, "eos_token_id"), source, "eos_token_id", cfg))
+        rc = RG_ERR;
     cJSON_Delete(root);
     return rc;
 }
