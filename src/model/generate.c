@@ -77,102 +77,135 @@ static int prepare_state(const rg_model *model, int n_prompts, const int *prompt
     return rg_infer_set_lora(*st, model, o->lora);
 }
 
+/* One rg_generate call: its inputs, the state it decodes with, and one
+ * sampler, pick and slot per batch position (a decode step samples its
+ * sequences in parallel: a full-vocabulary draw costs milliseconds). */
+typedef struct {
+    const rg_model *model;
+    const rg_gen_options *o;
+    int n_prompts, batch, context;
+    const int32_t *const *prompts;
+    const int *prompt_lens;
+    rg_gen_result *results;
+    rg_gen_progress_fn progress;
+    void *ctx;
+    rg_infer_state own, *st;
+    rg_sampler *samplers;
+    rg_sample_result *picks;
+    int *pick_rc;
+    float *logits; /* [batch, V] */
+    slot_state *slots;
+    int n_samplers, next_prompt, finished;
+} generator;
+
+static int gen_open(generator *g) {
+    const size_t V = (size_t)g->model->cfg.vocab_size, B = (size_t)g->batch;
+    if (prepare_state(g->model, g->n_prompts, g->prompt_lens, g->o, g->batch, &g->own, &g->st) != RG_OK)
+        return RG_ERR;
+    g->context = g->st->max_seq; /* a sequence stops when the cache is full */
+    g->samplers = rg_calloc(B, sizeof *g->samplers);
+    g->picks = rg_calloc(B, sizeof *g->picks);
+    g->pick_rc = rg_calloc(B, sizeof *g->pick_rc);
+    g->logits = rg_malloc_aligned(sizeof(float) * V * B);
+    g->slots = rg_calloc(B, sizeof *g->slots);
+    if (!g->samplers || !g->picks || !g->pick_rc || !g->logits || !g->slots) return RG_ERR;
+    for (; g->n_samplers < g->batch; g->n_samplers++)
+        if (rg_sampler_init(&g->samplers[g->n_samplers], (int)V)) return RG_ERR;
+    for (int b = 0; b < g->batch; b++) g->slots[b].prompt = -1;
+    return RG_OK;
+}
+
+static void gen_close(generator *g) {
+    free(g->slots);
+    rg_free_aligned(g->logits);
+    for (int b = 0; b < g->n_samplers; b++) rg_sampler_free(&g->samplers[b]);
+    free(g->samplers);
+    free(g->picks);
+    free(g->pick_rc);
+    rg_infer_free(&g->own);
+}
+
+/* Slot b's sequence takes the token picked for it; a finished sequence frees the slot. */
+static void take_pick(generator *g, int b, const rg_sample_result *pick) {
+    slot_state *s = &g->slots[b];
+    rg_gen_result *r = &g->results[s->prompt];
+    if (!take_token(g->model, g->o, s, pick, r, g->context - g->st->cache_len[b] - 1)) return;
+    r->seconds = rg_now() - s->start;
+    s->prompt = -1;
+    g->finished++;
+    if (g->progress) g->progress(g->ctx, g->finished, g->n_prompts);
+}
+
+/* Free slots take the next prompts: prefill, then the first token from the prompt's logits. */
+static int refill_slots(generator *g) {
+    const rg_gen_options *o = g->o;
+    for (int b = 0; b < g->batch && g->next_prompt < g->n_prompts; b++) {
+        while (g->slots[b].prompt < 0 && g->next_prompt < g->n_prompts) {
+            int p = g->next_prompt++;
+            slot_state *s = &g->slots[b];
+            rg_gen_result *r = &g->results[p];
+            r->tokens = rg_malloc(sizeof(int32_t) * (size_t)o->max_new);
+            r->logprobs = rg_malloc(sizeof(float) * (size_t)(o->max_new + 1));
+            if (!r->tokens || !r->logprobs) return RG_ERR;
+            rg_rng_seed(&s->rng, o->seed * 0x9E3779B97F4A7C15ull + o->first_index + (uint64_t)p);
+            s->start = rg_now();
+            rg_infer_reset(g->st, b);
+            if (rg_infer_prefill(g->st, g->model, b, g->prompts[p], g->prompt_lens[p], g->logits, 0))
+                return rg_error_prefix("prompt %d", p + 1);
+            s->prompt = p;
+            rg_sample_result pick;
+            if (rg_sample(&g->samplers[b], g->logits, &o->sample, &s->rng, &pick)) return RG_ERR;
+            take_pick(g, b, &pick);
+        }
+    }
+    return RG_OK;
+}
+
+/* One decode step over every active slot, then a token for each. */
+static int decode_step(generator *g) {
+    const size_t V = (size_t)g->model->cfg.vocab_size;
+    int active[RG_GEN_MAX_BATCH], n_active = 0, n_new[RG_GEN_MAX_BATCH];
+    const int32_t *toks[RG_GEN_MAX_BATCH];
+    for (int b = 0; b < g->batch; b++)
+        if (g->slots[b].prompt >= 0) {
+            active[n_active] = b;
+            toks[n_active] = &g->slots[b].pending;
+            n_new[n_active] = 1;
+            n_active++;
+        }
+    if (n_active == 0) return RG_OK;
+    if (rg_infer_step(g->st, g->model, n_active, active, toks, n_new, g->logits, 0)) return RG_ERR;
+#pragma omp parallel for schedule(dynamic) if (n_active > 1)
+    for (int i = 0; i < n_active; i++)
+        g->pick_rc[i] = rg_sample(&g->samplers[active[i]], g->logits + (size_t)i * V, &g->o->sample,
+                                  &g->slots[active[i]].rng, &g->picks[i]);
+    for (int i = 0; i < n_active; i++) {
+        if (g->pick_rc[i]) { /* redo on this thread: error messages are per thread */
+            rg_sample(&g->samplers[active[i]], g->logits + (size_t)i * V, &g->o->sample, &g->slots[active[i]].rng,
+                      &g->picks[i]);
+            return RG_ERR;
+        }
+        take_pick(g, active[i], &g->picks[i]);
+    }
+    return RG_OK;
+}
+
 int rg_generate(const rg_model *model, int n_prompts, const int32_t *const *prompts, const int *prompt_lens,
                 const rg_gen_options *o, rg_gen_result *results, rg_gen_progress_fn progress, void *ctx) {
     memset(results, 0, sizeof *results * (size_t)n_prompts);
     if (o->max_new <= 0) return rg_error("max new tokens must be > 0");
     const int batch = o->batch > 0 ? o->batch : 1;
     if (batch > RG_GEN_MAX_BATCH) return rg_error("batch %d is larger than %d", batch, RG_GEN_MAX_BATCH);
-    const size_t V = (size_t)model->cfg.vocab_size;
-    rg_infer_state own = {0}, *st = NULL;
-    if (prepare_state(model, n_prompts, prompt_lens, o, batch, &own, &st) != RG_OK) {
-        rg_infer_free(&own);
-        return RG_ERR;
+    generator g = {.model = model, .o = o, .n_prompts = n_prompts, .batch = batch, .prompts = prompts,
+                   .prompt_lens = prompt_lens, .results = results, .progress = progress, .ctx = ctx};
+    int rc = gen_open(&g);
+    while (rc == RG_OK && g.finished < n_prompts) {
+        rc = rg_stop_check(); /* a safe point: between decode steps */
+        if (rc == RG_OK) rc = refill_slots(&g);
+        if (rc == RG_OK) rc = decode_step(&g);
     }
-    const int context = st->max_seq; /* a sequence stops when the cache is full */
-    /* One sampler per slot: a decode step samples its sequences in parallel
-     * (a full-vocabulary draw costs milliseconds). */
-    rg_sampler *samplers = rg_calloc((size_t)batch, sizeof *samplers);
-    rg_sample_result *picks = rg_calloc((size_t)batch, sizeof *picks);
-    int *pick_rc = rg_calloc((size_t)batch, sizeof *pick_rc);
-    float *logits = rg_malloc_aligned(sizeof(float) * V * (size_t)batch);
-    slot_state *slots = rg_calloc((size_t)batch, sizeof *slots);
-    int rc = RG_ERR, next_prompt = 0, finished = 0, n_samplers = 0;
-    if (!samplers || !picks || !pick_rc || !logits || !slots) goto done;
-    for (; n_samplers < batch; n_samplers++)
-        if (rg_sampler_init(&samplers[n_samplers], (int)V)) goto done;
-    for (int b = 0; b < batch; b++) slots[b].prompt = -1;
-
-    while (finished < n_prompts) {
-        if (rg_stop_check() != RG_OK) goto done; /* a safe point: between decode steps */
-        /* Refill free slots: prefill, then the first token comes from the prompt's logits. */
-        for (int b = 0; b < batch && next_prompt < n_prompts; b++) {
-            while (slots[b].prompt < 0 && next_prompt < n_prompts) {
-                int p = next_prompt++;
-                slot_state *s = &slots[b];
-                rg_gen_result *r = &results[p];
-                r->tokens = rg_malloc(sizeof(int32_t) * (size_t)o->max_new);
-                r->logprobs = rg_malloc(sizeof(float) * (size_t)(o->max_new + 1));
-                if (!r->tokens || !r->logprobs) goto done;
-                rg_rng_seed(&s->rng, o->seed * 0x9E3779B97F4A7C15ull + o->first_index + (uint64_t)p);
-                s->start = rg_now();
-                rg_infer_reset(st, b);
-                if (rg_infer_prefill(st, model, b, prompts[p], prompt_lens[p], logits, 0)) {
-                    rg_error_prefix("prompt %d", p + 1);
-                    goto done;
-                }
-                s->prompt = p;
-                rg_sample_result pick;
-                if (rg_sample(&samplers[b], logits, &o->sample, &s->rng, &pick)) goto done;
-                if (take_token(model, o, s, &pick, r, context - st->cache_len[b] - 1)) {
-                    r->seconds = rg_now() - s->start;
-                    s->prompt = -1;
-                    finished++;
-                    if (progress) progress(ctx, finished, n_prompts);
-                }
-            }
-        }
-        /* One decode step over every active slot. */
-        int active[RG_GEN_MAX_BATCH], n_active = 0, n_new[RG_GEN_MAX_BATCH];
-        const int32_t *toks[RG_GEN_MAX_BATCH];
-        for (int b = 0; b < batch; b++)
-            if (slots[b].prompt >= 0) {
-                active[n_active] = b;
-                toks[n_active] = &slots[b].pending;
-                n_new[n_active] = 1;
-                n_active++;
-            }
-        if (n_active == 0) continue;
-        if (rg_infer_step(st, model, n_active, active, toks, n_new, logits, 0)) goto done;
-#pragma omp parallel for schedule(dynamic) if (n_active > 1)
-        for (int i = 0; i < n_active; i++)
-            pick_rc[i] = rg_sample(&samplers[active[i]], logits + (size_t)i * V, &o->sample, &slots[active[i]].rng,
-                                   &picks[i]);
-        for (int i = 0; i < n_active; i++) {
-            slot_state *s = &slots[active[i]];
-            if (pick_rc[i]) { /* redo on this thread: error messages are per thread */
-                rg_sample(&samplers[active[i]], logits + (size_t)i * V, &o->sample, &s->rng, &picks[i]);
-                goto done;
-            }
-            rg_gen_result *r = &results[s->prompt];
-            if (take_token(model, o, s, &picks[i], r, context - st->cache_len[active[i]] - 1)) {
-                r->seconds = rg_now() - s->start;
-                s->prompt = -1;
-                finished++;
-                if (progress) progress(ctx, finished, n_prompts);
-            }
-        }
-    }
-    rc = RG_OK;
-done:
     if (rc) rg_gen_results_free(results, n_prompts);
-    free(slots);
-    rg_free_aligned(logits);
-    for (int b = 0; b < n_samplers; b++) rg_sampler_free(&samplers[b]);
-    free(samplers);
-    free(picks);
-    free(pick_rc);
-    rg_infer_free(&own);
+    gen_close(&g);
     return rc;
 }
 
