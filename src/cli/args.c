@@ -104,7 +104,8 @@ void rg_args_print_help(const rg_command_spec *spec, FILE *out) {
         snprintf(left, sizeof left, "--%s%s%s", a->name, a->metavar ? " " : "", a->metavar ? a->metavar : "");
         fprintf(out, "  %-24s %s", left, a->help ? a->help : "");
         if (a->required) fprintf(out, " (required)");
-        else if (a->type == RG_ARG_INT && *(long *)a->target) fprintf(out, " (default %ld)", *(long *)a->target);
+        else if (a->help && strstr(a->help, "default")) { /* the text states its default itself */
+        } else if (a->type == RG_ARG_INT && *(long *)a->target) fprintf(out, " (default %ld)", *(long *)a->target);
         else if (a->type == RG_ARG_FLOAT) fprintf(out, " (default %g)", *(double *)a->target);
         else if (a->type == RG_ARG_STRING && *(const char **)a->target)
             fprintf(out, " (default %s)", *(const char **)a->target);
