@@ -78,17 +78,76 @@ static int encode_and_print(const rg_tokenizer *tok, const char *text, size_t le
     return RG_OK;
 }
 
+typedef struct {
+    const char *tokenizer_path, *text, *file, *decode, *chat_template;
+    int chat, special;
+} tokenize_options;
+
+/* One source of input, and --chat / --chat-template only where they apply. */
+static int check_options(const tokenize_options *o) {
+    if ((o->text != NULL) + (o->file != NULL) + (o->decode != NULL) != 1)
+        return rg_usage_error("rgsd tokenize: give exactly one of --text, --file or --decode (see rgsd tokenize --help)");
+    if (o->chat_template && !o->chat)
+        return rg_usage_error("rgsd tokenize: --chat-template needs --chat (see rgsd tokenize --help)");
+    if (o->chat && o->decode)
+        return rg_usage_error(
+            "rgsd tokenize: --chat applies to --text or --file, not --decode (see rgsd tokenize --help)");
+    return RG_OK;
+}
+
+/* --decode: the exact text of the ids, no newline added. */
+static int decode_and_print(const rg_tokenizer *tok, const char *decode) {
+    int32_t *ids = NULL;
+    int n = 0;
+    if (parse_ids(decode, &ids, &n) != RG_OK) return RG_ERR;
+    char *out;
+    size_t len;
+    int rc = rg_tokenizer_decode(tok, ids, n, &out, &len);
+    free(ids);
+    if (rc != RG_OK) return RG_ERR;
+    fwrite(out, 1, len, stdout);
+    free(out);
+    return RG_OK;
+}
+
+/* --text or --file, rendered as a chat turn with --chat, encoded and printed. */
+static int encode_input(const rg_tokenizer *tok, const tokenize_options *o) {
+    char *data = NULL;
+    size_t len = 0;
+    int rc, special = o->special;
+    if (o->file) {
+        rc = rg_read_file(o->file, &data, &len);
+    } else {
+        data = rg_strdup(o->text);
+        rc = data ? RG_OK : RG_ERR;
+        len = data ? strlen(data) : 0;
+    }
+    if (rc == RG_OK && o->chat) {
+        char *rendered;
+        rc = render_chat(o->tokenizer_path, o->chat_template, data, &rendered);
+        if (rc == RG_OK) {
+            free(data);
+            data = rendered;
+            len = strlen(rendered);
+            special = 1; /* the template's own markers are special tokens */
+        }
+    }
+    if (rc == RG_OK) rc = encode_and_print(tok, data, len, special);
+    if (rc != RG_OK && o->file) rg_error_prefix("%s", o->file);
+    free(data);
+    return rc;
+}
+
 int cmd_tokenize(int argc, char **argv) {
-    const char *tokenizer_path = NULL, *text = NULL, *file = NULL, *decode = NULL, *chat_template = NULL;
-    int chat = 0, special = 0;
+    tokenize_options o = {0};
     const rg_arg args[] = {
-        {"tokenizer", RG_ARG_STRING, &tokenizer_path, "DIR", "model folder (tokenizer.json, tokenizer_config.json) or a tokenizer.json", 1},
-        {"text", RG_ARG_STRING, &text, "S", "text to encode", 0},
-        {"file", RG_ARG_STRING, &file, "F", "encode the contents of this file (UTF-8)", 0},
-        {"decode", RG_ARG_STRING, &decode, "IDS", "decode these ids (\"1 2 3\") and print the exact text", 0},
-        {"chat", RG_ARG_FLAG, &chat, NULL, "wrap the text as one user message in the model's chat template, with the generation prompt (special tokens parsed, as Hugging Face's apply_chat_template)", 0},
-        {"chat-template", RG_ARG_STRING, &chat_template, "FAMILY", "with --chat: render with this family (chatml, qwen2, qwen2.5, qwen3, llama3, llama3.1) instead of the folder's template", 0},
-        {"special", RG_ARG_FLAG, &special, NULL, "parse special tokens written in the text (<|im_start|>); without it they are plain text", 0},
+        {"tokenizer", RG_ARG_STRING, &o.tokenizer_path, "DIR", "model folder (tokenizer.json, tokenizer_config.json) or a tokenizer.json", 1},
+        {"text", RG_ARG_STRING, &o.text, "S", "text to encode", 0},
+        {"file", RG_ARG_STRING, &o.file, "F", "encode the contents of this file (UTF-8)", 0},
+        {"decode", RG_ARG_STRING, &o.decode, "IDS", "decode these ids (\"1 2 3\") and print the exact text", 0},
+        {"chat", RG_ARG_FLAG, &o.chat, NULL, "wrap the text as one user message in the model's chat template, with the generation prompt (special tokens parsed, as Hugging Face's apply_chat_template)", 0},
+        {"chat-template", RG_ARG_STRING, &o.chat_template, "FAMILY", "with --chat: render with this family (chatml, qwen2, qwen2.5, qwen3, llama3, llama3.1) instead of the folder's template", 0},
+        {"special", RG_ARG_FLAG, &o.special, NULL, "parse special tokens written in the text (<|im_start|>); without it they are plain text", 0},
     };
     const rg_command_spec spec = {
         .name = "tokenize",
@@ -104,62 +163,10 @@ int cmd_tokenize(int argc, char **argv) {
     };
     int parsed = rg_args_parse(&spec, argc, argv, NULL, NULL);
     if (parsed == 1) return 0;
-    if (parsed != RG_OK) return rg_cli_fail();
-    int sources = (text != NULL) + (file != NULL) + (decode != NULL);
-    if (sources != 1) {
-        rg_usage_error("rgsd tokenize: give exactly one of --text, --file or --decode (see rgsd tokenize --help)");
-        return rg_cli_fail();
-    }
-    if (chat_template && !chat) {
-        rg_usage_error("rgsd tokenize: --chat-template needs --chat (see rgsd tokenize --help)");
-        return rg_cli_fail();
-    }
-    if (chat && decode) {
-        rg_usage_error("rgsd tokenize: --chat applies to --text or --file, not --decode (see rgsd tokenize --help)");
-        return rg_cli_fail();
-    }
-
+    if (parsed != RG_OK || check_options(&o) != RG_OK) return rg_cli_fail();
     rg_tokenizer *tok;
-    if (rg_tokenizer_load(tokenizer_path, &tok) != RG_OK) return rg_cli_fail();
-    int rc = RG_OK;
-    if (decode) {
-        int32_t *ids = NULL;
-        int n = 0;
-        char *out;
-        size_t len;
-        rc = parse_ids(decode, &ids, &n);
-        if (rc == RG_OK) {
-            rc = rg_tokenizer_decode(tok, ids, n, &out, &len);
-            free(ids);
-            if (rc == RG_OK) {
-                fwrite(out, 1, len, stdout);
-                free(out);
-            }
-        }
-    } else {
-        char *data = NULL;
-        size_t len;
-        if (file) {
-            rc = rg_read_file(file, &data, &len);
-        } else {
-            data = rg_strdup(text);
-            rc = data ? RG_OK : RG_ERR;
-            len = data ? strlen(data) : 0;
-        }
-        if (rc == RG_OK && chat) {
-            char *rendered;
-            rc = render_chat(tokenizer_path, chat_template, data, &rendered);
-            if (rc == RG_OK) {
-                free(data);
-                data = rendered;
-                len = strlen(rendered);
-                special = 1; /* the template's own markers are special tokens */
-            }
-        }
-        if (rc == RG_OK) rc = encode_and_print(tok, data, len, special);
-        if (rc != RG_OK && file) rg_error_prefix("%s", file);
-        free(data);
-    }
+    if (rg_tokenizer_load(o.tokenizer_path, &tok) != RG_OK) return rg_cli_fail();
+    int rc = o.decode ? decode_and_print(tok, o.decode) : encode_input(tok, &o);
     rg_tokenizer_free(tok);
     if (rc != RG_OK) return rg_cli_fail();
     return fflush(stdout) == 0 ? 0 : 1;
