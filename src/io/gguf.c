@@ -298,34 +298,35 @@ static int read_tensor_info(cursor *c, rg_tensor *t, uint32_t *ggml_type, uint64
     return RG_OK;
 }
 
-static int parse(rg_gguf_file *g) {
-    cursor c = {g->map, g->map_size, 0, g->path};
-    if (need(&c, 4, "magic") != RG_OK) return RG_ERR;
-    if (memcmp(c.base, "GGUF", 4) != 0) return rg_error("%s: not a GGUF file (bad magic)", g->path);
-    c.pos = 4;
-    uint64_t tensor_count, kv_count;
-    if (read_u32(&c, &g->version, "version") != RG_OK) return RG_ERR;
+/* Magic, version, and the two counts, each bounded by the file's size before
+ * anything is allocated for it (a kv takes >= 13 bytes, a tensor info >= 24). */
+static int read_header(cursor *c, rg_gguf_file *g, uint64_t *tensor_count, uint64_t *kv_count) {
+    if (need(c, 4, "magic") != RG_OK) return RG_ERR;
+    if (memcmp(c->base, "GGUF", 4) != 0) return rg_error("%s: not a GGUF file (bad magic)", g->path);
+    c->pos = 4;
+    if (read_u32(c, &g->version, "version") != RG_OK) return RG_ERR;
     if (g->version == 0x03000000u || g->version == 0x02000000u)
         return rg_error("%s: big-endian GGUF is not supported", g->path);
     if (g->version != 2 && g->version != 3)
         return rg_error("%s: GGUF version %u is not supported (2 and 3 are)", g->path, g->version);
-    if (read_u64(&c, &tensor_count, "tensor count") != RG_OK ||
-        read_u64(&c, &kv_count, "metadata count") != RG_OK)
+    if (read_u64(c, tensor_count, "tensor count") != RG_OK || read_u64(c, kv_count, "metadata count") != RG_OK)
         return RG_ERR;
-    /* each kv takes >= 13 bytes, each tensor info >= 24: bound the counts by
-     * the file before allocating for them */
-    if (kv_count > (c.size - c.pos) / 13)
+    if (*kv_count > (c->size - c->pos) / 13)
         return rg_error("%s: metadata count %llu is impossible for a %zu-byte file", g->path,
-                        (unsigned long long)kv_count, c.size);
-    if (tensor_count > (c.size - c.pos) / 24)
+                        (unsigned long long)*kv_count, c->size);
+    if (*tensor_count > (c->size - c->pos) / 24)
         return rg_error("%s: tensor count %llu is impossible for a %zu-byte file", g->path,
-                        (unsigned long long)tensor_count, c.size);
+                        (unsigned long long)*tensor_count, c->size);
+    return RG_OK;
+}
+
+/* The metadata key/values (a duplicate key is ambiguous: refused), then general.alignment. */
+static int read_metadata(cursor *c, rg_gguf_file *g, uint64_t kv_count) {
     if (!(g->kvs = rg_calloc((size_t)kv_count + 1, sizeof(rg_gguf_kv)))) return RG_ERR;
     for (uint64_t i = 0; i < kv_count; i++) {
         g->n_kvs++;
-        if (read_kv(&c, &g->kvs[i], i) != RG_OK) return RG_ERR;
+        if (read_kv(c, &g->kvs[i], i) != RG_OK) return RG_ERR;
     }
-    /* duplicate keys are ambiguous: refuse them */
     rg_gguf_kv *sorted = rg_malloc(((size_t)g->n_kvs + 1) * sizeof *sorted);
     if (!sorted) return RG_ERR;
     memcpy(sorted, g->kvs, (size_t)g->n_kvs * sizeof *sorted);
@@ -337,19 +338,21 @@ static int parse(rg_gguf_file *g) {
             return RG_ERR;
         }
     free(sorted);
-
     g->alignment = 32;
     const rg_gguf_kv *align = rg_gguf_find(g, "general.alignment");
-    if (align) {
-        if (align->type != RG_GGUF_UINT32)
-            return rg_error("%s: general.alignment is %s, expected uint32", g->path,
-                            rg_gguf_type_name(align->type));
-        if (align->scalar.u64 == 0 || align->scalar.u64 % 8 != 0 || align->scalar.u64 > MAX_ALIGNMENT)
-            return rg_error("%s: general.alignment %llu must be a positive multiple of 8 (<= %u)", g->path,
-                            (unsigned long long)align->scalar.u64, MAX_ALIGNMENT);
-        g->alignment = (uint32_t)align->scalar.u64;
-    }
+    if (!align) return RG_OK;
+    if (align->type != RG_GGUF_UINT32)
+        return rg_error("%s: general.alignment is %s, expected uint32", g->path, rg_gguf_type_name(align->type));
+    if (align->scalar.u64 == 0 || align->scalar.u64 % 8 != 0 || align->scalar.u64 > MAX_ALIGNMENT)
+        return rg_error("%s: general.alignment %llu must be a positive multiple of 8 (<= %u)", g->path,
+                        (unsigned long long)align->scalar.u64, MAX_ALIGNMENT);
+    g->alignment = (uint32_t)align->scalar.u64;
+    return RG_OK;
+}
 
+/* The tensor infos, and each tensor's data placed in the data section (which
+ * starts at the next multiple of the alignment), inside the file. */
+static int read_tensors(cursor *c, rg_gguf_file *g, uint64_t tensor_count) {
     g->tensors = rg_calloc((size_t)tensor_count + 1, sizeof(rg_tensor));
     g->ggml_types = rg_calloc((size_t)tensor_count + 1, sizeof(uint32_t));
     uint64_t *offsets = rg_calloc((size_t)tensor_count + 1, sizeof(uint64_t));
@@ -360,15 +363,14 @@ static int parse(rg_gguf_file *g) {
     int status = RG_OK;
     for (uint64_t i = 0; i < tensor_count && status == RG_OK; i++) {
         g->n_tensors++;
-        status = read_tensor_info(&c, &g->tensors[i], &g->ggml_types[i], &offsets[i], i);
+        status = read_tensor_info(c, &g->tensors[i], &g->ggml_types[i], &offsets[i], i);
     }
-    /* the data section starts at the next multiple of the alignment */
-    size_t data_offset = (c.pos + g->alignment - 1) / g->alignment * g->alignment;
-    if (status == RG_OK && data_offset > c.size)
+    size_t data_offset = (c->pos + g->alignment - 1) / g->alignment * g->alignment;
+    if (status == RG_OK && data_offset > c->size)
         status = rg_error("%s: truncated: tensor data would start at %zu, file has %zu bytes", g->path,
-                          data_offset, c.size);
+                          data_offset, c->size);
     g->data_offset = data_offset;
-    size_t data_size = status == RG_OK ? c.size - data_offset : 0;
+    size_t data_size = status == RG_OK ? c->size - data_offset : 0;
     for (int i = 0; i < g->n_tensors && status == RG_OK; i++) {
         rg_tensor *t = &g->tensors[i];
         if (offsets[i] % g->alignment != 0)
@@ -382,8 +384,12 @@ static int parse(rg_gguf_file *g) {
             t->data = (const uint8_t *)g->map + data_offset + offsets[i];
     }
     free(offsets);
-    if (status != RG_OK) return status;
+    return status;
+}
 
+/* The name index (a duplicate name is refused); tensors may have padding
+ * between them, never share bytes. */
+static int index_tensors(rg_gguf_file *g) {
     g->by_name = rg_malloc(((size_t)g->n_tensors + 1) * sizeof *g->by_name);
     if (!g->by_name) return RG_ERR;
     for (int i = 0; i < g->n_tensors; i++) g->by_name[i] = &g->tensors[i];
@@ -391,12 +397,12 @@ static int parse(rg_gguf_file *g) {
     for (int i = 1; i < g->n_tensors; i++)
         if (strcmp(g->by_name[i - 1]->name, g->by_name[i]->name) == 0)
             return rg_error("%s: tensor %s appears twice", g->path, g->by_name[i]->name);
-    /* tensors may have padding between them, never share bytes */
     const rg_tensor **by_offset = rg_malloc(((size_t)g->n_tensors + 1) * sizeof *by_offset);
     if (!by_offset) return RG_ERR;
     memcpy(by_offset, g->by_name, (size_t)g->n_tensors * sizeof *by_offset);
     qsort(by_offset, (size_t)g->n_tensors, sizeof *by_offset, by_data);
     const rg_tensor *furthest = g->n_tensors ? by_offset[0] : NULL; /* the one ending last so far */
+    int status = RG_OK;
     for (int i = 1; i < g->n_tensors && status == RG_OK; i++) {
         const rg_tensor *t = by_offset[i];
         if (t->nbytes > 0 && (const uint8_t *)furthest->data + furthest->nbytes > (const uint8_t *)t->data)
@@ -406,6 +412,15 @@ static int parse(rg_gguf_file *g) {
     }
     free(by_offset);
     return status;
+}
+
+static int parse(rg_gguf_file *g) {
+    cursor c = {g->map, g->map_size, 0, g->path};
+    uint64_t tensor_count, kv_count;
+    if (read_header(&c, g, &tensor_count, &kv_count) || read_metadata(&c, g, kv_count) ||
+        read_tensors(&c, g, tensor_count))
+        return RG_ERR;
+    return index_tensors(g);
 }
 
 int rg_gguf_open(rg_gguf_file *g, const char *path) {
