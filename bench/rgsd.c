@@ -17,8 +17,8 @@
  *   build/bench/rgsd packed [HIDDEN LAYERS VOCAB]  the training passes of an RGSD step (teacher forward +
  *         head, student forward + JSD head, backward: rg_rgsd_accumulate) over 16 prompts with mixed
  *         response lengths (16..max), packed into one micro-batch against one sequence per
- *         micro-batch (--max-batch-tokens 1), same model and sequences, same run. Generation and
- *         AdamW do not depend on packing and are left out. */
+ *         micro-batch (--max-batch-tokens 1), same model and sequences, same run; full fine-tuning
+ *         and LoRA r 16 on a bf16 base. Generation and AdamW do not depend on packing and are left out. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,11 +95,13 @@ static int grpo_step(rg_trainer *t, const rg_model *reference, const rg_rgsd_dat
     return RG_OK;
 }
 
-/* Seconds of the best of reps rg_rgsd_accumulate calls with this token budget. */
+/* Seconds of the best of reps rg_rgsd_accumulate calls with this token budget; lora_rank > 0: LoRA on
+ * the student's (bf16) weights, the teacher the same weights with the adapters off (teacher NULL). */
 static double accumulate_s(rg_model *student, const rg_model *teacher, const rg_rgsd_sequence *seqs, int n,
-                           int budget, int max_T, int reps) {
+                           int budget, int max_T, int reps, int lora_rank) {
     rg_trainer_config tc = {.adam = {.beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}, .schedule = {.lr = 1e-5f},
-                            .batch_size = n, .grad_accum = 1, .head_chunk = 256, .max_batch_tokens = budget};
+                            .batch_size = n, .grad_accum = 1, .head_chunk = 256, .max_batch_tokens = budget,
+                            .lora_rank = lora_rank, .lora_alpha = 2.0f * lora_rank, .lora_targets = RG_LORA_ALL_MODULES};
     rg_trainer tr;
     if (rg_trainer_init(&tr, student, &tc, max_T, n) != RG_OK) return -1;
     float *logits = malloc(sizeof(float) * rg_rgsd_teacher_floats(student, tr.acts.max_tokens));
@@ -118,7 +120,8 @@ static double accumulate_s(rg_model *student, const rg_model *teacher, const rg_
     return best;
 }
 
-static int bench_packed(rg_model *student, const rg_model *teacher, const rg_rgsd_data *data, int max_new) {
+static int bench_packed(rg_model *student, const rg_model *teacher, rg_model *lora_base, const rg_rgsd_data *data,
+                        int max_new) {
     enum { N_PROMPTS = 16 };
     rg_rgsd_sequence seqs[N_PROMPTS];
     rg_rng rng;
@@ -137,15 +140,24 @@ static int bench_packed(rg_model *student, const rg_model *teacher, const rg_rgs
         if (p->teacher_prompt_len + len > max_T) max_T = p->teacher_prompt_len + len;
     }
     int packed_budget = (int)tokens; /* every sequence in one micro-batch per side */
-    double loop = accumulate_s(student, teacher, seqs, N_PROMPTS, 1, max_T, 2);
-    double one = accumulate_s(student, teacher, seqs, N_PROMPTS, packed_budget, max_T, 2);
-    for (int i = 0; i < N_PROMPTS; i++) free((void *)seqs[i].response);
-    if (loop < 0 || one < 0) return RG_ERR;
     printf("  RGSD training passes, 16 prompts, responses 16..%d tokens (%ld tokens through both forwards):\n",
            max_new, tokens);
-    printf("    one sequence per micro-batch: %.2f s, %.1f tokens/s\n", loop, tokens / loop);
-    printf("    packed (one micro-batch):     %.2f s, %.1f tokens/s\n", one, tokens / one);
-    printf("    packed / per-sequence = %.2fx (target >= 1.3x)\n", loop / one);
+    /* full fine-tuning (f32 student, bf16 teacher copy: rgsd train's default), then LoRA r 16 on a bf16 base */
+    for (int lora = 0; lora < 2; lora++) {
+        rg_model *s = lora ? lora_base : student;
+        const rg_model *te = lora ? NULL : teacher;
+        int rank = lora ? 16 : 0;
+        accumulate_s(s, te, seqs, N_PROMPTS, packed_budget, max_T, 1, rank); /* warm-up: pages, BLAS buffers */
+        double loop = accumulate_s(s, te, seqs, N_PROMPTS, 1, max_T, 2, rank);
+        double one = accumulate_s(s, te, seqs, N_PROMPTS, packed_budget, max_T, 2, rank);
+        if (loop < 0 || one < 0) return RG_ERR;
+        printf("  %s:\n", lora ? "LoRA r 16 on a bf16 base (teacher: the base, adapters off)"
+                               : "full fine-tuning (f32 student, bf16 teacher copy)");
+        printf("    one sequence per micro-batch: %.2f s, %.1f tokens/s\n", loop, tokens / loop);
+        printf("    packed (one micro-batch):     %.2f s, %.1f tokens/s\n", one, tokens / one);
+        printf("    packed / per-sequence = %.2fx (target >= 1.3x)\n", loop / one);
+    }
+    for (int i = 0; i < N_PROMPTS; i++) free((void *)seqs[i].response);
     return RG_OK;
 }
 
@@ -189,7 +201,10 @@ int main(int argc, char **argv) {
     }
     data.max_prompt_len = teacher_len;
     if (packed) {
-        if (bench_packed(&student, &teacher, &data, max_new) != RG_OK) printf("error: %s\n", rg_errmsg());
+        rg_model lora_base;
+        if (rg_model_alloc(&lora_base, &c, RG_WEIGHTS_BF16) != RG_OK) return printf("error: %s\n", rg_errmsg()), 0;
+        rg_model_init_random(&lora_base, 1, 1.0f);
+        if (bench_packed(&student, &teacher, &lora_base, &data, max_new) != RG_OK) printf("error: %s\n", rg_errmsg());
         return 0;
     }
     rg_trainer_config tc = {.adam = {.beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f},
