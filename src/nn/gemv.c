@@ -156,15 +156,8 @@ static void gemv_bf16_rows(float *y, const float *x, const uint16_t *W, int N, i
 void nn_gemv_bf16_avx2(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
 #pragma omp parallel
     {
-#ifdef _OPENMP
-        int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-#else
-        int nth = 1, tid = 0;
-#endif
-        /* Contiguous blocks of rows (multiples of ROW_BLOCK): each thread streams its own part of W. */
-        int blocks = (out + ROW_BLOCK - 1) / ROW_BLOCK;
-        int o0 = (int)((long)blocks * tid / nth) * ROW_BLOCK, o1 = (int)((long)blocks * (tid + 1) / nth) * ROW_BLOCK;
-        if (o1 > out) o1 = out;
+        int o0, o1;
+        nn_gemv_thread_rows(out, ROW_BLOCK, &o0, &o1);
         if (o0 < o1) gemv_bf16_rows(y, x, W, N, in, out, o0, o1);
     }
 }
@@ -251,14 +244,8 @@ static void gemv_f32_one_row(float *y, const float *x, const float *W, int in, i
 void nn_gemv_f32_avx2(float *y, const float *x, const float *W, int N, int in, int out) {
 #pragma omp parallel
     {
-#ifdef _OPENMP
-        int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-#else
-        int nth = 1, tid = 0;
-#endif
-        int blocks = (out + ROW_BLOCK - 1) / ROW_BLOCK;
-        int o0 = (int)((long)blocks * tid / nth) * ROW_BLOCK, o1 = (int)((long)blocks * (tid + 1) / nth) * ROW_BLOCK;
-        if (o1 > out) o1 = out;
+        int o0, o1;
+        nn_gemv_thread_rows(out, ROW_BLOCK, &o0, &o1);
         if (o0 < o1) {
             if (N == 1 && in <= ONE_ROW_MAX_IN) gemv_f32_one_row(y, x, W, in, o0, o1);
             else gemv_f32_rows(y, x, W, N, in, out, o0, o1);

@@ -5,10 +5,28 @@
 #define RG_NN_GEMV_H
 
 #include <stdint.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "nn/isa.h"
 
 #define NN_GEMV_MAX_ROWS 8
+
+/* Inside an OpenMP parallel region: the calling thread's rows [*o0, *o1) of
+ * `out`, contiguous and in multiples of `block` (each thread streams its own
+ * part of W); empty when *o0 >= *o1. */
+static inline void nn_gemv_thread_rows(int out, int block, int *o0, int *o1) {
+#ifdef _OPENMP
+    const int nth = omp_get_num_threads(), tid = omp_get_thread_num();
+#else
+    const int nth = 1, tid = 0;
+#endif
+    const int blocks = (out + block - 1) / block;
+    *o0 = (int)((long)blocks * tid / nth) * block;
+    *o1 = (int)((long)blocks * (tid + 1) / nth) * block;
+    if (*o1 > out) *o1 = out;
+}
 
 // x[N,in], W[out,in] bf16 -> y[N,out], 1 <= N <= 8 (the path of nn_cpu_path, cpu.h)
 void nn_gemv_bf16(float *y, const float *x, const uint16_t *W, int N, int in, int out);

@@ -124,10 +124,8 @@ static void gemv_rows(float *y, const float *x, const float *W, int N, int in, i
 void nn_gemv_f32_avx512(float *y, const float *x, const float *W, int N, int in, int out) {
 #pragma omp parallel
     {
-        int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-        int blocks = (out + ROW_BLOCK - 1) / ROW_BLOCK;
-        int o0 = (int)((long)blocks * tid / nth) * ROW_BLOCK, o1 = (int)((long)blocks * (tid + 1) / nth) * ROW_BLOCK;
-        if (o1 > out) o1 = out;
+        int o0, o1;
+        nn_gemv_thread_rows(out, ROW_BLOCK, &o0, &o1);
         if (o0 < o1) gemv_rows(y, x, W, N, in, out, o0, o1);
     }
 }

@@ -28,6 +28,8 @@
 
 RG_ISA_BEGIN("avx512f,fma")
 
+#include "nn/avx512_inline.h"
+
 /* Permuted inputs of one chunk of `in`, per thread, on its stack (160 KiB):
  * all of `in` up to 5120 inputs at N = 8 (Qwen2.5-0.5B's 4864; one chunk
  * measured 0-4% faster than three), 40960 at N = 1. */
@@ -91,17 +93,6 @@ static void rows_x1(float *y, const float *xp, const uint16_t *W, int in, int k0
     }
 }
 
-/* out[k] = the sum of a_k's 16 lanes, k < 4: one transposing tree (9 shuffles and
- * adds for the four) instead of four separate reductions. */
-static inline void hsum4(float *out, __m512 a0, __m512 a1, __m512 a2, __m512 a3) {
-    __m512 t0 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1)); /* a0 a1 a0 a1 per 128 */
-    __m512 t1 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));
-    __m512 u = _mm512_add_ps(_mm512_shuffle_ps(t0, t1, 0x44), _mm512_shuffle_ps(t0, t1, 0xEE)); /* a0..a3 per 128 */
-    __m256 v = _mm256_add_ps(_mm512_castps512_ps256(u),
-                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1)));
-    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
-}
-
 /* y[j, o + r] (+)= W[o + r, k0:k0+len] . x_j for r < R, j < NX (both constants
  * once inlined); w = &W[o, k0]; pf: where to prefetch (the next R rows). */
 static inline __attribute__((always_inline)) void block(float *y, const float *xp, const uint16_t *w,
@@ -138,7 +129,7 @@ static inline __attribute__((always_inline)) void block(float *y, const float *x
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 2
         for (int j = 0; j < NX; j += 4) /* past NX: repeats of the last accumulator, not stored */
-            hsum4(&sums[r][j], a[r][j], a[r][j + 1 < NX ? j + 1 : NX - 1], a[r][j + 2 < NX ? j + 2 : NX - 1],
+            nn_hsum4(&sums[r][j], a[r][j], a[r][j + 1 < NX ? j + 1 : NX - 1], a[r][j + 2 < NX ? j + 2 : NX - 1],
                   a[r][j + 3 < NX ? j + 3 : NX - 1]);
     for (int r = 0; r < R; r++)
         for (int j = 0; j < NX; j++) {
@@ -194,11 +185,8 @@ RG_ISA_END
 void nn_gemv_bf16_avx512(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
 #pragma omp parallel
     {
-        int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-        int blocks = (out + SPLIT_ROWS - 1) / SPLIT_ROWS;
-        int o0 = (int)((long)blocks * tid / nth) * SPLIT_ROWS;
-        int o1 = (int)((long)blocks * (tid + 1) / nth) * SPLIT_ROWS;
-        if (o1 > out) o1 = out;
+        int o0, o1;
+        nn_gemv_thread_rows(out, SPLIT_ROWS, &o0, &o1);
         if (o0 < o1) thread_rows(y, x, W, N, in, out, o0, o1);
     }
 }

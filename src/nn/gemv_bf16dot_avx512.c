@@ -25,20 +25,11 @@
 
 RG_ISA_BEGIN("avx512f,avx512bw,avx512bf16")
 
+#include "nn/avx512_inline.h"
+
 #define ROWS 3       /* weight rows per step */
 #define SPLIT_ROWS 4 /* threads split the output rows in multiples of this */
 #define KEEP_IN_REGISTER(v) __asm__("" : "+v"(v)) /* see gemv_bf16_avx512.c */
-
-/* 16 floats -> 16 bf16, nearest even (NaN stays NaN): nn_f32_to_bf16's bits. */
-static inline __m256i round_bf16x16(__m512 v) {
-    __m512i u = _mm512_castps_si512(v);
-    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-    __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
-    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
-                                            _mm512_set1_epi32(0x7f800000));
-    rounded = _mm512_mask_or_epi32(rounded, nan, _mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
-    return _mm512_cvtepi32_epi16(rounded);
-}
 
 /* The inputs of one chunk [k0, k0 + len) as bf16 pairs, interleaved by blocks
  * of 16 pairs: block b holds, for each input row j < N in turn, its 16 pairs
@@ -50,21 +41,11 @@ static void pack_x(uint32_t *xp, float *tail_x, const float *x, int N, int in, i
         const float *xr = x + (size_t)j * in + k0;
         for (int b = 0; b < len32; b += 32) {
             uint32_t *pb = xp + (size_t)(b / 2) * N + 16 * j;
-            _mm256_storeu_si256((__m256i *)pb, round_bf16x16(_mm512_loadu_ps(xr + b)));
-            _mm256_storeu_si256((__m256i *)(pb + 8), round_bf16x16(_mm512_loadu_ps(xr + b + 16)));
+            _mm256_storeu_si256((__m256i *)pb, nn_round_bf16x16(_mm512_loadu_ps(xr + b)));
+            _mm256_storeu_si256((__m256i *)(pb + 8), nn_round_bf16x16(_mm512_loadu_ps(xr + b + 16)));
         }
         for (int t = 0; t < tail; t++) tail_x[j * tail + t] = xr[len32 + t];
     }
-}
-
-/* out[k] = the sum of a_k's 16 lanes in gemv.h's tree order, k < 4. */
-static inline void hsum4(float *out, __m512 a0, __m512 a1, __m512 a2, __m512 a3) {
-    __m512 t0 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));
-    __m512 t1 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));
-    __m512 u = _mm512_add_ps(_mm512_shuffle_ps(t0, t1, 0x44), _mm512_shuffle_ps(t0, t1, 0xEE));
-    __m256 v = _mm256_add_ps(_mm512_castps512_ps256(u),
-                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1)));
-    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
 }
 
 /* y[j, o + r] (+)= W[o + r, k0:k0+len] . bf16(x_j) for r < R, j < NX (both
@@ -102,7 +83,7 @@ static inline __attribute__((always_inline)) void block(float *y, const uint32_t
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 2
         for (int j = 0; j < NX; j += 4) /* past NX: repeats of the last accumulator, not stored */
-            hsum4(&sums[r][j], a[r][j], a[r][j + 1 < NX ? j + 1 : NX - 1], a[r][j + 2 < NX ? j + 2 : NX - 1],
+            nn_hsum4(&sums[r][j], a[r][j], a[r][j + 1 < NX ? j + 1 : NX - 1], a[r][j + 2 < NX ? j + 2 : NX - 1],
                   a[r][j + 3 < NX ? j + 3 : NX - 1]);
     for (int r = 0; r < R; r++)
         for (int j = 0; j < NX; j++) {
@@ -169,11 +150,8 @@ RG_ISA_END
 void nn_gemv_bf16dot_avx512(float *y, const float *x, const uint16_t *W, int N, int in, int out) {
 #pragma omp parallel
     {
-        int nth = omp_get_num_threads(), tid = omp_get_thread_num();
-        int blocks = (out + SPLIT_ROWS - 1) / SPLIT_ROWS;
-        int o0 = (int)((long)blocks * tid / nth) * SPLIT_ROWS;
-        int o1 = (int)((long)blocks * (tid + 1) / nth) * SPLIT_ROWS;
-        if (o1 > out) o1 = out;
+        int o0, o1;
+        nn_gemv_thread_rows(out, SPLIT_ROWS, &o0, &o1);
         if (o0 < o1) thread_rows(y, x, W, N, in, out, o0, o1);
     }
 }

@@ -29,6 +29,8 @@
 
 RG_ISA_BEGIN("avx512f,avx512bw,avx512bf16")
 
+#include "nn/avx512_inline.h"
+
 #define MR NN_BF16DOT_MR
 #define NR NN_BF16DOT_NR
 #define PANEL NN_BF16DOT_PANEL
@@ -83,24 +85,13 @@ static void pack_w(uint32_t *wp, const uint16_t *W, int in, int o0, int rows, si
     }
 }
 
-/* 16 floats -> 16 bf16, nearest even (NaN stays NaN): nn_f32_to_bf16's bits. */
-static inline __m256i round_bf16x16(__m512 v) {
-    __m512i u = _mm512_castps_si512(v);
-    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-    __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
-    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
-                                            _mm512_set1_epi32(0x7f800000));
-    rounded = _mm512_mask_or_epi32(rounded, nan, _mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
-    return _mm512_cvtepi32_epi16(rounded);
-}
-
 /* nn_bf16dot_pack_x, 16 at a time: rows [n0, n1) of x -> xp[n][pairs]. */
 static void pack_x_rows(uint32_t *xp, const float *x, int in, size_t pairs, int n0, int n1) {
     for (int n = n0; n < n1; n++) {
         const float *src = x + (size_t)n * in;
         uint16_t *dst = (uint16_t *)(xp + (size_t)n * pairs);
         int i = 0;
-        for (; i + 16 <= in; i += 16) _mm256_storeu_si256((__m256i *)(dst + i), round_bf16x16(_mm512_loadu_ps(src + i)));
+        for (; i + 16 <= in; i += 16) _mm256_storeu_si256((__m256i *)(dst + i), nn_round_bf16x16(_mm512_loadu_ps(src + i)));
         for (; i < in; i++) dst[i] = nn_f32_to_bf16(src[i]);
         if (in & 1) dst[in] = 0; /* the odd row's pad */
     }
