@@ -140,18 +140,29 @@ int main(void) {
             bytes += 2.0 * n;
         }
         float *x = random_floats((size_t)8 * INTER, 1, &rng), *y = malloc((size_t)8 * VOCAB * 4);
-        double t[9] = {0}; /* N <= 8: the streaming kernel, no scratch */
-        for (int N = 1; N <= 8; N++) {
-            if (N != 1 && N != 2 && N != 4 && N != 8) continue;
+        /* N <= 8: the streaming kernels, no scratch — f32 products (f32 activations), and where they are in
+         * use the bf16 dot products (x rounded to bf16, gemv_bf16dot_avx512.c), over the same matrices */
+        const int dot = nn_bf16dot_in_use();
+        double t[9] = {0}, t_dot[9] = {0};
+        for (int N = 1; N <= 8; N *= 2) {
             BEST_OF(3, t[N], {
                 for (int m = 0; m < n_mats; m++) nn_linear_bf16_forward(y, x, mats[m], NULL, N, ins[m], outs[m], NULL, 0);
             });
+            if (dot)
+                BEST_OF(3, t_dot[N], {
+                    for (int m = 0; m < n_mats; m++)
+                        nn_linear_bf16_forward_ws(y, x, mats[m], NULL, N, ins[m], outs[m], NULL, 0);
+                });
         }
         printf("\n[bf16 decode: every weight of Qwen2.5-0.5B (%.0f MB) once per step]\n", bytes / 1e6);
-        printf("%4s %10s %10s %10s %16s\n", "N", "ms/step", "GB/s", "of triad", "tokens/s vs N=1");
-        for (int N = 1; N <= 8; N *= 2)
-            printf("%4d %10.1f %10.2f %9.0f%% %15.2fx\n", N, t[N] * 1e3, bytes / t[N] / 1e9,
+        printf("%4s %10s %10s %10s %16s", "N", "ms/step", "GB/s", "of triad", "tokens/s vs N=1");
+        printf(dot ? " %14s %10s %16s\n" : "\n", "dot ms/step", "dot/f32", "dot tok/s vs N=1");
+        for (int N = 1; N <= 8; N *= 2) {
+            printf("%4d %10.1f %10.2f %9.0f%% %15.2fx", N, t[N] * 1e3, bytes / t[N] / 1e9,
                    100 * bytes / t[N] / 1e9 / triad, N * t[1] / t[N]);
+            if (dot) printf(" %14.1f %9.2fx %15.2fx", t_dot[N] * 1e3, t[N] / t_dot[N], N * t_dot[1] / t_dot[N]);
+            printf("\n");
+        }
         for (int m = 0; m < n_mats; m++) free(mats[m]);
         free(x), free(y);
     }
