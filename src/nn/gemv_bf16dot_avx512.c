@@ -10,10 +10,11 @@
  * does; nn_f32_to_bf16's bits) once per call into a small per-thread
  * buffer, in the same pair layout.
  *
- * Blocking as in gemv_bf16_avx512.c: 3 weight rows x N inputs per step (up
- * to 24 accumulators, each weight vector used N times, each input vector 3
- * times), with a prefetch into L2 of the next 3 rows at the same offset;
- * each thread streams its own contiguous range of output rows. */
+ * Blocking as in gemv_bf16_avx512.c: N = 2..8, 3 weight rows x N inputs per
+ * step (up to 24 accumulators, each weight vector used N times, each input
+ * vector 3 times), with a prefetch into L2 of the next 3 rows at the same
+ * offset; N = 1, one row after another (one sequential stream). Each thread
+ * streams its own contiguous range of output rows. */
 
 #include "nn/isa.h"
 #include "nn/gemv.h"
