@@ -127,6 +127,36 @@ static int print_json(char **files, int nfiles, const rg_data_stats *per_file, c
     return RG_OK;
 }
 
+/* Every file checked (stats per file and in total), then printed as text or JSON. */
+static int check_files(char **files, int nfiles, int skip_bad, rg_verifier_criteria verifier, int json, size_t top) {
+    rg_data_stats *per_file = calloc((size_t)nfiles, sizeof *per_file);
+    rg_data_stats total;
+    rg_data_stats_init(&total);
+    int rc = per_file ? RG_OK : rg_error("out of memory");
+    for (int i = 0; rc == RG_OK && i < nfiles; i++) {
+        rg_data_stats_init(&per_file[i]);
+        rc = check_file(files[i], skip_bad, verifier, &per_file[i]);
+        if (rc == RG_OK) rc = rg_data_stats_merge(&total, &per_file[i]);
+    }
+    if (rc == RG_OK) {
+        if (json) {
+            rc = print_json(files, nfiles, per_file, &total, top);
+        } else {
+            for (int i = 0; rc == RG_OK && i < nfiles; i++)
+                rc = print_stats(strcmp(files[i], "-") == 0 ? "<stdin>" : files[i], &per_file[i], top);
+            if (rc == RG_OK && nfiles > 1) {
+                char title[64];
+                snprintf(title, sizeof title, "total (%d files)", nfiles);
+                rc = print_stats(title, &total, top);
+            }
+        }
+    }
+    for (int i = 0; per_file && i < nfiles; i++) rg_data_stats_free(&per_file[i]);
+    free(per_file);
+    rg_data_stats_free(&total);
+    return rc;
+}
+
 static int data_check(int argc, char **argv) {
     int skip_bad = 0, json = 0;
     long top = 10;
@@ -172,31 +202,7 @@ static int data_check(int argc, char **argv) {
         rg_usage_error("rgsd data check: --top must be 0 or more, got %ld (see rgsd data check --help)", top);
         return rg_cli_fail();
     }
-    rg_data_stats *per_file = calloc((size_t)nfiles, sizeof *per_file);
-    rg_data_stats total;
-    rg_data_stats_init(&total);
-    int rc = per_file ? RG_OK : rg_error("out of memory");
-    for (int i = 0; rc == RG_OK && i < nfiles; i++) {
-        rg_data_stats_init(&per_file[i]);
-        rc = check_file(files[i], skip_bad, verifier, &per_file[i]);
-        if (rc == RG_OK) rc = rg_data_stats_merge(&total, &per_file[i]);
-    }
-    if (rc == RG_OK) {
-        if (json) {
-            rc = print_json(files, nfiles, per_file, &total, (size_t)top);
-        } else {
-            for (int i = 0; rc == RG_OK && i < nfiles; i++)
-                rc = print_stats(strcmp(files[i], "-") == 0 ? "<stdin>" : files[i], &per_file[i], (size_t)top);
-            if (rc == RG_OK && nfiles > 1) {
-                char title[64];
-                snprintf(title, sizeof title, "total (%d files)", nfiles);
-                rc = print_stats(title, &total, (size_t)top);
-            }
-        }
-    }
-    for (int i = 0; per_file && i < nfiles; i++) rg_data_stats_free(&per_file[i]);
-    free(per_file);
-    rg_data_stats_free(&total);
+    int rc = check_files(files, nfiles, skip_bad, verifier, json, (size_t)top);
     free(files);
     return rc == RG_OK ? 0 : rg_cli_fail();
 }
