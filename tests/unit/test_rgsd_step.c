@@ -17,7 +17,7 @@
  *   each gradient:     max |c - r| <= 5e-5 * max(1e-3, max |r|) over the tensor
  * Also: the teacher's weights are bit-identical after an optimizer step
  * (full fine-tuning: the frozen copy; LoRA: the base under the adapters). */
-#include "json_ref.h"
+#include "rgsd_ref.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -36,33 +36,14 @@
 #include "train/trainer.h"
 
 typedef struct {
-    int32_t sp[2][32], tp[2][32], resp[2][32];
-    int sp_len[2], tp_len[2], resp_len[2];
-    uint8_t ref_mask[2][32];
+    rgsd_ref_batch ref;
     int32_t think_open, think_close;
 } step_batch;
 
-static const char *ref_dir(const char *variant) {
-    static char buf[2048];
-    snprintf(buf, sizeof buf, "%.1000s/rgsd/%.200s", test_ref_dir(), variant);
-    return buf;
-}
+static const char *ref_dir(const char *variant) { return rgsd_ref_dir(variant); }
 
 static cJSON *load_ref(const char *variant, step_batch *b) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/rgsd.json", ref_dir(variant));
-    SKIP_UNLESS_FILE(path, "RGSD step reference (make refs with /usr/bin/python3 + torch)");
-    cJSON *root = json_ref_load(path);
-    const cJSON *batch = cJSON_GetObjectItem(root, "batch");
-    assert_int_equal(cJSON_GetArraySize(batch), 2);
-    for (int s = 0; s < 2; s++) {
-        const cJSON *e = cJSON_GetArrayItem(batch, s);
-        b->sp_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "student_prompt"), b->sp[s]);
-        b->tp_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "teacher_prompt"), b->tp[s]);
-        b->resp_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "response"), b->resp[s]);
-        const cJSON *m = cJSON_GetObjectItem(e, "mask");
-        for (int i = 0; i < b->resp_len[s]; i++) b->ref_mask[s][i] = (uint8_t)cJSON_GetArrayItem(m, i)->valueint;
-    }
+    cJSON *root = rgsd_ref_load(variant, &b->ref);
     b->think_open = cJSON_GetObjectItem(root, "think_open")->valueint;
     b->think_close = cJSON_GetObjectItem(root, "think_close")->valueint;
     return root;
@@ -91,16 +72,16 @@ static void check_close(const char *what, double got, double want) {
 /* Builds the two sequences (masks from rg_rgsd_think_mask, checked against the reference's). */
 static void make_sequences(step_batch *b, uint8_t mask[2][32], rg_rgsd_sequence seqs[2]) {
     for (int s = 0; s < 2; s++) {
-        int kept = rg_rgsd_think_mask(b->resp[s], b->resp_len[s], b->think_open, b->think_close, 0, mask[s]);
+        const rgsd_ref_batch *r = &b->ref;
+        int kept = rg_rgsd_think_mask(r->resp[s], r->resp_len[s], b->think_open, b->think_close, 0, mask[s]);
         int want_kept = 0;
-        for (int i = 0; i < b->resp_len[s]; i++) {
-            assert_int_equal(mask[s][i], b->ref_mask[s][i]);
-            want_kept += b->ref_mask[s][i];
+        for (int i = 0; i < r->resp_len[s]; i++) {
+            assert_int_equal(mask[s][i], r->mask[s][i]);
+            want_kept += r->mask[s][i];
         }
         assert_int_equal(kept, want_kept);
-        seqs[s] = (rg_rgsd_sequence){.student_prompt = b->sp[s], .student_prompt_len = b->sp_len[s],
-                                     .teacher_prompt = b->tp[s], .teacher_prompt_len = b->tp_len[s],
-                                     .response = b->resp[s], .response_len = b->resp_len[s], .loss_mask = mask[s]};
+        seqs[s] = r->seqs[s];
+        seqs[s].loss_mask = mask[s]; /* the code's mask, not the reference's */
     }
 }
 

@@ -22,7 +22,7 @@
  * Tolerances (f32 compute vs float64), as test_rgsd_step.c:
  *   loss (the weighted objective), gap: |c - r| <= 2e-5 * max(1, |r|)
  *   each gradient:     max |c - r| <= 5e-5 * max(1e-3, max |r|) over the tensor */
-#include "json_ref.h"
+#include "rgsd_ref.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -37,41 +37,13 @@
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
-enum { MAXLEN = 32 };
+typedef rgsd_ref_batch batch;
 
-typedef struct {
-    int32_t sp[2][MAXLEN], tp[2][MAXLEN], resp[2][MAXLEN];
-    int sp_len[2], tp_len[2], resp_len[2];
-    uint8_t mask[2][MAXLEN];
-    float rollout_lp[2][MAXLEN];
-    rg_rgsd_sequence seqs[2];
-} batch;
-
-static const char *ref_dir(const char *variant) {
-    static char buf[2048];
-    snprintf(buf, sizeof buf, "%.1000s/rgsd/%.200s", test_ref_dir(), variant);
-    return buf;
-}
+static const char *ref_dir(const char *variant) { return rgsd_ref_dir(variant); }
 
 static cJSON *load_ref(const char *variant, batch *b) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/rgsd.json", ref_dir(variant));
-    SKIP_UNLESS_FILE(path, "RGSD step reference (make refs with /usr/bin/python3 + torch)");
-    cJSON *root = json_ref_load(path);
-    if (!cJSON_GetObjectItem(root, "variants")) fail_msg("%s has no variants: rerun make refs", path);
-    const cJSON *bj = cJSON_GetObjectItem(root, "batch");
-    for (int s = 0; s < 2; s++) {
-        const cJSON *e = cJSON_GetArrayItem(bj, s);
-        b->sp_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "student_prompt"), b->sp[s]);
-        b->tp_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "teacher_prompt"), b->tp[s]);
-        b->resp_len[s] = json_ref_ids(cJSON_GetObjectItem(e, "response"), b->resp[s]);
-        const cJSON *m = cJSON_GetObjectItem(e, "mask");
-        for (int i = 0; i < b->resp_len[s]; i++) b->mask[s][i] = (uint8_t)cJSON_GetArrayItem(m, i)->valueint;
-        b->seqs[s] = (rg_rgsd_sequence){.student_prompt = b->sp[s], .student_prompt_len = b->sp_len[s],
-                                        .teacher_prompt = b->tp[s], .teacher_prompt_len = b->tp_len[s],
-                                        .response = b->resp[s], .response_len = b->resp_len[s],
-                                        .loss_mask = b->mask[s]};
-    }
+    cJSON *root = rgsd_ref_load(variant, b);
+    if (!cJSON_GetObjectItem(root, "variants")) fail_msg("%s/rgsd.json has no variants: rerun make refs", ref_dir(variant));
     return root;
 }
 
@@ -158,7 +130,7 @@ static void run_pass(rg_trainer *tr, const rg_rgsd_teacher *tc, batch *b, const 
     const char *name = str(e, "name");
     rg_rgsd_pass_config pc = pass_config(e);
     rg_rgsd_teacher_select(tc, tr, &pc);
-    float *teacher_logits = malloc(sizeof(float) * rg_rgsd_teacher_floats(tr->model, MAXLEN));
+    float *teacher_logits = malloc(sizeof(float) * rg_rgsd_teacher_floats(tr->model, RGSD_REF_MAXLEN));
     memset(tr->trainable_grads, 0, sizeof(float) * tr->n_trainable);
     rg_rgsd_stats st = {0};
     if (rg_rgsd_accumulate_with(tr, &pc, b->seqs, 2, teacher_logits, &st) != RG_OK) fail_msg("%s: %s", name, rg_errmsg());
@@ -191,7 +163,7 @@ static void run_full_case(const char *dir, batch *b, const cJSON *e) {
     memcpy(base, copy.params, sizeof(float) * copy.n_params);
     rg_trainer_config cfg = trainer_config(0);
     rg_trainer tr;
-    assert_int_equal(rg_trainer_init(&tr, &student, &cfg, MAXLEN, 2), RG_OK);
+    assert_int_equal(rg_trainer_init(&tr, &student, &cfg, RGSD_REF_MAXLEN, 2), RG_OK);
     rg_rgsd_teacher tc;
     rg_teacher_mode mode = teacher_mode(e);
     assert_int_equal(rg_rgsd_teacher_init(&tc, &tr, &copy, mode, (float)num(e, "ema_decay")), RG_OK);
@@ -222,7 +194,7 @@ static void run_lora_case(const char *dir, batch *b, const cJSON *e) {
     if (rg_peft_load(&loaded, &model.cfg, adapter) != RG_OK) fail_msg("%s", rg_errmsg());
     rg_trainer_config cfg = trainer_config(4);
     rg_trainer tr;
-    assert_int_equal(rg_trainer_init(&tr, &model, &cfg, MAXLEN, 2), RG_OK);
+    assert_int_equal(rg_trainer_init(&tr, &model, &cfg, RGSD_REF_MAXLEN, 2), RG_OK);
     memcpy(tr.lora.params, loaded.params, sizeof(float) * loaded.n_params);
     rg_rgsd_teacher tc;
     rg_teacher_mode mode = teacher_mode(e);
