@@ -107,18 +107,22 @@ static void check_result(const rg_gap_result *r, const cJSON *want) {
     assert_int_equal(r->samples, cJSON_GetObjectItem(want, "samples")->valueint);
 }
 
+/* The reference's model, and (lora not NULL) its PEFT adapter. */
+static void load_model(rg_model *model, rg_lora *lora) {
+    assert_int_equal(rg_model_load(model, ref_dir(), RG_WEIGHTS_F32), RG_OK);
+    if (!lora) return;
+    char adapter[2200];
+    snprintf(adapter, sizeof adapter, "%s/adapter", ref_dir());
+    if (rg_peft_load(lora, &model->cfg, adapter) != RG_OK) fail_msg("%s", rg_errmsg());
+}
+
 /* rg_gap_score on the fixed responses: base (lora NULL) or base + the reference adapter. */
 static void score_against_reference(int with_lora) {
     gap_fixture f;
     load_fixture(&f);
     rg_model model;
-    assert_int_equal(rg_model_load(&model, ref_dir(), RG_WEIGHTS_F32), RG_OK);
     rg_lora lora;
-    if (with_lora) {
-        char adapter[2200];
-        snprintf(adapter, sizeof adapter, "%s/adapter", ref_dir());
-        if (rg_peft_load(&lora, &model.cfg, adapter) != RG_OK) fail_msg("%s", rg_errmsg());
-    }
+    load_model(&model, with_lora ? &lora : NULL);
     rg_train_acts acts;
     assert_int_equal(rg_train_acts_alloc(&acts, &model.cfg, with_lora ? &lora : NULL, f.data.max_prompt_len + 32, 4),
                      RG_OK);
@@ -143,13 +147,8 @@ static void sampling_is_generate(int with_lora) {
     gap_fixture f;
     load_fixture(&f);
     rg_model model;
-    assert_int_equal(rg_model_load(&model, ref_dir(), RG_WEIGHTS_F32), RG_OK);
     rg_lora lora;
-    if (with_lora) {
-        char adapter[2200];
-        snprintf(adapter, sizeof adapter, "%s/adapter", ref_dir());
-        if (rg_peft_load(&lora, &model.cfg, adapter) != RG_OK) fail_msg("%s", rg_errmsg());
-    }
+    load_model(&model, with_lora ? &lora : NULL);
     const rg_lora *l = with_lora ? &lora : NULL;
     rg_gap_config cfg = {.samples = 2, .gen = {.max_new = 6, .sample = {.temperature = 1.0f, .top_p = 1.0f},
                                                .seed = 31, .batch = 3, .context = 64},
