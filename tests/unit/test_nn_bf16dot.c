@@ -187,6 +187,18 @@ static void avx512_matches_ref(void **state) {
 #endif
 }
 
+/* Setting k of ref, avx2, avx512, avx512-nobf16: switched to when this CPU runs it (0: it does not). */
+#define N_PATH_SETTINGS 4
+static int use_path_setting(int k, nn_kernel_path *path) {
+    static const nn_kernel_path paths[N_PATH_SETTINGS] = {NN_KERNELS_REF, NN_KERNELS_AVX2, NN_KERNELS_AVX512,
+                                                          NN_KERNELS_AVX512};
+    *path = paths[k];
+    if (*path > nn_cpu_best()) return 0;
+    nn_cpu_set_path_for_tests(*path);
+    nn_cpu_set_bf16dot(k < 3); /* k = 3: avx512-nobf16 */
+    return 1;
+}
+
 /* nn_linear_bf16_forward_ws on every path this CPU runs: bf16 dot products
  * where in use (checked against float64 of the rounded inputs), else f32
  * (checked against float64 of the unrounded x, 1e-5 of sum|terms|: the
@@ -195,12 +207,9 @@ static void avx512_matches_ref(void **state) {
 static void linear_dispatch(void **state) {
     (void)state;
     const shape s = {70, 300, 100, 1};
-    nn_kernel_path paths[3] = {NN_KERNELS_REF, NN_KERNELS_AVX2, NN_KERNELS_AVX512};
-    for (int k = 0; k < 4; k++) {
-        nn_kernel_path path = paths[k < 3 ? k : 2];
-        if (path > nn_cpu_best()) continue;
-        nn_cpu_set_path_for_tests(path);
-        nn_cpu_set_bf16dot(k < 3); /* k = 3: avx512-nobf16 */
+    for (int k = 0; k < N_PATH_SETTINGS; k++) {
+        nn_kernel_path path;
+        if (!use_path_setting(k, &path)) continue;
         problem p;
         make_problem(&p, s);
         size_t need = nn_linear_bf16_scratch_floats(s.N, s.in, s.out);
@@ -325,12 +334,9 @@ static void decode_avx512_matches_ref(void **state) {
 static void decode_linear_dispatch(void **state) {
     (void)state;
     const shape s = {6, 300, 37, 1};
-    nn_kernel_path paths[3] = {NN_KERNELS_REF, NN_KERNELS_AVX2, NN_KERNELS_AVX512};
-    for (int k = 0; k < 4; k++) {
-        nn_kernel_path path = paths[k < 3 ? k : 2];
-        if (path > nn_cpu_best()) continue;
-        nn_cpu_set_path_for_tests(path);
-        nn_cpu_set_bf16dot(k < 3); /* k = 3: avx512-nobf16 */
+    for (int k = 0; k < N_PATH_SETTINGS; k++) {
+        nn_kernel_path path;
+        if (!use_path_setting(k, &path)) continue;
         problem p;
         make_problem(&p, s);
         const nn_weight W = {NULL, p.W, s.out, s.in};
