@@ -21,6 +21,7 @@
  *    sampling at temperature 0.7 with top-p 0.9 and top-k 20: |c - r| <= 1e-4,
  *    and the end token's log-prob is reported when a rollout stops. */
 #include "json_ref.h"
+#include "grad_ref.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -122,19 +123,7 @@ static cJSON *load_ref(const char *variant, grpo_batch *b) {
 }
 
 static void compare(const rg_st_file *ref, const char *name, const float *got, size_t n) {
-    const rg_tensor *t = rg_st_find(ref, name);
-    if (!t) fail_msg("reference gradient %s missing", name);
-    assert_int_equal((size_t)t->numel, n);
-    float *want = malloc(sizeof(float) * n);
-    assert_int_equal(rg_tensor_to_f32(t, want, n), RG_OK);
-    double max_ref = 0, max_diff = 0;
-    for (size_t i = 0; i < n; i++) {
-        max_ref = fmax(max_ref, fabs(want[i]));
-        max_diff = fmax(max_diff, fabs((double)got[i] - want[i]));
-    }
-    free(want);
-    double rel = max_diff / fmax(1e-3, max_ref);
-    if (rel > 5e-5) fail_msg("%s: max |diff| %.3g, max |ref| %.3g (rel %.3g > 5e-5)", name, max_diff, max_ref, rel);
+    grad_ref_compare(ref, NULL, name, got, n, 5e-5);
 }
 
 static void check_close(const char *what, double got, double want) {

@@ -18,6 +18,7 @@
  * Also: the teacher's weights are bit-identical after an optimizer step
  * (full fine-tuning: the frozen copy; LoRA: the base under the adapters). */
 #include "rgsd_ref.h"
+#include "grad_ref.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -50,19 +51,7 @@ static cJSON *load_ref(const char *variant, step_batch *b) {
 }
 
 static void compare(const rg_st_file *ref, const char *name, const float *got, size_t n) {
-    const rg_tensor *t = rg_st_find(ref, name);
-    if (!t) fail_msg("reference gradient %s missing", name);
-    assert_int_equal((size_t)t->numel, n);
-    float *want = malloc(sizeof(float) * n);
-    assert_int_equal(rg_tensor_to_f32(t, want, n), RG_OK);
-    double max_ref = 0, max_diff = 0;
-    for (size_t i = 0; i < n; i++) {
-        max_ref = fmax(max_ref, fabs(want[i]));
-        max_diff = fmax(max_diff, fabs((double)got[i] - want[i]));
-    }
-    free(want);
-    double rel = max_diff / fmax(1e-3, max_ref);
-    if (rel > 5e-5) fail_msg("%s: max |diff| %.3g, max |ref| %.3g (rel %.3g > 5e-5)", name, max_diff, max_ref, rel);
+    grad_ref_compare(ref, NULL, name, got, n, 5e-5);
 }
 
 static void check_close(const char *what, double got, double want) {

@@ -23,6 +23,7 @@
  *   loss (the weighted objective), gap: |c - r| <= 2e-5 * max(1, |r|)
  *   each gradient:     max |c - r| <= 5e-5 * max(1e-3, max |r|) over the tensor */
 #include "rgsd_ref.h"
+#include "grad_ref.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -60,19 +61,7 @@ static void set_rollout_logprobs(batch *b, const cJSON *e) {
 }
 
 static void compare(const rg_st_file *ref, const char *what, const char *name, const float *got, size_t n) {
-    const rg_tensor *t = rg_st_find(ref, name);
-    if (!t) fail_msg("%s: reference gradient %s missing", what, name);
-    assert_int_equal((size_t)t->numel, n);
-    float *want = malloc(sizeof(float) * n);
-    assert_int_equal(rg_tensor_to_f32(t, want, n), RG_OK);
-    double max_ref = 0, max_diff = 0;
-    for (size_t i = 0; i < n; i++) {
-        max_ref = fmax(max_ref, fabs(want[i]));
-        max_diff = fmax(max_diff, fabs((double)got[i] - want[i]));
-    }
-    free(want);
-    double rel = max_diff / fmax(1e-3, max_ref);
-    if (rel > 5e-5) fail_msg("%s: %s max |diff| %.3g, max |ref| %.3g (rel %.3g > 5e-5)", what, name, max_diff, max_ref, rel);
+    grad_ref_compare(ref, what, name, got, n, 5e-5);
 }
 
 static void check_close(const char *what, const char *name, double got, double want) {

@@ -14,6 +14,7 @@
  *   (full fine-tuning: every parameter of the model; LoRA: every lora_A and
  *   lora_B, base frozen in f32 and in bf16 — the bf16 reference runs on the
  *   bf16-decoded weights, so no storage error enters). */
+#include "grad_ref.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -103,20 +104,7 @@ static double run_batch(const rg_model *model, rg_lora *lora, float *grads, cons
 
 /* Compares one gradient tensor; returns the relative error. */
 static double compare(const rg_st_file *ref, const char *name, const float *got, size_t n) {
-    const rg_tensor *t = rg_st_find(ref, name);
-    if (!t) fail_msg("reference gradient %s missing", name);
-    assert_int_equal((size_t)t->numel, n);
-    float *want = malloc(sizeof(float) * n);
-    assert_int_equal(rg_tensor_to_f32(t, want, n), RG_OK);
-    double max_ref = 0, max_diff = 0;
-    for (size_t i = 0; i < n; i++) {
-        max_ref = fmax(max_ref, fabs(want[i]));
-        max_diff = fmax(max_diff, fabs((double)got[i] - want[i]));
-    }
-    free(want);
-    double rel = max_diff / fmax(1e-3, max_ref);
-    if (rel > 2e-5) fail_msg("%s: max |diff| %.3g, max |ref| %.3g (rel %.3g > 2e-5)", name, max_diff, max_ref, rel);
-    return rel;
+    return grad_ref_compare(ref, NULL, name, got, n, 2e-5);
 }
 
 static void check_loss(double got, double want) {
